@@ -1,0 +1,17 @@
+//! Host-independent building blocks shared by the five Wangge functions.
+//!
+//! Nothing here imports `spin-sdk`: the functions adapt these types to Spin, and
+//! the native tests exercise them directly.
+
+pub mod auth;
+pub mod ids;
+pub mod json;
+pub mod lang;
+pub mod migrations;
+pub mod problem;
+pub mod query;
+pub mod time;
+
+pub use lang::Lang;
+pub use migrations::{Migration, Rows, Sql, SqlValue, StorageError};
+pub use problem::{ErrorCode, FieldError, Problem};

@@ -1,0 +1,88 @@
+//! SQLite on Spin (`spin:sqlite/sqlite@3.0.0`) behind the [`Sql`] trait.
+
+use spin_sdk::sqlite3::{Connection, Error, Value};
+use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, migrate};
+use wangge_core::{ErrorCode, Problem};
+
+pub struct Db {
+    conn: Connection,
+    label: &'static str,
+}
+
+impl Db {
+    /// Opens the component's own database and brings its schema up to date
+    /// (one `PRAGMA user_version` read when it already is).
+    pub fn open(label: &'static str, migrations: &[Migration]) -> Result<Db, Problem> {
+        let conn =
+            Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
+        let db = Db { conn, label };
+        migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
+        Ok(db)
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.label
+    }
+}
+
+impl Sql for Db {
+    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
+        let params: Vec<Value> = params.iter().map(to_spin).collect();
+        let result = self
+            .conn
+            .execute(sql, &params)
+            .map_err(|e| to_storage_error(self.label, e))?;
+        Ok(Rows {
+            columns: result.columns,
+            rows: result
+                .rows
+                .into_iter()
+                .map(|r| r.values.into_iter().map(from_spin).collect())
+                .collect(),
+        })
+    }
+}
+
+fn to_spin(v: &SqlValue) -> Value {
+    match v {
+        SqlValue::Integer(i) => Value::Integer(*i),
+        SqlValue::Real(f) => Value::Real(*f),
+        SqlValue::Text(s) => Value::Text(s.clone()),
+        SqlValue::Blob(b) => Value::Blob(b.clone()),
+        SqlValue::Null => Value::Null,
+    }
+}
+
+fn from_spin(v: Value) -> SqlValue {
+    match v {
+        Value::Integer(i) => SqlValue::Integer(i),
+        Value::Real(f) => SqlValue::Real(f),
+        Value::Text(s) => SqlValue::Text(s),
+        Value::Blob(b) => SqlValue::Blob(b),
+        Value::Null => SqlValue::Null,
+    }
+}
+
+fn to_storage_error(label: &str, e: Error) -> StorageError {
+    match e {
+        Error::NoSuchDatabase | Error::AccessDenied | Error::InvalidConnection => {
+            StorageError::Unavailable(label.to_owned())
+        }
+        Error::DatabaseFull => StorageError::Io("database full".into()),
+        Error::Io(message) => StorageError::Io(message),
+    }
+}
+
+/// 503 `storage_unavailable`; the cause goes to the log, not to the client.
+pub fn storage_problem(e: &StorageError) -> Problem {
+    eprintln!(
+        "{}",
+        serde_json::json!({"level": "error", "event": "storage_error", "error": e.to_string()})
+    );
+    Problem::new(ErrorCode::StorageUnavailable)
+        .with_detail(
+            "storage is unavailable; retry shortly",
+            "存储暂不可用，请稍后重试",
+        )
+        .with_retry_after(1)
+}

@@ -1,0 +1,32 @@
+//! The Spin glue shared by the five Wangge functions.
+//!
+//! Everything that touches `spin-sdk` and is the same in every function lives here:
+//! reading a request ([`Req`]), answering ([`reply`]), authentication ([`auth`]),
+//! SQLite behind the [`wangge_core::Sql`] trait ([`db`]), service chaining
+//! ([`chain`]), structured logs ([`log`]) and the `/v1/system/<component>/…`
+//! endpoints every function serves ([`system`]).
+
+pub mod auth;
+pub mod chain;
+pub mod db;
+pub mod log;
+pub mod reply;
+pub mod req;
+pub mod system;
+
+pub use reply::{Reply, json, problem};
+pub use req::Req;
+pub use wangge_core::{ErrorCode, Problem};
+
+/// What a function tells the glue about itself.
+pub struct Component {
+    /// The Spin component id, also its `<id>.spin.internal` host name.
+    pub name: &'static str,
+    /// The SQLite database label this component owns.
+    pub database: &'static str,
+    pub migrations: &'static [wangge_core::Migration],
+    /// The next component of the diagnostic chain, if any.
+    pub chain_next: Option<&'static str>,
+}
+
+pub const KIB: usize = 1024;

@@ -1,0 +1,89 @@
+//! Answers: JSON, problem+json, and the one wrapper every request goes through.
+
+use serde::Serialize;
+use spin_sdk::http::{IncomingRequest, Response};
+use wangge_core::{ErrorCode, Lang, Problem};
+
+use crate::{Component, Req};
+
+/// What a route handler returns: a response, or a problem to render.
+pub type Reply = Result<Response, Problem>;
+
+/// A JSON response.
+pub fn json(status: u16, value: &impl Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => Response::builder()
+            .status(status)
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body)
+            .build(),
+        Err(_) => problem(&Problem::new(ErrorCode::Internal), Lang::En),
+    }
+}
+
+/// A problem+json response in `lang`.
+pub fn problem(p: &Problem, lang: Lang) -> Response {
+    let mut builder = Response::builder();
+    builder.status(p.status());
+    for (name, value) in p.headers() {
+        builder.header(name, value);
+    }
+    if p.code == ErrorCode::Unauthenticated || p.code == ErrorCode::InvalidApiKey {
+        builder.header("www-authenticate", "Bearer");
+    }
+    builder.header("content-language", lang.tag());
+    builder
+        .body(serde_json::to_vec(&p.to_json(lang)).unwrap_or_default())
+        .build()
+}
+
+/// 404 `route_not_found` for a path this function does not serve.
+pub fn route_not_found(req: &Req) -> Problem {
+    Problem::new(ErrorCode::RouteNotFound).with_detail(
+        format!("{} {} is not an endpoint", req.method, req.path),
+        format!("{} {} 不是有效接口", req.method, req.path),
+    )
+}
+
+/// 405 for a known path with the wrong method.
+pub fn method_not_allowed(req: &Req, allowed: &str) -> Problem {
+    Problem::new(ErrorCode::MethodNotAllowed)
+        .with_detail(
+            format!("{} is not allowed here; use {allowed}", req.method),
+            format!("此处不允许 {}，请使用 {allowed}", req.method),
+        )
+        .with_extension("allow", allowed)
+}
+
+/// Runs one request through `route`: problems become problem+json in the
+/// client's language, every response carries `x-request-id`, and one JSON log
+/// line records the outcome.
+pub async fn serve<F, Fut>(incoming: IncomingRequest, component: &Component, route: F) -> Response
+where
+    F: FnOnce(Req) -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let req = Req::new(incoming);
+    let (method, path, request_id, lang, started) = (
+        req.method.to_string(),
+        req.path.clone(),
+        req.request_id.clone(),
+        req.lang,
+        req.started,
+    );
+    let (mut response, code) = match route(req).await {
+        Ok(response) => (response, None),
+        Err(p) => (problem(&p, lang), Some(p.code.as_str())),
+    };
+    response.set_header("x-request-id", request_id.clone());
+    crate::log::request(
+        component.name,
+        &request_id,
+        &method,
+        &path,
+        response.status().to_owned(),
+        code,
+        started,
+    );
+    response
+}

@@ -1,0 +1,7 @@
+-- intake: the diagnostic chain's record (see /v1/system/intake/chain).
+CREATE TABLE system_chain (
+    id INTEGER PRIMARY KEY,
+    chain_id TEXT NOT NULL,
+    component TEXT NOT NULL,
+    at TEXT NOT NULL
+);

@@ -1,0 +1,439 @@
+//! The Spin host interfaces a spin-sdk 5.2 component imports, besides WASI:
+//! `fermyon:spin/key-value@2.0.0`, `fermyon:spin/sqlite@2.0.0`,
+//! `spin:sqlite/sqlite@3.0.0` and `fermyon:spin/variables@2.0.0`.
+//!
+//! Storage behaves like Spin's defaults, so figures measured here hold on Spin:
+//! - key-value: one SQLite file per store label, one connection behind a lock,
+//!   table `spin_key_value(store, key, value)`, no journal or timeout pragmas;
+//! - SQLite: a new connection per `open`, SQLite's default journal, rusqlite's
+//!   5 s busy timeout, every error reported as `io(message)`;
+//! - a store or database the component did not declare: `access-denied`.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use wasmtime::component::Resource;
+
+use crate::state::InstanceState;
+
+wasmtime::component::bindgen!({
+    path: "spin-sdk-wit",
+    inline: "
+        package wangge:host;
+        world spin-host {
+            import fermyon:spin/key-value@2.0.0;
+            import fermyon:spin/sqlite@2.0.0;
+            import fermyon:spin/variables@2.0.0;
+            import spin:sqlite/sqlite@3.0.0;
+        }
+    ",
+    imports: { default: async | trappable },
+    with: {
+        "fermyon:spin/key-value@2.0.0.store": KvStore,
+        "fermyon:spin/sqlite@2.0.0.connection": SqliteConnection,
+        "spin:sqlite/sqlite@3.0.0.connection": SqliteConnection,
+    },
+});
+
+use fermyon::spin2_0_0::{key_value, sqlite as sqlite_v2, variables};
+use spin::sqlite::sqlite as sqlite_v3;
+
+// ---------------------------------------------------------------- key-value
+
+/// One key-value store label: a SQLite file (or memory), one connection, a lock.
+pub struct KvBackend {
+    label: String,
+    path: Option<PathBuf>,
+    conn: OnceLock<Result<Arc<Mutex<rusqlite::Connection>>, String>>,
+}
+
+impl KvBackend {
+    pub fn new(label: String, path: Option<PathBuf>) -> Self {
+        KvBackend {
+            label,
+            path,
+            conn: OnceLock::new(),
+        }
+    }
+
+    fn connection(&self) -> Result<Arc<Mutex<rusqlite::Connection>>, String> {
+        self.conn
+            .get_or_init(|| {
+                let conn = match &self.path {
+                    Some(path) => {
+                        if let Some(dir) = path.parent() {
+                            std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+                        }
+                        rusqlite::Connection::open(path)
+                    }
+                    None => rusqlite::Connection::open_in_memory(),
+                }
+                .map_err(|e| e.to_string())?;
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS spin_key_value (store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, PRIMARY KEY (store, key))",
+                    [],
+                )
+                .map_err(|e| e.to_string())?;
+                Ok(Arc::new(Mutex::new(conn)))
+            })
+            .clone()
+    }
+
+    /// Runs `f` on the store's one connection, off the async threads.
+    async fn with<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, key_value::Error> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = this.connection().map_err(key_value::Error::Other)?;
+            let conn = conn
+                .lock()
+                .map_err(|_| key_value::Error::Other("poisoned".into()))?;
+            f(&conn, &this.label).map_err(|e| key_value::Error::Other(format!("{e:?}")))
+        })
+        .await
+        .map_err(|e| key_value::Error::Other(e.to_string()))?
+    }
+}
+
+/// The `store` resource: a handle on a backend.
+pub struct KvStore {
+    backend: Arc<KvBackend>,
+}
+
+impl key_value::Host for InstanceState {}
+
+impl key_value::HostStore for InstanceState {
+    async fn open(
+        &mut self,
+        label: String,
+    ) -> wasmtime::Result<Result<Resource<KvStore>, key_value::Error>> {
+        if !self.component.key_value_stores.contains(&label) {
+            return Ok(Err(key_value::Error::AccessDenied));
+        }
+        let Some(backend) = self.shared.key_value.get(&label).cloned() else {
+            return Ok(Err(key_value::Error::NoSuchStore));
+        };
+        Ok(Ok(self.table.push(KvStore { backend })?))
+    }
+
+    async fn get(
+        &mut self,
+        store: Resource<KvStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<Vec<u8>>, key_value::Error>> {
+        let backend = self.table.get(&store)?.backend.clone();
+        Ok(backend
+            .with(move |c, label| {
+                use rusqlite::OptionalExtension;
+                c.query_row(
+                    "SELECT value FROM spin_key_value WHERE store = ? AND key = ?",
+                    [label, key.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+            })
+            .await)
+    }
+
+    async fn set(
+        &mut self,
+        store: Resource<KvStore>,
+        key: String,
+        value: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), key_value::Error>> {
+        let backend = self.table.get(&store)?.backend.clone();
+        Ok(backend
+            .with(move |c, label| {
+                c.execute(
+                    "INSERT INTO spin_key_value (store, key, value) VALUES (?, ?, ?) ON CONFLICT (store, key) DO UPDATE SET value = excluded.value",
+                    rusqlite::params![label, key, value],
+                )
+                .map(|_| ())
+            })
+            .await)
+    }
+
+    async fn delete(
+        &mut self,
+        store: Resource<KvStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<(), key_value::Error>> {
+        let backend = self.table.get(&store)?.backend.clone();
+        Ok(backend
+            .with(move |c, label| {
+                c.execute(
+                    "DELETE FROM spin_key_value WHERE store = ? AND key = ?",
+                    [label, key.as_str()],
+                )
+                .map(|_| ())
+            })
+            .await)
+    }
+
+    async fn exists(
+        &mut self,
+        store: Resource<KvStore>,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, key_value::Error>> {
+        let backend = self.table.get(&store)?.backend.clone();
+        Ok(backend
+            .with(move |c, label| {
+                c.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM spin_key_value WHERE store = ? AND key = ?)",
+                    [label, key.as_str()],
+                    |r| r.get(0),
+                )
+            })
+            .await)
+    }
+
+    async fn get_keys(
+        &mut self,
+        store: Resource<KvStore>,
+    ) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
+        let backend = self.table.get(&store)?.backend.clone();
+        Ok(backend
+            .with(move |c, label| {
+                let mut stmt = c.prepare("SELECT key FROM spin_key_value WHERE store = ?")?;
+                stmt.query_map([label], |r| r.get(0))?.collect()
+            })
+            .await)
+    }
+
+    async fn drop(&mut self, store: Resource<KvStore>) -> wasmtime::Result<()> {
+        self.table.delete(store)?;
+        Ok(())
+    }
+}
+
+// ------------------------------------------------------------------- SQLite
+
+/// A connection a guest opened: its own rusqlite connection, as in Spin.
+pub struct SqliteConnection {
+    conn: Arc<Mutex<rusqlite::Connection>>,
+}
+
+/// What a statement returned, in the shape both interface versions share.
+struct Queried {
+    columns: Vec<String>,
+    rows: Vec<Vec<SqlValue>>,
+}
+
+impl InstanceState {
+    fn open_database(
+        &mut self,
+        label: &str,
+    ) -> Result<Result<SqliteConnection, sqlite_v3::Error>, wasmtime::Error> {
+        if !self.component.sqlite_databases.contains(label) {
+            return Ok(Err(sqlite_v3::Error::AccessDenied));
+        }
+        let Some(path) = self.shared.sqlite.get(label) else {
+            return Ok(Err(sqlite_v3::Error::NoSuchDatabase));
+        };
+        let conn = match path {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                rusqlite::Connection::open(path)
+            }
+            None => rusqlite::Connection::open_in_memory(),
+        };
+        Ok(match conn {
+            Ok(conn) => Ok(SqliteConnection {
+                conn: Arc::new(Mutex::new(conn)),
+            }),
+            Err(_) => Err(sqlite_v3::Error::InvalidConnection),
+        })
+    }
+
+    async fn run_statement(
+        &mut self,
+        connection: &Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<SqlValue>,
+    ) -> wasmtime::Result<Result<Queried, String>> {
+        let conn = self.table.get(connection)?.conn.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().map_err(|_| "poisoned".to_owned())?;
+            query(&conn, &statement, parameters).map_err(|e| e.to_string())
+        })
+        .await?;
+        Ok(result)
+    }
+}
+
+fn query(
+    conn: &rusqlite::Connection,
+    statement: &str,
+    parameters: Vec<SqlValue>,
+) -> rusqlite::Result<Queried> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let width = columns.len();
+    let mut rows = stmt.query(rusqlite::params_from_iter(parameters))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(i) => SqlValue::Integer(i),
+                ValueRef::Real(f) => SqlValue::Real(f),
+                ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+            });
+        }
+        out.push(values);
+    }
+    Ok(Queried { columns, rows: out })
+}
+
+macro_rules! sqlite_values {
+    ($module:ident) => {
+        impl From<$module::Value> for SqlValue {
+            fn from(v: $module::Value) -> Self {
+                match v {
+                    $module::Value::Integer(i) => SqlValue::Integer(i),
+                    $module::Value::Real(f) => SqlValue::Real(f),
+                    $module::Value::Text(s) => SqlValue::Text(s),
+                    $module::Value::Blob(b) => SqlValue::Blob(b),
+                    $module::Value::Null => SqlValue::Null,
+                }
+            }
+        }
+
+        impl From<Queried> for $module::QueryResult {
+            fn from(q: Queried) -> Self {
+                $module::QueryResult {
+                    columns: q.columns,
+                    rows: q
+                        .rows
+                        .into_iter()
+                        .map(|values| $module::RowResult {
+                            values: values
+                                .into_iter()
+                                .map(|v| match v {
+                                    SqlValue::Integer(i) => $module::Value::Integer(i),
+                                    SqlValue::Real(f) => $module::Value::Real(f),
+                                    SqlValue::Text(s) => $module::Value::Text(s),
+                                    SqlValue::Blob(b) => $module::Value::Blob(b),
+                                    SqlValue::Null => $module::Value::Null,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                }
+            }
+        }
+    };
+}
+sqlite_values!(sqlite_v2);
+sqlite_values!(sqlite_v3);
+
+impl sqlite_v3::Host for InstanceState {}
+
+impl sqlite_v3::HostConnection for InstanceState {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, sqlite_v3::Error>> {
+        Ok(match self.open_database(&database)? {
+            Ok(conn) => Ok(self.table.push(conn)?),
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<sqlite_v3::Value>,
+    ) -> wasmtime::Result<Result<sqlite_v3::QueryResult, sqlite_v3::Error>> {
+        let parameters = parameters.into_iter().map(SqlValue::from).collect();
+        Ok(self
+            .run_statement(&connection, statement, parameters)
+            .await?
+            .map(Into::into)
+            .map_err(sqlite_v3::Error::Io))
+    }
+
+    async fn last_insert_rowid(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+    ) -> wasmtime::Result<i64> {
+        let conn = self.table.get(&connection)?.conn.clone();
+        let rowid = conn.lock().map(|c| c.last_insert_rowid()).unwrap_or(0);
+        Ok(rowid)
+    }
+
+    async fn changes(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<u64> {
+        let conn = self.table.get(&connection)?.conn.clone();
+        let changes = conn.lock().map(|c| c.changes()).unwrap_or(0);
+        Ok(changes)
+    }
+
+    async fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+impl sqlite_v2::Host for InstanceState {}
+
+impl sqlite_v2::HostConnection for InstanceState {
+    async fn open(
+        &mut self,
+        database: String,
+    ) -> wasmtime::Result<Result<Resource<SqliteConnection>, sqlite_v2::Error>> {
+        Ok(match self.open_database(&database)? {
+            Ok(conn) => Ok(self.table.push(conn)?),
+            Err(sqlite_v3::Error::AccessDenied) => Err(sqlite_v2::Error::AccessDenied),
+            Err(sqlite_v3::Error::NoSuchDatabase) => Err(sqlite_v2::Error::NoSuchDatabase),
+            Err(_) => Err(sqlite_v2::Error::InvalidConnection),
+        })
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<SqliteConnection>,
+        statement: String,
+        parameters: Vec<sqlite_v2::Value>,
+    ) -> wasmtime::Result<Result<sqlite_v2::QueryResult, sqlite_v2::Error>> {
+        let parameters = parameters.into_iter().map(SqlValue::from).collect();
+        Ok(self
+            .run_statement(&connection, statement, parameters)
+            .await?
+            .map(Into::into)
+            .map_err(sqlite_v2::Error::Io))
+    }
+
+    async fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------- variables
+
+impl variables::Host for InstanceState {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, variables::Error>> {
+        use crate::variables::Lookup;
+        Ok(match self.component.variables.lookup(&name) {
+            Lookup::Value(v) => Ok(v),
+            Lookup::InvalidName(m) => Err(variables::Error::InvalidName(m)),
+            Lookup::Undefined(m) => Err(variables::Error::Undefined(m)),
+        })
+    }
+}
+
+/// Adds the Spin interfaces to a linker.
+pub fn add_to_linker(
+    linker: &mut wasmtime::component::Linker<InstanceState>,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::HasSelf;
+    SpinHost::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
+}
