@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let wit = spin_sdk_wit_dir(&manifest_dir);
     let link = manifest_dir.join("spin-sdk-wit");
     if std::fs::read_link(&link).ok().as_deref() != Some(wit.as_path()) {
@@ -24,10 +23,7 @@ fn spin_sdk_wit_dir(_manifest_dir: &Path) -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .expect("CARGO_HOME or HOME");
     let registry = cargo_home.join("registry").join("src");
-    for index in std::fs::read_dir(&registry)
-        .expect("cargo registry sources")
-        .flatten()
-    {
+    for index in std::fs::read_dir(&registry).expect("cargo registry sources").flatten() {
         let wit = index.path().join(concat!("spin-sdk-", "5.2.0")).join("wit");
         if wit.join("world.wit").exists() {
             return wit;

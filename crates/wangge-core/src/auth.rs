@@ -176,10 +176,7 @@ impl Principal {
                         "this key may touch regions under `{}` only, not `{code}`",
                         self.region_prefix
                     ),
-                    format!(
-                        "该密钥只能访问 `{}` 下的区域，不能访问 `{code}`",
-                        self.region_prefix
-                    ),
+                    format!("该密钥只能访问 `{}` 下的区域，不能访问 `{code}`", self.region_prefix),
                 )
                 .with_extension("region_prefix", self.region_prefix.clone()))
         }
@@ -202,11 +199,7 @@ impl NewKeyRequest {
         let mut errors = Vec::new();
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            errors.push(FieldError::new(
-                "/name",
-                "length",
-                "name must have 1 to 100 characters",
-            ));
+            errors.push(FieldError::new("/name", "length", "name must have 1 to 100 characters"));
         }
         if self.scopes.is_empty() {
             errors.push(FieldError::new(
@@ -281,10 +274,7 @@ mod tests {
             p.require_region("320612001001").unwrap_err().code,
             ErrorCode::RegionForbidden
         );
-        assert_eq!(
-            p.require(Scope::GridsAdmin).unwrap_err().code,
-            ErrorCode::ScopeMissing
-        );
+        assert_eq!(p.require(Scope::GridsAdmin).unwrap_err().code, ErrorCode::ScopeMissing);
         assert!(Principal::operator().require(Scope::KeysAdmin).is_ok());
     }
 
@@ -297,10 +287,7 @@ mod tests {
         };
         let errs = req.validate().unwrap_err();
         let pointers: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();
-        assert_eq!(
-            pointers,
-            ["/name", "/scopes/1", "/scopes/2", "/region_prefix"]
-        );
+        assert_eq!(pointers, ["/name", "/scopes/1", "/scopes/2", "/region_prefix"]);
     }
 
     #[test]

@@ -32,11 +32,7 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
                 };
                 Err(Problem::new(ErrorCode::ValidationFailed)
                     .with_detail("the body does not match the schema", "请求体不符合结构定义")
-                    .with_errors(vec![FieldError::new(
-                        pointer,
-                        code,
-                        strip_position(&message),
-                    )]))
+                    .with_errors(vec![FieldError::new(pointer, code, strip_position(&message))]))
             } else {
                 Err(malformed(&inner))
             }

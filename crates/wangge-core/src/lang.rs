@@ -52,10 +52,7 @@ mod tests {
     #[test]
     fn prefers_by_quality() {
         assert_eq!(Lang::from_accept_language(None), Lang::En);
-        assert_eq!(
-            Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")),
-            Lang::Zh
-        );
+        assert_eq!(Lang::from_accept_language(Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
         assert_eq!(Lang::from_accept_language(Some("en,zh;q=0.5")), Lang::En);
         assert_eq!(Lang::from_accept_language(Some("fr, zh;q=0.3")), Lang::Zh);
         assert_eq!(Lang::from_accept_language(Some("zh;q=0")), Lang::En);

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod json;
 pub mod lang;
 pub mod migrations;
+pub mod page;
 pub mod problem;
 pub mod query;
 pub mod time;

@@ -84,10 +84,7 @@ pub trait Sql {
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns
     /// `Ok`, rolled back otherwise.
-    fn transaction<T, E: From<StorageError>>(
-        &self,
-        work: impl FnOnce(&Self) -> Result<T, E>,
-    ) -> Result<T, E>
+    fn transaction<T, E: From<StorageError>>(&self, work: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E>
     where
         Self: Sized,
     {
@@ -129,8 +126,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
         }
         if current.is_empty() {
             let upper = trimmed.to_ascii_uppercase();
-            in_trigger =
-                upper.starts_with("CREATE TRIGGER") || upper.starts_with("CREATE TEMP TRIGGER");
+            in_trigger = upper.starts_with("CREATE TRIGGER") || upper.starts_with("CREATE TEMP TRIGGER");
         }
         current.push_str(line);
         current.push('\n');

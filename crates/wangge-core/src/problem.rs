@@ -40,6 +40,7 @@ error_codes! {
     // 400
     MalformedJson = "malformed_json", 400, "The body is not valid JSON", "请求体不是合法的 JSON";
     MalformedRequest = "malformed_request", 400, "The request is malformed", "请求格式错误";
+    InvalidParameter = "invalid_parameter", 400, "A query parameter is not valid", "查询参数无效";
     // 401 / 403
     Unauthenticated = "unauthenticated", 401, "An API key is required", "缺少 API 密钥";
     InvalidApiKey = "invalid_api_key", 401, "The API key is not valid", "API 密钥无效";
@@ -71,11 +72,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(
-        pointer: impl Into<String>,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    pub fn new(pointer: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             pointer: pointer.into(),
             code: code.into(),
@@ -170,10 +167,7 @@ impl Problem {
             body.insert("detail".into(), detail.get(lang).into());
         }
         if !self.errors.is_empty() {
-            body.insert(
-                "errors".into(),
-                serde_json::to_value(&self.errors).unwrap_or_default(),
-            );
+            body.insert("errors".into(), serde_json::to_value(&self.errors).unwrap_or_default());
         }
         for (k, v) in &self.extensions {
             body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -221,10 +215,7 @@ mod tests {
             assert!(seen.insert(s), "duplicate code {s}");
             assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s}");
             assert!((400..600).contains(&code.status()), "{s}");
-            assert!(
-                !code.title(Lang::Zh).is_ascii(),
-                "{s} needs a Chinese title"
-            );
+            assert!(!code.title(Lang::Zh).is_ascii(), "{s} needs a Chinese title");
         }
     }
 

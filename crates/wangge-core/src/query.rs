@@ -51,10 +51,7 @@ mod tests {
         assert_eq!(percent_decode("a%20b+c%E5%8D%97"), "a b c南");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(
-            param("lng=120.8&lat=32.0&q=%E5%B4%87", "q").as_deref(),
-            Some("崇")
-        );
+        assert_eq!(param("lng=120.8&lat=32.0&q=%E5%B4%87", "q").as_deref(), Some("崇"));
         assert_eq!(param("a=1", "b"), None);
         assert_eq!(param("flag", "flag").as_deref(), Some(""));
     }

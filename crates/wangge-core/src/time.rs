@@ -15,8 +15,7 @@ pub fn now_utc() -> DateTime<Utc> {
 
 /// RFC 3339 in +08:00, seconds precision: `2026-11-26T14:06:33+08:00`.
 pub fn render(t: DateTime<Utc>) -> String {
-    t.with_timezone(&shanghai())
-        .to_rfc3339_opts(SecondsFormat::Secs, false)
+    t.with_timezone(&shanghai()).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
 /// RFC 3339 in UTC with milliseconds, the stored form; sorts as text.
@@ -26,9 +25,7 @@ pub fn store(t: DateTime<Utc>) -> String {
 
 /// Parses RFC 3339 with any offset.
 pub fn parse(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

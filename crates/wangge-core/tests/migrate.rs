@@ -1,8 +1,6 @@
 //! Migrations against a real SQLite file, through the same trait the functions use on Spin.
 
-use wangge_core::migrations::{
-    Migration, Rows, Sql, SqlValue, StorageError, current_version, migrate,
-};
+use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, current_version, migrate};
 
 struct Native(rusqlite::Connection);
 
@@ -62,26 +60,16 @@ fn migrates_once_in_order_with_wal() {
     let _ = std::fs::remove_file(&path);
     let db = Native(rusqlite::Connection::open(&path).unwrap());
     assert_eq!(migrate(&db, MIGRATIONS).unwrap(), vec![1, 2]);
-    assert_eq!(
-        migrate(&db, MIGRATIONS).unwrap(),
-        Vec::<i64>::new(),
-        "idempotent"
-    );
+    assert_eq!(migrate(&db, MIGRATIONS).unwrap(), Vec::<i64>::new(), "idempotent");
     assert_eq!(current_version(&db).unwrap(), 2);
     let mode = db.execute("PRAGMA journal_mode", &[]).unwrap();
     assert_eq!(mode.scalar(), Some(&SqlValue::Text("wal".into())));
     let recorded = db
-        .execute(
-            "SELECT version, name FROM schema_migrations ORDER BY version",
-            &[],
-        )
+        .execute("SELECT version, name FROM schema_migrations ORDER BY version", &[])
         .unwrap();
     assert_eq!(recorded.rows.len(), 2);
-    db.execute(
-        "INSERT INTO a (x, y) VALUES (?, ?)",
-        &[1i64.into(), "y".into()],
-    )
-    .unwrap();
+    db.execute("INSERT INTO a (x, y) VALUES (?, ?)", &[1i64.into(), "y".into()])
+        .unwrap();
 }
 
 #[test]
@@ -101,8 +89,5 @@ fn a_failing_migration_changes_nothing() {
     ];
     assert!(migrate(&db, bad).is_err());
     assert_eq!(current_version(&db).unwrap(), 1);
-    assert!(
-        db.execute("SELECT * FROM b", &[]).is_err(),
-        "table b rolled back"
-    );
+    assert!(db.execute("SELECT * FROM b", &[]).is_err(), "table b rolled back");
 }

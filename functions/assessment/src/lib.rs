@@ -33,9 +33,7 @@ async fn route(req: Req) -> Reply {
     let path = req.path.clone();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (&req.method, segments.as_slice()) {
-        (_, ["v1", "system", "assessment", rest @ ..]) => {
-            system::handle(req, &COMPONENT, rest).await
-        }
+        (_, ["v1", "system", "assessment", rest @ ..]) => system::handle(req, &COMPONENT, rest).await,
         (Method::Post, ["internal", "chain"]) => system::internal_chain(req, &COMPONENT).await,
         _ => Err(route_not_found(&req)),
     }

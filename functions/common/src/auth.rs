@@ -37,20 +37,15 @@ pub fn authenticate(authorization: Option<&str>) -> Result<Principal, Problem> {
     let presented = hash_token(token);
 
     if let Ok(operator_key) = variables::get("operator_key") {
-        if !operator_key.is_empty()
-            && constant_time_eq(hash_token(&operator_key).as_bytes(), presented.as_bytes())
-        {
+        if !operator_key.is_empty() && constant_time_eq(hash_token(&operator_key).as_bytes(), presented.as_bytes()) {
             return Ok(Principal::operator());
         }
     }
 
     let store = Store::open(KV_STORE).map_err(|_| kv_unavailable())?;
-    let record: Option<ApiKey> = store
-        .get_json(kv_key(&presented))
-        .map_err(|_| kv_unavailable())?;
+    let record: Option<ApiKey> = store.get_json(kv_key(&presented)).map_err(|_| kv_unavailable())?;
     record.map(Principal::from_key).ok_or_else(|| {
-        Problem::new(ErrorCode::InvalidApiKey)
-            .with_detail("unknown or revoked API key", "API 密钥不存在或已被吊销")
+        Problem::new(ErrorCode::InvalidApiKey).with_detail("unknown or revoked API key", "API 密钥不存在或已被吊销")
     })
 }
 

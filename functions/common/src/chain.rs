@@ -35,8 +35,7 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     let status = *response.status();
     if !(200..300).contains(&status) {
         let detail: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
-        return Err(unavailable(component, &format!("answered {status}"))
-            .with_extension("dependency_problem", detail));
+        return Err(unavailable(component, &format!("answered {status}")).with_extension("dependency_problem", detail));
     }
     serde_json::from_slice(response.body())
         .map_err(|e| unavailable(component, &format!("sent an unreadable answer: {e}")))

@@ -13,8 +13,7 @@ impl Db {
     /// Opens the component's own database and brings its schema up to date
     /// (one `PRAGMA user_version` read when it already is).
     pub fn open(label: &'static str, migrations: &[Migration]) -> Result<Db, Problem> {
-        let conn =
-            Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
+        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
         let db = Db { conn, label };
         migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
         Ok(db)
@@ -80,9 +79,6 @@ pub fn storage_problem(e: &StorageError) -> Problem {
         serde_json::json!({"level": "error", "event": "storage_error", "error": e.to_string()})
     );
     Problem::new(ErrorCode::StorageUnavailable)
-        .with_detail(
-            "storage is unavailable; retry shortly",
-            "存储暂不可用，请稍后重试",
-        )
+        .with_detail("storage is unavailable; retry shortly", "存储暂不可用，请稍后重试")
         .with_retry_after(1)
 }

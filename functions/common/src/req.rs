@@ -34,11 +34,7 @@ impl Req {
         };
         let lang = Lang::from_accept_language(find("accept-language"));
         let request_id = find("x-request-id")
-            .filter(|id| {
-                !id.is_empty()
-                    && id.len() <= 64
-                    && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            })
+            .filter(|id| !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
             .map(str::to_owned)
             .unwrap_or_else(wangge_core::ids::new_id);
         Req {
@@ -95,15 +91,13 @@ impl Req {
             }
         }
         let Some(incoming) = self.incoming.take() else {
-            return Err(Problem::new(ErrorCode::Internal)
-                .with_detail("body read twice", "请求体被重复读取"));
+            return Err(Problem::new(ErrorCode::Internal).with_detail("body read twice", "请求体被重复读取"));
         };
         let mut stream = incoming.into_body_stream();
         let mut body = Vec::new();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| {
-                Problem::new(ErrorCode::MalformedRequest)
-                    .with_detail("the body could not be read", "无法读取请求体")
+                Problem::new(ErrorCode::MalformedRequest).with_detail("the body could not be read", "无法读取请求体")
             })?;
             body.extend_from_slice(&chunk);
             if body.len() > limit {
@@ -116,10 +110,7 @@ impl Req {
     /// A JSON body of type `T`: 415 unless the content type is JSON, 413 past
     /// `limit`, 400 `malformed_json`, 422 `validation_failed` with pointers.
     pub async fn json<T: DeserializeOwned>(&mut self, limit: usize) -> Result<T, Problem> {
-        let content_type = self
-            .header("content-type")
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let content_type = self.header("content-type").unwrap_or("").to_ascii_lowercase();
         let media = content_type.split(';').next().unwrap_or("").trim();
         if media != "application/json" && !media.ends_with("+json") {
             return Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(

@@ -89,11 +89,7 @@ pub async fn internal_chain(mut req: Req, component: &Component) -> Reply {
 
 /// Calls the next function first, then records this hop: a hop that fails
 /// downstream writes nothing here.
-async fn chain_hop(
-    component: &Component,
-    chain_id: &str,
-    request_id: &str,
-) -> Result<ChainAnswer, Problem> {
+async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> Result<ChainAnswer, Problem> {
     let mut hops = match component.chain_next {
         Some(next) => {
             let answer: ChainAnswer = crate::chain::post_json(
@@ -146,11 +142,8 @@ async fn chain_hop(
 
 fn health(component: &Component) -> Reply {
     let db = Db::open(component.database, component.migrations)?;
-    db.execute("SELECT 1", &[])
-        .map_err(|e| storage_problem(&e))?;
-    let kv = Store::open(KV_STORE)
-        .and_then(|s| s.exists("health"))
-        .is_ok();
+    db.execute("SELECT 1", &[]).map_err(|e| storage_problem(&e))?;
+    let kv = Store::open(KV_STORE).and_then(|s| s.exists("health")).is_ok();
     let status = if kv { 200 } else { 503 };
     Ok(json(
         status,

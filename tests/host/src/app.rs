@@ -108,10 +108,7 @@ impl App {
             .manifest
             .canonicalize()
             .with_context(|| format!("{}", options.manifest.display()))?;
-        let app_dir = manifest_path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .to_path_buf();
+        let app_dir = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let manifest = Manifest::load(&manifest_path)?;
         let runtime = RuntimeConfig::load(
             options.runtime_config.as_deref(),
@@ -134,8 +131,7 @@ impl App {
         let engine = engine(options.max_instances)?;
         let mut linker: Linker<InstanceState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(wasmtime_error)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(wasmtime_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(wasmtime_error)?;
         crate::interfaces::add_to_linker(&mut linker).map_err(wasmtime_error)?;
 
         let mut components = HashMap::new();
@@ -147,8 +143,7 @@ impl App {
                 if entry.is_empty() || entry == "http://" || entry == "https://" {
                     continue;
                 }
-                let host =
-                    AllowedHost::parse(&entry).with_context(|| format!("component `{id}`"))?;
+                let host = AllowedHost::parse(&entry).with_context(|| format!("component `{id}`"))?;
                 match host.chaining_target() {
                     Some("*") if !options.components.is_empty() => bail!(
                         "component `{id}` allows `{}`, which cannot be checked when running a subset of components",
@@ -182,13 +177,10 @@ impl App {
                 values: BTreeMap::new(),
             };
             for (name, template) in &decl.variables {
-                component_vars
-                    .values
-                    .insert(name.clone(), variables.expand(template)?);
+                component_vars.values.insert(name.clone(), variables.expand(template)?);
             }
             let source = app_dir.join(&decl.source);
-            let component =
-                compile(&engine, &source).with_context(|| format!("component `{id}`"))?;
+            let component = compile(&engine, &source).with_context(|| format!("component `{id}`"))?;
             let pre = linker
                 .instantiate_pre(&component)
                 .and_then(ProxyPre::new)
@@ -196,23 +188,11 @@ impl App {
                 .with_context(|| format!("component `{id}` cannot be linked"))?;
             let grants = Grants {
                 id: id.clone(),
-                key_value_stores: decl
-                    .key_value_stores
-                    .iter()
-                    .cloned()
-                    .collect::<HashSet<_>>(),
-                sqlite_databases: decl
-                    .sqlite_databases
-                    .iter()
-                    .cloned()
-                    .collect::<HashSet<_>>(),
+                key_value_stores: decl.key_value_stores.iter().cloned().collect::<HashSet<_>>(),
+                sqlite_databases: decl.sqlite_databases.iter().cloned().collect::<HashSet<_>>(),
                 allowed_outbound_hosts: allowed,
                 variables: component_vars,
-                environment: decl
-                    .environment
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             };
             components.insert(
                 id.clone(),
@@ -262,12 +242,7 @@ impl App {
         let key_value = runtime
             .key_value
             .iter()
-            .map(|(label, path)| {
-                (
-                    label.clone(),
-                    Arc::new(KvBackend::new(label.clone(), path.clone())),
-                )
-            })
+            .map(|(label, path)| (label.clone(), Arc::new(KvBackend::new(label.clone(), path.clone()))))
             .collect();
         let shared = Arc::new(Shared {
             key_value,
@@ -303,11 +278,7 @@ impl App {
     }
 
     /// Serves HTTP/1.1 on `listener` until `shutdown` resolves.
-    pub async fn serve(
-        self,
-        listener: tokio::net::TcpListener,
-        shutdown: impl Future<Output = ()>,
-    ) -> Result<()> {
+    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) -> Result<()> {
         tokio::pin!(shutdown);
         loop {
             let (stream, client) = tokio::select! {
@@ -401,17 +372,14 @@ fn run_sqlite_statements(statements: &[String], runtime: &RuntimeConfig) -> Resu
                     bail!("--sqlite @{spec}: expected @file or @file:label");
                 }
                 (
-                    std::fs::read_to_string(file)
-                        .with_context(|| format!("--sqlite: reading {file}"))?,
+                    std::fs::read_to_string(file).with_context(|| format!("--sqlite: reading {file}"))?,
                     label,
                 )
             }
             None => (statement.clone(), "default"),
         };
         let Some(Some(path)) = runtime.sqlite.get(label) else {
-            bail!(
-                "--sqlite: database `{label}` is not defined in the runtime config (or is in memory)"
-            );
+            bail!("--sqlite: database `{label}` is not defined in the runtime config (or is in memory)");
         };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
@@ -424,13 +392,8 @@ fn run_sqlite_statements(statements: &[String], runtime: &RuntimeConfig) -> Resu
 }
 
 fn empty_response(status: u16) -> HostResponse {
-    let mut response = hyper::Response::new(
-        Empty::<Bytes>::new()
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    *response.status_mut() =
-        http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = hyper::Response::new(Empty::<Bytes>::new().map_err(|never| match never {}).boxed_unsync());
+    *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
     response
 }
 
@@ -442,9 +405,7 @@ fn text_response(status: u16, content_type: &str, body: String) -> HostResponse 
     );
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     if let Ok(value) = HeaderValue::from_str(content_type) {
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_TYPE, value);
+        response.headers_mut().insert(http::header::CONTENT_TYPE, value);
     }
     response
 }
@@ -459,11 +420,7 @@ fn append_spin_headers(headers: &mut http::HeaderMap, values: &[(&'static str, S
 }
 
 impl AppInner {
-    async fn handle_inbound(
-        &self,
-        req: hyper::Request<hyper::body::Incoming>,
-        client: SocketAddr,
-    ) -> HostResponse {
+    async fn handle_inbound(&self, req: hyper::Request<hyper::body::Incoming>, client: SocketAddr) -> HostResponse {
         let path = req.uri().path().to_owned();
         if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
             return match rest {
@@ -484,9 +441,7 @@ impl AppInner {
         };
         let route = &self.route_table[*matched.handler()];
         let path_info = if route.wildcard {
-            path.strip_prefix(route.base.as_str())
-                .unwrap_or("")
-                .to_owned()
+            path.strip_prefix(route.base.as_str()).unwrap_or("").to_owned()
         } else {
             String::new()
         };
@@ -502,11 +457,7 @@ impl AppInner {
             .map(|pq| pq.as_str().to_owned())
             .unwrap_or_else(|| path.clone());
         let full_url = format!("http://{host}{path_and_query}");
-        let component_route = route
-            .raw
-            .strip_suffix("/...")
-            .unwrap_or(&route.raw)
-            .to_owned();
+        let component_route = route.raw.strip_suffix("/...").unwrap_or(&route.raw).to_owned();
         let matched_route = if route.wildcard {
             format!("{}/...", route.base)
         } else {
@@ -587,12 +538,7 @@ impl AppInner {
             .get(component)
             .ok_or_else(|| anyhow!("no component `{component}`"))?;
         let wasi = self.wasi_ctx(&loaded.grants)?;
-        let state = InstanceState::new(
-            self.this.clone(),
-            loaded.grants.clone(),
-            self.shared.clone(),
-            wasi,
-        );
+        let state = InstanceState::new(self.this.clone(), loaded.grants.clone(), self.shared.clone(), wasi);
         let mut store = Store::new(&self.engine, state);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
@@ -615,13 +561,9 @@ impl AppInner {
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(code)) => Err(anyhow!(
-                "component `{component}` answered with error {code:?}"
-            )),
+            Ok(Err(code)) => Err(anyhow!("component `{component}` answered with error {code:?}")),
             Err(_) => match task.await {
-                Ok(Ok(())) => Err(anyhow!(
-                    "component `{component}` returned without a response"
-                )),
+                Ok(Ok(())) => Err(anyhow!("component `{component}` returned without a response")),
                 Ok(Err(e)) => Err(anyhow!("component `{component}` trapped: {e:?}")),
                 Err(e) => Err(anyhow!("component `{component}` task failed: {e}")),
             },
@@ -660,10 +602,8 @@ pub struct OutboundHooks {
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
-type SendFuture = Box<
-    dyn Future<Output = Result<(hyper::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>>
-        + Send,
->;
+type SendFuture =
+    Box<dyn Future<Output = Result<(hyper::Response<WasiBody>, IoFuture), wasmtime_wasi_http::Error>> + Send>;
 
 impl WasiHttpHooks for OutboundHooks {
     fn send_request(
@@ -675,10 +615,7 @@ impl WasiHttpHooks for OutboundHooks {
         let uri = request.uri().clone();
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
-        let port = uri
-            .port_u16()
-            .or_else(|| well_known_port(&scheme))
-            .unwrap_or(0);
+        let port = uri.port_u16().or_else(|| well_known_port(&scheme)).unwrap_or(0);
         let allowed = self
             .component
             .allowed_outbound_hosts
@@ -700,10 +637,7 @@ impl WasiHttpHooks for OutboundHooks {
         }
         Box::new(async move {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as IoFuture,
-            ))
+            Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
     }
 }

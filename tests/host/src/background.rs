@@ -19,9 +19,7 @@ impl RunningApp {
     /// Loads `options` and serves on `listen` (`127.0.0.1:0` for an ephemeral port).
     pub fn start(options: &AppOptions, listen: &str) -> Result<RunningApp> {
         let app = App::load(options)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(listen))?;
         let addr = listener.local_addr()?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

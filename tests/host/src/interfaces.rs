@@ -88,9 +88,7 @@ impl KvBackend {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
             let conn = this.connection().map_err(key_value::Error::Other)?;
-            let conn = conn
-                .lock()
-                .map_err(|_| key_value::Error::Other("poisoned".into()))?;
+            let conn = conn.lock().map_err(|_| key_value::Error::Other("poisoned".into()))?;
             f(&conn, &this.label).map_err(|e| key_value::Error::Other(format!("{e:?}")))
         })
         .await
@@ -106,10 +104,7 @@ pub struct KvStore {
 impl key_value::Host for InstanceState {}
 
 impl key_value::HostStore for InstanceState {
-    async fn open(
-        &mut self,
-        label: String,
-    ) -> wasmtime::Result<Result<Resource<KvStore>, key_value::Error>> {
+    async fn open(&mut self, label: String) -> wasmtime::Result<Result<Resource<KvStore>, key_value::Error>> {
         if !self.component.key_value_stores.contains(&label) {
             return Ok(Err(key_value::Error::AccessDenied));
         }
@@ -190,10 +185,7 @@ impl key_value::HostStore for InstanceState {
             .await)
     }
 
-    async fn get_keys(
-        &mut self,
-        store: Resource<KvStore>,
-    ) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
+    async fn get_keys(&mut self, store: Resource<KvStore>) -> wasmtime::Result<Result<Vec<String>, key_value::Error>> {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(backend
             .with(move |c, label| {
@@ -223,10 +215,7 @@ struct Queried {
 }
 
 impl InstanceState {
-    fn open_database(
-        &mut self,
-        label: &str,
-    ) -> Result<Result<SqliteConnection, sqlite_v3::Error>, wasmtime::Error> {
+    fn open_database(&mut self, label: &str) -> Result<Result<SqliteConnection, sqlite_v3::Error>, wasmtime::Error> {
         if !self.component.sqlite_databases.contains(label) {
             return Ok(Err(sqlite_v3::Error::AccessDenied));
         }
@@ -266,11 +255,7 @@ impl InstanceState {
     }
 }
 
-fn query(
-    conn: &rusqlite::Connection,
-    statement: &str,
-    parameters: Vec<SqlValue>,
-) -> rusqlite::Result<Queried> {
+fn query(conn: &rusqlite::Connection, statement: &str, parameters: Vec<SqlValue>) -> rusqlite::Result<Queried> {
     let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let width = columns.len();
@@ -361,10 +346,7 @@ impl sqlite_v3::HostConnection for InstanceState {
             .map_err(sqlite_v3::Error::Io))
     }
 
-    async fn last_insert_rowid(
-        &mut self,
-        connection: Resource<SqliteConnection>,
-    ) -> wasmtime::Result<i64> {
+    async fn last_insert_rowid(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
         let conn = self.table.get(&connection)?.conn.clone();
         let rowid = conn.lock().map(|c| c.last_insert_rowid()).unwrap_or(0);
         Ok(rowid)
@@ -431,9 +413,7 @@ impl variables::Host for InstanceState {
 }
 
 /// Adds the Spin interfaces to a linker.
-pub fn add_to_linker(
-    linker: &mut wasmtime::component::Linker<InstanceState>,
-) -> wasmtime::Result<()> {
+pub fn add_to_linker(linker: &mut wasmtime::component::Linker<InstanceState>) -> wasmtime::Result<()> {
     use wasmtime::component::HasSelf;
     SpinHost::add_to_linker::<_, HasSelf<_>>(linker, |s| s)
 }

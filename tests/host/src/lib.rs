@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod outbound;
 pub mod runtime_config;
 pub mod state;
+pub mod testing;
 pub mod variables;
 
 mod background;

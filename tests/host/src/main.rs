@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use wangge_host::{App, AppOptions, GuestLogs};
 
 #[derive(Parser)]
-#[command(
-    name = "wangge-host",
-    version,
-    about = "A Spin-compatible host on wasmtime"
-)]
+#[command(name = "wangge-host", version, about = "A Spin-compatible host on wasmtime")]
 struct Cli {
     #[command(subcommand)]
     command: Commands,
@@ -73,16 +69,10 @@ fn main() -> Result<()> {
         sqlite_statements: up.sqlite,
         variables,
         max_instances,
-        guest_logs: if up.quiet {
-            GuestLogs::Files
-        } else {
-            GuestLogs::Inherit
-        },
+        guest_logs: if up.quiet { GuestLogs::Files } else { GuestLogs::Inherit },
     };
     let app = App::load(&options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&up.listen)
             .await

@@ -112,10 +112,8 @@ impl Command {
 
 impl Manifest {
     pub fn load(path: &Path) -> Result<Manifest> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let manifest: Manifest =
-            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let manifest: Manifest = toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -128,9 +126,7 @@ impl Manifest {
         for (name, decl) in &self.variables {
             validate_variable_name(name)?;
             if decl.required == decl.default.is_some() {
-                bail!(
-                    "variable `{name}` must have exactly one of `required = true` or a `default`"
-                );
+                bail!("variable `{name}` must have exactly one of `required = true` or a `default`");
             }
         }
         for trigger in &self.trigger.http {
@@ -156,15 +152,11 @@ impl Manifest {
                     }
                 }
             }
-            for label in component
-                .key_value_stores
-                .iter()
-                .chain(&component.sqlite_databases)
-            {
+            for label in component.key_value_stores.iter().chain(&component.sqlite_databases) {
                 if label.is_empty()
-                    || !label.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
-                    })
+                    || !label
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
                 {
                     bail!("component `{id}`: `{label}` is not a valid store or database label");
                 }

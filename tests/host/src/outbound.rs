@@ -50,9 +50,7 @@ impl AllowedHost {
         }
         let scheme = match scheme {
             "*" => None,
-            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) => {
-                Some(s.to_ascii_lowercase())
-            }
+            s if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphabetic()) => Some(s.to_ascii_lowercase()),
             _ => bail!("allowed_outbound_hosts entry `{raw}` has an invalid scheme"),
         };
         let (host, port) = match rest.rsplit_once(':') {
@@ -71,9 +69,7 @@ impl AllowedHost {
         let port = match port {
             None => match scheme.as_deref().and_then(well_known_port) {
                 Some(p) => PortPattern::One(p),
-                None => bail!(
-                    "allowed_outbound_hosts entry `{raw}` needs a port: its scheme has no well-known one"
-                ),
+                None => bail!("allowed_outbound_hosts entry `{raw}` needs a port: its scheme has no well-known one"),
             },
             Some("*") => PortPattern::Any,
             Some(p) => match p.split_once("..") {
@@ -90,16 +86,11 @@ impl AllowedHost {
     }
 
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {
-        let scheme_ok = self
-            .scheme
-            .as_deref()
-            .is_none_or(|s| s.eq_ignore_ascii_case(scheme));
+        let scheme_ok = self.scheme.as_deref().is_none_or(|s| s.eq_ignore_ascii_case(scheme));
         let host = host.to_ascii_lowercase();
         let host_ok = match &self.host {
             HostPattern::Any => true,
-            HostPattern::Subdomains(suffix) => {
-                host.ends_with(suffix.as_str()) && host.len() > suffix.len()
-            }
+            HostPattern::Subdomains(suffix) => host.ends_with(suffix.as_str()) && host.len() > suffix.len(),
             HostPattern::Exact(h) => *h == host,
         };
         let port_ok = match self.port {

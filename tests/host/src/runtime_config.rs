@@ -39,17 +39,12 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
-    pub fn load(
-        file: Option<&Path>,
-        app_dir: &Path,
-        state_dir: Option<&Path>,
-    ) -> Result<RuntimeConfig> {
+    pub fn load(file: Option<&Path>, app_dir: &Path, state_dir: Option<&Path>) -> Result<RuntimeConfig> {
         let parsed: RuntimeConfigFile = match file {
-            Some(path) => toml::from_str(
-                &std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            )
-            .with_context(|| format!("parsing {}", path.display()))?,
+            Some(path) => {
+                toml::from_str(&std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+                    .with_context(|| format!("parsing {}", path.display()))?
+            }
             None => RuntimeConfigFile::default(),
         };
         let config_dir = file
@@ -66,10 +61,9 @@ impl RuntimeConfig {
             state_dir: state_dir.clone(),
             ..Default::default()
         };
-        config.key_value.insert(
-            "default".into(),
-            Some(state_dir.join("sqlite_key_value.db")),
-        );
+        config
+            .key_value
+            .insert("default".into(), Some(state_dir.join("sqlite_key_value.db")));
         config
             .sqlite
             .insert("default".into(), Some(state_dir.join("sqlite_db.db")));
@@ -77,9 +71,7 @@ impl RuntimeConfig {
             if decl.kind != "spin" {
                 bail!("key_value_store `{label}`: only type = \"spin\" is supported by this host");
             }
-            config
-                .key_value
-                .insert(label, decl.path.map(|p| config_dir.join(p)));
+            config.key_value.insert(label, decl.path.map(|p| config_dir.join(p)));
         }
         for (label, decl) in parsed.sqlite_database {
             if decl.kind != "spin" {

@@ -40,12 +40,7 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    pub fn new(
-        app: Weak<AppInner>,
-        component: Arc<Grants>,
-        shared: Arc<Shared>,
-        wasi: WasiCtx,
-    ) -> Self {
+    pub fn new(app: Weak<AppInner>, component: Arc<Grants>, shared: Arc<Shared>, wasi: WasiCtx) -> Self {
         InstanceState {
             table: ResourceTable::new(),
             wasi,

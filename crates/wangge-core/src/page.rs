@@ -1,0 +1,75 @@
+//! Lists: `limit` (default 50, at most 500) and an opaque `cursor`; keyset only.
+
+use crate::{ErrorCode, Problem};
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_LIMIT: usize = 500;
+
+/// Where a page starts and how long it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRequest {
+    pub limit: usize,
+    /// The sort key of the last item of the previous page.
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    /// From the `limit` and `cursor` query parameters.
+    pub fn from_query(query: &str) -> Result<PageRequest, Problem> {
+        let limit = match crate::query::param(query, "limit") {
+            None => DEFAULT_LIMIT,
+            Some(raw) => match raw.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(Problem::new(ErrorCode::InvalidParameter)
+                        .with_detail(
+                            format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
+                            format!("limit 应为 1 到 {MAX_LIMIT} 之间的整数"),
+                        )
+                        .with_extension("parameter", "limit"));
+                }
+            },
+        };
+        let after = match crate::query::param(query, "cursor").filter(|c| !c.is_empty()) {
+            None => None,
+            Some(cursor) => Some(decode_cursor(&cursor).ok_or_else(|| {
+                Problem::new(ErrorCode::InvalidParameter)
+                    .with_detail("cursor is not one this API gave out", "cursor 无效")
+                    .with_extension("parameter", "cursor")
+            })?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+}
+
+/// The cursor for a page that ended at `key`.
+pub fn encode_cursor(key: &str) -> String {
+    hex::encode(key.as_bytes())
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    String::from_utf8(hex::decode(cursor).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_cursors() {
+        assert_eq!(
+            PageRequest::from_query("").unwrap(),
+            PageRequest { limit: 50, after: None }
+        );
+        let cursor = encode_cursor("0192-abc");
+        let p = PageRequest::from_query(&format!("limit=500&cursor={cursor}")).unwrap();
+        assert_eq!((p.limit, p.after.as_deref()), (500, Some("0192-abc")));
+        for bad in ["limit=0", "limit=501", "limit=x", "cursor=zz"] {
+            assert_eq!(
+                PageRequest::from_query(bad).unwrap_err().code,
+                ErrorCode::InvalidParameter,
+                "{bad}"
+            );
+        }
+    }
+}
