@@ -24,11 +24,18 @@ use wangge_spin::{Component, Reply, Req, system};
 pub(crate) const COMPONENT: Component = Component {
     name: "grid-lookup",
     database: "grid_lookup",
-    migrations: &[Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-    }],
+    migrations: &[
+        Migration {
+            version: 1,
+            name: "init",
+            sql: include_str!("../migrations/0001_init.sql"),
+        },
+        Migration {
+            version: 2,
+            name: "api_keys",
+            sql: include_str!("../migrations/0002_api_keys.sql"),
+        },
+    ],
     chain_next: Some("case-routing"),
 };
 

@@ -1,0 +1,115 @@
+//! Starting the Wangge suite (the repository's `spin.toml`) on the test host, with
+//! its databases in a fresh directory per test.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub use wangge_host::testing::*;
+use wangge_host::{AppOptions, GuestLogs, RunningApp};
+
+pub const OPERATOR_KEY: &str = "test-operator-key-0123456789";
+
+/// The component ids and the database label each owns.
+pub const COMPONENTS: &[(&str, &str)] = &[
+    ("intake", "intake"),
+    ("grid-lookup", "grid_lookup"),
+    ("case-routing", "case_routing"),
+    ("assessment", "assessment"),
+    ("notification", "notification"),
+];
+
+pub struct Suite {
+    pub app: RunningApp,
+    pub dir: PathBuf,
+}
+
+impl Suite {
+    pub fn url(&self, path: &str) -> String {
+        self.app.url(path)
+    }
+
+    /// A database file of this suite, by label.
+    pub fn database(&self, label: &str) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.join(format!("{label}.db"))).expect("open database file")
+    }
+
+    pub fn key_value(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.dir.join("sqlite_key_value.db")).expect("open key-value file")
+    }
+
+    /// Everything the guests wrote to stderr so far.
+    pub fn guest_logs(&self) -> String {
+        let mut all = String::new();
+        for (id, _) in COMPONENTS {
+            all.push_str(
+                &std::fs::read_to_string(self.dir.join("logs").join(format!("{id}_stderr.txt"))).unwrap_or_default(),
+            );
+        }
+        all
+    }
+}
+
+/// Writes a runtime config with every database under `dir`, `overrides` replacing
+/// a label's path (e.g. with something that is not a database).
+pub fn runtime_config(dir: &std::path::Path, overrides: &[(&str, PathBuf)]) -> PathBuf {
+    let mut text = format!(
+        "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n",
+        dir.join("sqlite_key_value.db")
+    );
+    for (_, label) in COMPONENTS {
+        let path = overrides
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| dir.join(format!("{label}.db")));
+        text.push_str(&format!(
+            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n",
+            path
+        ));
+    }
+    let file = dir.join("runtime-config.toml");
+    std::fs::write(&file, text).expect("write runtime config");
+    file
+}
+
+pub fn options(test: &str, components: &[&str]) -> AppOptions {
+    for (id, _) in COMPONENTS {
+        require_wasm(&id.replace('-', "_"));
+    }
+    let dir = temp_dir(test);
+    let mut options = AppOptions::new(workspace_root().join("spin.toml"));
+    options.runtime_config = Some(runtime_config(&dir, &[]));
+    options.state_dir = Some(dir);
+    options.components = components.iter().map(|c| c.to_string()).collect();
+    options.variables = BTreeMap::from([("operator_key".to_owned(), OPERATOR_KEY.to_owned())]);
+    options.max_instances = 128;
+    options.guest_logs = GuestLogs::Files;
+    options
+}
+
+pub fn start_with(options: AppOptions) -> Suite {
+    let dir = options.state_dir.clone().expect("state dir");
+    let app = RunningApp::start(&options, "127.0.0.1:0").expect("start the suite");
+    Suite { app, dir }
+}
+
+/// All five components.
+pub fn start(test: &str) -> Suite {
+    start_with(options(test, &[]))
+}
+
+pub fn bearer(key: &str) -> String {
+    format!("Bearer {key}")
+}
+
+/// A JSON request with a bearer key.
+pub fn call(method: &str, url: &str, key: &str, body: Option<&serde_json::Value>) -> Reply {
+    let auth = bearer(key);
+    let body = body.map(|b| b.to_string());
+    request(
+        method,
+        url,
+        &[("authorization", auth.as_str()), ("content-type", "application/json")],
+        body.as_deref().map(str::as_bytes),
+    )
+}

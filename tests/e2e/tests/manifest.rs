@@ -1,0 +1,91 @@
+//! spin.toml itself: each function declares exactly what it uses, and `spin build`
+//! finds a build command for every component.
+
+use wangge_e2e::{COMPONENTS, workspace_root};
+
+fn manifest() -> toml::Table {
+    toml::from_str(&std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap()).unwrap()
+}
+
+#[test]
+fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
+    let m = manifest();
+    let components = m["component"].as_table().unwrap();
+    assert_eq!(components.len(), COMPONENTS.len());
+    for (id, label) in COMPONENTS {
+        let c = &components[*id];
+        assert_eq!(
+            c["sqlite_databases"].as_array().unwrap(),
+            &vec![toml::Value::from(*label)],
+            "{id}"
+        );
+        assert_eq!(
+            c["key_value_stores"].as_array().unwrap(),
+            &vec![toml::Value::from("default")],
+            "{id}"
+        );
+        for host in c["allowed_outbound_hosts"].as_array().unwrap() {
+            let host = host.as_str().unwrap();
+            assert!(!host.contains('*'), "{id}: no wildcards ({host})");
+            let target = host.trim_start_matches("http://").trim_end_matches(".spin.internal");
+            assert!(
+                COMPONENTS.iter().any(|(c, _)| *c == target),
+                "{id}: {host} is one of ours"
+            );
+        }
+    }
+}
+
+#[test]
+fn spin_build_finds_every_build_command_and_output() {
+    let m = manifest();
+    let members = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
+    for (id, _) in COMPONENTS {
+        let c = &m["component"][*id];
+        let command = c["build"]["command"].as_str().unwrap();
+        assert_eq!(command, format!("cargo build --target wasm32-wasip2 --release -p {id}"));
+        assert!(
+            members.contains(&format!("\"functions/{id}\"")),
+            "{id} is a workspace member"
+        );
+        let source = c["source"].as_str().unwrap();
+        assert_eq!(
+            source,
+            format!("target/wasm32-wasip2/release/{}.wasm", id.replace('-', "_"))
+        );
+    }
+}
+
+#[test]
+fn routes_cover_the_documented_prefixes_and_every_component_has_its_system_route() {
+    let m = manifest();
+    let triggers = m["trigger"]["http"].as_array().unwrap();
+    let route_of = |route: &str| {
+        triggers
+            .iter()
+            .find(|t| t["route"].as_str() == Some(route))
+            .map(|t| t["component"].as_str().unwrap().to_owned())
+    };
+    let expected = [
+        ("/v1/events/...", "intake"),
+        ("/v1/hotline/...", "intake"),
+        ("/open311/v2/...", "intake"),
+        ("/v1/grids/...", "grid-lookup"),
+        ("/v1/addresses/...", "grid-lookup"),
+        ("/v1/regions/...", "grid-lookup"),
+        ("/v1/staff/...", "grid-lookup"),
+        ("/v1/keys/...", "grid-lookup"),
+        ("/v1/cases/...", "case-routing"),
+        ("/v1/calendar/...", "case-routing"),
+        ("/v1/categories/...", "case-routing"),
+        ("/v1/departments/...", "case-routing"),
+        ("/v1/assessments/...", "assessment"),
+        ("/v1/notifications/...", "notification"),
+    ];
+    for (route, component) in expected {
+        assert_eq!(route_of(route).as_deref(), Some(component), "{route}");
+    }
+    for (id, _) in COMPONENTS {
+        assert_eq!(route_of(&format!("/v1/system/{id}/...")).as_deref(), Some(*id));
+    }
+}
