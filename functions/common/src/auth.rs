@@ -36,10 +36,11 @@ pub fn authenticate(authorization: Option<&str>) -> Result<Principal, Problem> {
         })?;
     let presented = hash_token(token);
 
-    if let Ok(operator_key) = variables::get("operator_key") {
-        if !operator_key.is_empty() && constant_time_eq(hash_token(&operator_key).as_bytes(), presented.as_bytes()) {
-            return Ok(Principal::operator());
-        }
+    if let Ok(operator_key) = variables::get("operator_key")
+        && !operator_key.is_empty()
+        && constant_time_eq(hash_token(&operator_key).as_bytes(), presented.as_bytes())
+    {
+        return Ok(Principal::operator());
     }
 
     let store = Store::open(KV_STORE).map_err(|_| kv_unavailable())?;

@@ -82,13 +82,11 @@ impl Req {
                 )
                 .with_extension("limit_bytes", limit)
         };
-        if let Some(length) = self
+        let announced = self
             .header("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-        {
-            if length > limit {
-                return Err(too_large());
-            }
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if announced.is_some_and(|length| length > limit) {
+            return Err(too_large());
         }
         let Some(incoming) = self.incoming.take() else {
             return Err(Problem::new(ErrorCode::Internal).with_detail("body read twice", "请求体被重复读取"));

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod load;
+
 pub use wangge_host::testing::*;
 use wangge_host::{AppOptions, GuestLogs, RunningApp};
 

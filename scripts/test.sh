@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# All tests: formatting and lints, native unit tests of crates/, the wasm build, the
+# host's own tests against its probe component, and end-to-end tests of the suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+printf '\n==> cargo fmt --check\n' >&2
+cargo fmt --all --check
+
+printf '\n==> cargo clippy (native and wasm), warnings are errors\n' >&2
+cargo clippy --release --all-targets -- -D warnings
+cargo clippy --release --target wasm32-wasip2 \
+  -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe -- -D warnings
+
+printf '\n==> tests (crates/, tests/host, tests/e2e)\n' >&2
+cargo test --release
