@@ -15,4 +15,9 @@ cargo clippy --release --target wasm32-wasip2 \
   -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe -- -D warnings
 
 printf '\n==> tests (crates/, tests/host, tests/e2e)\n' >&2
-cargo test --release
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release 2>&1 | tee "$log"
+
+# One closing line for the whole run, summed over every test binary.
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
