@@ -160,6 +160,14 @@ impl Principal {
         }
     }
 
+    /// 403 `scope_missing` unless the key holds one of `scopes`.
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<(), Problem> {
+        match scopes.iter().find(|s| self.has_scope(**s)) {
+            Some(_) => Ok(()),
+            None => self.require(scopes[0]),
+        }
+    }
+
     /// Whether a region (or grid) code falls inside this key's prefix.
     pub fn covers_region(&self, code: &str) -> bool {
         code.starts_with(&self.region_prefix)

@@ -8,6 +8,8 @@ pub mod ids;
 pub mod json;
 pub mod lang;
 pub mod migrations;
+#[cfg(feature = "native")]
+pub mod native;
 pub mod page;
 pub mod problem;
 pub mod query;

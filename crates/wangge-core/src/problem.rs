@@ -41,6 +41,7 @@ error_codes! {
     MalformedJson = "malformed_json", 400, "The body is not valid JSON", "请求体不是合法的 JSON";
     MalformedRequest = "malformed_request", 400, "The request is malformed", "请求格式错误";
     InvalidParameter = "invalid_parameter", 400, "A query parameter is not valid", "查询参数无效";
+    MalformedDataset = "malformed_dataset", 400, "The dataset is not in the expected format", "数据集格式不正确";
     // 401 / 403
     Unauthenticated = "unauthenticated", 401, "An API key is required", "缺少 API 密钥";
     InvalidApiKey = "invalid_api_key", 401, "The API key is not valid", "API 密钥无效";
@@ -49,9 +50,12 @@ error_codes! {
     // 404 / 405
     RouteNotFound = "route_not_found", 404, "No such endpoint", "接口不存在";
     NotFound = "not_found", 404, "No such resource", "资源不存在";
+    OutsideCoverage = "outside_coverage", 404, "The point lies in no grid", "该位置不在任何网格内";
+    AddressUnresolved = "address_unresolved", 404, "The address matches no standard address", "无法匹配标准地址";
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed on this endpoint", "该接口不支持此方法";
     // 409 / 412
     Conflict = "conflict", 409, "The request conflicts with the current state", "请求与当前状态冲突";
+    DatasetMissing = "dataset_missing", 409, "A dataset this needs has not been imported", "所依赖的数据集尚未导入";
     // 413 / 415
     BodyTooLarge = "body_too_large", 413, "The body is larger than this endpoint accepts", "请求体超过该接口的大小上限";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported content type", "不支持的内容类型";

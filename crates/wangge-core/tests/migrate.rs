@@ -1,43 +1,7 @@
 //! Migrations against a real SQLite file, through the same trait the functions use on Spin.
 
-use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, current_version, migrate};
-
-struct Native(rusqlite::Connection);
-
-fn io(e: rusqlite::Error) -> StorageError {
-    StorageError::Io(e.to_string())
-}
-
-impl Sql for Native {
-    fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
-        use rusqlite::types::{Value, ValueRef};
-        let mut stmt = self.0.prepare(sql).map_err(io)?;
-        let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
-        let params = rusqlite::params_from_iter(params.iter().map(|p| match p {
-            SqlValue::Integer(i) => Value::Integer(*i),
-            SqlValue::Real(f) => Value::Real(*f),
-            SqlValue::Text(s) => Value::Text(s.clone()),
-            SqlValue::Blob(b) => Value::Blob(b.clone()),
-            SqlValue::Null => Value::Null,
-        }));
-        let n = columns.len();
-        let mut rows = stmt.query(params).map_err(io)?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(io)? {
-            let values = (0..n)
-                .map(|i| match row.get_ref(i).map_err(io)? {
-                    ValueRef::Integer(i) => Ok(SqlValue::Integer(i)),
-                    ValueRef::Real(f) => Ok(SqlValue::Real(f)),
-                    ValueRef::Text(t) => Ok(SqlValue::Text(String::from_utf8_lossy(t).into())),
-                    ValueRef::Blob(b) => Ok(SqlValue::Blob(b.to_vec())),
-                    ValueRef::Null => Ok(SqlValue::Null),
-                })
-                .collect::<Result<_, StorageError>>()?;
-            out.push(values);
-        }
-        Ok(Rows { columns, rows: out })
-    }
-}
+use wangge_core::migrations::{Migration, Sql, SqlValue, current_version, migrate};
+use wangge_core::native::NativeDb;
 
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -58,7 +22,7 @@ fn migrates_once_in_order_with_wal() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("db.sqlite");
     let _ = std::fs::remove_file(&path);
-    let db = Native(rusqlite::Connection::open(&path).unwrap());
+    let db = NativeDb::open(&path).unwrap();
     assert_eq!(migrate(&db, MIGRATIONS).unwrap(), vec![1, 2]);
     assert_eq!(migrate(&db, MIGRATIONS).unwrap(), Vec::<i64>::new(), "idempotent");
     assert_eq!(current_version(&db).unwrap(), 2);
@@ -74,7 +38,7 @@ fn migrates_once_in_order_with_wal() {
 
 #[test]
 fn a_failing_migration_changes_nothing() {
-    let db = Native(rusqlite::Connection::open_in_memory().unwrap());
+    let db = NativeDb::in_memory().unwrap();
     let bad: &[Migration] = &[
         Migration {
             version: 1,

@@ -76,6 +76,10 @@ where
         Err(p) => (problem(&p, lang), Some(p.code.as_str())),
     };
     response.set_header("x-request-id", request_id.clone());
+    response.set_header(
+        "server-timing",
+        format!("app;dur={:.3}", started.elapsed().as_secs_f64() * 1000.0),
+    );
     crate::log::request(
         component.name,
         &request_id,

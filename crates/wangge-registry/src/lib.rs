@@ -1,0 +1,32 @@
+//! The registry behind the `grid-lookup` function: every place and who answers for it.
+//!
+//! Host-independent: everything runs over [`wangge_core::Sql`], which the function
+//! implements on Spin's SQLite and the tests on rusqlite. The database schema is
+//! [`MIGRATIONS`]; grid-lookup applies it, and the benchmark's city generator too.
+
+pub mod address;
+pub mod import;
+pub mod locate;
+pub mod model;
+pub mod read;
+
+use wangge_core::Migration;
+
+/// grid-lookup's database, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "api_keys",
+        sql: include_str!("../migrations/0002_api_keys.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "registry",
+        sql: include_str!("../migrations/0003_registry.sql"),
+    },
+];

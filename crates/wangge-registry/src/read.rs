@@ -1,0 +1,220 @@
+//! Reads of the current (or previous) dataset versions.
+
+use serde::Serialize;
+use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
+use wangge_geo::Shape;
+
+use crate::model::{Region, mask_phone};
+
+fn text(v: &SqlValue) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+fn regions_from(rows: Rows) -> Vec<Region> {
+    rows.rows
+        .into_iter()
+        .map(|r| Region {
+            code: text(&r[0]),
+            name: text(&r[1]),
+            level: text(&r[2]),
+            parent: r[3].as_str().map(str::to_owned),
+        })
+        .collect()
+}
+
+pub fn region(db: &impl Sql, version: i64, code: &str) -> Result<Option<Region>, StorageError> {
+    Ok(regions_from(db.execute(
+        "SELECT code, name, level, parent FROM regions WHERE version = ? AND code = ?",
+        &[version.into(), code.into()],
+    )?)
+    .into_iter()
+    .next())
+}
+
+/// A region and every region above it, nearest first.
+pub fn region_chain(db: &impl Sql, version: i64, code: &str) -> Result<Vec<Region>, StorageError> {
+    Ok(regions_from(db.execute(
+        "WITH RECURSIVE chain (code, name, level, parent, depth) AS ( \
+           SELECT code, name, level, parent, 0 FROM regions WHERE version = ?1 AND code = ?2 \
+           UNION ALL \
+           SELECT r.code, r.name, r.level, r.parent, c.depth + 1 FROM regions r JOIN chain c ON r.code = c.parent \
+           WHERE r.version = ?1 AND c.depth < 8) \
+         SELECT code, name, level, parent FROM chain ORDER BY depth",
+        &[version.into(), code.into()],
+    )?))
+}
+
+/// Children of a region, by code, one keyset page (`limit + 1` fetched to know if more remain).
+pub fn children(
+    db: &impl Sql,
+    version: i64,
+    code: &str,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Region>, StorageError> {
+    Ok(regions_from(db.execute(
+        "SELECT code, name, level, parent FROM regions WHERE version = ? AND parent = ? AND code > ? ORDER BY code LIMIT ?",
+        &[version.into(), code.into(), after.into(), (limit as i64 + 1).into()],
+    )?))
+}
+
+/// Regions whose code starts with `prefix`, one keyset page.
+pub fn regions_by_prefix(
+    db: &impl Sql,
+    version: i64,
+    prefix: &str,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<Region>, StorageError> {
+    Ok(regions_from(db.execute(
+        "SELECT code, name, level, parent FROM regions WHERE version = ? AND code >= ? AND code < ? AND code > ? ORDER BY code LIMIT ?",
+        &[version.into(), prefix.into(), format!("{prefix}\u{10FFFF}").into(), after.into(), (limit as i64 + 1).into()],
+    )?))
+}
+
+pub fn city_names(db: &impl Sql, version: i64) -> Result<Vec<String>, StorageError> {
+    Ok(db
+        .execute(
+            "SELECT name FROM regions WHERE version = ? AND level = 'city'",
+            &[version.into()],
+        )?
+        .rows
+        .iter()
+        .map(|r| text(&r[0]))
+        .collect())
+}
+
+/// A grid as `GET /v1/grids/{code}` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GridRecord {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub dedicated_type: Option<String>,
+    pub region_code: String,
+    pub area_m2: f64,
+    pub grid_head: Option<String>,
+    pub members: Vec<String>,
+    #[serde(skip)]
+    pub shape: Option<Shape>,
+}
+
+fn grids_from(rows: Rows, with_geometry: bool) -> Vec<GridRecord> {
+    rows.rows
+        .into_iter()
+        .map(|r| GridRecord {
+            code: text(&r[0]),
+            name: text(&r[1]),
+            kind: text(&r[2]),
+            dedicated_type: r[3].as_str().map(str::to_owned),
+            region_code: text(&r[4]),
+            area_m2: match r[5] {
+                SqlValue::Real(f) => f,
+                _ => 0.0,
+            },
+            grid_head: r[6].as_str().map(str::to_owned),
+            members: serde_json::from_str(r[7].as_str().unwrap_or("[]")).unwrap_or_default(),
+            shape: match (with_geometry, r.get(8)) {
+                (true, Some(SqlValue::Blob(b))) => Shape::decode(b),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+pub fn grid(db: &impl Sql, version: i64, code: &str) -> Result<Option<GridRecord>, StorageError> {
+    Ok(grids_from(
+        db.execute(
+            "SELECT code, name, kind, dedicated_type, region_code, area_m2, grid_head, members, geometry FROM grids WHERE version = ? AND code = ?",
+            &[version.into(), code.into()],
+        )?,
+        true,
+    )
+    .into_iter()
+    .next())
+}
+
+/// Grids whose code starts with `prefix` (optionally of one kind), one keyset page, no geometry.
+pub fn grids_by_prefix(
+    db: &impl Sql,
+    version: i64,
+    prefix: &str,
+    kind: Option<&str>,
+    after: &str,
+    limit: usize,
+) -> Result<Vec<GridRecord>, StorageError> {
+    Ok(grids_from(
+        db.execute(
+            "SELECT code, name, kind, dedicated_type, region_code, area_m2, grid_head, members FROM grids \
+             WHERE version = ? AND code >= ? AND code < ? AND code > ? AND (? IS NULL OR kind = ?) ORDER BY code LIMIT ?",
+            &[
+                version.into(),
+                prefix.into(),
+                format!("{prefix}\u{10FFFF}").into(),
+                after.into(),
+                kind.map(str::to_owned).into(),
+                kind.map(str::to_owned).into(),
+                (limit as i64 + 1).into(),
+            ],
+        )?,
+        false,
+    ))
+}
+
+/// A staff member as shown to integrators: phone masked, no openid.
+#[derive(Debug, Clone, Serialize)]
+pub struct StaffView {
+    pub staff_id: String,
+    pub name: String,
+    pub role: String,
+    pub grid_code: String,
+    pub region_code: String,
+    pub phone: String,
+}
+
+/// The staff of these grids, and the grid heads of these communities.
+pub fn staff_on_duty(
+    db: &impl Sql,
+    version: i64,
+    grids: &[&str],
+    communities: &[&str],
+) -> Result<Vec<StaffView>, StorageError> {
+    let mut out = Vec::new();
+    for grid in grids {
+        out.extend(staff_rows(db.execute(
+            "SELECT staff_id, name, role, grid_code, region_code, phone FROM staff WHERE version = ? AND grid_code = ? ORDER BY role, staff_id",
+            &[version.into(), (*grid).into()],
+        )?));
+    }
+    for community in communities {
+        out.extend(staff_rows(db.execute(
+            "SELECT staff_id, name, role, grid_code, region_code, phone FROM staff WHERE version = ? AND region_code = ? AND role = 'grid_head' AND grid_code = '' ORDER BY staff_id",
+            &[version.into(), (*community).into()],
+        )?));
+    }
+    out.dedup_by(|a, b| a.staff_id == b.staff_id);
+    Ok(out)
+}
+
+pub fn staff_member(db: &impl Sql, version: i64, staff_id: &str) -> Result<Option<StaffView>, StorageError> {
+    Ok(staff_rows(db.execute(
+        "SELECT staff_id, name, role, grid_code, region_code, phone FROM staff WHERE version = ? AND staff_id = ?",
+        &[version.into(), staff_id.into()],
+    )?)
+    .into_iter()
+    .next())
+}
+
+fn staff_rows(rows: Rows) -> Vec<StaffView> {
+    rows.rows
+        .into_iter()
+        .map(|r| StaffView {
+            staff_id: text(&r[0]),
+            name: text(&r[1]),
+            role: text(&r[2]),
+            grid_code: text(&r[3]),
+            region_code: text(&r[4]),
+            phone: mask_phone(&text(&r[5])),
+        })
+        .collect()
+}

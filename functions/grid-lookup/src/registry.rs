@@ -1,0 +1,405 @@
+//! The registry's HTTP surface: imports, reads, point location and address resolution.
+
+use serde_json::{Value, json};
+use wangge_core::auth::{Principal, Scope};
+use wangge_core::migrations::StorageError;
+use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::{ErrorCode, Problem};
+use wangge_geo::Crs;
+use wangge_registry::import::{Dataset, Format, ImportError, import, readable_version};
+use wangge_registry::locate::{Hit, locate};
+use wangge_registry::{address, read};
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::{KIB, Reply, Req, json};
+
+use crate::COMPONENT;
+
+const MIB: usize = 1024 * KIB;
+
+fn db() -> Result<Db, Problem> {
+    Db::open(COMPONENT.database, COMPONENT.migrations)
+}
+
+fn storage(e: StorageError) -> Problem {
+    storage_problem(&e)
+}
+
+fn reader(req: &Req) -> Result<Principal, Problem> {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::GridsRead, Scope::GridsAdmin])?;
+    Ok(principal)
+}
+
+/// The dataset version a read uses: `?version=` (current or previous), else the current.
+fn version(db: &Db, req: &Req, dataset: Dataset) -> Result<i64, Problem> {
+    let requested = match req.query_param("version") {
+        None => None,
+        Some(v) => Some(v.parse::<i64>().map_err(|_| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail("version must be a whole number", "version 应为整数")
+                .with_extension("parameter", "version")
+        })?),
+    };
+    readable_version(db, dataset, requested)
+        .map_err(storage)?
+        .ok_or_else(|| match requested {
+            Some(v) => Problem::new(ErrorCode::NotFound).with_detail(
+                format!(
+                    "{} version {v} is neither the current nor the previous one",
+                    dataset.as_str()
+                ),
+                format!("{} 版本 {v} 既不是当前版本也不是上一版本", dataset.as_str()),
+            ),
+            None => dataset_missing(dataset),
+        })
+}
+
+fn dataset_missing(dataset: Dataset) -> Problem {
+    Problem::new(ErrorCode::DatasetMissing)
+        .with_detail(
+            format!(
+                "no {} have been imported yet (PUT /v1/{})",
+                dataset.as_str(),
+                dataset.as_str()
+            ),
+            format!("尚未导入 {}（PUT /v1/{}）", dataset.as_str(), dataset.as_str()),
+        )
+        .with_extension("dataset", dataset.as_str())
+}
+
+/// `PUT /v1/{regions,grids,staff,addresses}`: CSV (`text/csv`) or JSON; grids as GeoJSON.
+pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::GridsAdmin)?;
+    if !principal.region_prefix.is_empty() {
+        return Err(principal.require_region("").unwrap_err());
+    }
+    let media = req
+        .header("content-type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let format = match media.as_str() {
+        "text/csv" if dataset != Dataset::Grids => Format::Csv,
+        "application/json" | "application/geo+json" => Format::Json,
+        _ => {
+            return Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(
+                format!("send {} as {}, not `{media}`", dataset.as_str(), accepted(dataset)),
+                format!("{} 应以 {} 发送，而不是 `{media}`", dataset.as_str(), accepted(dataset)),
+            ));
+        }
+    };
+    let limit = match dataset {
+        Dataset::Regions => 8 * MIB,
+        Dataset::Grids => 64 * MIB,
+        Dataset::Staff => 16 * MIB,
+        Dataset::Addresses => 32 * MIB,
+    };
+    let body = req.body(limit).await?;
+    let db = db()?;
+    match import(&db, dataset, format, &body) {
+        Ok(report) => Ok(json(if report.unchanged { 200 } else { 201 }, &report)),
+        Err(ImportError::Malformed(why)) => {
+            Err(Problem::new(ErrorCode::MalformedDataset).with_detail(why.clone(), why))
+        }
+        Err(ImportError::Invalid { errors, total }) => Err(Problem::new(ErrorCode::ValidationFailed)
+            .with_detail(
+                format!("{total} problems; nothing was imported"),
+                format!("发现 {total} 个问题，未导入任何数据"),
+            )
+            .with_errors(errors)
+            .with_extension("total_errors", total)),
+        Err(ImportError::MissingDependency(before)) => Err(Problem::new(ErrorCode::DatasetMissing)
+            .with_detail(
+                format!("import {before} before {}", dataset.as_str()),
+                format!("请先导入 {before}，再导入 {}", dataset.as_str()),
+            )
+            .with_extension("dataset", before)),
+        Err(ImportError::Storage(e)) => Err(storage(e)),
+    }
+}
+
+fn accepted(dataset: Dataset) -> &'static str {
+    match dataset {
+        Dataset::Grids => "application/geo+json (a FeatureCollection)",
+        _ => "text/csv or application/json",
+    }
+}
+
+/// `GET /v1/grids/{code}`: geometry, region chain and staff (phones masked).
+pub fn get_grid(req: Req, code: &str) -> Reply {
+    let principal = reader(&req)?;
+    principal.require_region(code)?;
+    let db = db()?;
+    let grids = version(&db, &req, Dataset::Grids)?;
+    let grid = read::grid(&db, grids, code)
+        .map_err(storage)?
+        .ok_or_else(|| not_found("grid", code))?;
+    let regions = version(&db, &req, Dataset::Regions)?;
+    let chain = read::region_chain(&db, regions, &grid.region_code).map_err(storage)?;
+    let staff = match wangge_registry::import::current_version(&db, Dataset::Staff).map_err(storage)? {
+        Some(v) => read::staff_on_duty(&db, v, &[code], &[grid.region_code.as_str()]).map_err(storage)?,
+        None => Vec::new(),
+    };
+    let geometry = grid.shape.as_ref().map(|s| s.to_geojson());
+    Ok(json(
+        200,
+        &json!({ "grid": grid, "grids_version": grids, "geometry": geometry, "regions": chain, "staff": staff }),
+    ))
+}
+
+/// `GET /v1/grids?region=<prefix>&kind=&limit=&cursor=`.
+pub fn list_grids(req: Req) -> Reply {
+    let principal = reader(&req)?;
+    let prefix = req.query_param("region").unwrap_or_default();
+    check_prefix(&principal, &prefix)?;
+    let kind = req.query_param("kind");
+    if let Some(k) = &kind
+        && wangge_registry::model::GridKind::parse(k).is_none()
+    {
+        return Err(invalid_parameter(
+            "kind",
+            "kind is comprehensive or dedicated",
+            "kind 应为 comprehensive 或 dedicated",
+        ));
+    }
+    let page = PageRequest::from_query(&req.query)?;
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Grids)?;
+    let prefix = if prefix.is_empty() {
+        principal.region_prefix.clone()
+    } else {
+        prefix
+    };
+    let mut items = read::grids_by_prefix(
+        &db,
+        v,
+        &prefix,
+        kind.as_deref(),
+        page.after.as_deref().unwrap_or(""),
+        page.limit,
+    )
+    .map_err(storage)?;
+    let next = next_cursor(&mut items, page.limit, |g| g.code.clone());
+    Ok(json(
+        200,
+        &json!({ "grids_version": v, "items": items, "next_cursor": next }),
+    ))
+}
+
+/// `GET /v1/regions/{code}`: the region, its chain upward and a page of its children.
+pub fn get_region(req: Req, code: &str) -> Reply {
+    let principal = reader(&req)?;
+    if !(code.starts_with(&principal.region_prefix) || principal.region_prefix.starts_with(code.trim_end_matches('0')))
+    {
+        principal.require_region(code)?;
+    }
+    let page = PageRequest::from_query(&req.query)?;
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Regions)?;
+    let region = read::region(&db, v, code)
+        .map_err(storage)?
+        .ok_or_else(|| not_found("region", code))?;
+    let chain = read::region_chain(&db, v, code).map_err(storage)?;
+    let mut children =
+        read::children(&db, v, code, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let next = next_cursor(&mut children, page.limit, |r| r.code.clone());
+    Ok(json(
+        200,
+        &json!({ "region": region, "regions_version": v, "chain": &chain[1.min(chain.len())..], "children": children, "next_cursor": next }),
+    ))
+}
+
+/// `GET /v1/regions?prefix=&limit=&cursor=`.
+pub fn list_regions(req: Req) -> Reply {
+    let principal = reader(&req)?;
+    let prefix = req.query_param("prefix").unwrap_or_default();
+    check_prefix(&principal, &prefix)?;
+    let prefix = if prefix.is_empty() {
+        principal.region_prefix.clone()
+    } else {
+        prefix
+    };
+    let page = PageRequest::from_query(&req.query)?;
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Regions)?;
+    let mut items =
+        read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let next = next_cursor(&mut items, page.limit, |r| r.code.clone());
+    Ok(json(
+        200,
+        &json!({ "regions_version": v, "items": items, "next_cursor": next }),
+    ))
+}
+
+/// `GET /v1/staff/{id}`: one staff member, phone masked.
+pub fn get_staff(req: Req, id: &str) -> Reply {
+    let principal = reader(&req)?;
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Staff)?;
+    let staff = read::staff_member(&db, v, id)
+        .map_err(storage)?
+        .ok_or_else(|| not_found("staff member", id))?;
+    principal.require_region(&staff.region_code)?;
+    Ok(json(200, &json!({ "staff": staff, "staff_version": v })))
+}
+
+fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
+    if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 15 {
+        return Err(invalid_parameter(
+            "region",
+            "a region prefix is up to 15 digits",
+            "区域前缀应为最多 15 位数字",
+        ));
+    }
+    if !prefix.is_empty() && !prefix.starts_with(&principal.region_prefix) {
+        return principal.require_region(prefix);
+    }
+    Ok(())
+}
+
+fn next_cursor<T>(items: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Option<String> {
+    if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|item| encode_cursor(&key(item)))
+    } else {
+        None
+    }
+}
+
+fn not_found(what: &str, id: &str) -> Problem {
+    Problem::new(ErrorCode::NotFound).with_detail(format!("no {what} `{id}`"), format!("{what} `{id}` 不存在"))
+}
+
+fn invalid_parameter(name: &str, en: &str, zh: &str) -> Problem {
+    Problem::new(ErrorCode::InvalidParameter)
+        .with_detail(en, zh)
+        .with_extension("parameter", name)
+}
+
+fn number(req: &Req, name: &str, range: std::ops::RangeInclusive<f64>, default: Option<f64>) -> Result<f64, Problem> {
+    let bad = || {
+        invalid_parameter(
+            name,
+            &format!("{name} must be a number from {} to {}", range.start(), range.end()),
+            &format!("{name} 应为 {} 到 {} 之间的数字", range.start(), range.end()),
+        )
+    };
+    match (req.query_param(name), default) {
+        (None, Some(d)) => Ok(d),
+        (None, None) => Err(bad()),
+        (Some(raw), _) => raw
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && range.contains(v))
+            .ok_or_else(bad),
+    }
+}
+
+fn hit_json(hit: &Hit) -> Value {
+    json!({
+        "code": hit.code,
+        "name": hit.name,
+        "kind": hit.kind.as_str(),
+        "region_code": hit.region_code,
+        "area_m2": (hit.area_m2 * 10.0).round() / 10.0,
+        "distance_m": (hit.distance_m * 10.0).round() / 10.0,
+    })
+}
+
+/// `GET /v1/grids/locate?lng=&lat=&crs=&accuracy=`.
+pub fn locate_point(req: Req) -> Reply {
+    let principal = reader(&req)?;
+    let lng = number(&req, "lng", -180.0..=180.0, None)?;
+    let lat = number(&req, "lat", -90.0..=90.0, None)?;
+    let accuracy = number(&req, "accuracy", 0.0..=5000.0, Some(0.0))?;
+    let crs_name = req.query_param("crs").unwrap_or_else(|| "wgs84".into());
+    let crs = Crs::parse(&crs_name)
+        .ok_or_else(|| invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09"))?;
+    let (w_lng, w_lat) = crs.to_wgs84(lng, lat);
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Grids)?;
+    let located = locate(&db, v, w_lng, w_lat, accuracy).map_err(storage)?;
+    let point = json!({ "lng": lng, "lat": lat, "crs": crs.as_str(), "wgs84": { "lng": w_lng, "lat": w_lat }, "accuracy_m": accuracy });
+    let Some(responsible) = located.responsible().cloned() else {
+        return Err(Problem::new(ErrorCode::OutsideCoverage)
+            .with_detail(
+                format!("({w_lng:.6}, {w_lat:.6}) lies in no grid"),
+                format!("（{w_lng:.6}，{w_lat:.6}）不在任何网格内"),
+            )
+            .with_extension("point", point)
+            .with_extension("nearest", located.nearest.as_ref().map(hit_json).unwrap_or(Value::Null)));
+    };
+    principal.require_region(&responsible.code)?;
+    // A dedicated grid may reach past the comprehensive grids (a park on the coast):
+    // then it alone answers for the point.
+    let comprehensive = located.comprehensive.as_ref();
+    let community = comprehensive.unwrap_or(&responsible).region_code.clone();
+    let regions = version(&db, &req, Dataset::Regions)?;
+    let chain = read::region_chain(&db, regions, &community).map_err(storage)?;
+    let level = |name: &str| {
+        chain
+            .iter()
+            .find(|r| r.level == name)
+            .map(|r| json!({ "code": r.code, "name": r.name }))
+    };
+    let staff = match wangge_registry::import::current_version(&db, Dataset::Staff).map_err(storage)? {
+        Some(sv) => {
+            let mut grids = vec![responsible.code.as_str()];
+            if let Some(c) = comprehensive.filter(|c| c.code != responsible.code) {
+                grids.push(c.code.as_str());
+            }
+            read::staff_on_duty(&db, sv, &grids, &[community.as_str()]).map_err(storage)?
+        }
+        None => Vec::new(),
+    };
+    Ok(json(
+        200,
+        &json!({
+            "point": point,
+            "grids_version": v,
+            "comprehensive": comprehensive.map(hit_json),
+            "dedicated": located.dedicated.iter().map(hit_json).collect::<Vec<_>>(),
+            "responsible": hit_json(&responsible),
+            "alternatives": located.alternatives.iter().map(hit_json).collect::<Vec<_>>(),
+            "on_boundary": comprehensive.is_some_and(|c| c.position == wangge_geo::Position::OnBoundary),
+            "chain": { "community": level("community"), "town": level("town"), "district": level("district"), "city": level("city") },
+            "staff": staff,
+        }),
+    ))
+}
+
+/// `GET /v1/addresses/resolve?q=`.
+pub fn resolve_address(req: Req) -> Reply {
+    reader(&req)?;
+    let q = req.query_param("q").unwrap_or_default();
+    if q.trim().is_empty() || q.chars().count() > 200 {
+        return Err(invalid_parameter(
+            "q",
+            "q is an address of 1 to 200 characters",
+            "q 应为 1 到 200 个字符的地址",
+        ));
+    }
+    let db = db()?;
+    let v = version(&db, &req, Dataset::Addresses)?;
+    let regions = version(&db, &req, Dataset::Regions)?;
+    let cities = read::city_names(&db, regions).map_err(storage)?;
+    let resolution = address::resolve(&db, v, &q, &cities).map_err(storage)?;
+    if resolution.kind == address::MatchKind::None {
+        return Err(Problem::new(ErrorCode::AddressUnresolved)
+            .with_detail(
+                "no standard address is close enough; the case goes to the district centre's queue",
+                "没有足够接近的标准地址；案件将进入区级指挥中心队列",
+            )
+            .with_extension("query", q)
+            .with_extension("normalized", resolution.normalized)
+            .with_extension(
+                "candidates",
+                serde_json::to_value(&resolution.candidates).unwrap_or_default(),
+            ));
+    }
+    Ok(json(200, &json!({ "addresses_version": v, "resolution": resolution })))
+}
