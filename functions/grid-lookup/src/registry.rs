@@ -72,16 +72,24 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
     let principal = req.principal()?;
     principal.require(Scope::GridsAdmin)?;
     if !principal.region_prefix.is_empty() {
-        return Err(principal.require_region("").unwrap_err());
+        // A dataset covers the whole deployment: only a key for every region may replace it.
+        return Err(Problem::new(ErrorCode::RegionForbidden)
+            .with_detail(
+                format!("a key bound to `{}` cannot replace the whole {}", principal.region_prefix, dataset.as_str()),
+                format!("绑定到 `{}` 的密钥不能替换整个 {}", principal.region_prefix, dataset.as_str()),
+            )
+            .with_extension("region_prefix", principal.region_prefix.clone()));
     }
-    let media = req
-        .header("content-type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let limit = match dataset {
+        Dataset::Regions => 8 * MIB,
+        Dataset::Grids => 64 * MIB,
+        Dataset::Staff => 16 * MIB,
+        Dataset::Addresses => 32 * MIB,
+    };
+    // The body is read before its type is judged, so a client uploading a large file
+    // sees the answer instead of a connection closed under it.
+    let body = req.body(limit).await?;
+    let media = req.header("content-type").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let format = match media.as_str() {
         "text/csv" if dataset != Dataset::Grids => Format::Csv,
         "application/json" | "application/geo+json" => Format::Json,
@@ -92,13 +100,6 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
             ));
         }
     };
-    let limit = match dataset {
-        Dataset::Regions => 8 * MIB,
-        Dataset::Grids => 64 * MIB,
-        Dataset::Staff => 16 * MIB,
-        Dataset::Addresses => 32 * MIB,
-    };
-    let body = req.body(limit).await?;
     let db = db()?;
     match import(&db, dataset, format, &body) {
         Ok(report) => Ok(json(if report.unchanged { 200 } else { 201 }, &report)),

@@ -115,3 +115,36 @@ pub fn call(method: &str, url: &str, key: &str, body: Option<&serde_json::Value>
         body.as_deref().map(str::as_bytes),
     )
 }
+
+/// A file of the demo city (`data/nantong/<file>.gz`), decompressed.
+pub fn demo(file: &str) -> Vec<u8> {
+    use std::io::Read;
+    let path = workspace_root().join("data/nantong").join(format!("{file}.gz"));
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).expect("demo data file"))
+        .read_to_end(&mut out)
+        .expect("gunzip demo data");
+    out
+}
+
+impl Suite {
+    /// Imports the demo city's regions, grids, staff and addresses through the API.
+    pub fn load_demo(&self) {
+        for (path, file, content_type) in [
+            ("/v1/regions", "regions.csv", "text/csv"),
+            ("/v1/grids", "grids.geojson", "application/geo+json"),
+            ("/v1/staff", "staff.csv", "text/csv"),
+            ("/v1/addresses", "addresses.csv", "text/csv"),
+        ] {
+            let body = demo(file);
+            let auth = bearer(OPERATOR_KEY);
+            let reply = request(
+                "PUT",
+                &self.url(path),
+                &[("authorization", auth.as_str()), ("content-type", content_type)],
+                Some(&body),
+            );
+            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+        }
+    }
+}
