@@ -43,6 +43,21 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
+# The demo city, into an empty state: regions, grids, staff, addresses, district outlines.
+auth="Authorization: Bearer $SPIN_VARIABLE_OPERATOR_KEY"
+if curl -s -H "$auth" "$base/v1/grids?limit=1" | grep -q '"dataset_missing"'; then
+  echo "Loading the demo city (Nantong) from data/nantong ..."
+  load() { # path file content-type
+    gunzip -c "data/nantong/$2.gz" | curl -sS -f -o /dev/null -w "  PUT $1: %{http_code} in %{time_total}s\n" \
+      -X PUT -H "$auth" -H "content-type: $3" --data-binary @- "$base$1"
+  }
+  load /v1/regions regions.csv text/csv
+  load /v1/grids grids.geojson application/geo+json
+  load /v1/staff staff.csv text/csv
+  load /v1/addresses addresses.csv text/csv
+  load /v1/regions/outlines districts.geojson application/geo+json
+fi
+
 cat <<MSG
 
 Wangge is serving at $base  (${runner[0]})
@@ -50,6 +65,7 @@ Operator key: .spin/operator_key
 
 Try it:
   curl -s $base/v1/system/intake/health
+  curl -s "$base/v1/grids/locate?lng=120.8596&lat=32.0125&crs=gcj02" -H "Authorization: Bearer \$(cat .spin/operator_key)"
   curl -s -X POST $base/v1/system/intake/chain -H "Authorization: Bearer \$(cat .spin/operator_key)"
 
 Ctrl-C stops it.

@@ -8,4 +8,6 @@ pub mod crs;
 pub mod shape;
 
 pub use crs::Crs;
+/// The georust `geo` crate these shapes are built on.
+pub use geo;
 pub use shape::{Position, Shape, ShapeError};

@@ -479,3 +479,115 @@ fn addresses_resolve_exactly_normalised_fuzzily_or_not_at_all() {
         assert!(n.matched.is_none(), "never guesses silently: {nonsense}");
     }
 }
+
+#[test]
+fn the_demo_city_audits_clean_district_by_district() {
+    use wangge_registry::audit::{DEFAULT_TOLERANCE_M2, audit, outline_for, put_outline, significant_prefix};
+    let db = shared_city().lock().unwrap_or_else(|e| e.into_inner());
+    let v = current_version(&*db, Dataset::Grids).unwrap().unwrap();
+    let districts: Value = serde_json::from_slice(&demo("districts.geojson")).unwrap();
+    for f in districts["features"].as_array().unwrap() {
+        let code = f["properties"]["code"].as_str().unwrap();
+        put_outline(&*db, code, &wangge_geo::Shape::from_geojson(&f["geometry"]).unwrap()).unwrap();
+    }
+    for f in districts["features"].as_array().unwrap() {
+        let prefix = significant_prefix(f["properties"]["code"].as_str().unwrap());
+        let outline = outline_for(&*db, prefix).unwrap();
+        assert!(outline.is_some(), "{prefix}");
+        let report = audit(&*db, v, prefix, outline.as_ref(), DEFAULT_TOLERANCE_M2).unwrap();
+        assert!(report.comprehensive_grids > 100);
+        assert!(
+            report.clean,
+            "{prefix}: {:?}",
+            &report.findings[..report.findings.len().min(5)]
+        );
+    }
+}
+
+#[test]
+fn the_audit_reports_each_planted_defect() {
+    use wangge_registry::audit::{audit, put_outline};
+    let db = fresh("audit");
+    let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n320613001000,街道,town,320613000000\n320613001001,社区,community,320613001000\n";
+    import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();
+    // Cells of 0.001° (about 100 m) near (120.8, 32.0).
+    let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        let (x0, y0, x1, y1) = (
+            120.8 + x0 * 0.001,
+            32.0 + y0 * 0.001,
+            120.8 + x1 * 0.001,
+            32.0 + y1 * 0.001,
+        );
+        serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
+    };
+    let feature = |seq: &str, kind: &str, geometry: Value| serde_json::json!({"type": "Feature", "properties": {"code": format!("320613001001{seq}"), "name": "格", "kind": kind, "region_code": "320613001001", "dedicated_type": "market"}, "geometry": geometry});
+    let collection = serde_json::json!({"type": "FeatureCollection", "features": [
+        // A frame of four grids around a hole at (1..2, 1..2): a blind spot.
+        feature("001", "comprehensive", rect(0.0, 0.0, 1.0, 3.0)),
+        feature("002", "comprehensive", rect(2.0, 0.0, 3.0, 3.0)),
+        feature("003", "comprehensive", rect(1.0, 0.0, 2.0, 1.0)),
+        feature("004", "comprehensive", rect(1.0, 2.0, 2.0, 3.0)),
+        // Overlaps 002 by half a cell, and reaches past the outline's east edge.
+        feature("005", "comprehensive", rect(2.5, 0.0, 3.5, 1.0)),
+        // A sliver under 1 m²: 0.1 m by 1 m over 003's edge. Ignored.
+        feature("006", "comprehensive", rect(1.0, -0.000001, 1.01, 0.0000001)),
+        // Two dedicated grids over each other.
+        feature("501", "dedicated", rect(0.0, 0.0, 1.0, 1.0)),
+        feature("502", "dedicated", rect(0.5, 0.5, 1.5, 1.5)),
+    ]});
+    import(
+        &db,
+        Dataset::Grids,
+        Format::Json,
+        &serde_json::to_vec(&collection).unwrap(),
+    )
+    .unwrap();
+    // The outline runs one cell further north than the grids: an uncovered strip.
+    let outline = wangge_geo::Shape::from_geojson(&rect(0.0, 0.0, 3.0, 4.0)).unwrap();
+    put_outline(&db, "320613000000", &outline).unwrap();
+
+    let report = audit(&db, 1, "320613", Some(&outline), 1.0).unwrap();
+    let kinds: Vec<(&str, Vec<&str>)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.grids.iter().map(|g| &g[12..]).collect()))
+        .collect();
+    assert!(!report.clean);
+    let find = |kind: &str| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.kind == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {kinds:?}"))
+    };
+    let cell = 1e-6 * 111_000.0 * 94_400.0; // one 0.001° cell in m², roughly
+    let hole = find("blind_spot");
+    assert!((hole.area_m2 / cell - 1.0).abs() < 0.05, "{hole:?}");
+    assert!(hole.grids.len() >= 4);
+    assert!(hole.location[0] > 120.801 && hole.location[0] < 120.802);
+    let strip = find("uncovered");
+    assert!((strip.area_m2 / (3.0 * cell) - 1.0).abs() < 0.05, "{strip:?}");
+    let overlap = find("overlap");
+    assert_eq!(
+        overlap.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(),
+        ["002", "005"]
+    );
+    assert!((overlap.area_m2 / (0.5 * cell) - 1.0).abs() < 0.05);
+    let outside = find("outside_outline");
+    assert!(outside.grids.iter().any(|g| g.ends_with("005")));
+    assert!((outside.area_m2 / (0.5 * cell) - 1.0).abs() < 0.05);
+    let dedicated = find("dedicated_overlap");
+    assert_eq!(
+        dedicated.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(),
+        ["501", "502"]
+    );
+    assert!((dedicated.area_m2 / (0.25 * cell) - 1.0).abs() < 0.05);
+    assert_eq!(
+        report.findings.iter().filter(|f| f.kind == "overlap").count(),
+        1,
+        "the sliver is under tolerance: {kinds:?}"
+    );
+    // With a larger tolerance even the real overlap is a sliver.
+    let lenient = audit(&db, 1, "320613", None, 1e9).unwrap();
+    assert!(lenient.clean);
+}

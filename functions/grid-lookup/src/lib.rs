@@ -51,12 +51,18 @@ async fn route(req: Req) -> Reply {
         (Method::Put, ["v1", "addresses"]) => registry::put_dataset(req, Dataset::Addresses).await,
         (Method::Get, ["v1", "grids"]) => registry::list_grids(req),
         (Method::Get, ["v1", "grids", "locate"]) => registry::locate_point(req),
+        (Method::Get, ["v1", "grids", "audit"]) => registry::audit(req),
         (Method::Get, ["v1", "grids", code]) => registry::get_grid(req, code),
         (Method::Get, ["v1", "regions"]) => registry::list_regions(req),
         (Method::Get, ["v1", "regions", code]) => registry::get_region(req, code),
+        (Method::Put, ["v1", "regions", "outlines"]) => registry::put_outlines(req).await,
+        (Method::Put, ["v1", "regions", code, "outline"]) => registry::put_outline(req, code).await,
         (Method::Get, ["v1", "staff", id]) => registry::get_staff(req, id),
         (Method::Get, ["v1", "addresses", "resolve"]) => registry::resolve_address(req),
-        (_, ["v1", "regions" | "grids" | "staff" | "addresses"]) => Err(method_not_allowed(&req, "GET, PUT")),
+        (_, ["v1", "regions" | "grids"]) => Err(method_not_allowed(&req, "GET, PUT")),
+        (_, ["v1", "staff" | "addresses"] | ["v1", "regions", "outlines"] | ["v1", "regions", _, "outline"]) => {
+            Err(method_not_allowed(&req, "PUT"))
+        }
         (_, ["v1", "grids" | "regions" | "staff", _] | ["v1", "addresses", "resolve"]) => {
             Err(method_not_allowed(&req, "GET"))
         }

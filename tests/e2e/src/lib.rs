@@ -135,6 +135,7 @@ impl Suite {
             ("/v1/grids", "grids.geojson", "application/geo+json"),
             ("/v1/staff", "staff.csv", "text/csv"),
             ("/v1/addresses", "addresses.csv", "text/csv"),
+            ("/v1/regions/outlines", "districts.geojson", "application/geo+json"),
         ] {
             let body = demo(file);
             let auth = bearer(OPERATOR_KEY);
@@ -144,7 +145,12 @@ impl Suite {
                 &[("authorization", auth.as_str()), ("content-type", content_type)],
                 Some(&body),
             );
-            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+            assert!(
+                matches!(reply.status, 200 | 201),
+                "PUT {path}: {} {}",
+                reply.status,
+                reply.body
+            );
         }
     }
 }
