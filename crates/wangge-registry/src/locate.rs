@@ -49,14 +49,22 @@ impl Located {
 /// How far to look for a nearest grid when none holds the point.
 pub const NEAREST_WITHIN_M: f64 = 500.0;
 
-/// Grids of `version` whose boxes come within `margin_m` metres of the point.
-fn candidates(db: &impl Sql, version: i64, lng: f64, lat: f64, margin_m: f64) -> Result<Vec<Hit>, StorageError> {
+/// Grids of `version` (`None`: the current one) whose boxes come within `margin_m`
+/// metres of the point. One statement: the current version is read inside it.
+fn candidates(
+    db: &impl Sql,
+    version: Option<i64>,
+    lng: f64,
+    lat: f64,
+    margin_m: f64,
+) -> Result<Vec<Hit>, StorageError> {
     let (kx, ky) = metres_per_degree(lat);
     let (dx, dy) = (margin_m / kx, margin_m / ky);
     let rows = db.execute(
         "SELECT g.code, g.name, g.kind, g.region_code, g.area_m2, g.grid_head, g.members, g.geometry \
          FROM grids_rtree r CROSS JOIN grids g ON g.id = r.id \
-         WHERE r.min_lng <= ? AND r.max_lng >= ? AND r.min_lat <= ? AND r.max_lat >= ? AND g.version = ?",
+         WHERE r.min_lng <= ? AND r.max_lng >= ? AND r.min_lat <= ? AND r.max_lat >= ? \
+         AND g.version = coalesce(?, (SELECT version FROM current_datasets WHERE kind = 'grids'))",
         &[
             (lng + dx).into(),
             (lng - dx).into(),
@@ -95,9 +103,15 @@ fn candidates(db: &impl Sql, version: i64, lng: f64, lat: f64, margin_m: f64) ->
     Ok(hits)
 }
 
-/// Locates a WGS-84 point in grids version `version`; `accuracy_m` widens the
-/// search for alternatives.
-pub fn locate(db: &impl Sql, version: i64, lng: f64, lat: f64, accuracy_m: f64) -> Result<Located, StorageError> {
+/// Locates a WGS-84 point in grids version `version` (`None`: the current one);
+/// `accuracy_m` widens the search for alternatives.
+pub fn locate(
+    db: &impl Sql,
+    version: Option<i64>,
+    lng: f64,
+    lat: f64,
+    accuracy_m: f64,
+) -> Result<Located, StorageError> {
     let accuracy_m = accuracy_m.max(0.0);
     let hits = candidates(db, version, lng, lat, accuracy_m)?;
     let mut located = Located::default();

@@ -121,7 +121,7 @@ fn every_grids_interior_point_locates_to_that_grid() {
         let code = feature["properties"]["code"].as_str().unwrap();
         let shape = wangge_geo::Shape::from_geojson(&feature["geometry"]).unwrap();
         let p = shape.polygons.interior_point().unwrap();
-        let found = locate(&*db, v, p.x(), p.y(), 0.0).unwrap();
+        let found = locate(&*db, Some(v), p.x(), p.y(), 0.0).unwrap();
         if feature["properties"]["kind"] == "comprehensive" {
             assert_eq!(
                 found.comprehensive.as_ref().map(|h| h.code.as_str()),
@@ -192,7 +192,7 @@ fn random_points_agree_with_an_independent_point_in_polygon() {
         let lng = 120.2 + next() * 1.8;
         let lat = 31.6 + next() * 1.1;
         let expected = holding("comprehensive", lng, lat);
-        let found = locate(&*db, v, lng, lat, 0.0).unwrap();
+        let found = locate(&*db, Some(v), lng, lat, 0.0).unwrap();
         assert!(
             expected.len() <= 1,
             "comprehensive grids overlap at ({lng}, {lat}): {expected:?}"
@@ -258,12 +258,12 @@ fn points_on_shared_edges_and_vertices_go_to_the_smallest_code() {
                     let smallest = *codes.iter().min().unwrap();
                     // The shared vertex: every grid touching it is a candidate; the smallest code wins.
                     let (vx, vy) = (w[0].0 as f64 / 1e6, w[0].1 as f64 / 1e6);
-                    let at_vertex = locate(&*db, v, vx, vy, 0.0).unwrap();
+                    let at_vertex = locate(&*db, Some(v), vx, vy, 0.0).unwrap();
                     let vertex_code = at_vertex.comprehensive.as_ref().unwrap().code.clone();
                     assert!(vertex_code.as_str() <= smallest, "vertex ({vx}, {vy}) → {vertex_code}");
                     // The midpoint of the shared edge: exactly on it, for this edge's own grids.
                     let (mx, my) = ((w[0].0 + w[1].0) as f64 / 2e6, (w[0].1 + w[1].1) as f64 / 2e6);
-                    let at_edge = locate(&*db, v, mx, my, 0.0).unwrap();
+                    let at_edge = locate(&*db, Some(v), mx, my, 0.0).unwrap();
                     let hit = at_edge.comprehensive.unwrap();
                     if hit.position == wangge_geo::Position::OnBoundary {
                         assert_eq!(hit.code, smallest, "edge midpoint ({mx}, {my})");
@@ -288,18 +288,18 @@ fn accuracy_lists_neighbours_and_outside_points_find_the_nearest() {
     let shape = wangge_geo::Shape::from_geojson(&feature["geometry"]).unwrap();
     let c = shape.polygons.0[0].exterior().0[0];
     // On a vertex: with 50 m accuracy, the neighbours around it are alternatives.
-    let found = locate(&*db, v, c.x, c.y, 50.0).unwrap();
+    let found = locate(&*db, Some(v), c.x, c.y, 50.0).unwrap();
     assert!(!found.alternatives.is_empty());
     assert!(found.alternatives.iter().all(|h| h.distance_m <= 50.0));
     // Deep inside, with no accuracy given: no alternatives.
     let p = shape.polygons.interior_point().unwrap();
-    let none = locate(&*db, v, p.x(), p.y(), 0.0).unwrap();
+    let none = locate(&*db, Some(v), p.x(), p.y(), 0.0).unwrap();
     assert!(
         none.alternatives.iter().all(|h| h.distance_m == 0.0),
         "only grids touching the point itself"
     );
     // Far out at sea: nothing, and nothing within 500 m.
-    let sea = locate(&*db, v, 122.5, 32.0, 0.0).unwrap();
+    let sea = locate(&*db, Some(v), 122.5, 32.0, 0.0).unwrap();
     assert!(sea.comprehensive.is_none() && sea.nearest.is_none());
 }
 

@@ -1,5 +1,7 @@
 //! SQLite on Spin (`spin:sqlite/sqlite@3.0.0`) behind the [`Sql`] trait.
 
+use std::cell::Cell;
+
 use spin_sdk::sqlite3::{Connection, Error, Value};
 use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, migrate};
 use wangge_core::{ErrorCode, Problem};
@@ -7,16 +9,50 @@ use wangge_core::{ErrorCode, Problem};
 pub struct Db {
     conn: Connection,
     label: &'static str,
+    /// Read paths skip the schema check until a statement fails: then the schema is
+    /// brought up to date and the statement retried once.
+    unchecked: Option<(&'static [Migration], Cell<bool>)>,
 }
 
 impl Db {
     /// Opens the component's own database and brings its schema up to date
     /// (one `PRAGMA user_version` read when it already is).
-    pub fn open(label: &'static str, migrations: &[Migration]) -> Result<Db, Problem> {
+    pub fn open(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
         let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        let db = Db { conn, label };
+        let db = Db {
+            conn,
+            label,
+            unchecked: None,
+        };
         migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
         Ok(db)
+    }
+
+    /// For hot read paths: opens without the schema check, saving a host call. A
+    /// statement that fails while the check is pending runs the migrations and, if
+    /// any applied, is retried once. Writes use [`Db::open`].
+    pub fn open_for_reads(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
+        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
+        Ok(Db {
+            conn,
+            label,
+            unchecked: Some((migrations, Cell::new(true))),
+        })
+    }
+
+    fn run(&self, sql: &str, params: &[Value]) -> Result<Rows, StorageError> {
+        let result = self
+            .conn
+            .execute(sql, params)
+            .map_err(|e| to_storage_error(self.label, e))?;
+        Ok(Rows {
+            columns: result.columns,
+            rows: result
+                .rows
+                .into_iter()
+                .map(|r| r.values.into_iter().map(from_spin).collect())
+                .collect(),
+        })
     }
 
     pub fn label(&self) -> &'static str {
@@ -27,18 +63,16 @@ impl Db {
 impl Sql for Db {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
-        let result = self
-            .conn
-            .execute(sql, &params)
-            .map_err(|e| to_storage_error(self.label, e))?;
-        Ok(Rows {
-            columns: result.columns,
-            rows: result
-                .rows
-                .into_iter()
-                .map(|r| r.values.into_iter().map(from_spin).collect())
-                .collect(),
-        })
+        match (self.run(sql, &params), &self.unchecked) {
+            (Err(StorageError::Io(_)), Some((migrations, pending))) if pending.get() => {
+                pending.set(false);
+                // A failed statement changed nothing: bring the schema up to date and
+                // try once more (it fails again if the schema was not the cause).
+                migrate(self, migrations)?;
+                self.run(sql, &params)
+            }
+            (result, _) => result,
+        }
     }
 }
 

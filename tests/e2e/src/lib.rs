@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 pub mod load;
+pub mod synthetic;
 
 pub use wangge_host::testing::*;
 use wangge_host::{AppOptions, GuestLogs, RunningApp};

@@ -1,18 +1,51 @@
 //! A small closed-loop load generator: N clients, each with a keep-alive
 //! connection, for a fixed time; latencies kept whole for exact percentiles.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// What one request gave: success, and the component's own time from `server-timing`.
+pub struct Outcome {
+    pub ok: bool,
+    pub app_ms: Option<f64>,
+}
+
+/// One request of a load run; `i` counts the client's requests, for varied inputs.
+pub type Shot = dyn Fn(&ureq::Agent, usize) -> Outcome + Send + Sync;
+
+/// Sends `request`, reads the body, and takes `app;dur=` from `server-timing`.
+pub fn fire(request: Result<http::Response<ureq::Body>, ureq::Error>, expect: &[u16]) -> Outcome {
+    match request {
+        Ok(mut response) => {
+            let app_ms = response
+                .headers()
+                .get("server-timing")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("app;dur="))
+                .and_then(|v| v.parse().ok());
+            let ok = expect.contains(&response.status().as_u16()) && response.body_mut().read_to_vec().is_ok();
+            Outcome { ok, app_ms }
+        }
+        Err(_) => Outcome {
+            ok: false,
+            app_ms: None,
+        },
+    }
+}
 
 /// What one measured run gave.
 #[derive(Debug, Clone)]
 pub struct Figure {
     pub name: String,
-    pub clients: usize,
     pub requests: usize,
     pub errors: usize,
     pub seconds: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    pub app_p50_ms: Option<f64>,
+    pub app_p99_ms: Option<f64>,
+    /// The largest linear memory of any instance during the run.
+    pub peak_memory_bytes: Option<usize>,
 }
 
 impl Figure {
@@ -21,68 +54,73 @@ impl Figure {
     }
 }
 
-/// One request of a load run: returns whether it succeeded.
-pub type Shot = dyn Fn(&ureq::Agent) -> bool + Send + Sync;
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i]
+}
 
 /// Runs `shot` from `clients` threads for `duration` after a short warm-up.
-pub fn run(name: &str, clients: usize, duration: Duration, shot: std::sync::Arc<Shot>) -> Figure {
+pub fn run(name: &str, clients: usize, duration: Duration, shot: Arc<Shot>) -> Figure {
     let warmup = Duration::from_millis(500);
     let start = Instant::now() + warmup;
     let end = start + duration;
     let handles: Vec<_> = (0..clients)
-        .map(|_| {
+        .map(|client| {
             let shot = shot.clone();
             std::thread::spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                let mut latencies = Vec::new();
-                let mut errors = 0;
+                let (mut latencies, mut app, mut errors) = (Vec::new(), Vec::new(), 0);
+                let mut i = client * 1_000_003;
                 loop {
                     let t0 = Instant::now();
                     if t0 >= end {
                         break;
                     }
-                    let ok = shot(&agent);
+                    let outcome = shot(&agent, i);
+                    i += 1;
                     if t0 >= start {
-                        latencies.push(t0.elapsed());
-                        if !ok {
+                        latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
+                        app.extend(outcome.app_ms);
+                        if !outcome.ok {
                             errors += 1;
                         }
                     }
                 }
-                (latencies, errors)
+                (latencies, app, errors)
             })
         })
         .collect();
-    let mut all = Vec::new();
-    let mut errors = 0;
+    let (mut all, mut app, mut errors) = (Vec::new(), Vec::new(), 0);
     for h in handles {
-        let (l, e) = h.join().expect("client thread");
+        let (l, a, e) = h.join().expect("client thread");
         all.extend(l);
+        app.extend(a);
         errors += e;
     }
-    all.sort();
-    let pct = |p: f64| {
-        if all.is_empty() {
-            return 0.0;
-        }
-        let i = ((all.len() as f64 * p).ceil() as usize).clamp(1, all.len()) - 1;
-        all[i].as_secs_f64() * 1000.0
-    };
+    all.sort_by(f64::total_cmp);
+    app.sort_by(f64::total_cmp);
+    let has_app = !app.is_empty();
     Figure {
         name: name.to_owned(),
-        clients,
         requests: all.len(),
         errors,
         seconds: duration.as_secs_f64(),
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
+        p50_ms: percentile(&all, 0.50),
+        p99_ms: percentile(&all, 0.99),
+        app_p50_ms: has_app.then(|| percentile(&app, 0.50)),
+        app_p99_ms: has_app.then(|| percentile(&app, 0.99)),
+        peak_memory_bytes: None,
     }
 }
 
 /// A table row of `figure` beside `baseline`: throughput ratio and added latency.
 pub fn row(figure: &Figure, baseline: &Figure) -> String {
+    let opt = |v: Option<f64>| v.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
     format!(
-        "{:<52} {:>8.0} {:>9.2} {:>9.2} {:>10.3}x {:>+10.2} {:>+10.2} {:>7}",
+        "{:<46} {:>8.0} {:>8.2} {:>8.2} {:>8.3}x {:>+8.2} {:>+8.2} {:>9} {:>9} {:>8} {:>6}",
         figure.name,
         figure.rps(),
         figure.p50_ms,
@@ -90,13 +128,19 @@ pub fn row(figure: &Figure, baseline: &Figure) -> String {
         figure.rps() / baseline.rps(),
         figure.p50_ms - baseline.p50_ms,
         figure.p99_ms - baseline.p99_ms,
+        opt(figure.app_p50_ms),
+        opt(figure.app_p99_ms),
+        figure
+            .peak_memory_bytes
+            .map(|b| format!("{:.1}", b as f64 / 1048576.0))
+            .unwrap_or_else(|| "-".into()),
         figure.errors,
     )
 }
 
 pub fn header() -> String {
     format!(
-        "{:<52} {:>8} {:>9} {:>9} {:>11} {:>10} {:>10} {:>7}",
-        "figure", "req/s", "p50 ms", "p99 ms", "vs base", "+p50 ms", "+p99 ms", "errors"
+        "{:<46} {:>8} {:>8} {:>8} {:>9} {:>8} {:>8} {:>9} {:>9} {:>8} {:>6}",
+        "figure", "req/s", "p50 ms", "p99 ms", "vs base", "+p50", "+p99", "app p50", "app p99", "mem MiB", "errors"
     )
 }

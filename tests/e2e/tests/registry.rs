@@ -451,3 +451,24 @@ fn the_audit_over_http_reports_a_planted_overlap() {
     let area = findings[0]["area_m2"].as_f64().unwrap();
     assert!((10_000.0..11_000.0).contains(&area), "about 94 m × 111 m: {area}");
 }
+
+#[test]
+fn a_read_on_a_brand_new_database_migrates_it_first() {
+    // Reads skip the schema check until a statement fails; the first read of a fresh
+    // database must still find the schema (and an empty registry), not a storage error.
+    let suite = start("registry-fresh");
+    let r = call(
+        "GET",
+        &suite.url("/v1/grids/locate?lng=120.86&lat=32.01"),
+        OPERATOR_KEY,
+        None,
+    );
+    assert_eq!(
+        (r.status, r.json()["code"].as_str()),
+        (409, Some("dataset_missing")),
+        "{}",
+        r.body
+    );
+    let version = get(&suite.url("/v1/system/grid-lookup/version")).json();
+    assert_eq!(version["schema_version"], wangge_registry::MIGRATIONS.len());
+}

@@ -245,6 +245,7 @@ impl App {
             .map(|(label, path)| (label.clone(), Arc::new(KvBackend::new(label.clone(), path.clone()))))
             .collect();
         let shared = Arc::new(Shared {
+            peak_memory: Default::default(),
             key_value,
             sqlite: runtime.sqlite.clone(),
         });
@@ -275,6 +276,15 @@ impl App {
         let mut ids: Vec<String> = self.inner.components.keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// The largest linear memory any instance has used since the last call, in bytes;
+    /// resets the count. Benchmarks read it to show memory per request.
+    pub fn take_peak_instance_memory(&self) -> usize {
+        self.inner
+            .shared
+            .peak_memory
+            .swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Serves HTTP/1.1 on `listener` until `shutdown` resolves.
@@ -540,6 +550,7 @@ impl AppInner {
         let wasi = self.wasi_ctx(&loaded.grants)?;
         let state = InstanceState::new(self.this.clone(), loaded.grants.clone(), self.shared.clone(), wasi);
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
             .data_mut()

@@ -4,7 +4,8 @@
 //!
 //! Storage behaves like Spin's defaults, so figures measured here hold on Spin:
 //! - key-value: one SQLite file per store label, one connection behind a lock,
-//!   table `spin_key_value(store, key, value)`, no journal or timeout pragmas;
+//!   table `spin_key_value(store, key, value)`, no journal or timeout pragmas, called with
+//!   `block_in_place` (SQLite statements go through `spawn_blocking`, as in Spin);
 //! - SQLite: a new connection per `open`, SQLite's default journal, rusqlite's
 //!   5 s busy timeout, every error reported as `io(message)`;
 //! - a store or database the component did not declare: `access-denied`.
@@ -80,19 +81,16 @@ impl KvBackend {
             .clone()
     }
 
-    /// Runs `f` on the store's one connection, off the async threads.
+    /// Runs `f` on the store's one connection, blocking in place as Spin does.
     async fn with<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&rusqlite::Connection, &str) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, key_value::Error> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = this.connection().map_err(key_value::Error::Other)?;
+        tokio::task::block_in_place(|| {
+            let conn = self.connection().map_err(key_value::Error::Other)?;
             let conn = conn.lock().map_err(|_| key_value::Error::Other("poisoned".into()))?;
-            f(&conn, &this.label).map_err(|e| key_value::Error::Other(format!("{e:?}")))
+            f(&conn, &self.label).map_err(|e| key_value::Error::Other(format!("{e:?}")))
         })
-        .await
-        .map_err(|e| key_value::Error::Other(e.to_string()))?
     }
 }
 

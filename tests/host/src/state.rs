@@ -15,6 +15,8 @@ use crate::variables::ComponentVariables;
 
 /// What every instance of the application shares.
 pub struct Shared {
+    /// The largest linear memory of any instance so far, in bytes.
+    pub peak_memory: Arc<std::sync::atomic::AtomicUsize>,
     pub key_value: BTreeMap<String, Arc<KvBackend>>,
     /// Database label → file (`None`: in memory).
     pub sqlite: BTreeMap<String, Option<PathBuf>>,
@@ -30,7 +32,24 @@ pub struct Grants {
     pub environment: Vec<(String, String)>,
 }
 
+/// Records the largest linear memory any instance asked for: what a request costs.
+pub struct MemoryWatch {
+    pub peak: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl wasmtime::ResourceLimiter for MemoryWatch {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        self.peak.fetch_max(desired, std::sync::atomic::Ordering::Relaxed);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
 pub struct InstanceState {
+    pub memory: MemoryWatch,
     pub table: ResourceTable,
     pub wasi: WasiCtx,
     pub http: WasiHttpCtx,
@@ -42,6 +61,9 @@ pub struct InstanceState {
 impl InstanceState {
     pub fn new(app: Weak<AppInner>, component: Arc<Grants>, shared: Arc<Shared>, wasi: WasiCtx) -> Self {
         InstanceState {
+            memory: MemoryWatch {
+                peak: shared.peak_memory.clone(),
+            },
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),

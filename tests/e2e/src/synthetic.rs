@@ -1,0 +1,161 @@
+//! A synthetic city for the benchmarks: a lattice of square grids whose edges are
+//! subdivided so each has 49 vertices, shared exactly with its neighbours, under a
+//! full region hierarchy, written straight into a grid-lookup database.
+
+use std::path::Path;
+
+use wangge_core::migrations::{Sql, migrate};
+use wangge_core::native::NativeDb;
+use wangge_geo::Shape;
+use wangge_geo::geo::{Coord, LineString, MultiPolygon, Polygon};
+use wangge_registry::model::{Grid, GridKind};
+
+/// Cell side in micro-degrees, and subdivisions per edge: 4 × 12 + 1 = 49 vertices.
+const CELL: i64 = 600;
+const STEPS: i64 = 12;
+/// South-west corner of the synthetic city, in micro-degrees.
+const ORIGIN: (i64, i64) = (100_000_000, 30_000_000);
+
+/// Writes `grids` grids to a new database at `out`; returns a one-line summary.
+pub fn generate(grids: usize, out: &Path) -> String {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).expect("output directory");
+    }
+    let _ = std::fs::remove_file(out);
+    let started = std::time::Instant::now();
+    let db = NativeDb::open(out).expect("open output");
+    migrate(&db, wangge_registry::MIGRATIONS).expect("schema");
+    db.conn
+        .execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")
+        .expect("pragmas");
+    db.execute("BEGIN", &[]).expect("begin");
+
+    let side = (grids as f64).sqrt().ceil() as usize;
+    let per_community = 499;
+    let communities = grids.div_ceil(per_community);
+    let mut regions = vec![("990100000000".to_owned(), "合成市".to_owned(), "city", None)];
+    for c in 0..communities {
+        let (district, town, community) = (c / 200 + 1, (c % 200) / 2 + 1, c % 2 + 1);
+        let d = format!("9901{district:02}000000");
+        let t = format!("9901{district:02}{town:03}000");
+        if c % 200 == 0 {
+            regions.push((
+                d.clone(),
+                format!("合成{district}区"),
+                "district",
+                Some("990100000000".to_owned()),
+            ));
+        }
+        if c % 2 == 0 {
+            regions.push((
+                t.clone(),
+                format!("合成{district}区{town}街道"),
+                "town",
+                Some(d.clone()),
+            ));
+        }
+        regions.push((
+            format!("9901{district:02}{town:03}{community:03}"),
+            format!("社区{c}"),
+            "community",
+            Some(t),
+        ));
+    }
+    for (code, name, level, parent) in &regions {
+        db.execute(
+            "INSERT INTO regions (version, code, name, level, parent) VALUES (1, ?, ?, ?, ?)",
+            &[
+                code.as_str().into(),
+                name.as_str().into(),
+                (*level).into(),
+                parent.clone().into(),
+            ],
+        )
+        .expect("region");
+    }
+
+    for g in 0..grids {
+        let (col, row) = ((g % side) as i64, (g / side) as i64);
+        let (x0, y0) = (ORIGIN.0 + col * CELL, ORIGIN.1 + row * CELL);
+        let mut ring = Vec::with_capacity((4 * STEPS + 1) as usize);
+        let step = CELL / STEPS;
+        for i in 0..STEPS {
+            ring.push((x0 + i * step, y0));
+        }
+        for i in 0..STEPS {
+            ring.push((x0 + CELL, y0 + i * step));
+        }
+        for i in 0..STEPS {
+            ring.push((x0 + CELL - i * step, y0 + CELL));
+        }
+        for i in 0..STEPS {
+            ring.push((x0, y0 + CELL - i * step));
+        }
+        ring.push((x0, y0));
+        let coords = ring
+            .into_iter()
+            .map(|(x, y)| Coord {
+                x: x as f64 / 1e6,
+                y: y as f64 / 1e6,
+            })
+            .collect();
+        let c = g / per_community;
+        let (district, town, community) = (c / 200 + 1, (c % 200) / 2 + 1, c % 2 + 1);
+        let region_code = format!("9901{district:02}{town:03}{community:03}");
+        let grid = Grid {
+            code: format!("{region_code}{:03}", g % per_community + 1),
+            name: format!("合成网格{g}"),
+            kind: GridKind::Comprehensive,
+            dedicated_type: None,
+            region_code,
+            grid_head: None,
+            members: Vec::new(),
+            shape: Shape {
+                polygons: MultiPolygon(vec![Polygon::new(LineString(coords), Vec::new())]),
+            },
+        };
+        wangge_registry::import::insert_grid(&db, 1, &grid).expect("grid");
+        if (g + 1) % 100_000 == 0 {
+            eprintln!("  {} grids written ({:.0} s)", g + 1, started.elapsed().as_secs_f64());
+        }
+    }
+    let now = wangge_core::time::render(wangge_core::time::now_utc());
+    for (kind, rows) in [("regions", regions.len()), ("grids", grids)] {
+        db.execute(
+            "INSERT INTO dataset_versions (kind, version, sha256, rows, imported_at) VALUES (?, 1, 'synthetic', ?, ?)",
+            &[kind.into(), (rows as i64).into(), now.as_str().into()],
+        )
+        .expect("version");
+        db.execute(
+            "INSERT INTO current_datasets (kind, version) VALUES (?, 1)",
+            &[kind.into()],
+        )
+        .expect("current");
+    }
+    db.execute("COMMIT", &[]).expect("commit");
+    db.conn
+        .execute_batch("PRAGMA journal_mode = WAL; ANALYZE;")
+        .expect("finish");
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
+    format!(
+        "{} grids of 49 vertices, {} regions, {:.0} MB, in {:.1} s: {}",
+        grids,
+        regions.len(),
+        size as f64 / 1e6,
+        started.elapsed().as_secs_f64(),
+        out.display()
+    )
+}
+
+/// The lattice's fully populated rows, in degrees: `[min_lng, min_lat, max_lng, max_lat]`.
+pub fn extent(grids: usize) -> [f64; 4] {
+    let side = (grids as f64).sqrt().ceil() as usize;
+    let rows = (grids / side) as i64;
+    let side = side as i64;
+    [
+        ORIGIN.0 as f64 / 1e6,
+        ORIGIN.1 as f64 / 1e6,
+        (ORIGIN.0 + side * CELL) as f64 / 1e6,
+        (ORIGIN.1 + rows * CELL) as f64 / 1e6,
+    ]
+}
