@@ -751,8 +751,6 @@ fn write(
             drop_version(db, dataset, old)?;
         }
     }
-    // Fresh statistics, so the planner keeps choosing the indexes as the data grows.
-    db.execute("ANALYZE", &[])?;
     Ok((version, previous))
 }
 

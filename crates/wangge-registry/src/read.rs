@@ -162,7 +162,7 @@ pub fn grids_by_prefix(
 }
 
 /// A staff member as shown to integrators: phone masked, no openid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StaffView {
     pub staff_id: String,
     pub name: String,
@@ -223,63 +223,4 @@ fn staff_rows(rows: Rows) -> Vec<StaffView> {
             phone: mask_phone(&text(&r[5])),
         })
         .collect()
-}
-
-/// What a located point's answer needs besides geometry, in one statement: the region
-/// chain above `community` and the staff on duty (the staff of `grids`, and the
-/// community's grid heads), from the current regions and staff.
-pub fn duty_roster(
-    db: &impl Sql,
-    community: &str,
-    grids: &[&str],
-) -> Result<(Vec<Region>, Vec<StaffView>), StorageError> {
-    let first = grids.first().copied().unwrap_or_default();
-    let second = grids.get(1).copied().unwrap_or(first);
-    let rows = db.execute(
-        "WITH RECURSIVE \
-           rv(v) AS (SELECT version FROM current_datasets WHERE kind = 'regions'), \
-           sv(v) AS (SELECT version FROM current_datasets WHERE kind = 'staff'), \
-           chain (code, name, level, parent, depth) AS ( \
-             SELECT code, name, level, parent, 0 FROM regions WHERE version = (SELECT v FROM rv) AND code = ?1 \
-             UNION ALL \
-             SELECT r.code, r.name, r.level, r.parent, c.depth + 1 FROM regions r JOIN chain c ON r.code = c.parent \
-             WHERE r.version = (SELECT v FROM rv) AND c.depth < 8) \
-         SELECT 'region', code, name, level, parent, depth, NULL FROM chain \
-         UNION ALL \
-         SELECT 'staff', staff_id, name, role, grid_code, region_code, phone FROM staff INDEXED BY staff_grid \
-           WHERE version = (SELECT v FROM sv) AND grid_code IN (?2, ?3) \
-         UNION ALL \
-         SELECT 'staff', staff_id, name, role, grid_code, region_code, phone FROM staff INDEXED BY staff_region \
-           WHERE version = (SELECT v FROM sv) AND region_code = ?1 AND role = 'grid_head' AND grid_code = ''",
-        &[community.into(), first.into(), second.into()],
-    )?;
-    let mut chain: Vec<(i64, Region)> = Vec::new();
-    let mut staff = Vec::new();
-    for r in rows.rows {
-        match r[0].as_str() {
-            Some("region") => chain.push((
-                r[5].as_i64().unwrap_or(0),
-                Region {
-                    code: text(&r[1]),
-                    name: text(&r[2]),
-                    level: text(&r[3]),
-                    parent: r[4].as_str().map(str::to_owned),
-                },
-            )),
-            _ => staff.push(StaffView {
-                staff_id: text(&r[1]),
-                name: text(&r[2]),
-                role: text(&r[3]),
-                grid_code: text(&r[4]),
-                region_code: text(&r[5]),
-                phone: mask_phone(&text(&r[6])),
-            }),
-        }
-    }
-    chain.sort_by_key(|(depth, _)| *depth);
-    // Grid staff by grid, then role and id; the community's grid heads last.
-    let rank = |s: &StaffView| grids.iter().position(|g| *g == s.grid_code).unwrap_or(grids.len());
-    staff.sort_by(|a, b| (rank(a), &a.role, &a.staff_id).cmp(&(rank(b), &b.role, &b.staff_id)));
-    staff.dedup_by(|a, b| a.staff_id == b.staff_id);
-    Ok((chain.into_iter().map(|(_, r)| r).collect(), staff))
 }

@@ -342,8 +342,8 @@ pub fn locate_point(req: Req) -> Reply {
         .ok_or_else(|| invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09"))?;
     let (w_lng, w_lat) = crs.to_wgs84(lng, lat);
     let db = db_for_reads()?;
-    // Three statements in all (schema check, grids near the point, chain and staff):
-    // on Spin each statement is a host call, so the hot path counts them.
+    // One statement reads the grids near the point with their regions and staff: on
+    // Spin each statement is a host call, so the hot path counts them.
     let requested = match req.query_param("version") {
         Some(_) => Some(version(&db, &req, Dataset::Grids)?),
         None => None,
@@ -371,7 +371,10 @@ pub fn locate_point(req: Req) -> Reply {
     if let Some(c) = comprehensive.filter(|c| c.code != responsible.code) {
         grids.push(c.code.as_str());
     }
-    let (chain, staff) = read::duty_roster(&db, &community, &grids).map_err(storage)?;
+    let (chain, staff) = (
+        located.roster.chain(&community),
+        located.roster.on_duty(&grids, &community),
+    );
     let level = |name: &str| {
         chain
             .iter()

@@ -129,8 +129,10 @@ pub fn demo(file: &str) -> Vec<u8> {
 }
 
 impl Suite {
-    /// Imports the demo city's regions, grids, staff and addresses through the API.
-    pub fn load_demo(&self) {
+    /// Imports the demo city's regions, grids, staff, addresses and district outlines
+    /// through the API; returns each import's time in the component, in ms.
+    pub fn load_demo(&self) -> Vec<(&'static str, f64)> {
+        let mut timings = Vec::new();
         for (path, file, content_type) in [
             ("/v1/regions", "regions.csv", "text/csv"),
             ("/v1/grids", "grids.geojson", "application/geo+json"),

@@ -133,9 +133,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
         .expect("current");
     }
     db.execute("COMMIT", &[]).expect("commit");
-    db.conn
-        .execute_batch("PRAGMA journal_mode = WAL; ANALYZE;")
-        .expect("finish");
+    db.conn.execute_batch("PRAGMA journal_mode = WAL;").expect("finish");
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     format!(
         "{} grids of 49 vertices, {} regions, {:.0} MB, in {:.1} s: {}",

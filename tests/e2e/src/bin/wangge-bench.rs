@@ -84,7 +84,7 @@ fn main() {
     // The suite with the demo city.
     eprintln!("loading the demo city ...");
     let suite = start_with(options("bench-suite", &[]));
-    suite.load_demo();
+    let imports = suite.load_demo();
     let chain_url = suite.url("/v1/system/intake/chain");
     let auth = bearer(OPERATOR_KEY);
     let chained: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, _| {
@@ -159,6 +159,11 @@ fn main() {
         }
     }
 
+    println!();
+    println!("imports of the demo city, time in the component:");
+    for (path, ms) in &imports {
+        println!("  PUT {path:<22} {ms:>8.0} ms");
+    }
     println!();
     println!("{}", load::header());
     println!("{}", load::row(&baseline, &baseline));
