@@ -154,6 +154,13 @@ impl Suite {
                 reply.status,
                 reply.body
             );
+            let ms = reply
+                .header("server-timing")
+                .and_then(|v| v.strip_prefix("app;dur="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            timings.push((path, ms));
         }
+        timings
     }
 }
