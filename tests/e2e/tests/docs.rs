@@ -36,3 +36,34 @@ fn every_scope_is_in_the_readme_and_the_key_schema() {
         );
     }
 }
+
+#[test]
+fn the_demo_city_is_identical_to_the_shared_data_where_that_is_present() {
+    let shared = workspace_root().join("../shared/data");
+    if !shared.join("nantong").is_dir() {
+        // A user's fresh clone has no ../shared: data/ is then the only copy.
+        eprintln!("no ../shared/data beside this checkout: nothing to compare");
+        return;
+    }
+    let mut compared = 0;
+    for entry in std::fs::read_dir(shared.join("nantong")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        assert_eq!(
+            wangge_e2e::demo(&name),
+            std::fs::read(&path).unwrap(),
+            "data/nantong/{name}.gz differs: run scripts/refresh-demo-data.sh"
+        );
+        compared += 1;
+    }
+    for name in ["categories.json", "calendar-2026.json"] {
+        let ours = std::fs::read(workspace_root().join("data").join(name)).unwrap();
+        assert_eq!(
+            ours,
+            std::fs::read(shared.join(name)).unwrap(),
+            "data/{name} differs: run scripts/refresh-demo-data.sh"
+        );
+        compared += 1;
+    }
+    assert_eq!(compared, 8);
+}
