@@ -85,6 +85,31 @@ fn main() {
     eprintln!("loading the demo city ...");
     let suite = start_with(options("bench-suite", &[]));
     let imports = suite.load_demo();
+    let audits: Vec<(String, f64, usize, usize)> = ["320613000000", "3206"]
+        .iter()
+        .map(|region| {
+            let reply = call(
+                "GET",
+                &suite.url(&format!("/v1/grids/audit?region={region}")),
+                OPERATOR_KEY,
+                None,
+            );
+            let ms = reply
+                .header("server-timing")
+                .and_then(|v| v.strip_prefix("app;dur="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0.0);
+            let audit = &reply.json()["audit"];
+            let grids =
+                audit["comprehensive_grids"].as_u64().unwrap_or(0) + audit["dedicated_grids"].as_u64().unwrap_or(0);
+            (
+                region.to_string(),
+                ms,
+                grids as usize,
+                audit["findings"].as_array().map_or(0, Vec::len),
+            )
+        })
+        .collect();
     let chain_url = suite.url("/v1/system/intake/chain");
     let auth = bearer(OPERATOR_KEY);
     let chained: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, _| {
@@ -163,6 +188,10 @@ fn main() {
     println!("imports of the demo city, time in the component:");
     for (path, ms) in &imports {
         println!("  PUT {path:<22} {ms:>8.0} ms");
+    }
+    println!("coverage audits of the demo city, time in the component:");
+    for (region, ms, grids, findings) in &audits {
+        println!("  region {region:<14} {grids:>5} grids {ms:>8.0} ms, {findings} findings");
     }
     println!();
     println!("{}", load::header());
