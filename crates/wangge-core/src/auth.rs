@@ -130,12 +130,7 @@ impl Principal {
     }
 
     pub fn from_key(key: ApiKey) -> Self {
-        Principal {
-            key_id: key.id,
-            name: key.name,
-            scopes: key.scopes,
-            region_prefix: key.region_prefix,
-        }
+        Principal { key_id: key.id, name: key.name, scopes: key.scopes, region_prefix: key.region_prefix }
     }
 
     pub fn is_operator(&self) -> bool {
@@ -180,10 +175,7 @@ impl Principal {
         } else {
             Err(Problem::new(ErrorCode::RegionForbidden)
                 .with_detail(
-                    format!(
-                        "this key may touch regions under `{}` only, not `{code}`",
-                        self.region_prefix
-                    ),
+                    format!("this key may touch regions under `{}` only, not `{code}`", self.region_prefix),
                     format!("该密钥只能访问 `{}` 下的区域，不能访问 `{code}`", self.region_prefix),
                 )
                 .with_extension("region_prefix", self.region_prefix.clone()))
@@ -210,11 +202,7 @@ impl NewKeyRequest {
             errors.push(FieldError::new("/name", "length", "name must have 1 to 100 characters"));
         }
         if self.scopes.is_empty() {
-            errors.push(FieldError::new(
-                "/scopes",
-                "min_items",
-                "at least one scope is required",
-            ));
+            errors.push(FieldError::new("/scopes", "min_items", "at least one scope is required"));
         }
         let mut scopes = Vec::new();
         for (i, s) in self.scopes.iter().enumerate() {
@@ -241,11 +229,7 @@ impl NewKeyRequest {
                 "region_prefix is a region code prefix: up to 15 digits",
             ));
         }
-        if errors.is_empty() {
-            Ok((scopes, prefix.to_owned()))
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok((scopes, prefix.to_owned())) } else { Err(errors) }
     }
 }
 
@@ -255,10 +239,7 @@ mod tests {
 
     #[test]
     fn hashes_are_sha256_hex() {
-        assert_eq!(
-            hash_token("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
@@ -278,10 +259,7 @@ mod tests {
             region_prefix: "320613".into(),
         };
         assert!(p.require_region("320613001001001").is_ok());
-        assert_eq!(
-            p.require_region("320612001001").unwrap_err().code,
-            ErrorCode::RegionForbidden
-        );
+        assert_eq!(p.require_region("320612001001").unwrap_err().code, ErrorCode::RegionForbidden);
         assert_eq!(p.require(Scope::GridsAdmin).unwrap_err().code, ErrorCode::ScopeMissing);
         assert!(Principal::operator().require(Scope::KeysAdmin).is_ok());
     }

@@ -41,10 +41,8 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
 }
 
 fn malformed(e: &serde_json::Error) -> Problem {
-    Problem::new(ErrorCode::MalformedJson).with_detail(
-        format!("not valid JSON: {e}"),
-        format!("不是合法的 JSON：第 {} 行第 {} 列", e.line(), e.column()),
-    )
+    Problem::new(ErrorCode::MalformedJson)
+        .with_detail(format!("not valid JSON: {e}"), format!("不是合法的 JSON：第 {} 行第 {} 列", e.line(), e.column()))
 }
 
 fn strip_position(message: &str) -> String {
@@ -107,10 +105,7 @@ mod tests {
         assert_eq!(p.errors[0].pointer, "/items/1/n");
         assert_eq!(p.errors[0].code, "type");
         let p = parse_body::<Body>(br#"{"items":[]}"#).unwrap_err();
-        assert_eq!(
-            (p.errors[0].pointer.as_str(), p.errors[0].code.as_str()),
-            ("/name", "required")
-        );
+        assert_eq!((p.errors[0].pointer.as_str(), p.errors[0].code.as_str()), ("/name", "required"));
         let p = parse_body::<Body>(br#"{"name":"a","items":[],"extra":1}"#).unwrap_err();
         assert_eq!(p.errors[0].code, "unknown_field");
     }

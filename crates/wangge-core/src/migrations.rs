@@ -130,11 +130,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
         }
         current.push_str(line);
         current.push('\n');
-        let ends = if in_trigger {
-            trimmed.eq_ignore_ascii_case("END;")
-        } else {
-            trimmed.ends_with(';')
-        };
+        let ends = if in_trigger { trimmed.eq_ignore_ascii_case("END;") } else { trimmed.ends_with(';') };
         if ends {
             statements.push(current.trim().trim_end_matches(';').trim().to_owned());
             current.clear();
@@ -149,11 +145,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// The schema version this database is at: `PRAGMA user_version`, kept equal to
 /// the highest row of `schema_migrations`. One cheap read on every request.
 pub fn current_version(db: &impl Sql) -> Result<i64, StorageError> {
-    Ok(db
-        .execute("PRAGMA user_version", &[])?
-        .scalar()
-        .and_then(SqlValue::as_i64)
-        .unwrap_or(0))
+    Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
 }
 
 /// Brings a database up to date: WAL journal (set once, it persists in the file),

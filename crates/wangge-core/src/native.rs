@@ -12,15 +12,11 @@ pub struct NativeDb {
 
 impl NativeDb {
     pub fn open(path: impl AsRef<Path>) -> Result<NativeDb, StorageError> {
-        rusqlite::Connection::open(path)
-            .map(|conn| NativeDb { conn })
-            .map_err(io)
+        rusqlite::Connection::open(path).map(|conn| NativeDb { conn }).map_err(io)
     }
 
     pub fn in_memory() -> Result<NativeDb, StorageError> {
-        rusqlite::Connection::open_in_memory()
-            .map(|conn| NativeDb { conn })
-            .map_err(io)
+        rusqlite::Connection::open_in_memory().map(|conn| NativeDb { conn }).map_err(io)
     }
 }
 

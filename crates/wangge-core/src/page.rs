@@ -57,19 +57,12 @@ mod tests {
 
     #[test]
     fn limits_and_cursors() {
-        assert_eq!(
-            PageRequest::from_query("").unwrap(),
-            PageRequest { limit: 50, after: None }
-        );
+        assert_eq!(PageRequest::from_query("").unwrap(), PageRequest { limit: 50, after: None });
         let cursor = encode_cursor("0192-abc");
         let p = PageRequest::from_query(&format!("limit=500&cursor={cursor}")).unwrap();
         assert_eq!((p.limit, p.after.as_deref()), (500, Some("0192-abc")));
         for bad in ["limit=0", "limit=501", "limit=x", "cursor=zz"] {
-            assert_eq!(
-                PageRequest::from_query(bad).unwrap_err().code,
-                ErrorCode::InvalidParameter,
-                "{bad}"
-            );
+            assert_eq!(PageRequest::from_query(bad).unwrap_err().code, ErrorCode::InvalidParameter, "{bad}");
         }
     }
 }

@@ -77,11 +77,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(pointer: impl Into<String>, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            code: code.into(),
-            message: message.into(),
-        }
+        Self { pointer: pointer.into(), code: code.into(), message: message.into() }
     }
 }
 
@@ -94,10 +90,7 @@ pub struct Text {
 
 impl Text {
     pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Self {
-        Self {
-            en: en.into(),
-            zh: zh.into(),
-        }
+        Self { en: en.into(), zh: zh.into() }
     }
 
     pub fn get(&self, lang: Lang) -> &str {
@@ -124,13 +117,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 impl Problem {
     pub fn new(code: ErrorCode) -> Self {
-        Self {
-            code,
-            detail: None,
-            errors: Vec::new(),
-            retry_after: None,
-            extensions: Map::new(),
-        }
+        Self { code, detail: None, errors: Vec::new(), retry_after: None, extensions: Map::new() }
     }
 
     pub fn with_detail(mut self, en: impl Into<String>, zh: impl Into<String>) -> Self {
@@ -160,10 +147,7 @@ impl Problem {
     /// The response body, in the client's language.
     pub fn to_json(&self, lang: Lang) -> Value {
         let mut body = Map::new();
-        body.insert(
-            "type".into(),
-            format!("https://wangge.dev/problems/{}", self.code.as_str()).into(),
-        );
+        body.insert("type".into(), format!("https://wangge.dev/problems/{}", self.code.as_str()).into());
         body.insert("title".into(), self.code.title(lang).into());
         body.insert("status".into(), self.status().into());
         body.insert("code".into(), self.code.as_str().into());
@@ -227,11 +211,7 @@ mod tests {
     fn renders_rfc9457_with_pointers_and_language() {
         let p = Problem::new(ErrorCode::ValidationFailed)
             .with_detail("1 field", "1 个字段")
-            .with_errors(vec![FieldError::new(
-                "/lat",
-                "out_of_range",
-                "lat must be within -90..90",
-            )]);
+            .with_errors(vec![FieldError::new("/lat", "out_of_range", "lat must be within -90..90")]);
         let en = p.to_json(Lang::En);
         assert_eq!(en["status"], 422);
         assert_eq!(en["code"], "validation_failed");

@@ -4,16 +4,8 @@ use wangge_core::migrations::{Migration, Sql, SqlValue, current_version, migrate
 use wangge_core::native::NativeDb;
 
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sql: "CREATE TABLE a (x INTEGER NOT NULL);\nCREATE INDEX a_x ON a (x);\n",
-    },
-    Migration {
-        version: 2,
-        name: "more",
-        sql: "ALTER TABLE a ADD COLUMN y TEXT;\n",
-    },
+    Migration { version: 1, name: "init", sql: "CREATE TABLE a (x INTEGER NOT NULL);\nCREATE INDEX a_x ON a (x);\n" },
+    Migration { version: 2, name: "more", sql: "ALTER TABLE a ADD COLUMN y TEXT;\n" },
 ];
 
 #[test]
@@ -28,28 +20,17 @@ fn migrates_once_in_order_with_wal() {
     assert_eq!(current_version(&db).unwrap(), 2);
     let mode = db.execute("PRAGMA journal_mode", &[]).unwrap();
     assert_eq!(mode.scalar(), Some(&SqlValue::Text("wal".into())));
-    let recorded = db
-        .execute("SELECT version, name FROM schema_migrations ORDER BY version", &[])
-        .unwrap();
+    let recorded = db.execute("SELECT version, name FROM schema_migrations ORDER BY version", &[]).unwrap();
     assert_eq!(recorded.rows.len(), 2);
-    db.execute("INSERT INTO a (x, y) VALUES (?, ?)", &[1i64.into(), "y".into()])
-        .unwrap();
+    db.execute("INSERT INTO a (x, y) VALUES (?, ?)", &[1i64.into(), "y".into()]).unwrap();
 }
 
 #[test]
 fn a_failing_migration_changes_nothing() {
     let db = NativeDb::in_memory().unwrap();
     let bad: &[Migration] = &[
-        Migration {
-            version: 1,
-            name: "init",
-            sql: "CREATE TABLE a (x INTEGER);\n",
-        },
-        Migration {
-            version: 2,
-            name: "broken",
-            sql: "CREATE TABLE b (x INTEGER);\nNOT SQL;\n",
-        },
+        Migration { version: 1, name: "init", sql: "CREATE TABLE a (x INTEGER);\n" },
+        Migration { version: 2, name: "broken", sql: "CREATE TABLE b (x INTEGER);\nNOT SQL;\n" },
     ];
     assert!(migrate(&db, bad).is_err());
     assert_eq!(current_version(&db).unwrap(), 1);

@@ -27,11 +27,7 @@ pub struct ShapeError {
 }
 
 fn err(pointer: impl Into<String>, code: &'static str, message: impl Into<String>) -> ShapeError {
-    ShapeError {
-        pointer: pointer.into(),
-        code,
-        message: message.into(),
-    }
+    ShapeError { pointer: pointer.into(), code, message: message.into() }
 }
 
 /// A grid's outline in WGS-84: one or more polygons, each with optional holes.
@@ -53,11 +49,9 @@ impl Shape {
         let coordinates = geometry.get("coordinates");
         let polygons: Vec<(&Value, String)> = match (kind, coordinates) {
             ("Polygon", Some(c)) => vec![(c, "/coordinates".to_owned())],
-            ("MultiPolygon", Some(Value::Array(ps))) => ps
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p, format!("/coordinates/{i}")))
-                .collect(),
+            ("MultiPolygon", Some(Value::Array(ps))) => {
+                ps.iter().enumerate().map(|(i, p)| (p, format!("/coordinates/{i}"))).collect()
+            }
             ("Polygon" | "MultiPolygon", _) => {
                 return Err(vec![err(
                     "/coordinates",
@@ -74,11 +68,7 @@ impl Shape {
             }
         };
         if polygons.is_empty() {
-            return Err(vec![err(
-                "/coordinates",
-                "geometry_empty",
-                "a MultiPolygon needs at least one polygon",
-            )]);
+            return Err(vec![err("/coordinates", "geometry_empty", "a MultiPolygon needs at least one polygon")]);
         }
         let mut errors = Vec::new();
         let mut parsed = Vec::new();
@@ -99,9 +89,7 @@ impl Shape {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let shape = Shape {
-            polygons: MultiPolygon(parsed.into_iter().map(|(p, _)| p).collect()),
-        };
+        let shape = Shape { polygons: MultiPolygon(parsed.into_iter().map(|(p, _)| p).collect()) };
         if shape.polygons.0.len() > 1
             && let Err(problems) = shape.polygons.check_validation()
         {
@@ -166,9 +154,7 @@ impl Shape {
             let exterior = rings.next()?;
             out.push(Polygon::new(exterior, rings.collect()));
         }
-        Some(Shape {
-            polygons: MultiPolygon(out),
-        })
+        Some(Shape { polygons: MultiPolygon(out) })
     }
 
     pub fn bbox(&self) -> BBox {
@@ -197,10 +183,7 @@ impl Shape {
     /// equirectangular projection around the point: exact enough within kilometres.
     pub fn distance_m(&self, lng: f64, lat: f64) -> f64 {
         let (kx, ky) = metres_per_degree(lat);
-        let project = |c: &Coord<f64>| Coord {
-            x: (c.x - lng) * kx,
-            y: (c.y - lat) * ky,
-        };
+        let project = |c: &Coord<f64>| Coord { x: (c.x - lng) * kx, y: (c.y - lat) * ky };
         let projected = MultiPolygon(
             self.polygons
                 .0
@@ -208,10 +191,7 @@ impl Shape {
                 .map(|p| {
                     Polygon::new(
                         LineString(p.exterior().0.iter().map(project).collect()),
-                        p.interiors()
-                            .iter()
-                            .map(|r| LineString(r.0.iter().map(project).collect()))
-                            .collect(),
+                        p.interiors().iter().map(|r| LineString(r.0.iter().map(project).collect())).collect(),
                     )
                 })
                 .collect(),
@@ -228,19 +208,12 @@ impl Shape {
 /// Metres per degree of longitude and of latitude at `lat`.
 pub fn metres_per_degree(lat: f64) -> (f64, f64) {
     let r = lat.to_radians();
-    (
-        111_412.84 * r.cos() - 93.5 * (3.0 * r).cos(),
-        111_132.92 - 559.82 * (2.0 * r).cos() + 1.175 * (4.0 * r).cos(),
-    )
+    (111_412.84 * r.cos() - 93.5 * (3.0 * r).cos(), 111_132.92 - 559.82 * (2.0 * r).cos() + 1.175 * (4.0 * r).cos())
 }
 
 fn parse_polygon(value: &Value, pointer: &str) -> Result<Polygon<f64>, Vec<ShapeError>> {
     let Some(rings) = value.as_array() else {
-        return Err(vec![err(
-            pointer,
-            "geometry_coordinates",
-            "a polygon is an array of rings",
-        )]);
+        return Err(vec![err(pointer, "geometry_coordinates", "a polygon is an array of rings")]);
     };
     if rings.is_empty() {
         return Err(vec![err(pointer, "geometry_empty", "a polygon needs an exterior ring")]);
@@ -268,15 +241,9 @@ fn parse_ring(value: &Value, pointer: &str) -> Result<LineString<f64>, ShapeErro
     };
     let mut coords = Vec::with_capacity(positions.len());
     for (j, position) in positions.iter().enumerate() {
-        let xy = position
-            .as_array()
-            .and_then(|p| Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?)));
+        let xy = position.as_array().and_then(|p| Some((p.first()?.as_f64()?, p.get(1)?.as_f64()?)));
         let Some((x, y)) = xy else {
-            return Err(err(
-                format!("{pointer}/{j}"),
-                "geometry_coordinates",
-                "a position is [lng, lat] in numbers",
-            ));
+            return Err(err(format!("{pointer}/{j}"), "geometry_coordinates", "a position is [lng, lat] in numbers"));
         };
         if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
             return Err(err(
@@ -288,18 +255,10 @@ fn parse_ring(value: &Value, pointer: &str) -> Result<LineString<f64>, ShapeErro
         coords.push(Coord { x, y });
     }
     if coords.len() < 4 {
-        return Err(err(
-            pointer,
-            "ring_too_short",
-            format!("a ring needs at least 4 positions, not {}", coords.len()),
-        ));
+        return Err(err(pointer, "ring_too_short", format!("a ring needs at least 4 positions, not {}", coords.len())));
     }
     if coords.first() != coords.last() {
-        return Err(err(
-            pointer,
-            "ring_not_closed",
-            "a ring's last position must repeat its first",
-        ));
+        return Err(err(pointer, "ring_not_closed", "a ring's last position must repeat its first"));
     }
     Ok(LineString(coords))
 }
@@ -349,17 +308,9 @@ mod tests {
     #[test]
     fn every_geometry_problem_has_its_code_and_pointer() {
         let cases = [
-            (
-                json!({"type": "Point", "coordinates": [1, 2]}),
-                "/type",
-                "geometry_type",
-            ),
+            (json!({"type": "Point", "coordinates": [1, 2]}), "/type", "geometry_type"),
             (json!({"type": "Polygon"}), "/coordinates", "geometry_coordinates"),
-            (
-                json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}),
-                "/coordinates/0",
-                "ring_too_short",
-            ),
+            (json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}), "/coordinates/0", "ring_too_short"),
             (
                 json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}),
                 "/coordinates/0",
@@ -381,19 +332,11 @@ mod tests {
                 "/coordinates",
                 "geometry_invalid",
             ),
-            (
-                json!({"type": "MultiPolygon", "coordinates": []}),
-                "/coordinates",
-                "geometry_empty",
-            ),
+            (json!({"type": "MultiPolygon", "coordinates": []}), "/coordinates", "geometry_empty"),
         ];
         for (geometry, pointer, code) in cases {
             let errors = Shape::from_geojson(&geometry).unwrap_err();
-            assert_eq!(
-                (errors[0].pointer.as_str(), errors[0].code),
-                (pointer, code),
-                "{geometry}"
-            );
+            assert_eq!((errors[0].pointer.as_str(), errors[0].code), (pointer, code), "{geometry}");
         }
     }
 

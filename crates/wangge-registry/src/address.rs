@@ -24,9 +24,8 @@ pub fn normalize(address: &str, city_names: &[String]) -> String {
     }
     for city in city_names {
         let short = city.strip_suffix('市').unwrap_or(city);
-        if let Some(rest) = s
-            .strip_prefix(city.as_str())
-            .or_else(|| s.strip_prefix(short).filter(|_| !short.is_empty()))
+        if let Some(rest) =
+            s.strip_prefix(city.as_str()).or_else(|| s.strip_prefix(short).filter(|_| !short.is_empty()))
         {
             s = rest.to_owned();
             break;
@@ -193,22 +192,15 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
     let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).collect();
     trigrams.sort();
     trigrams.dedup();
-    let fts_query = trigrams
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-        .collect::<Vec<_>>()
-        .join(" OR ");
+    let fts_query = trigrams.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" OR ");
     let rows = db.execute(
         "SELECT a.address, a.normalized, a.grid_code, a.lng, a.lat FROM addresses_fts f JOIN addresses a ON a.id = f.rowid \
          WHERE addresses_fts MATCH ? AND a.version = ? ORDER BY f.rank LIMIT 200",
         &[fts_query.into(), version.into()],
     )?;
     let mut scored = candidates_from(rows, &normalized);
-    let suffix: Vec<Candidate> = scored
-        .iter()
-        .filter(|(_, n)| chars.len() >= 6 && n.ends_with(&normalized))
-        .map(|(c, _)| c.clone())
-        .collect();
+    let suffix: Vec<Candidate> =
+        scored.iter().filter(|(_, n)| chars.len() >= 6 && n.ends_with(&normalized)).map(|(c, _)| c.clone()).collect();
     if !suffix.is_empty() {
         if distinct_grids(&suffix) == 1 {
             resolution.kind = MatchKind::Normalized;
@@ -220,11 +212,7 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
         }
         return Ok(resolution);
     }
-    scored.sort_by(|a, b| {
-        b.0.similarity
-            .total_cmp(&a.0.similarity)
-            .then_with(|| a.0.address.cmp(&b.0.address))
-    });
+    scored.sort_by(|a, b| b.0.similarity.total_cmp(&a.0.similarity).then_with(|| a.0.address.cmp(&b.0.address)));
     let mut ranked: Vec<Candidate> = scored.into_iter().map(|(c, _)| c).collect();
     ranked.truncate(MAX_CANDIDATES + 1);
     let Some(best) = ranked.first().cloned() else {
@@ -234,11 +222,8 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
         resolution.candidates = ranked.into_iter().take(MAX_CANDIDATES).collect();
         return Ok(resolution);
     }
-    let contenders: Vec<Candidate> = ranked
-        .iter()
-        .filter(|c| best.similarity - c.similarity < AMBIGUITY_MARGIN)
-        .cloned()
-        .collect();
+    let contenders: Vec<Candidate> =
+        ranked.iter().filter(|c| best.similarity - c.similarity < AMBIGUITY_MARGIN).cloned().collect();
     if distinct_grids(&contenders) > 1 {
         resolution.kind = MatchKind::Ambiguous;
         resolution.candidates = contenders.into_iter().take(MAX_CANDIDATES).collect();
@@ -265,11 +250,7 @@ mod tests {
         assert_eq!(n("江苏省南通市崇川区新江街道建设街24号"), "崇川区新江街道建设街24");
         assert_eq!(n("南通崇川区新江街道建设街２４号楼附近"), "崇川区新江街道建设街24");
         assert_eq!(n(" 崇川区 新江街道　建设街24号 "), "崇川区新江街道建设街24");
-        assert_eq!(
-            n("江苏省南通市如皋市华山镇建设路220号"),
-            "如皋市华山镇建设路220",
-            "a county-level city stays"
-        );
+        assert_eq!(n("江苏省南通市如皋市华山镇建设路220号"), "如皋市华山镇建设路220", "a county-level city stays");
     }
 
     #[test]

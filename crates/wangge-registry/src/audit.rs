@@ -55,12 +55,7 @@ struct Loaded {
 fn load(db: &impl Sql, version: i64, prefix: &str, kind: &str) -> Result<Vec<Loaded>, StorageError> {
     let rows = db.execute(
         "SELECT code, geometry FROM grids WHERE version = ? AND code >= ? AND code < ? AND kind = ? ORDER BY code",
-        &[
-            version.into(),
-            prefix.into(),
-            format!("{prefix}\u{10FFFF}").into(),
-            kind.into(),
-        ],
+        &[version.into(), prefix.into(), format!("{prefix}\u{10FFFF}").into(), kind.into()],
     )?;
     Ok(rows
         .rows
@@ -68,11 +63,7 @@ fn load(db: &impl Sql, version: i64, prefix: &str, kind: &str) -> Result<Vec<Loa
         .filter_map(|r| {
             let SqlValue::Blob(bytes) = &r[1] else { return None };
             let shape = Shape::decode(bytes)?;
-            Some(Loaded {
-                code: r[0].as_str().unwrap_or_default().to_owned(),
-                bbox: shape.bbox(),
-                shape,
-            })
+            Some(Loaded { code: r[0].as_str().unwrap_or_default().to_owned(), bbox: shape.bbox(), shape })
         })
         .collect())
 }
@@ -110,16 +101,9 @@ const TOUCH_DEGREES: f64 = 1e-6;
 
 /// The grids among `items` that touch `piece`.
 fn involved(items: &[Loaded], piece: &Polygon<f64>) -> Vec<String> {
-    let shape = Shape {
-        polygons: MultiPolygon(vec![piece.clone()]),
-    };
+    let shape = Shape { polygons: MultiPolygon(vec![piece.clone()]) };
     let b = shape.bbox();
-    let bbox = [
-        b[0] - TOUCH_DEGREES,
-        b[1] - TOUCH_DEGREES,
-        b[2] + TOUCH_DEGREES,
-        b[3] + TOUCH_DEGREES,
-    ];
+    let bbox = [b[0] - TOUCH_DEGREES, b[1] - TOUCH_DEGREES, b[2] + TOUCH_DEGREES, b[3] + TOUCH_DEGREES];
     items
         .iter()
         .filter(|g| boxes_meet(&g.bbox, &bbox) && Euclidean.distance(&g.shape.polygons, piece) <= TOUCH_DEGREES)
@@ -158,94 +142,43 @@ pub fn audit(
     let t = Instant::now();
     let comprehensive = load(db, version, prefix, "comprehensive")?;
     let dedicated = load(db, version, prefix, "dedicated")?;
-    progress.push(Progress {
-        stage: "load",
-        items: comprehensive.len() + dedicated.len(),
-        ms: ms(t),
-    });
+    progress.push(Progress { stage: "load", items: comprehensive.len() + dedicated.len(), ms: ms(t) });
 
     let t = Instant::now();
     let union = unary_union(comprehensive.iter().map(|g| &g.shape.polygons));
-    progress.push(Progress {
-        stage: "union",
-        items: comprehensive.len(),
-        ms: ms(t),
-    });
+    progress.push(Progress { stage: "union", items: comprehensive.len(), ms: ms(t) });
 
-    let t = Instant::now();
-    for polygon in &union.0 {
-        for hole in polygon.interiors() {
-            let piece = Polygon::new(hole.clone(), Vec::new());
+    // Every area-type finding: a piece of the plane, kept if it is larger than a sliver.
+    let report = |kind: &'static str, pieces: Vec<Polygon<f64>>, findings: &mut Vec<Finding>| {
+        for piece in pieces {
             let area = piece.chamberlain_duquette_unsigned_area();
             if area > tolerance_m2 {
-                findings.push(Finding {
-                    kind: "blind_spot",
-                    grids: involved(&comprehensive, &piece),
-                    area_m2: area,
-                    location: piece_location(&piece),
-                });
+                let (grids, location) = (involved(&comprehensive, &piece), piece_location(&piece));
+                findings.push(Finding { kind, grids, area_m2: area, location });
             }
         }
-    }
-    progress.push(Progress {
-        stage: "blind_spots",
-        items: union.0.len(),
-        ms: ms(t),
-    });
+    };
+
+    let t = Instant::now();
+    let holes = union.0.iter().flat_map(|p| p.interiors().iter().map(|hole| Polygon::new(hole.clone(), Vec::new())));
+    report("blind_spot", holes.collect(), &mut findings);
+    progress.push(Progress { stage: "blind_spots", items: union.0.len(), ms: ms(t) });
 
     if let Some(outline) = outline {
         let t = Instant::now();
         // Holes were reported as blind spots: what the outline has beyond the filled union is uncovered.
-        let filled = MultiPolygon(
-            union
-                .0
-                .iter()
-                .map(|p| Polygon::new(p.exterior().clone(), Vec::new()))
-                .collect(),
-        );
-        for piece in outline.polygons.difference(&filled).0 {
-            let area = piece.chamberlain_duquette_unsigned_area();
-            if area > tolerance_m2 {
-                findings.push(Finding {
-                    kind: "uncovered",
-                    grids: involved(&comprehensive, &piece),
-                    area_m2: area,
-                    location: piece_location(&piece),
-                });
-            }
-        }
-        for piece in union.difference(&outline.polygons).0 {
-            let area = piece.chamberlain_duquette_unsigned_area();
-            if area > tolerance_m2 {
-                findings.push(Finding {
-                    kind: "outside_outline",
-                    grids: involved(&comprehensive, &piece),
-                    area_m2: area,
-                    location: piece_location(&piece),
-                });
-            }
-        }
-        progress.push(Progress {
-            stage: "outline",
-            items: 1,
-            ms: ms(t),
-        });
+        let filled = MultiPolygon(union.0.iter().map(|p| Polygon::new(p.exterior().clone(), Vec::new())).collect());
+        report("uncovered", outline.polygons.difference(&filled).0, &mut findings);
+        report("outside_outline", union.difference(&outline.polygons).0, &mut findings);
+        progress.push(Progress { stage: "outline", items: 1, ms: ms(t) });
     }
 
     let t = Instant::now();
     let pairs = pairwise(&comprehensive, "overlap", tolerance_m2, &mut findings);
-    progress.push(Progress {
-        stage: "overlaps",
-        items: pairs,
-        ms: ms(t),
-    });
+    progress.push(Progress { stage: "overlaps", items: pairs, ms: ms(t) });
     let t = Instant::now();
     let pairs = pairwise(&dedicated, "dedicated_overlap", tolerance_m2, &mut findings);
-    progress.push(Progress {
-        stage: "dedicated_overlaps",
-        items: pairs,
-        ms: ms(t),
-    });
+    progress.push(Progress { stage: "dedicated_overlaps", items: pairs, ms: ms(t) });
 
     for f in &mut findings {
         f.area_m2 = (f.area_m2 * 100.0).round() / 100.0;
@@ -303,9 +236,7 @@ pub fn outline_for(db: &impl Sql, prefix: &str) -> Result<Option<Shape>, Storage
     Ok(rows.rows.iter().find_map(|r| {
         let code = r[0].as_str()?;
         let SqlValue::Blob(bytes) = &r[1] else { return None };
-        (significant_prefix(code) == prefix)
-            .then(|| Shape::decode(bytes))
-            .flatten()
+        (significant_prefix(code) == prefix).then(|| Shape::decode(bytes)).flatten()
     }))
 }
 

@@ -90,20 +90,15 @@ impl From<StorageError> for ImportError {
 /// The version of `dataset` readers see now, if any.
 pub fn current_version(db: &impl Sql, dataset: Dataset) -> Result<Option<i64>, StorageError> {
     Ok(db
-        .execute(
-            "SELECT version FROM current_datasets WHERE kind = ?",
-            &[dataset.as_str().into()],
-        )?
+        .execute("SELECT version FROM current_datasets WHERE kind = ?", &[dataset.as_str().into()])?
         .scalar()
         .and_then(SqlValue::as_i64))
 }
 
 /// The version to read: `requested` if it is the current or the previous one.
 pub fn readable_version(db: &impl Sql, dataset: Dataset, requested: Option<i64>) -> Result<Option<i64>, StorageError> {
-    let rows = db.execute(
-        "SELECT version, previous_version FROM current_datasets WHERE kind = ?",
-        &[dataset.as_str().into()],
-    )?;
+    let rows = db
+        .execute("SELECT version, previous_version FROM current_datasets WHERE kind = ?", &[dataset.as_str().into()])?;
     let Some(row) = rows.rows.first() else { return Ok(None) };
     let (current, previous) = (row[0].as_i64(), row[1].as_i64());
     Ok(match requested {
@@ -141,35 +136,20 @@ pub fn import(db: &impl Sql, dataset: Dataset, format: Format, body: &[u8]) -> R
     let context = Context::load(db, dataset)?;
     let t = Instant::now();
     let records = parse(dataset, format, body)?;
-    stages.push(Stage {
-        stage: "parse",
-        rows: records.len(),
-        ms: ms(t),
-    });
+    stages.push(Stage { stage: "parse", rows: records.len(), ms: ms(t) });
 
     let t = Instant::now();
     let errors = validate(&records, &context);
-    stages.push(Stage {
-        stage: "validate",
-        rows: records.len(),
-        ms: ms(t),
-    });
+    stages.push(Stage { stage: "validate", rows: records.len(), ms: ms(t) });
     if !errors.is_empty() {
         let total = errors.len();
-        return Err(ImportError::Invalid {
-            errors: errors.into_iter().take(MAX_REPORTED_ERRORS).collect(),
-            total,
-        });
+        return Err(ImportError::Invalid { errors: errors.into_iter().take(MAX_REPORTED_ERRORS).collect(), total });
     }
 
     let t = Instant::now();
     let rows = records.len();
     let (version, previous_version) = db.transaction(|db| write(db, dataset, &records, &sha256, &context))?;
-    stages.push(Stage {
-        stage: "write",
-        rows,
-        ms: ms(t),
-    });
+    stages.push(Stage { stage: "write", rows, ms: ms(t) });
     Ok(ImportReport {
         dataset: dataset.as_str(),
         version,
@@ -215,9 +195,7 @@ fn parse(dataset: Dataset, format: Format, body: &[u8]) -> Result<Records, Impor
         (Dataset::Addresses, _) => Records::Addresses(parse_table(format, body)?),
         (Dataset::Grids, Format::Json) => Records::Grids(parse_grids(body)?),
         (Dataset::Grids, Format::Csv) => {
-            return Err(ImportError::Malformed(
-                "grids are imported as a GeoJSON FeatureCollection, not CSV".into(),
-            ));
+            return Err(ImportError::Malformed("grids are imported as a GeoJSON FeatureCollection, not CSV".into()));
         }
     })
 }
@@ -237,18 +215,12 @@ fn parse_table<T: serde::de::DeserializeOwned>(format: Format, body: &[u8]) -> R
                     Err(e) => errors.push(FieldError::new(format!("/{i}"), "record", e.to_string())),
                 }
             }
-            if errors.is_empty() {
-                Ok(out)
-            } else {
-                Err(invalid(errors))
-            }
+            if errors.is_empty() { Ok(out) } else { Err(invalid(errors)) }
         }
         Format::Csv => {
             let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
             let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
-            reader
-                .headers()
-                .map_err(|e| ImportError::Malformed(format!("CSV header: {e}")))?;
+            reader.headers().map_err(|e| ImportError::Malformed(format!("CSV header: {e}")))?;
             let mut out = Vec::new();
             let mut errors = Vec::new();
             for (i, record) in reader.deserialize::<T>().enumerate() {
@@ -257,21 +229,14 @@ fn parse_table<T: serde::de::DeserializeOwned>(format: Format, body: &[u8]) -> R
                     Err(e) => errors.push(FieldError::new(format!("/{i}"), "record", e.to_string())),
                 }
             }
-            if errors.is_empty() {
-                Ok(out)
-            } else {
-                Err(invalid(errors))
-            }
+            if errors.is_empty() { Ok(out) } else { Err(invalid(errors)) }
         }
     }
 }
 
 fn invalid(errors: Vec<FieldError>) -> ImportError {
     let total = errors.len();
-    ImportError::Invalid {
-        errors: errors.into_iter().take(MAX_REPORTED_ERRORS).collect(),
-        total,
-    }
+    ImportError::Invalid { errors: errors.into_iter().take(MAX_REPORTED_ERRORS).collect(), total }
 }
 
 fn parse_grids(body: &[u8]) -> Result<Vec<(String, ParsedGrid)>, ImportError> {
@@ -281,15 +246,9 @@ fn parse_grids(body: &[u8]) -> Result<Vec<(String, ParsedGrid)>, ImportError> {
         return Err(ImportError::Malformed("expected a GeoJSON FeatureCollection".into()));
     }
     let Some(features) = collection.get("features").and_then(Value::as_array) else {
-        return Err(ImportError::Malformed(
-            "a FeatureCollection needs a `features` array".into(),
-        ));
+        return Err(ImportError::Malformed("a FeatureCollection needs a `features` array".into()));
     };
-    Ok(features
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (format!("/features/{i}"), parse_feature(f, i)))
-        .collect())
+    Ok(features.iter().enumerate().map(|(i, f)| (format!("/features/{i}"), parse_feature(f, i))).collect())
 }
 
 fn parse_feature(feature: &Value, i: usize) -> Result<Grid, Vec<FieldError>> {
@@ -311,10 +270,7 @@ fn parse_feature(feature: &Value, i: usize) -> Result<Grid, Vec<FieldError>> {
             errors.push(FieldError::new(
                 at("kind"),
                 "unknown_kind",
-                format!(
-                    "grid {code}: kind must be `comprehensive` or `dedicated`, not {:?}",
-                    props.get("kind")
-                ),
+                format!("grid {code}: kind must be `comprehensive` or `dedicated`, not {:?}", props.get("kind")),
             ));
             None
         }
@@ -340,11 +296,7 @@ fn parse_feature(feature: &Value, i: usize) -> Result<Grid, Vec<FieldError>> {
     };
     let name = text("name").unwrap_or_default();
     if name.trim().is_empty() {
-        errors.push(FieldError::new(
-            at("name"),
-            "required",
-            format!("grid {code}: a name is required"),
-        ));
+        errors.push(FieldError::new(at("name"), "required", format!("grid {code}: a name is required")));
     }
     let (Some(kind), Ok(shape)) = (kind, shape) else {
         return Err(errors);
@@ -352,11 +304,7 @@ fn parse_feature(feature: &Value, i: usize) -> Result<Grid, Vec<FieldError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let members = if kind == GridKind::Dedicated {
-        list("informants")
-    } else {
-        list("grid_workers")
-    };
+    let members = if kind == GridKind::Dedicated { list("informants") } else { list("grid_workers") };
     Ok(Grid {
         code,
         name,
@@ -391,10 +339,7 @@ impl Context {
             let Some(v) = current_version(db, Dataset::Regions)? else {
                 return Err(ImportError::MissingDependency("regions"));
             };
-            for row in db
-                .execute("SELECT code, level, name FROM regions WHERE version = ?", &[v.into()])?
-                .rows
-            {
+            for row in db.execute("SELECT code, level, name FROM regions WHERE version = ?", &[v.into()])?.rows {
                 let code = row[0].as_str().unwrap_or_default().to_owned();
                 match row[1].as_str() {
                     Some("community") => {
@@ -410,10 +355,7 @@ impl Context {
             let Some(v) = current_version(db, Dataset::Grids)? else {
                 return Err(ImportError::MissingDependency("grids"));
             };
-            for row in db
-                .execute("SELECT code FROM grids WHERE version = ?", &[v.into()])?
-                .rows
-            {
+            for row in db.execute("SELECT code FROM grids WHERE version = ?", &[v.into()])?.rows {
                 context.grids.insert(row[0].as_str().unwrap_or_default().to_owned());
             }
         }
@@ -553,26 +495,16 @@ fn validate(records: &Records, context: &Context) -> Vec<FieldError> {
                     errors.push(FieldError::new(
                         code_at.clone(),
                         "unknown_community",
-                        format!(
-                            "grid {}: community {} is not in the current regions",
-                            grid.code, grid.region_code
-                        ),
+                        format!("grid {}: community {} is not in the current regions", grid.code, grid.region_code),
                     ));
                 }
                 if grid.kind == GridKind::Dedicated
-                    && !grid
-                        .dedicated_type
-                        .as_deref()
-                        .is_some_and(|t| DEDICATED_TYPES.contains(&t))
+                    && !grid.dedicated_type.as_deref().is_some_and(|t| DEDICATED_TYPES.contains(&t))
                 {
                     errors.push(FieldError::new(
                         format!("{at}/properties/dedicated_type"),
                         "dedicated_type",
-                        format!(
-                            "grid {}: dedicated_type must be one of {}",
-                            grid.code,
-                            DEDICATED_TYPES.join(", ")
-                        ),
+                        format!("grid {}: dedicated_type must be one of {}", grid.code, DEDICATED_TYPES.join(", ")),
                     ));
                 }
             }
@@ -580,11 +512,7 @@ fn validate(records: &Records, context: &Context) -> Vec<FieldError> {
         Records::Staff(rows) => {
             for (at, s) in rows {
                 if s.staff_id.trim().is_empty() {
-                    errors.push(FieldError::new(
-                        format!("{at}/staff_id"),
-                        "required",
-                        "staff_id is required",
-                    ));
+                    errors.push(FieldError::new(format!("{at}/staff_id"), "required", "staff_id is required"));
                 } else if !seen.insert(s.staff_id.as_str()) {
                     errors.push(FieldError::new(
                         format!("{at}/staff_id"),
@@ -617,10 +545,7 @@ fn validate(records: &Records, context: &Context) -> Vec<FieldError> {
                     errors.push(FieldError::new(
                         format!("{at}/region_code"),
                         "unknown_region",
-                        format!(
-                            "staff {}: region {} is not in the current regions",
-                            s.staff_id, s.region_code
-                        ),
+                        format!("staff {}: region {} is not in the current regions", s.staff_id, s.region_code),
                     ));
                 }
                 if !s.phone.is_empty() && !(7..=20).contains(&s.phone.len()) {
@@ -635,11 +560,7 @@ fn validate(records: &Records, context: &Context) -> Vec<FieldError> {
         Records::Addresses(rows) => {
             for (at, a) in rows {
                 if a.address.trim().is_empty() {
-                    errors.push(FieldError::new(
-                        format!("{at}/address"),
-                        "required",
-                        "address is required",
-                    ));
+                    errors.push(FieldError::new(format!("{at}/address"), "required", "address is required"));
                 }
                 if !(-180.0..=180.0).contains(&a.lng) || !(-90.0..=90.0).contains(&a.lat) {
                     errors.push(FieldError::new(
@@ -652,10 +573,7 @@ fn validate(records: &Records, context: &Context) -> Vec<FieldError> {
                     errors.push(FieldError::new(
                         format!("{at}/grid_code"),
                         "unknown_grid",
-                        format!(
-                            "address {}: grid {} is not in the current grids",
-                            a.address, a.grid_code
-                        ),
+                        format!("address {}: grid {} is not in the current grids", a.address, a.grid_code),
                     ));
                 }
             }
@@ -674,10 +592,7 @@ fn write(
 ) -> Result<(i64, Option<i64>), StorageError> {
     let kind = dataset.as_str();
     let version = db
-        .execute(
-            "SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE kind = ?",
-            &[kind.into()],
-        )?
+        .execute("SELECT coalesce(max(version), 0) + 1 FROM dataset_versions WHERE kind = ?", &[kind.into()])?
         .scalar()
         .and_then(SqlValue::as_i64)
         .unwrap_or(1);
@@ -779,13 +694,7 @@ pub fn insert_grid(db: &impl Sql, version: i64, grid: &Grid) -> Result<(), Stora
     let [min_lng, min_lat, max_lng, max_lat] = grid.shape.bbox();
     db.execute(
         "INSERT INTO grids_rtree (id, min_lng, max_lng, min_lat, max_lat) VALUES (?, ?, ?, ?, ?)",
-        &[
-            id.into(),
-            min_lng.into(),
-            max_lng.into(),
-            min_lat.into(),
-            max_lat.into(),
-        ],
+        &[id.into(), min_lng.into(), max_lng.into(), min_lat.into(), max_lat.into()],
     )?;
     Ok(())
 }
@@ -814,9 +723,6 @@ fn drop_version(db: &impl Sql, dataset: Dataset, version: i64) -> Result<(), Sto
             db.execute("DELETE FROM addresses WHERE version = ?", std::slice::from_ref(&v))?;
         }
     }
-    db.execute(
-        "DELETE FROM dataset_versions WHERE kind = ? AND version = ?",
-        &[dataset.as_str().into(), v],
-    )?;
+    db.execute("DELETE FROM dataset_versions WHERE kind = ? AND version = ?", &[dataset.as_str().into(), v])?;
     Ok(())
 }

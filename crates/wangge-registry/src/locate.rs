@@ -149,20 +149,13 @@ fn candidates(
             }),
         }
     }
-    let rows = Rows {
-        columns: Vec::new(),
-        rows: grid_rows.into_iter().map(|mut r| r.split_off(1)).collect(),
-    };
+    let rows = Rows { columns: Vec::new(), rows: grid_rows.into_iter().map(|mut r| r.split_off(1)).collect() };
     let mut hits = Vec::with_capacity(rows.rows.len());
     for r in rows.rows {
         let SqlValue::Blob(bytes) = &r[7] else { continue };
         let Some(shape) = Shape::decode(bytes) else { continue };
         let position = shape.position(lng, lat);
-        let distance_m = if position == Position::Outside {
-            shape.distance_m(lng, lat)
-        } else {
-            0.0
-        };
+        let distance_m = if position == Position::Outside { shape.distance_m(lng, lat) } else { 0.0 };
         let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
         hits.push(Hit {
             code: text(0),
@@ -203,20 +196,14 @@ pub fn locate(
         .find(|h| h.position == Position::Inside)
         .or_else(|| comprehensive.iter().find(|h| holds(h)))
         .map(|h| (*h).clone());
-    located.dedicated = hits
-        .iter()
-        .filter(|h| h.kind == GridKind::Dedicated && holds(h))
-        .cloned()
-        .collect();
+    located.dedicated = hits.iter().filter(|h| h.kind == GridKind::Dedicated && holds(h)).cloned().collect();
     let chosen = located.comprehensive.as_ref().map(|h| h.code.clone());
     located.alternatives = comprehensive
         .iter()
         .filter(|h| Some(&h.code) != chosen.as_ref() && h.distance_m <= accuracy_m)
         .map(|h| (*h).clone())
         .collect();
-    located
-        .alternatives
-        .sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.code.cmp(&b.code)));
+    located.alternatives.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.code.cmp(&b.code)));
     if located.comprehensive.is_none() {
         let wider = candidates(db, version, lng, lat, NEAREST_WITHIN_M, &mut Roster::default())?;
         located.nearest = wider

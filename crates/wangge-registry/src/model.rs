@@ -78,15 +78,8 @@ impl GridKind {
 }
 
 /// The kinds of unit a dedicated grid covers.
-pub const DEDICATED_TYPES: &[&str] = &[
-    "market",
-    "business_district",
-    "enterprise",
-    "industrial_park",
-    "school",
-    "hospital",
-    "construction_site",
-];
+pub const DEDICATED_TYPES: &[&str] =
+    &["market", "business_district", "enterprise", "industrial_park", "school", "hospital", "construction_site"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
@@ -166,11 +159,7 @@ mod tests {
     fn ancestors_follow_the_code_structure() {
         assert_eq!(
             ancestors_of_community("320613001001").unwrap(),
-            [
-                "320613001000".to_owned(),
-                "320613000000".to_owned(),
-                "320600000000".to_owned()
-            ]
+            ["320613001000".to_owned(), "320613000000".to_owned(), "320600000000".to_owned()]
         );
         assert!(ancestors_of_community("3206").is_none());
     }

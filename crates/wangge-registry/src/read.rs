@@ -74,10 +74,7 @@ pub fn regions_by_prefix(
 
 pub fn city_names(db: &impl Sql, version: i64) -> Result<Vec<String>, StorageError> {
     Ok(db
-        .execute(
-            "SELECT name FROM regions WHERE version = ? AND level = 'city'",
-            &[version.into()],
-        )?
+        .execute("SELECT name FROM regions WHERE version = ? AND level = 'city'", &[version.into()])?
         .rows
         .iter()
         .map(|r| text(&r[0]))

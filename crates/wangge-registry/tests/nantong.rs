@@ -16,9 +16,7 @@ use wangge_registry::{MIGRATIONS, read};
 fn demo(file: &str) -> Vec<u8> {
     let path = format!("{}/../../data/nantong/{file}.gz", env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap())
-        .read_to_end(&mut out)
-        .unwrap();
+    flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()).read_to_end(&mut out).unwrap();
     out
 }
 
@@ -61,12 +59,8 @@ fn contains_raw(geometry: &Value, lng: f64, lat: f64) -> bool {
     polygons.iter().any(|polygon| {
         let mut inside = false;
         for ring in polygon.as_array().unwrap() {
-            let pts: Vec<(f64, f64)> = ring
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
-                .collect();
+            let pts: Vec<(f64, f64)> =
+                ring.as_array().unwrap().iter().map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap())).collect();
             for w in pts.windows(2) {
                 let ((x1, y1), (x2, y2)) = (w[0], w[1]);
                 if (y1 > lat) != (y2 > lat) && lng < (x2 - x1) * (lat - y1) / (y2 - y1) + x1 {
@@ -86,24 +80,11 @@ fn imports_the_demo_city_quickly_and_idempotently() {
     let t = std::time::Instant::now();
     let grids = import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
     assert_eq!(grids.rows, 9207);
-    assert!(
-        t.elapsed().as_secs_f64() < 10.0,
-        "Nantong's grids import in under 10 s natively"
-    );
+    assert!(t.elapsed().as_secs_f64() < 10.0, "Nantong's grids import in under 10 s natively");
     let stages: Vec<&str> = grids.stages.iter().map(|s| s.stage).collect();
     assert_eq!(stages, ["parse", "validate", "write"]);
-    assert_eq!(
-        import(&db, Dataset::Staff, Format::Csv, &demo("staff.csv"))
-            .unwrap()
-            .rows,
-        15283
-    );
-    assert_eq!(
-        import(&db, Dataset::Addresses, Format::Csv, &demo("addresses.csv"))
-            .unwrap()
-            .rows,
-        40336
-    );
+    assert_eq!(import(&db, Dataset::Staff, Format::Csv, &demo("staff.csv")).unwrap().rows, 15283);
+    assert_eq!(import(&db, Dataset::Addresses, Format::Csv, &demo("addresses.csv")).unwrap().rows, 40336);
 
     let again = import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
     assert!(again.unchanged, "re-importing the same file is a no-op");
@@ -123,16 +104,9 @@ fn every_grids_interior_point_locates_to_that_grid() {
         let p = shape.polygons.interior_point().unwrap();
         let found = locate(&*db, Some(v), p.x(), p.y(), 0.0).unwrap();
         if feature["properties"]["kind"] == "comprehensive" {
-            assert_eq!(
-                found.comprehensive.as_ref().map(|h| h.code.as_str()),
-                Some(code),
-                "interior point of {code}"
-            );
+            assert_eq!(found.comprehensive.as_ref().map(|h| h.code.as_str()), Some(code), "interior point of {code}");
         } else {
-            assert!(
-                found.dedicated.iter().any(|h| h.code == code),
-                "interior point of dedicated {code}"
-            );
+            assert!(found.dedicated.iter().any(|h| h.code == code), "interior point of dedicated {code}");
         }
         checked += 1;
     }
@@ -154,11 +128,7 @@ fn random_points_agree_with_an_independent_point_in_polygon() {
                 b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
             };
             match f["geometry"]["type"].as_str() {
-                Some("Polygon") => f["geometry"]["coordinates"][0]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .for_each(&mut visit),
+                Some("Polygon") => f["geometry"]["coordinates"][0].as_array().unwrap().iter().for_each(&mut visit),
                 _ => f["geometry"]["coordinates"]
                     .as_array()
                     .unwrap()
@@ -193,25 +163,15 @@ fn random_points_agree_with_an_independent_point_in_polygon() {
         let lat = 31.6 + next() * 1.1;
         let expected = holding("comprehensive", lng, lat);
         let found = locate(&*db, Some(v), lng, lat, 0.0).unwrap();
-        assert!(
-            expected.len() <= 1,
-            "comprehensive grids overlap at ({lng}, {lat}): {expected:?}"
-        );
-        assert_eq!(
-            found.comprehensive.as_ref().map(|h| h.code.as_str()),
-            expected.first().copied(),
-            "({lng}, {lat})"
-        );
+        assert!(expected.len() <= 1, "comprehensive grids overlap at ({lng}, {lat}): {expected:?}");
+        assert_eq!(found.comprehensive.as_ref().map(|h| h.code.as_str()), expected.first().copied(), "({lng}, {lat})");
         let expected_dedicated = holding("dedicated", lng, lat);
         let mut found_dedicated: Vec<&str> = found.dedicated.iter().map(|h| h.code.as_str()).collect();
         found_dedicated.sort();
         assert_eq!(found_dedicated, expected_dedicated, "dedicated at ({lng}, {lat})");
         if expected.is_empty() { outside += 1 } else { inside += 1 }
     }
-    assert!(
-        inside > 500 && outside > 100,
-        "the sample covers both: {inside} in, {outside} out"
-    );
+    assert!(inside > 500 && outside > 100, "the sample covers both: {inside} in, {outside} out");
 }
 
 #[test]
@@ -219,10 +179,7 @@ fn points_on_shared_edges_and_vertices_go_to_the_smallest_code() {
     let db = shared_city().lock().unwrap_or_else(|e| e.into_inner());
     let v = current_version(&*db, Dataset::Grids).unwrap().unwrap();
     let features = grids_json()["features"].as_array().unwrap();
-    let comprehensive: Vec<&Value> = features
-        .iter()
-        .filter(|f| f["properties"]["kind"] == "comprehensive")
-        .collect();
+    let comprehensive: Vec<&Value> = features.iter().filter(|f| f["properties"]["kind"] == "comprehensive").collect();
     // Two neighbours: the first grid's edge that also appears, reversed, in another grid.
     let ring = |f: &Value| -> Vec<(i64, i64)> {
         let coords = match f["geometry"]["type"].as_str() {
@@ -233,12 +190,7 @@ fn points_on_shared_edges_and_vertices_go_to_the_smallest_code() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| {
-                (
-                    (p[0].as_f64().unwrap() * 1e6).round() as i64,
-                    (p[1].as_f64().unwrap() * 1e6).round() as i64,
-                )
-            })
+            .map(|p| ((p[0].as_f64().unwrap() * 1e6).round() as i64, (p[1].as_f64().unwrap() * 1e6).round() as i64))
             .collect()
     };
     let mut tested = 0;
@@ -251,10 +203,7 @@ fn points_on_shared_edges_and_vertices_go_to_the_smallest_code() {
             let rb = ring(b);
             for w in ra.windows(2) {
                 if rb.windows(2).any(|x| x[0] == w[1] && x[1] == w[0]) {
-                    let codes = [
-                        a["properties"]["code"].as_str().unwrap(),
-                        b["properties"]["code"].as_str().unwrap(),
-                    ];
+                    let codes = [a["properties"]["code"].as_str().unwrap(), b["properties"]["code"].as_str().unwrap()];
                     let smallest = *codes.iter().min().unwrap();
                     // The shared vertex: every grid touching it is a candidate; the smallest code wins.
                     let (vx, vy) = (w[0].0 as f64 / 1e6, w[0].1 as f64 / 1e6);
@@ -294,10 +243,7 @@ fn accuracy_lists_neighbours_and_outside_points_find_the_nearest() {
     // Deep inside, with no accuracy given: no alternatives.
     let p = shape.polygons.interior_point().unwrap();
     let none = locate(&*db, Some(v), p.x(), p.y(), 0.0).unwrap();
-    assert!(
-        none.alternatives.iter().all(|h| h.distance_m == 0.0),
-        "only grids touching the point itself"
-    );
+    assert!(none.alternatives.iter().all(|h| h.distance_m == 0.0), "only grids touching the point itself");
     // Far out at sea: nothing, and nothing within 500 m.
     let sea = locate(&*db, Some(v), 122.5, 32.0, 0.0).unwrap();
     assert!(sea.comprehensive.is_none() && sea.nearest.is_none());
@@ -308,10 +254,7 @@ fn a_failed_import_changes_nothing_and_the_previous_version_stays_readable() {
     let db = city("versions");
     let mut grids: Value = grids_json().clone();
     // A bad file: one grid loses a vertex, another gets a duplicate code.
-    grids["features"][3]["geometry"]["coordinates"][0]
-        .as_array_mut()
-        .unwrap()
-        .truncate(2);
+    grids["features"][3]["geometry"]["coordinates"][0].as_array_mut().unwrap().truncate(2);
     let dup = grids["features"][0]["properties"]["code"].clone();
     grids["features"][1]["properties"]["code"] = dup;
     match import(&db, Dataset::Grids, Format::Json, &serde_json::to_vec(&grids).unwrap()) {
@@ -329,21 +272,11 @@ fn a_failed_import_changes_nothing_and_the_previous_version_stays_readable() {
     // A good new version: one grid renamed.
     let mut renamed = grids_json().clone();
     renamed["features"][0]["properties"]["name"] = "改名网格".into();
-    let report = import(
-        &db,
-        Dataset::Grids,
-        Format::Json,
-        &serde_json::to_vec(&renamed).unwrap(),
-    )
-    .unwrap();
+    let report = import(&db, Dataset::Grids, Format::Json, &serde_json::to_vec(&renamed).unwrap()).unwrap();
     assert_eq!((report.version, report.previous_version), (2, Some(1)));
     let code = renamed["features"][0]["properties"]["code"].as_str().unwrap();
     assert_eq!(read::grid(&db, 2, code).unwrap().unwrap().name, "改名网格");
-    assert_ne!(
-        read::grid(&db, 1, code).unwrap().unwrap().name,
-        "改名网格",
-        "the previous version stays readable"
-    );
+    assert_ne!(read::grid(&db, 1, code).unwrap().unwrap().name, "改名网格", "the previous version stays readable");
     assert_eq!(readable_version(&db, Dataset::Grids, Some(1)).unwrap(), Some(1));
     // The next import drops version 1.
     import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
@@ -364,24 +297,12 @@ fn expect_invalid(db: &NativeDb, dataset: Dataset, format: Format, body: &[u8]) 
 #[test]
 fn every_validation_error_is_reported_with_its_pointer() {
     let db = fresh("validation");
-    assert!(matches!(
-        import(&db, Dataset::Grids, Format::Json, b"{}"),
-        Err(ImportError::MissingDependency("regions"))
-    ));
+    assert!(matches!(import(&db, Dataset::Grids, Format::Json, b"{}"), Err(ImportError::MissingDependency("regions"))));
     let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n320613001000,新城桥街道,town,320613000000\n320613001001,宁河社区,community,320613001000\n\
                    32061300100X,坏,community,320613001000\n320613001001,重复,community,320613001000\n320613001002,无级,village,320613001000\n320613001003,孤儿,community,320613009000\n320613001004,错级,community,320613000000\n";
     let errors = expect_invalid(&db, Dataset::Regions, Format::Csv, regions.as_bytes());
     let codes: Vec<&str> = errors.iter().map(|(_, c)| c.as_str()).collect();
-    assert_eq!(
-        codes,
-        [
-            "code_format",
-            "duplicate_code",
-            "unknown_level",
-            "unknown_parent",
-            "parent_level"
-        ]
-    );
+    assert_eq!(codes, ["code_format", "duplicate_code", "unknown_level", "unknown_parent", "parent_level"]);
     assert_eq!(errors[0].0, "/4/code");
 
     let good_regions = regions.lines().take(5).collect::<Vec<_>>().join("\n");
@@ -401,12 +322,7 @@ fn every_validation_error_is_reported_with_its_pointer() {
         feature("320613001001005", "comprehensive", serde_json::json!({"type": "Polygon", "coordinates": [[[120.0, 32.0], [190.0, 32.0], [120.0, 33.0], [120.0, 32.0]]]})),
         feature("320613001001006", "comprehensive", serde_json::json!({"type": "Polygon", "coordinates": [[[120.0, 32.0], [120.1, 32.0], [120.0, 33.0], [120.1, 33.0]]]})),
     ]});
-    let errors = expect_invalid(
-        &db,
-        Dataset::Grids,
-        Format::Json,
-        &serde_json::to_vec(&collection).unwrap(),
-    );
+    let errors = expect_invalid(&db, Dataset::Grids, Format::Json, &serde_json::to_vec(&collection).unwrap());
     let got: Vec<(&str, &str)> = errors.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
     assert_eq!(
         got,
@@ -436,14 +352,8 @@ fn every_validation_error_is_reported_with_its_pointer() {
             ("/3/role".into(), "unknown_role".into())
         ]
     );
-    assert!(matches!(
-        import(&db, Dataset::Grids, Format::Csv, b"a,b\n"),
-        Err(ImportError::Malformed(_))
-    ));
-    assert!(matches!(
-        import(&db, Dataset::Regions, Format::Json, b"[{]"),
-        Err(ImportError::Malformed(_))
-    ));
+    assert!(matches!(import(&db, Dataset::Grids, Format::Csv, b"a,b\n"), Err(ImportError::Malformed(_))));
+    assert!(matches!(import(&db, Dataset::Regions, Format::Json, b"[{]"), Err(ImportError::Malformed(_))));
 }
 
 #[test]
@@ -455,11 +365,9 @@ fn addresses_resolve_exactly_normalised_fuzzily_or_not_at_all() {
     let exact = r("江苏省南通市崇川区新江街道建设街24号");
     assert_eq!((exact.kind, exact.confidence), (MatchKind::Exact, 1.0));
     assert_eq!(exact.matched.unwrap().grid_code, "320613001001001");
-    for variant in [
-        "南通市崇川区新江街道建设街24号",
-        "崇川区新江街道建设街２４号楼",
-        "江苏省 南通市 崇川区新江街道建设街24号附近",
-    ] {
+    for variant in
+        ["南通市崇川区新江街道建设街24号", "崇川区新江街道建设街２４号楼", "江苏省 南通市 崇川区新江街道建设街24号附近"]
+    {
         let n = r(variant);
         assert_eq!(n.kind, MatchKind::Normalized, "{variant}");
         assert_eq!(n.matched.unwrap().grid_code, "320613001001001", "{variant}");
@@ -472,10 +380,7 @@ fn addresses_resolve_exactly_normalised_fuzzily_or_not_at_all() {
     assert!(typo.confidence < 0.95 && typo.confidence >= 0.54);
     for nonsense in ["火星基地一号", "北京市朝阳区建国门外大街1号", "建设街"] {
         let n = r(nonsense);
-        assert!(
-            matches!(n.kind, MatchKind::None | MatchKind::Ambiguous),
-            "{nonsense}: {n:?}"
-        );
+        assert!(matches!(n.kind, MatchKind::None | MatchKind::Ambiguous), "{nonsense}: {n:?}");
         assert!(n.matched.is_none(), "never guesses silently: {nonsense}");
     }
 }
@@ -496,11 +401,7 @@ fn the_demo_city_audits_clean_district_by_district() {
         assert!(outline.is_some(), "{prefix}");
         let report = audit(&*db, v, prefix, outline.as_ref(), DEFAULT_TOLERANCE_M2).unwrap();
         assert!(report.comprehensive_grids > 100);
-        assert!(
-            report.clean,
-            "{prefix}: {:?}",
-            &report.findings[..report.findings.len().min(5)]
-        );
+        assert!(report.clean, "{prefix}: {:?}", &report.findings[..report.findings.len().min(5)]);
     }
 }
 
@@ -512,12 +413,7 @@ fn the_audit_reports_each_planted_defect() {
     import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();
     // Cells of 0.001° (about 100 m) near (120.8, 32.0).
     let rect = |x0: f64, y0: f64, x1: f64, y1: f64| {
-        let (x0, y0, x1, y1) = (
-            120.8 + x0 * 0.001,
-            32.0 + y0 * 0.001,
-            120.8 + x1 * 0.001,
-            32.0 + y1 * 0.001,
-        );
+        let (x0, y0, x1, y1) = (120.8 + x0 * 0.001, 32.0 + y0 * 0.001, 120.8 + x1 * 0.001, 32.0 + y1 * 0.001);
         serde_json::json!({"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]})
     };
     let feature = |seq: &str, kind: &str, geometry: Value| serde_json::json!({"type": "Feature", "properties": {"code": format!("320613001001{seq}"), "name": "格", "kind": kind, "region_code": "320613001001", "dedicated_type": "market"}, "geometry": geometry});
@@ -535,31 +431,17 @@ fn the_audit_reports_each_planted_defect() {
         feature("501", "dedicated", rect(0.0, 0.0, 1.0, 1.0)),
         feature("502", "dedicated", rect(0.5, 0.5, 1.5, 1.5)),
     ]});
-    import(
-        &db,
-        Dataset::Grids,
-        Format::Json,
-        &serde_json::to_vec(&collection).unwrap(),
-    )
-    .unwrap();
+    import(&db, Dataset::Grids, Format::Json, &serde_json::to_vec(&collection).unwrap()).unwrap();
     // The outline runs one cell further north than the grids: an uncovered strip.
     let outline = wangge_geo::Shape::from_geojson(&rect(0.0, 0.0, 3.0, 4.0)).unwrap();
     put_outline(&db, "320613000000", &outline).unwrap();
 
     let report = audit(&db, 1, "320613", Some(&outline), 1.0).unwrap();
-    let kinds: Vec<(&str, Vec<&str>)> = report
-        .findings
-        .iter()
-        .map(|f| (f.kind, f.grids.iter().map(|g| &g[12..]).collect()))
-        .collect();
+    let kinds: Vec<(&str, Vec<&str>)> =
+        report.findings.iter().map(|f| (f.kind, f.grids.iter().map(|g| &g[12..]).collect())).collect();
     assert!(!report.clean);
-    let find = |kind: &str| {
-        report
-            .findings
-            .iter()
-            .find(|f| f.kind == kind)
-            .unwrap_or_else(|| panic!("no {kind}: {kinds:?}"))
-    };
+    let find =
+        |kind: &str| report.findings.iter().find(|f| f.kind == kind).unwrap_or_else(|| panic!("no {kind}: {kinds:?}"));
     let cell = 1e-6 * 111_000.0 * 94_400.0; // one 0.001° cell in m², roughly
     let hole = find("blind_spot");
     assert!((hole.area_m2 / cell - 1.0).abs() < 0.05, "{hole:?}");
@@ -568,19 +450,13 @@ fn the_audit_reports_each_planted_defect() {
     let strip = find("uncovered");
     assert!((strip.area_m2 / (3.0 * cell) - 1.0).abs() < 0.05, "{strip:?}");
     let overlap = find("overlap");
-    assert_eq!(
-        overlap.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(),
-        ["002", "005"]
-    );
+    assert_eq!(overlap.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(), ["002", "005"]);
     assert!((overlap.area_m2 / (0.5 * cell) - 1.0).abs() < 0.05);
     let outside = find("outside_outline");
     assert!(outside.grids.iter().any(|g| g.ends_with("005")));
     assert!((outside.area_m2 / (0.5 * cell) - 1.0).abs() < 0.05);
     let dedicated = find("dedicated_overlap");
-    assert_eq!(
-        dedicated.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(),
-        ["501", "502"]
-    );
+    assert_eq!(dedicated.grids.iter().map(|g| &g[12..]).collect::<Vec<_>>(), ["501", "502"]);
     assert!((dedicated.area_m2 / (0.25 * cell) - 1.0).abs() < 0.05);
     assert_eq!(
         report.findings.iter().filter(|f| f.kind == "overlap").count(),

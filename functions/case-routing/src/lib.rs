@@ -19,11 +19,7 @@ use wangge_spin::{Component, Reply, Req, system};
 const COMPONENT: Component = Component {
     name: "case-routing",
     database: "case_routing",
-    migrations: &[Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-    }],
+    migrations: &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }],
     chain_next: Some("notification"),
 };
 

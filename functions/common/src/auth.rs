@@ -18,10 +18,8 @@ pub fn kv_key(token_hash: &str) -> String {
 
 pub fn authenticate(authorization: Option<&str>) -> Result<Principal, Problem> {
     let Some(header) = authorization else {
-        return Err(Problem::new(ErrorCode::Unauthenticated).with_detail(
-            "send `Authorization: Bearer <key>`",
-            "请在请求头中提供 `Authorization: Bearer <密钥>`",
-        ));
+        return Err(Problem::new(ErrorCode::Unauthenticated)
+            .with_detail("send `Authorization: Bearer <key>`", "请在请求头中提供 `Authorization: Bearer <密钥>`"));
     };
     let token = header
         .strip_prefix("Bearer ")
@@ -52,9 +50,6 @@ pub fn authenticate(authorization: Option<&str>) -> Result<Principal, Problem> {
 
 fn kv_unavailable() -> Problem {
     Problem::new(ErrorCode::StorageUnavailable)
-        .with_detail(
-            "the key store is unavailable; retry shortly",
-            "密钥存储暂不可用，请稍后重试",
-        )
+        .with_detail("the key store is unavailable; retry shortly", "密钥存储暂不可用，请稍后重试")
         .with_retry_after(1)
 }

@@ -29,9 +29,7 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
         .header("x-request-id", request_id)
         .body(body)
         .build();
-    let response: Response = spin_sdk::http::send(request)
-        .await
-        .map_err(|e| unavailable(component, &e.to_string()))?;
+    let response: Response = spin_sdk::http::send(request).await.map_err(|e| unavailable(component, &e.to_string()))?;
     let status = *response.status();
     if !(200..300).contains(&status) {
         let detail: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
@@ -43,10 +41,7 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
 
 fn unavailable(component: &str, why: &str) -> Problem {
     Problem::new(ErrorCode::DependencyUnavailable)
-        .with_detail(
-            format!("{component} is unavailable: {why}"),
-            format!("{component} 暂不可用：{why}"),
-        )
+        .with_detail(format!("{component} is unavailable: {why}"), format!("{component} 暂不可用：{why}"))
         .with_retry_after(5)
         .with_extension("dependency", component)
 }

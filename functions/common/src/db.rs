@@ -19,11 +19,7 @@ impl Db {
     /// (one `PRAGMA user_version` read when it already is).
     pub fn open(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
         let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        let db = Db {
-            conn,
-            label,
-            unchecked: None,
-        };
+        let db = Db { conn, label, unchecked: None };
         migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
         Ok(db)
     }
@@ -33,25 +29,14 @@ impl Db {
     /// any applied, is retried once. Writes use [`Db::open`].
     pub fn open_for_reads(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
         let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        Ok(Db {
-            conn,
-            label,
-            unchecked: Some((migrations, Cell::new(true))),
-        })
+        Ok(Db { conn, label, unchecked: Some((migrations, Cell::new(true))) })
     }
 
     fn run(&self, sql: &str, params: &[Value]) -> Result<Rows, StorageError> {
-        let result = self
-            .conn
-            .execute(sql, params)
-            .map_err(|e| to_storage_error(self.label, e))?;
+        let result = self.conn.execute(sql, params).map_err(|e| to_storage_error(self.label, e))?;
         Ok(Rows {
             columns: result.columns,
-            rows: result
-                .rows
-                .into_iter()
-                .map(|r| r.values.into_iter().map(from_spin).collect())
-                .collect(),
+            rows: result.rows.into_iter().map(|r| r.values.into_iter().map(from_spin).collect()).collect(),
         })
     }
 
@@ -108,10 +93,7 @@ fn to_storage_error(label: &str, e: Error) -> StorageError {
 
 /// 503 `storage_unavailable`; the cause goes to the log, not to the client.
 pub fn storage_problem(e: &StorageError) -> Problem {
-    eprintln!(
-        "{}",
-        serde_json::json!({"level": "error", "event": "storage_error", "error": e.to_string()})
-    );
+    eprintln!("{}", serde_json::json!({"level": "error", "event": "storage_error", "error": e.to_string()}));
     Problem::new(ErrorCode::StorageUnavailable)
         .with_detail("storage is unavailable; retry shortly", "存储暂不可用，请稍后重试")
         .with_retry_after(1)

@@ -32,9 +32,7 @@ pub fn problem(p: &Problem, lang: Lang) -> Response {
         builder.header("www-authenticate", "Bearer");
     }
     builder.header("content-language", lang.tag());
-    builder
-        .body(serde_json::to_vec(&p.to_json(lang)).unwrap_or_default())
-        .build()
+    builder.body(serde_json::to_vec(&p.to_json(lang)).unwrap_or_default()).build()
 }
 
 /// 404 `route_not_found` for a path this function does not serve.
@@ -64,30 +62,14 @@ where
     Fut: std::future::Future<Output = Reply>,
 {
     let req = Req::new(incoming);
-    let (method, path, request_id, lang, started) = (
-        req.method.to_string(),
-        req.path.clone(),
-        req.request_id.clone(),
-        req.lang,
-        req.started,
-    );
+    let (method, path, request_id, lang, started) =
+        (req.method.to_string(), req.path.clone(), req.request_id.clone(), req.lang, req.started);
     let (mut response, code) = match route(req).await {
         Ok(response) => (response, None),
         Err(p) => (problem(&p, lang), Some(p.code.as_str())),
     };
     response.set_header("x-request-id", request_id.clone());
-    response.set_header(
-        "server-timing",
-        format!("app;dur={:.3}", started.elapsed().as_secs_f64() * 1000.0),
-    );
-    crate::log::request(
-        component.name,
-        &request_id,
-        &method,
-        &path,
-        response.status().to_owned(),
-        code,
-        started,
-    );
+    response.set_header("server-timing", format!("app;dur={:.3}", started.elapsed().as_secs_f64() * 1000.0));
+    crate::log::request(component.name, &request_id, &method, &path, response.status().to_owned(), code, started);
     response
 }

@@ -27,10 +27,7 @@ impl Req {
         };
         let headers: Vec<(String, Vec<u8>)> = incoming.headers().entries();
         let find = |name: &str| {
-            headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| std::str::from_utf8(v).ok())
         };
         let lang = Lang::from_accept_language(find("accept-language"));
         let request_id = find("x-request-id")
@@ -50,10 +47,7 @@ impl Req {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
     /// The path split on `/`, without empty segments: `/v1/keys/x` is `["v1","keys","x"]`.
@@ -82,9 +76,7 @@ impl Req {
                 )
                 .with_extension("limit_bytes", limit)
         };
-        let announced = self
-            .header("content-length")
-            .and_then(|v| v.trim().parse::<usize>().ok());
+        let announced = self.header("content-length").and_then(|v| v.trim().parse::<usize>().ok());
         if announced.is_some_and(|length| length > limit) {
             return Err(too_large());
         }

@@ -96,9 +96,7 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
                 next,
                 "/internal/chain",
                 request_id,
-                &ChainRequest {
-                    chain_id: chain_id.to_owned(),
-                },
+                &ChainRequest { chain_id: chain_id.to_owned() },
             )
             .await?;
             answer.hops
@@ -113,31 +111,15 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
                 "INSERT INTO system_chain (chain_id, component, at) VALUES (?, ?, ?)",
                 &[chain_id.into(), component.name.into(), at.as_str().into()],
             )?;
-            Ok(db
-                .execute("SELECT count(*) FROM system_chain", &[])?
-                .scalar()
-                .and_then(SqlValue::as_i64)
-                .unwrap_or(0))
+            Ok(db.execute("SELECT count(*) FROM system_chain", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
         })
         .map_err(|e| storage_problem(&e))?;
     let kv_key = format!("chain:{}:last", component.name);
     Store::open(KV_STORE)
         .and_then(|store| store.set(&kv_key, chain_id.as_bytes()))
         .map_err(|_| Problem::new(ErrorCode::StorageUnavailable).with_retry_after(1))?;
-    hops.insert(
-        0,
-        Hop {
-            component: component.name.into(),
-            database: component.database.into(),
-            rows,
-            kv_key,
-            at,
-        },
-    );
-    Ok(ChainAnswer {
-        chain_id: chain_id.to_owned(),
-        hops,
-    })
+    hops.insert(0, Hop { component: component.name.into(), database: component.database.into(), rows, kv_key, at });
+    Ok(ChainAnswer { chain_id: chain_id.to_owned(), hops })
 }
 
 fn health(component: &Component) -> Reply {

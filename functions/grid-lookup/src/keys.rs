@@ -22,10 +22,7 @@ fn db() -> Result<Db, Problem> {
 
 fn kv_problem() -> Problem {
     Problem::new(ErrorCode::StorageUnavailable)
-        .with_detail(
-            "the key store is unavailable; nothing was changed",
-            "密钥存储暂不可用，未做任何修改",
-        )
+        .with_detail("the key store is unavailable; nothing was changed", "密钥存储暂不可用，未做任何修改")
         .with_retry_after(1)
 }
 
@@ -105,16 +102,11 @@ pub fn revoke(req: Req, id: &str) -> Reply {
             .with_detail(format!("no API key `{id}`"), format!("API 密钥 `{id}` 不存在")));
     };
     let token_hash = row[0].as_str().unwrap_or_default().to_owned();
-    Store::open(KV_STORE)
-        .and_then(|store| store.delete(&kv_key(&token_hash)))
-        .map_err(|_| kv_problem())?;
+    Store::open(KV_STORE).and_then(|store| store.delete(&kv_key(&token_hash))).map_err(|_| kv_problem())?;
     if row[1] == SqlValue::Null {
         let now = wangge_core::time::render(wangge_core::time::now_utc());
-        db.execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE id = ?",
-            &[now.into(), id.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+        db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", &[now.into(), id.into()])
+            .map_err(|e| storage_problem(&e))?;
     }
     let rows = db
         .execute(

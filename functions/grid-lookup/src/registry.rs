@@ -45,28 +45,19 @@ fn version(db: &Db, req: &Req, dataset: Dataset) -> Result<i64, Problem> {
                 .with_extension("parameter", "version")
         })?),
     };
-    readable_version(db, dataset, requested)
-        .map_err(storage)?
-        .ok_or_else(|| match requested {
-            Some(v) => Problem::new(ErrorCode::NotFound).with_detail(
-                format!(
-                    "{} version {v} is neither the current nor the previous one",
-                    dataset.as_str()
-                ),
-                format!("{} 版本 {v} 既不是当前版本也不是上一版本", dataset.as_str()),
-            ),
-            None => dataset_missing(dataset),
-        })
+    readable_version(db, dataset, requested).map_err(storage)?.ok_or_else(|| match requested {
+        Some(v) => Problem::new(ErrorCode::NotFound).with_detail(
+            format!("{} version {v} is neither the current nor the previous one", dataset.as_str()),
+            format!("{} 版本 {v} 既不是当前版本也不是上一版本", dataset.as_str()),
+        ),
+        None => dataset_missing(dataset),
+    })
 }
 
 fn dataset_missing(dataset: Dataset) -> Problem {
     Problem::new(ErrorCode::DatasetMissing)
         .with_detail(
-            format!(
-                "no {} have been imported yet (PUT /v1/{})",
-                dataset.as_str(),
-                dataset.as_str()
-            ),
+            format!("no {} have been imported yet (PUT /v1/{})", dataset.as_str(), dataset.as_str()),
             format!("尚未导入 {}（PUT /v1/{}）", dataset.as_str(), dataset.as_str()),
         )
         .with_extension("dataset", dataset.as_str())
@@ -80,16 +71,8 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
         // A dataset covers the whole deployment: only a key for every region may replace it.
         return Err(Problem::new(ErrorCode::RegionForbidden)
             .with_detail(
-                format!(
-                    "a key bound to `{}` cannot replace the whole {}",
-                    principal.region_prefix,
-                    dataset.as_str()
-                ),
-                format!(
-                    "绑定到 `{}` 的密钥不能替换整个 {}",
-                    principal.region_prefix,
-                    dataset.as_str()
-                ),
+                format!("a key bound to `{}` cannot replace the whole {}", principal.region_prefix, dataset.as_str()),
+                format!("绑定到 `{}` 的密钥不能替换整个 {}", principal.region_prefix, dataset.as_str()),
             )
             .with_extension("region_prefix", principal.region_prefix.clone()));
     }
@@ -102,14 +85,7 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
     // The body is read before its type is judged, so a client uploading a large file
     // sees the answer instead of a connection closed under it.
     let body = req.body(limit).await?;
-    let media = req
-        .header("content-type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let media = req.header("content-type").unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let format = match media.as_str() {
         "text/csv" if dataset != Dataset::Grids => Format::Csv,
         "application/json" | "application/geo+json" => Format::Json,
@@ -156,9 +132,7 @@ pub fn get_grid(req: Req, code: &str) -> Reply {
     principal.require_region(code)?;
     let db = db_for_reads()?;
     let grids = version(&db, &req, Dataset::Grids)?;
-    let grid = read::grid(&db, grids, code)
-        .map_err(storage)?
-        .ok_or_else(|| not_found("grid", code))?;
+    let grid = read::grid(&db, grids, code).map_err(storage)?.ok_or_else(|| not_found("grid", code))?;
     let regions = version(&db, &req, Dataset::Regions)?;
     let chain = read::region_chain(&db, regions, &grid.region_code).map_err(storage)?;
     let staff = match wangge_registry::import::current_version(&db, Dataset::Staff).map_err(storage)? {
@@ -190,25 +164,12 @@ pub fn list_grids(req: Req) -> Reply {
     let page = PageRequest::from_query(&req.query)?;
     let db = db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
-    let prefix = if prefix.is_empty() {
-        principal.region_prefix.clone()
-    } else {
-        prefix
-    };
-    let mut items = read::grids_by_prefix(
-        &db,
-        v,
-        &prefix,
-        kind.as_deref(),
-        page.after.as_deref().unwrap_or(""),
-        page.limit,
-    )
-    .map_err(storage)?;
+    let prefix = if prefix.is_empty() { principal.region_prefix.clone() } else { prefix };
+    let mut items =
+        read::grids_by_prefix(&db, v, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
+            .map_err(storage)?;
     let next = next_cursor(&mut items, page.limit, |g| g.code.clone());
-    Ok(json(
-        200,
-        &json!({ "grids_version": v, "items": items, "next_cursor": next }),
-    ))
+    Ok(json(200, &json!({ "grids_version": v, "items": items, "next_cursor": next })))
 }
 
 /// `GET /v1/regions/{code}`: the region, its chain upward and a page of its children.
@@ -221,9 +182,7 @@ pub fn get_region(req: Req, code: &str) -> Reply {
     let page = PageRequest::from_query(&req.query)?;
     let db = db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
-    let region = read::region(&db, v, code)
-        .map_err(storage)?
-        .ok_or_else(|| not_found("region", code))?;
+    let region = read::region(&db, v, code).map_err(storage)?.ok_or_else(|| not_found("region", code))?;
     let chain = read::region_chain(&db, v, code).map_err(storage)?;
     let mut children =
         read::children(&db, v, code, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
@@ -239,21 +198,14 @@ pub fn list_regions(req: Req) -> Reply {
     let principal = reader(&req)?;
     let prefix = req.query_param("prefix").unwrap_or_default();
     check_prefix(&principal, &prefix)?;
-    let prefix = if prefix.is_empty() {
-        principal.region_prefix.clone()
-    } else {
-        prefix
-    };
+    let prefix = if prefix.is_empty() { principal.region_prefix.clone() } else { prefix };
     let page = PageRequest::from_query(&req.query)?;
     let db = db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
     let mut items =
         read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
     let next = next_cursor(&mut items, page.limit, |r| r.code.clone());
-    Ok(json(
-        200,
-        &json!({ "regions_version": v, "items": items, "next_cursor": next }),
-    ))
+    Ok(json(200, &json!({ "regions_version": v, "items": items, "next_cursor": next })))
 }
 
 /// `GET /v1/staff/{id}`: one staff member, phone masked.
@@ -261,20 +213,14 @@ pub fn get_staff(req: Req, id: &str) -> Reply {
     let principal = reader(&req)?;
     let db = db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
-    let staff = read::staff_member(&db, v, id)
-        .map_err(storage)?
-        .ok_or_else(|| not_found("staff member", id))?;
+    let staff = read::staff_member(&db, v, id).map_err(storage)?.ok_or_else(|| not_found("staff member", id))?;
     principal.require_region(&staff.region_code)?;
     Ok(json(200, &json!({ "staff": staff, "staff_version": v })))
 }
 
 fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
     if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 15 {
-        return Err(invalid_parameter(
-            "region",
-            "a region prefix is up to 15 digits",
-            "区域前缀应为最多 15 位数字",
-        ));
+        return Err(invalid_parameter("region", "a region prefix is up to 15 digits", "区域前缀应为最多 15 位数字"));
     }
     if !prefix.is_empty() && !prefix.starts_with(&principal.region_prefix) {
         return principal.require_region(prefix);
@@ -296,9 +242,7 @@ fn not_found(what: &str, id: &str) -> Problem {
 }
 
 fn invalid_parameter(name: &str, en: &str, zh: &str) -> Problem {
-    Problem::new(ErrorCode::InvalidParameter)
-        .with_detail(en, zh)
-        .with_extension("parameter", name)
+    Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
 }
 
 fn number(req: &Req, name: &str, range: std::ops::RangeInclusive<f64>, default: Option<f64>) -> Result<f64, Problem> {
@@ -312,11 +256,7 @@ fn number(req: &Req, name: &str, range: std::ops::RangeInclusive<f64>, default: 
     match (req.query_param(name), default) {
         (None, Some(d)) => Ok(d),
         (None, None) => Err(bad()),
-        (Some(raw), _) => raw
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && range.contains(v))
-            .ok_or_else(bad),
+        (Some(raw), _) => raw.parse::<f64>().ok().filter(|v| v.is_finite() && range.contains(v)).ok_or_else(bad),
     }
 }
 
@@ -371,16 +311,8 @@ pub fn locate_point(req: Req) -> Reply {
     if let Some(c) = comprehensive.filter(|c| c.code != responsible.code) {
         grids.push(c.code.as_str());
     }
-    let (chain, staff) = (
-        located.roster.chain(&community),
-        located.roster.on_duty(&grids, &community),
-    );
-    let level = |name: &str| {
-        chain
-            .iter()
-            .find(|r| r.level == name)
-            .map(|r| json!({ "code": r.code, "name": r.name }))
-    };
+    let (chain, staff) = (located.roster.chain(&community), located.roster.on_duty(&grids, &community));
+    let level = |name: &str| chain.iter().find(|r| r.level == name).map(|r| json!({ "code": r.code, "name": r.name }));
     Ok(json(
         200,
         &json!({
@@ -401,11 +333,7 @@ pub fn resolve_address(req: Req) -> Reply {
     reader(&req)?;
     let q = req.query_param("q").unwrap_or_default();
     if q.trim().is_empty() || q.chars().count() > 200 {
-        return Err(invalid_parameter(
-            "q",
-            "q is an address of 1 to 200 characters",
-            "q 应为 1 到 200 个字符的地址",
-        ));
+        return Err(invalid_parameter("q", "q is an address of 1 to 200 characters", "q 应为 1 到 200 个字符的地址"));
     }
     let db = db_for_reads()?;
     let v = version(&db, &req, Dataset::Addresses)?;
@@ -420,10 +348,7 @@ pub fn resolve_address(req: Req) -> Reply {
             )
             .with_extension("query", q)
             .with_extension("normalized", resolution.normalized)
-            .with_extension(
-                "candidates",
-                serde_json::to_value(&resolution.candidates).unwrap_or_default(),
-            ));
+            .with_extension("candidates", serde_json::to_value(&resolution.candidates).unwrap_or_default()));
     }
     Ok(json(200, &json!({ "addresses_version": v, "resolution": resolution })))
 }
@@ -458,10 +383,7 @@ pub async fn put_outline(mut req: Req, code: &str) -> Reply {
     let db = db()?;
     let shape = outline_shape(&db, code, &body, "")?;
     audit::put_outline(&db, code, &shape).map_err(storage)?;
-    Ok(json(
-        200,
-        &json!({ "region_code": code, "area_m2": shape.area_m2().round() }),
-    ))
+    Ok(json(200, &json!({ "region_code": code, "area_m2": shape.area_m2().round() })))
 }
 
 /// `PUT /v1/regions/outlines`: a FeatureCollection, each feature's `properties.code` its region.
@@ -476,10 +398,7 @@ pub async fn put_outlines(mut req: Req) -> Reply {
     let mut shapes = Vec::new();
     let mut errors = Vec::new();
     for (i, feature) in features.iter().enumerate() {
-        let code = feature
-            .pointer("/properties/code")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let code = feature.pointer("/properties/code").and_then(Value::as_str).unwrap_or_default();
         match outline_shape(&db, code, feature, &format!("/features/{i}")) {
             Ok(shape) => shapes.push((code.to_owned(), shape)),
             Err(p) => errors.extend(p.errors),
@@ -498,10 +417,7 @@ pub async fn put_outlines(mut req: Req) -> Reply {
         Ok::<_, StorageError>(())
     })
     .map_err(storage)?;
-    Ok(json(
-        200,
-        &json!({ "outlines": shapes.iter().map(|(c, _)| c).collect::<Vec<_>>() }),
-    ))
+    Ok(json(200, &json!({ "outlines": shapes.iter().map(|(c, _)| c).collect::<Vec<_>>() })))
 }
 
 fn admin(req: &Req) -> Result<(), Problem> {
@@ -523,19 +439,14 @@ fn outline_shape(db: &Db, code: &str, body: &Value, pointer: &str) -> Result<wan
         .map_err(storage)?
         .ok_or_else(|| dataset_missing(Dataset::Regions))?;
     if read::region(db, regions, code).map_err(storage)?.is_none() {
-        return Err(
-            Problem::new(ErrorCode::ValidationFailed).with_errors(vec![wangge_core::FieldError::new(
-                format!("{pointer}/properties/code"),
-                "unknown_region",
-                format!("region `{code}` is not in the current regions"),
-            )]),
-        );
+        return Err(Problem::new(ErrorCode::ValidationFailed).with_errors(vec![wangge_core::FieldError::new(
+            format!("{pointer}/properties/code"),
+            "unknown_region",
+            format!("region `{code}` is not in the current regions"),
+        )]));
     }
     let (geometry, geometry_pointer) = match body.get("type").and_then(Value::as_str) {
-        Some("Feature") => (
-            body.get("geometry").cloned().unwrap_or(Value::Null),
-            format!("{pointer}/geometry"),
-        ),
+        Some("Feature") => (body.get("geometry").cloned().unwrap_or(Value::Null), format!("{pointer}/geometry")),
         _ => (body.clone(), pointer.to_owned()),
     };
     wangge_geo::Shape::from_geojson(&geometry).map_err(|problems| {

@@ -18,11 +18,7 @@ use wangge_spin::{Component, Reply, Req, system};
 const COMPONENT: Component = Component {
     name: "intake",
     database: "intake",
-    migrations: &[Migration {
-        version: 1,
-        name: "init",
-        sql: include_str!("../migrations/0001_init.sql"),
-    }],
+    migrations: &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }],
     chain_next: Some("grid-lookup"),
 };
 

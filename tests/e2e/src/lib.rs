@@ -55,20 +55,15 @@ impl Suite {
 /// Writes a runtime config with every database under `dir`, `overrides` replacing
 /// a label's path (e.g. with something that is not a database).
 pub fn runtime_config(dir: &std::path::Path, overrides: &[(&str, PathBuf)]) -> PathBuf {
-    let mut text = format!(
-        "[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n",
-        dir.join("sqlite_key_value.db")
-    );
+    let mut text =
+        format!("[key_value_store.default]\ntype = \"spin\"\npath = {:?}\n", dir.join("sqlite_key_value.db"));
     for (_, label) in COMPONENTS {
         let path = overrides
             .iter()
             .find(|(l, _)| l == label)
             .map(|(_, p)| p.clone())
             .unwrap_or_else(|| dir.join(format!("{label}.db")));
-        text.push_str(&format!(
-            "[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n",
-            path
-        ));
+        text.push_str(&format!("[sqlite_database.{label}]\ntype = \"spin\"\npath = {:?}\n", path));
     }
     let file = dir.join("runtime-config.toml");
     std::fs::write(&file, text).expect("write runtime config");
@@ -148,12 +143,7 @@ impl Suite {
                 &[("authorization", auth.as_str()), ("content-type", content_type)],
                 Some(&body),
             );
-            assert!(
-                matches!(reply.status, 200 | 201),
-                "PUT {path}: {} {}",
-                reply.status,
-                reply.body
-            );
+            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
             let ms = reply
                 .header("server-timing")
                 .and_then(|v| v.strip_prefix("app;dur="))

@@ -26,10 +26,7 @@ pub fn fire(request: Result<http::Response<ureq::Body>, ureq::Error>, expect: &[
             let ok = expect.contains(&response.status().as_u16()) && response.body_mut().read_to_vec().is_ok();
             Outcome { ok, app_ms }
         }
-        Err(_) => Outcome {
-            ok: false,
-            app_ms: None,
-        },
+        Err(_) => Outcome { ok: false, app_ms: None },
     }
 }
 
@@ -130,10 +127,7 @@ pub fn row(figure: &Figure, baseline: &Figure) -> String {
         figure.p99_ms - baseline.p99_ms,
         opt(figure.app_p50_ms),
         opt(figure.app_p99_ms),
-        figure
-            .peak_memory_bytes
-            .map(|b| format!("{:.1}", b as f64 / 1048576.0))
-            .unwrap_or_else(|| "-".into()),
+        figure.peak_memory_bytes.map(|b| format!("{:.1}", b as f64 / 1048576.0)).unwrap_or_else(|| "-".into()),
         figure.errors,
     )
 }

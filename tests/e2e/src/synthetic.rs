@@ -25,9 +25,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
     let started = std::time::Instant::now();
     let db = NativeDb::open(out).expect("open output");
     migrate(&db, wangge_registry::MIGRATIONS).expect("schema");
-    db.conn
-        .execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;")
-        .expect("pragmas");
+    db.conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;").expect("pragmas");
     db.execute("BEGIN", &[]).expect("begin");
 
     let side = (grids as f64).sqrt().ceil() as usize;
@@ -39,37 +37,17 @@ pub fn generate(grids: usize, out: &Path) -> String {
         let d = format!("9901{district:02}000000");
         let t = format!("9901{district:02}{town:03}000");
         if c % 200 == 0 {
-            regions.push((
-                d.clone(),
-                format!("合成{district}区"),
-                "district",
-                Some("990100000000".to_owned()),
-            ));
+            regions.push((d.clone(), format!("合成{district}区"), "district", Some("990100000000".to_owned())));
         }
         if c % 2 == 0 {
-            regions.push((
-                t.clone(),
-                format!("合成{district}区{town}街道"),
-                "town",
-                Some(d.clone()),
-            ));
+            regions.push((t.clone(), format!("合成{district}区{town}街道"), "town", Some(d.clone())));
         }
-        regions.push((
-            format!("9901{district:02}{town:03}{community:03}"),
-            format!("社区{c}"),
-            "community",
-            Some(t),
-        ));
+        regions.push((format!("9901{district:02}{town:03}{community:03}"), format!("社区{c}"), "community", Some(t)));
     }
     for (code, name, level, parent) in &regions {
         db.execute(
             "INSERT INTO regions (version, code, name, level, parent) VALUES (1, ?, ?, ?, ?)",
-            &[
-                code.as_str().into(),
-                name.as_str().into(),
-                (*level).into(),
-                parent.clone().into(),
-            ],
+            &[code.as_str().into(), name.as_str().into(), (*level).into(), parent.clone().into()],
         )
         .expect("region");
     }
@@ -92,13 +70,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
             ring.push((x0, y0 + CELL - i * step));
         }
         ring.push((x0, y0));
-        let coords = ring
-            .into_iter()
-            .map(|(x, y)| Coord {
-                x: x as f64 / 1e6,
-                y: y as f64 / 1e6,
-            })
-            .collect();
+        let coords = ring.into_iter().map(|(x, y)| Coord { x: x as f64 / 1e6, y: y as f64 / 1e6 }).collect();
         let c = g / per_community;
         let (district, town, community) = (c / 200 + 1, (c % 200) / 2 + 1, c % 2 + 1);
         let region_code = format!("9901{district:02}{town:03}{community:03}");
@@ -110,9 +82,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
             region_code,
             grid_head: None,
             members: Vec::new(),
-            shape: Shape {
-                polygons: MultiPolygon(vec![Polygon::new(LineString(coords), Vec::new())]),
-            },
+            shape: Shape { polygons: MultiPolygon(vec![Polygon::new(LineString(coords), Vec::new())]) },
         };
         wangge_registry::import::insert_grid(&db, 1, &grid).expect("grid");
         if (g + 1) % 100_000 == 0 {
@@ -126,11 +96,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
             &[kind.into(), (rows as i64).into(), now.as_str().into()],
         )
         .expect("version");
-        db.execute(
-            "INSERT INTO current_datasets (kind, version) VALUES (?, 1)",
-            &[kind.into()],
-        )
-        .expect("current");
+        db.execute("INSERT INTO current_datasets (kind, version) VALUES (?, 1)", &[kind.into()]).expect("current");
     }
     db.execute("COMMIT", &[]).expect("commit");
     db.conn.execute_batch("PRAGMA journal_mode = WAL;").expect("finish");

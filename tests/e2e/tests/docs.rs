@@ -22,18 +22,9 @@ fn every_scope_is_in_the_readme_and_the_key_schema() {
     let readme = readme();
     let schema = std::fs::read_to_string(workspace_root().join("schemas/key.create.json")).unwrap();
     for scope in Scope::ALL {
-        assert!(
-            readme.contains(&format!("`{}`", scope.as_str())),
-            "README lacks {}",
-            scope.as_str()
-        );
+        assert!(readme.contains(&format!("`{}`", scope.as_str())), "README lacks {}", scope.as_str());
         let in_schema = schema.contains(&format!("\"{}\"", scope.as_str()));
-        assert_eq!(
-            in_schema,
-            *scope != Scope::KeysAdmin,
-            "schema and scope {} disagree",
-            scope.as_str()
-        );
+        assert_eq!(in_schema, *scope != Scope::KeysAdmin, "schema and scope {} disagree", scope.as_str());
     }
 }
 

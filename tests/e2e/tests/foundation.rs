@@ -30,22 +30,13 @@ fn the_chained_call_writes_every_functions_database_and_the_shared_store() {
     let reply = call("POST", &suite.url("/v1/system/intake/chain"), OPERATOR_KEY, None);
     assert_eq!(reply.status, 200, "{}", reply.body);
     let answer = reply.json();
-    let hops: Vec<&str> = answer["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["component"].as_str().unwrap())
-        .collect();
+    let hops: Vec<&str> = answer["hops"].as_array().unwrap().iter().map(|h| h["component"].as_str().unwrap()).collect();
     assert_eq!(hops, ["intake", "grid-lookup", "case-routing", "notification"]);
     let chain_id = answer["chain_id"].as_str().unwrap();
     for (id, label) in COMPONENTS.iter().filter(|(id, _)| *id != "assessment") {
         let n: i64 = suite
             .database(label)
-            .query_row(
-                "SELECT count(*) FROM system_chain WHERE chain_id = ?",
-                [chain_id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT count(*) FROM system_chain WHERE chain_id = ?", [chain_id], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1, "{id} wrote its own database");
         let kv: Vec<u8> = suite
@@ -60,20 +51,13 @@ fn the_chained_call_writes_every_functions_database_and_the_shared_store() {
     }
     // Every database we own is in WAL mode.
     for (_, label) in COMPONENTS.iter().filter(|(id, _)| *id != "assessment") {
-        let mode: String = suite
-            .database(label)
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
+        let mode: String = suite.database(label).query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal", "{label}");
     }
 
     let reply = call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None);
-    let hops: Vec<String> = reply.json()["hops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["component"].as_str().unwrap().to_owned())
-        .collect();
+    let hops: Vec<String> =
+        reply.json()["hops"].as_array().unwrap().iter().map(|h| h["component"].as_str().unwrap().to_owned()).collect();
     assert_eq!(hops, ["assessment", "case-routing", "notification"]);
 }
 
@@ -91,10 +75,8 @@ fn a_failing_dependency_is_a_503_with_retry_after_and_writes_nothing_upstream() 
     assert_eq!(reply.json()["code"], "dependency_unavailable");
     assert_eq!(reply.json()["dependency"], "grid-lookup");
     assert!(reply.header("retry-after").is_some());
-    let written: i64 = suite
-        .database("intake")
-        .query_row("SELECT count(*) FROM system_chain", [], |r| r.get(0))
-        .unwrap_or(0);
+    let written: i64 =
+        suite.database("intake").query_row("SELECT count(*) FROM system_chain", [], |r| r.get(0)).unwrap_or(0);
     assert_eq!(written, 0, "nothing half-done");
 }
 
@@ -103,17 +85,11 @@ fn authentication_errors_are_distinct_and_localised() {
     let suite = start("auth");
     let url = suite.url("/v1/system/case-routing/echo");
     let none = request("POST", &url, &[("content-type", "application/json")], Some(b"{}"));
-    assert_eq!(
-        (none.status, none.json()["code"].as_str()),
-        (401, Some("unauthenticated"))
-    );
+    assert_eq!((none.status, none.json()["code"].as_str()), (401, Some("unauthenticated")));
     assert_eq!(none.header("www-authenticate"), Some("Bearer"));
     assert_eq!(none.header("content-type"), Some("application/problem+json"));
     let bad = call("POST", &url, "wrong", Some(&json!({})));
-    assert_eq!(
-        (bad.status, bad.json()["code"].as_str()),
-        (401, Some("invalid_api_key"))
-    );
+    assert_eq!((bad.status, bad.json()["code"].as_str()), (401, Some("invalid_api_key")));
     let basic = request("POST", &url, &[("authorization", "Basic abc")], Some(b"{}"));
     assert_eq!(basic.json()["code"], "unauthenticated");
     let zh = request(
@@ -147,12 +123,7 @@ fn the_operator_key_creates_keys_that_every_function_verifies_until_revoked() {
     assert_eq!(created.header("location"), Some(format!("/v1/keys/{id}").as_str()));
 
     for (component, _) in COMPONENTS {
-        let echo = call(
-            "POST",
-            &suite.url(&format!("/v1/system/{component}/echo")),
-            &token,
-            Some(&json!({"n": 1})),
-        );
+        let echo = call("POST", &suite.url(&format!("/v1/system/{component}/echo")), &token, Some(&json!({"n": 1})));
         assert_eq!(echo.status, 200, "{component}: {}", echo.body);
         assert_eq!(echo.json()["key"]["id"], id.as_str());
         assert_eq!(echo.json()["key"]["region_prefix"], "320613");
@@ -162,10 +133,7 @@ fn the_operator_key_creates_keys_that_every_function_verifies_until_revoked() {
 
     // Only the operator manages keys.
     let forbidden = call("GET", &suite.url("/v1/keys"), &token, None);
-    assert_eq!(
-        (forbidden.status, forbidden.json()["code"].as_str()),
-        (403, Some("scope_missing"))
-    );
+    assert_eq!((forbidden.status, forbidden.json()["code"].as_str()), (403, Some("scope_missing")));
     assert_eq!(forbidden.json()["required_scope"], "keys:admin");
 
     // Stored only as SHA-256 hashes: the token appears in no file.
@@ -173,10 +141,7 @@ fn the_operator_key_creates_keys_that_every_function_verifies_until_revoked() {
         let bytes = std::fs::read(suite.dir.join(file)).unwrap();
         let wal = std::fs::read(suite.dir.join(format!("{file}-wal"))).unwrap_or_default();
         for haystack in [&bytes, &wal] {
-            assert!(
-                !haystack.windows(token.len()).any(|w| w == token.as_bytes()),
-                "token stored in {file}"
-            );
+            assert!(!haystack.windows(token.len()).any(|w| w == token.as_bytes()), "token stored in {file}");
         }
     }
 
@@ -184,33 +149,12 @@ fn the_operator_key_creates_keys_that_every_function_verifies_until_revoked() {
     assert_eq!(revoked.status, 200);
     assert!(revoked.json()["key"]["revoked_at"].is_string());
     for (component, _) in COMPONENTS {
-        let echo = call(
-            "POST",
-            &suite.url(&format!("/v1/system/{component}/echo")),
-            &token,
-            Some(&json!({})),
-        );
-        assert_eq!(
-            echo.json()["code"],
-            "invalid_api_key",
-            "{component} still accepts a revoked key"
-        );
+        let echo = call("POST", &suite.url(&format!("/v1/system/{component}/echo")), &token, Some(&json!({})));
+        assert_eq!(echo.json()["code"], "invalid_api_key", "{component} still accepts a revoked key");
     }
-    assert_eq!(
-        call("DELETE", &suite.url(&format!("/v1/keys/{id}")), OPERATOR_KEY, None).status,
-        200,
-        "idempotent"
-    );
-    let missing = call(
-        "DELETE",
-        &suite.url("/v1/keys/01900000-0000-7000-8000-000000000000"),
-        OPERATOR_KEY,
-        None,
-    );
-    assert_eq!(
-        (missing.status, missing.json()["code"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!(call("DELETE", &suite.url(&format!("/v1/keys/{id}")), OPERATOR_KEY, None).status, 200, "idempotent");
+    let missing = call("DELETE", &suite.url("/v1/keys/01900000-0000-7000-8000-000000000000"), OPERATOR_KEY, None);
+    assert_eq!((missing.status, missing.json()["code"].as_str()), (404, Some("not_found")));
 }
 
 #[test]
@@ -224,35 +168,16 @@ fn key_requests_are_validated_field_by_field() {
     );
     assert_eq!(reply.status, 422);
     let errors = reply.json()["errors"].clone();
-    let pointers: Vec<&str> = errors
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap())
-        .collect();
+    let pointers: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap()).collect();
     assert_eq!(pointers, ["/name", "/scopes/1", "/scopes/2", "/region_prefix"]);
-    let codes: Vec<&str> = errors
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<&str> = errors.as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["length", "unknown_scope", "reserved_scope", "pattern"]);
 
-    let wrong_type = call(
-        "POST",
-        &suite.url("/v1/keys"),
-        OPERATOR_KEY,
-        Some(&json!({"name": "x", "scopes": "events:write"})),
-    );
+    let wrong_type =
+        call("POST", &suite.url("/v1/keys"), OPERATOR_KEY, Some(&json!({"name": "x", "scopes": "events:write"})));
     assert_eq!(wrong_type.status, 422);
     assert_eq!(wrong_type.json()["errors"][0]["pointer"], "/scopes");
-    let missing = call(
-        "POST",
-        &suite.url("/v1/keys"),
-        OPERATOR_KEY,
-        Some(&json!({"name": "x"})),
-    );
+    let missing = call("POST", &suite.url("/v1/keys"), OPERATOR_KEY, Some(&json!({"name": "x"})));
     assert_eq!(
         missing.json()["errors"][0],
         json!({"pointer": "/scopes", "code": "required", "message": "missing field `scopes`"})
@@ -286,13 +211,7 @@ fn keys_list_with_keyset_pagination() {
     loop {
         let page = call("GET", &url, OPERATOR_KEY, None).json();
         pages += 1;
-        names.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|k| k["name"].as_str().unwrap().to_owned()),
-        );
+        names.extend(page["items"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(cursor) => url = suite.url(&format!("/v1/keys?limit=2&cursor={cursor}")),
             None => break,
@@ -302,11 +221,7 @@ fn keys_list_with_keyset_pagination() {
     assert_eq!(names, ["k0", "k1", "k2", "k3", "k4"]);
     for bad in ["limit=0", "limit=501", "limit=ten", "cursor=not-hex"] {
         let r = call("GET", &suite.url(&format!("/v1/keys?{bad}")), OPERATOR_KEY, None);
-        assert_eq!(
-            (r.status, r.json()["code"].as_str()),
-            (400, Some("invalid_parameter")),
-            "{bad}"
-        );
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_parameter")), "{bad}");
     }
 }
 
@@ -318,58 +233,25 @@ fn bad_requests_get_their_own_codes_and_change_nothing() {
     let json_type = ("content-type", "application/json");
 
     let malformed = request("POST", &echo, &[("authorization", &auth), json_type], Some(b"{\"a\": "));
-    assert_eq!(
-        (malformed.status, malformed.json()["code"].as_str()),
-        (400, Some("malformed_json"))
-    );
-    let form = request(
-        "POST",
-        &echo,
-        &[("authorization", &auth), ("content-type", "text/plain")],
-        Some(b"{}"),
-    );
-    assert_eq!(
-        (form.status, form.json()["code"].as_str()),
-        (415, Some("unsupported_media_type"))
-    );
+    assert_eq!((malformed.status, malformed.json()["code"].as_str()), (400, Some("malformed_json")));
+    let form = request("POST", &echo, &[("authorization", &auth), ("content-type", "text/plain")], Some(b"{}"));
+    assert_eq!((form.status, form.json()["code"].as_str()), (415, Some("unsupported_media_type")));
     let big = vec![b' '; 64 * 1024 + 1];
     let too_large = request("POST", &echo, &[("authorization", &auth), json_type], Some(&big));
-    assert_eq!(
-        (too_large.status, too_large.json()["code"].as_str()),
-        (413, Some("body_too_large"))
-    );
+    assert_eq!((too_large.status, too_large.json()["code"].as_str()), (413, Some("body_too_large")));
     assert_eq!(too_large.json()["limit_bytes"], 65536);
     let fits = request("POST", &echo, &[("authorization", &auth), json_type], Some(&big[1..]));
-    assert_eq!(
-        fits.json()["code"],
-        "malformed_json",
-        "64 KiB exactly is read (and is not JSON)"
-    );
+    assert_eq!(fits.json()["code"], "malformed_json", "64 KiB exactly is read (and is not JSON)");
 
     let unknown = get(&suite.url("/v1/events/no/such/thing"));
-    assert_eq!(
-        (unknown.status, unknown.json()["code"].as_str()),
-        (404, Some("route_not_found"))
-    );
+    assert_eq!((unknown.status, unknown.json()["code"].as_str()), (404, Some("route_not_found")));
     let wrong_method = request("GET", &echo, &[("authorization", &auth)], None);
-    assert_eq!(
-        (wrong_method.status, wrong_method.json()["code"].as_str()),
-        (405, Some("method_not_allowed"))
-    );
+    assert_eq!((wrong_method.status, wrong_method.json()["code"].as_str()), (405, Some("method_not_allowed")));
     let outside = get(&suite.url("/internal/chain"));
-    assert_eq!(
-        (outside.status, outside.body.as_str()),
-        (404, ""),
-        "internal routes are unreachable from outside"
-    );
+    assert_eq!((outside.status, outside.body.as_str()), (404, ""), "internal routes are unreachable from outside");
 
     // Every response carries a request id; a sane one from the client is kept.
-    let tagged = request(
-        "GET",
-        &suite.url("/v1/system/intake/health"),
-        &[("x-request-id", "trace-123")],
-        None,
-    );
+    let tagged = request("GET", &suite.url("/v1/system/intake/health"), &[("x-request-id", "trace-123")], None);
     assert_eq!(tagged.header("x-request-id"), Some("trace-123"));
     assert!(malformed.header("x-request-id").is_some());
 }
@@ -377,59 +259,29 @@ fn bad_requests_get_their_own_codes_and_change_nothing() {
 #[test]
 fn logs_are_json_lines_with_request_ids_and_no_secrets() {
     let suite = start("logs");
-    let r = request(
-        "GET",
-        &suite.url("/v1/system/notification/health"),
-        &[("x-request-id", "log-probe-1")],
-        None,
-    );
+    let r = request("GET", &suite.url("/v1/system/notification/health"), &[("x-request-id", "log-probe-1")], None);
     assert_eq!(r.status, 200);
-    call(
-        "POST",
-        &suite.url("/v1/system/intake/echo"),
-        OPERATOR_KEY,
-        Some(&json!({"phone": "13800000001"})),
-    );
+    call("POST", &suite.url("/v1/system/intake/echo"), OPERATOR_KEY, Some(&json!({"phone": "13800000001"})));
     let logs = suite.guest_logs();
-    let lines: Vec<Value> = logs
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
-    let line = lines
-        .iter()
-        .find(|l| l["request_id"] == "log-probe-1")
-        .expect("a line for the request");
+    let lines: Vec<Value> =
+        logs.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}"))).collect();
+    let line = lines.iter().find(|l| l["request_id"] == "log-probe-1").expect("a line for the request");
     assert_eq!(line["component"], "notification");
     assert_eq!(line["status"], 200);
-    assert!(
-        !logs.contains(OPERATOR_KEY) && !logs.contains("13800000001"),
-        "no secrets or personal data in logs"
-    );
+    assert!(!logs.contains(OPERATOR_KEY) && !logs.contains("13800000001"), "no secrets or personal data in logs");
 }
 
 #[test]
 fn a_subset_of_components_runs_alone_when_it_includes_what_it_calls() {
     let suite = start_with(options("subset", &["notification"]));
     assert_eq!(get(&suite.url("/v1/system/notification/health")).status, 200);
-    assert_eq!(
-        get(&suite.url("/v1/system/intake/health")).status,
-        404,
-        "intake is not deployed"
-    );
+    assert_eq!(get(&suite.url("/v1/system/intake/health")).status, 404, "intake is not deployed");
     let chain = call("POST", &suite.url("/v1/system/notification/chain"), OPERATOR_KEY, None);
     assert_eq!(chain.json()["hops"].as_array().unwrap().len(), 1);
 
     // intake calls grid-lookup: like `spin up -c intake`, refused at start.
-    let err = wangge_host::RunningApp::start(&options("subset-refused", &["intake"]), "127.0.0.1:0")
-        .err()
-        .unwrap();
+    let err = wangge_host::RunningApp::start(&options("subset-refused", &["intake"]), "127.0.0.1:0").err().unwrap();
     assert!(err.to_string().contains("grid-lookup"), "{err}");
-    let suite = start_with(options(
-        "subset-assessment",
-        &["assessment", "case-routing", "notification"],
-    ));
-    assert_eq!(
-        call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None).status,
-        200
-    );
+    let suite = start_with(options("subset-assessment", &["assessment", "case-routing", "notification"]));
+    assert_eq!(call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None).status, 200);
 }

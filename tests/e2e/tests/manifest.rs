@@ -14,24 +14,13 @@ fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
     assert_eq!(components.len(), COMPONENTS.len());
     for (id, label) in COMPONENTS {
         let c = &components[*id];
-        assert_eq!(
-            c["sqlite_databases"].as_array().unwrap(),
-            &vec![toml::Value::from(*label)],
-            "{id}"
-        );
-        assert_eq!(
-            c["key_value_stores"].as_array().unwrap(),
-            &vec![toml::Value::from("default")],
-            "{id}"
-        );
+        assert_eq!(c["sqlite_databases"].as_array().unwrap(), &vec![toml::Value::from(*label)], "{id}");
+        assert_eq!(c["key_value_stores"].as_array().unwrap(), &vec![toml::Value::from("default")], "{id}");
         for host in c["allowed_outbound_hosts"].as_array().unwrap() {
             let host = host.as_str().unwrap();
             assert!(!host.contains('*'), "{id}: no wildcards ({host})");
             let target = host.trim_start_matches("http://").trim_end_matches(".spin.internal");
-            assert!(
-                COMPONENTS.iter().any(|(c, _)| *c == target),
-                "{id}: {host} is one of ours"
-            );
+            assert!(COMPONENTS.iter().any(|(c, _)| *c == target), "{id}: {host} is one of ours");
         }
     }
 }
@@ -44,15 +33,9 @@ fn spin_build_finds_every_build_command_and_output() {
         let c = &m["component"][*id];
         let command = c["build"]["command"].as_str().unwrap();
         assert_eq!(command, format!("cargo build --target wasm32-wasip2 --release -p {id}"));
-        assert!(
-            members.contains(&format!("\"functions/{id}\"")),
-            "{id} is a workspace member"
-        );
+        assert!(members.contains(&format!("\"functions/{id}\"")), "{id} is a workspace member");
         let source = c["source"].as_str().unwrap();
-        assert_eq!(
-            source,
-            format!("target/wasm32-wasip2/release/{}.wasm", id.replace('-', "_"))
-        );
+        assert_eq!(source, format!("target/wasm32-wasip2/release/{}.wasm", id.replace('-', "_")));
     }
 }
 

@@ -21,13 +21,7 @@ fn get_json(path: &str) -> Reply {
 
 fn grid_feature(code: &str) -> Value {
     let all: Value = serde_json::from_slice(&demo("grids.geojson")).unwrap();
-    all["features"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["properties"]["code"] == code)
-        .unwrap()
-        .clone()
+    all["features"].as_array().unwrap().iter().find(|f| f["properties"]["code"] == code).unwrap().clone()
 }
 
 #[test]
@@ -43,29 +37,17 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
         )
     };
     let early = put("/v1/grids", "grids.geojson", "application/geo+json");
-    assert_eq!(
-        (early.status, early.json()["code"].as_str()),
-        (409, Some("dataset_missing")),
-        "regions first"
-    );
+    assert_eq!((early.status, early.json()["code"].as_str()), (409, Some("dataset_missing")), "regions first");
     assert_eq!(early.json()["dataset"], "regions");
     assert_eq!(put("/v1/regions", "regions.csv", "text/csv").status, 201);
     let grids = put("/v1/grids", "grids.geojson", "application/geo+json");
     assert_eq!(grids.status, 201, "{}", grids.body);
     let report = grids.json();
     assert_eq!(
-        (
-            report["rows"].as_i64(),
-            report["version"].as_i64(),
-            report["unchanged"].as_bool()
-        ),
+        (report["rows"].as_i64(), report["version"].as_i64(), report["unchanged"].as_bool()),
         (Some(9207), Some(1), Some(false))
     );
-    assert!(
-        report["total_ms"].as_f64().unwrap() < 10_000.0,
-        "Nantong imports in under 10 s: {}",
-        report["total_ms"]
-    );
+    assert!(report["total_ms"].as_f64().unwrap() < 10_000.0, "Nantong imports in under 10 s: {}", report["total_ms"]);
     assert_eq!(report["stages"].as_array().unwrap().len(), 3);
     let again = put("/v1/grids", "grids.geojson", "application/geo+json");
     assert_eq!((again.status, again.json()["unchanged"].as_bool()), (200, Some(true)));
@@ -77,10 +59,7 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
         &[("authorization", auth.as_str()), ("content-type", "application/json")],
         Some(b"[1,2]"),
     );
-    assert_eq!(
-        (not_geojson.status, not_geojson.json()["code"].as_str()),
-        (400, Some("malformed_dataset"))
-    );
+    assert_eq!((not_geojson.status, not_geojson.json()["code"].as_str()), (400, Some("malformed_dataset")));
 
     // A defective file: validation lists each problem with its pointer and changes nothing.
     let mut bad: Value = serde_json::from_slice(&demo("grids.geojson")).unwrap();
@@ -89,10 +68,7 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
     let reply = request(
         "PUT",
         &suite.url("/v1/grids"),
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/geo+json"),
-        ],
+        &[("authorization", auth.as_str()), ("content-type", "application/geo+json")],
         Some(&serde_json::to_vec(&bad).unwrap()),
     );
     assert_eq!(reply.status, 422);
@@ -104,13 +80,8 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
     assert_eq!(versions["grids_version"], 1, "the failed import changed nothing");
 
     // Integrators without grids:admin, or bound to a region, cannot import.
-    let key = call(
-        "POST",
-        &suite.url("/v1/keys"),
-        OPERATOR_KEY,
-        Some(&json!({"name": "r", "scopes": ["grids:read"]})),
-    )
-    .json();
+    let key = call("POST", &suite.url("/v1/keys"), OPERATOR_KEY, Some(&json!({"name": "r", "scopes": ["grids:read"]})))
+        .json();
     let token = key["token"].as_str().unwrap();
     let denied = call("PUT", &suite.url("/v1/regions"), token, Some(&json!([])));
     assert_eq!(denied.json()["code"], "scope_missing");
@@ -133,14 +104,8 @@ fn locate_answers_grids_chain_and_staff_with_masked_phones() {
     assert_eq!(body["chain"]["city"]["name"], "南通市");
     let staff = body["staff"].as_array().unwrap();
     assert!(staff.iter().any(|s| s["role"] == "grid_worker"));
-    assert!(
-        staff.iter().any(|s| s["role"] == "grid_head"),
-        "the community's grid head is on duty too"
-    );
-    assert!(
-        staff.iter().all(|s| s["phone"].as_str().unwrap().contains("****")),
-        "phones masked"
-    );
+    assert!(staff.iter().any(|s| s["role"] == "grid_head"), "the community's grid head is on duty too");
+    assert!(staff.iter().all(|s| s["phone"].as_str().unwrap().contains("****")), "phones masked");
     assert!(!reply.body.contains("wechat_openid") && !reply.body.contains("13800000002"));
     assert!(reply.header("server-timing").unwrap().starts_with("app;dur="));
 
@@ -150,10 +115,8 @@ fn locate_answers_grids_chain_and_staff_with_masked_phones() {
         let r = get_json(&format!("/v1/grids/locate?lng={x}&lat={y}&crs={}", crs.as_str())).json();
         assert_eq!(r["comprehensive"]["code"], "320613001001001", "{crs:?}");
         let back = &r["point"]["wgs84"];
-        let d = wangge_geo::crs::distance_m(
-            (p.x(), p.y()),
-            (back["lng"].as_f64().unwrap(), back["lat"].as_f64().unwrap()),
-        );
+        let d =
+            wangge_geo::crs::distance_m((p.x(), p.y()), (back["lng"].as_f64().unwrap(), back["lat"].as_f64().unwrap()));
         assert!(d < 0.1, "{crs:?} round trip {d} m");
     }
 }
@@ -167,35 +130,15 @@ fn a_dedicated_grid_answers_for_its_points() {
     let body = get_json(&format!("/v1/grids/locate?lng={}&lat={}", p.x(), p.y())).json();
     assert_eq!(body["responsible"]["code"], "320612001002501");
     assert_eq!(body["responsible"]["kind"], "dedicated");
-    assert!(
-        body["dedicated"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|d| d["code"] == "320612001002501")
-    );
-    assert!(
-        body["comprehensive"]["code"]
-            .as_str()
-            .unwrap()
-            .starts_with("32061200100")
-    );
-    assert!(
-        body["staff"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["role"] == "informant")
-    );
+    assert!(body["dedicated"].as_array().unwrap().iter().any(|d| d["code"] == "320612001002501"));
+    assert!(body["comprehensive"]["code"].as_str().unwrap().starts_with("32061200100"));
+    assert!(body["staff"].as_array().unwrap().iter().any(|s| s["role"] == "informant"));
 }
 
 #[test]
 fn outside_coverage_is_a_404_naming_the_nearest_grid_within_500_m() {
     let far = get_json("/v1/grids/locate?lng=122.9&lat=32.0");
-    assert_eq!(
-        (far.status, far.json()["code"].as_str()),
-        (404, Some("outside_coverage"))
-    );
+    assert_eq!((far.status, far.json()["code"].as_str()), (404, Some("outside_coverage")));
     assert_eq!(far.json()["nearest"], Value::Null);
     // Just outside a grid on the city's edge: find the westernmost vertex of the city, step 100 m west.
     let all: Value = serde_json::from_slice(&demo("grids.geojson")).unwrap();
@@ -227,11 +170,7 @@ fn locate_parameters_are_checked() {
         ("lng=120.8&lat=32&accuracy=-1", "accuracy"),
     ] {
         let r = get_json(&format!("/v1/grids/locate?{query}"));
-        assert_eq!(
-            (r.status, r.json()["code"].as_str()),
-            (400, Some("invalid_parameter")),
-            "{query}"
-        );
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("invalid_parameter")), "{query}");
         assert_eq!(r.json()["parameter"], parameter, "{query}");
     }
 }
@@ -241,20 +180,9 @@ fn grids_and_regions_read_with_chains_children_and_pages() {
     let grid = get_json("/v1/grids/320613001001001").json();
     assert_eq!(grid["grid"]["kind"], "comprehensive");
     assert_eq!(grid["geometry"]["type"], "Polygon");
-    let chain: Vec<&str> = grid["regions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["level"].as_str().unwrap())
-        .collect();
+    let chain: Vec<&str> = grid["regions"].as_array().unwrap().iter().map(|r| r["level"].as_str().unwrap()).collect();
     assert_eq!(chain, ["community", "town", "district", "city"]);
-    assert!(
-        grid["staff"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["phone"].as_str().unwrap().contains("****"))
-    );
+    assert!(grid["staff"].as_array().unwrap().iter().all(|s| s["phone"].as_str().unwrap().contains("****")));
     assert_eq!(get_json("/v1/grids/320613001001999").json()["code"], "not_found");
 
     let region = get_json("/v1/regions/320613000000?limit=5").json();
@@ -268,13 +196,7 @@ fn grids_and_regions_read_with_chains_children_and_pages() {
     let mut url = "/v1/grids?region=320613001&limit=7".to_owned();
     loop {
         let page = get_json(&url).json();
-        codes.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|g| g["code"].as_str().unwrap().to_owned()),
-        );
+        codes.extend(page["items"].as_array().unwrap().iter().map(|g| g["code"].as_str().unwrap().to_owned()));
         match page["next_cursor"].as_str() {
             Some(c) => url = format!("/v1/grids?region=320613001&limit=7&cursor={c}"),
             None => break,
@@ -285,23 +207,12 @@ fn grids_and_regions_read_with_chains_children_and_pages() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|f| {
-            f["properties"]["code"]
-                .as_str()
-                .filter(|c| c.starts_with("320613001"))
-                .map(str::to_owned)
-        })
+        .filter_map(|f| f["properties"]["code"].as_str().filter(|c| c.starts_with("320613001")).map(str::to_owned))
         .collect();
     expected.sort();
     assert_eq!(codes, expected);
     let dedicated = get_json("/v1/grids?region=3206&kind=dedicated&limit=3").json();
-    assert!(
-        dedicated["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|g| g["kind"] == "dedicated")
-    );
+    assert!(dedicated["items"].as_array().unwrap().iter().all(|g| g["kind"] == "dedicated"));
     assert_eq!(get_json("/v1/grids?kind=other").json()["code"], "invalid_parameter");
 }
 
@@ -316,27 +227,12 @@ fn a_region_bound_key_sees_only_its_region() {
     )
     .json();
     let token = key["token"].as_str().unwrap();
-    assert_eq!(
-        call("GET", &suite.url("/v1/grids/320613001001001"), token, None).status,
-        200
-    );
+    assert_eq!(call("GET", &suite.url("/v1/grids/320613001001001"), token, None).status, 200);
     let other = call("GET", &suite.url("/v1/grids/320612001002501"), token, None);
-    assert_eq!(
-        (other.status, other.json()["code"].as_str()),
-        (403, Some("region_forbidden"))
-    );
+    assert_eq!((other.status, other.json()["code"].as_str()), (403, Some("region_forbidden")));
     let listing = call("GET", &suite.url("/v1/grids?limit=500"), token, None).json();
-    assert!(
-        listing["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|g| g["code"].as_str().unwrap().starts_with("320613"))
-    );
-    assert_eq!(
-        call("GET", &suite.url("/v1/grids?region=320612"), token, None).json()["code"],
-        "region_forbidden"
-    );
+    assert!(listing["items"].as_array().unwrap().iter().all(|g| g["code"].as_str().unwrap().starts_with("320613")));
+    assert_eq!(call("GET", &suite.url("/v1/grids?region=320612"), token, None).json()["code"], "region_forbidden");
 }
 
 #[test]
@@ -351,10 +247,7 @@ fn addresses_resolve_with_match_kind_and_confidence() {
     let fuzzy = r("崇川区新江街到建设街24号").json();
     assert_eq!(fuzzy["resolution"]["match"], "fuzzy");
     let none = r("火星基地一号");
-    assert_eq!(
-        (none.status, none.json()["code"].as_str()),
-        (404, Some("address_unresolved"))
-    );
+    assert_eq!((none.status, none.json()["code"].as_str()), (404, Some("address_unresolved")));
     assert_eq!(get_json("/v1/addresses/resolve?q=").json()["code"], "invalid_parameter");
 }
 
@@ -366,15 +259,7 @@ fn staff_are_read_with_masked_phones() {
 }
 
 fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[test]
@@ -385,27 +270,10 @@ fn a_district_audits_clean_against_its_outline_with_progress() {
     assert_eq!(audit["region"], "320613");
     assert_eq!(audit["outline"], true);
     assert_eq!(audit["clean"], true, "{}", audit["findings"]);
-    let stages: Vec<&str> = audit["progress"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["stage"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        stages,
-        [
-            "load",
-            "union",
-            "blind_spots",
-            "outline",
-            "overlaps",
-            "dedicated_overlaps"
-        ]
-    );
-    assert_eq!(
-        get_json("/v1/grids/audit?region=32").json()["code"],
-        "invalid_parameter"
-    );
+    let stages: Vec<&str> =
+        audit["progress"].as_array().unwrap().iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["load", "union", "blind_spots", "outline", "overlaps", "dedicated_overlaps"]);
+    assert_eq!(get_json("/v1/grids/audit?region=32").json()["code"], "invalid_parameter");
 }
 
 #[test]
@@ -427,21 +295,12 @@ fn the_audit_over_http_reports_a_planted_overlap() {
         {"type": "Feature", "properties": {"code": "320613001001001", "name": "甲", "kind": "comprehensive", "region_code": "320613001001"}, "geometry": rect(120.800, 120.802)},
         {"type": "Feature", "properties": {"code": "320613001001002", "name": "乙", "kind": "comprehensive", "region_code": "320613001001"}, "geometry": rect(120.801, 120.803)},
     ]});
-    assert_eq!(
-        put("/v1/grids", "application/geo+json", grids.to_string().as_bytes()).status,
-        201
-    );
-    let outline = put(
-        "/v1/regions/320613000000/outline",
-        "application/geo+json",
-        rect(120.800, 120.803).to_string().as_bytes(),
-    );
+    assert_eq!(put("/v1/grids", "application/geo+json", grids.to_string().as_bytes()).status, 201);
+    let outline =
+        put("/v1/regions/320613000000/outline", "application/geo+json", rect(120.800, 120.803).to_string().as_bytes());
     assert_eq!(outline.status, 200, "{}", outline.body);
-    let bad_outline = put(
-        "/v1/regions/320699000000/outline",
-        "application/json",
-        rect(120.8, 120.9).to_string().as_bytes(),
-    );
+    let bad_outline =
+        put("/v1/regions/320699000000/outline", "application/json", rect(120.8, 120.9).to_string().as_bytes());
     assert_eq!(bad_outline.json()["errors"][0]["code"], "unknown_region");
     let audit = call("GET", &suite.url("/v1/grids/audit?region=320613"), OPERATOR_KEY, None).json();
     let findings = audit["audit"]["findings"].as_array().unwrap();
@@ -457,18 +316,8 @@ fn a_read_on_a_brand_new_database_migrates_it_first() {
     // Reads skip the schema check until a statement fails; the first read of a fresh
     // database must still find the schema (and an empty registry), not a storage error.
     let suite = start("registry-fresh");
-    let r = call(
-        "GET",
-        &suite.url("/v1/grids/locate?lng=120.86&lat=32.01"),
-        OPERATOR_KEY,
-        None,
-    );
-    assert_eq!(
-        (r.status, r.json()["code"].as_str()),
-        (409, Some("dataset_missing")),
-        "{}",
-        r.body
-    );
+    let r = call("GET", &suite.url("/v1/grids/locate?lng=120.86&lat=32.01"), OPERATOR_KEY, None);
+    assert_eq!((r.status, r.json()["code"].as_str()), (409, Some("dataset_missing")), "{}", r.body);
     let version = get(&suite.url("/v1/system/grid-lookup/version")).json();
     assert_eq!(version["schema_version"], wangge_registry::MIGRATIONS.len());
 }

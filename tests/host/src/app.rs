@@ -104,17 +104,11 @@ pub type HostResponse = hyper::Response<WasiBody>;
 
 impl App {
     pub fn load(options: &AppOptions) -> Result<App> {
-        let manifest_path = options
-            .manifest
-            .canonicalize()
-            .with_context(|| format!("{}", options.manifest.display()))?;
+        let manifest_path =
+            options.manifest.canonicalize().with_context(|| format!("{}", options.manifest.display()))?;
         let app_dir = manifest_path.parent().unwrap_or(Path::new(".")).to_path_buf();
         let manifest = Manifest::load(&manifest_path)?;
-        let runtime = RuntimeConfig::load(
-            options.runtime_config.as_deref(),
-            &app_dir,
-            options.state_dir.as_deref(),
-        )?;
+        let runtime = RuntimeConfig::load(options.runtime_config.as_deref(), &app_dir, options.state_dir.as_deref())?;
         let variables = Variables::resolve(&manifest, &options.variables)?;
 
         let selected: Vec<String> = if options.components.is_empty() {
@@ -172,10 +166,7 @@ impl App {
                     );
                 }
             }
-            let mut component_vars = ComponentVariables {
-                component: id.clone(),
-                values: BTreeMap::new(),
-            };
+            let mut component_vars = ComponentVariables { component: id.clone(), values: BTreeMap::new() };
             for (name, template) in &decl.variables {
                 component_vars.values.insert(name.clone(), variables.expand(template)?);
             }
@@ -194,13 +185,7 @@ impl App {
                 variables: component_vars,
                 environment: decl.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             };
-            components.insert(
-                id.clone(),
-                Loaded {
-                    pre,
-                    grants: Arc::new(grants),
-                },
-            );
+            components.insert(id.clone(), Loaded { pre, grants: Arc::new(grants) });
         }
 
         let mut routes = routefinder::Router::new();
@@ -213,30 +198,15 @@ impl App {
                 continue;
             };
             let sanitized = format!("/{}", raw.trim_start_matches('/'));
-            let sanitized = if sanitized.len() > 1 {
-                sanitized.trim_end_matches('/').to_owned()
-            } else {
-                sanitized
-            };
+            let sanitized = if sanitized.len() > 1 { sanitized.trim_end_matches('/').to_owned() } else { sanitized };
             let (base, wildcard) = match sanitized.strip_suffix("/...") {
                 Some(base) => (base.to_owned(), true),
                 None if sanitized == "/..." => (String::new(), true),
                 None => (sanitized.clone(), false),
             };
-            let pattern = if wildcard {
-                format!("{base}/*")
-            } else {
-                sanitized.clone()
-            };
-            route_table.push(Route {
-                component: trigger.component.clone(),
-                raw: raw.clone(),
-                base,
-                wildcard,
-            });
-            routes
-                .add(pattern.as_str(), route_table.len() - 1)
-                .map_err(|e| anyhow!("route `{raw}`: {e}"))?;
+            let pattern = if wildcard { format!("{base}/*") } else { sanitized.clone() };
+            route_table.push(Route { component: trigger.component.clone(), raw: raw.clone(), base, wildcard });
+            routes.add(pattern.as_str(), route_table.len() - 1).map_err(|e| anyhow!("route `{raw}`: {e}"))?;
         }
 
         let key_value = runtime
@@ -244,11 +214,7 @@ impl App {
             .iter()
             .map(|(label, path)| (label.clone(), Arc::new(KvBackend::new(label.clone(), path.clone()))))
             .collect();
-        let shared = Arc::new(Shared {
-            peak_memory: Default::default(),
-            key_value,
-            sqlite: runtime.sqlite.clone(),
-        });
+        let shared = Arc::new(Shared { peak_memory: Default::default(), key_value, sqlite: runtime.sqlite.clone() });
         run_sqlite_statements(&options.sqlite_statements, &runtime)?;
 
         let log_dir = match options.guest_logs {
@@ -281,10 +247,7 @@ impl App {
     /// The largest linear memory any instance has used since the last call, in bytes;
     /// resets the count. Benchmarks read it to show memory per request.
     pub fn take_peak_instance_memory(&self) -> usize {
-        self.inner
-            .shared
-            .peak_memory
-            .swap(0, std::sync::atomic::Ordering::Relaxed)
+        self.inner.shared.peak_memory.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Serves HTTP/1.1 on `listener` until `shutdown` resolves.
@@ -302,10 +265,7 @@ impl App {
                     async move { Ok::<_, Infallible>(inner.handle_inbound(req, client).await) }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(io, service)
-                    .await;
+                let _ = hyper::server::conn::http1::Builder::new().keep_alive(true).serve_connection(io, service).await;
             });
         }
     }
@@ -381,10 +341,7 @@ fn run_sqlite_statements(statements: &[String], runtime: &RuntimeConfig) -> Resu
                 if file.trim().is_empty() || label.trim().is_empty() {
                     bail!("--sqlite @{spec}: expected @file or @file:label");
                 }
-                (
-                    std::fs::read_to_string(file).with_context(|| format!("--sqlite: reading {file}"))?,
-                    label,
-                )
+                (std::fs::read_to_string(file).with_context(|| format!("--sqlite: reading {file}"))?, label)
             }
             None => (statement.clone(), "default"),
         };
@@ -395,8 +352,7 @@ fn run_sqlite_statements(statements: &[String], runtime: &RuntimeConfig) -> Resu
             std::fs::create_dir_all(dir)?;
         }
         let conn = rusqlite::Connection::open(path)?;
-        conn.execute_batch(&sql)
-            .with_context(|| format!("--sqlite against `{label}`"))?;
+        conn.execute_batch(&sql).with_context(|| format!("--sqlite against `{label}`"))?;
     }
     Ok(())
 }
@@ -408,11 +364,8 @@ fn empty_response(status: u16) -> HostResponse {
 }
 
 fn text_response(status: u16, content_type: &str, body: String) -> HostResponse {
-    let mut response = hyper::Response::new(
-        Full::new(Bytes::from(body))
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
+    let mut response =
+        hyper::Response::new(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync());
     *response.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     if let Ok(value) = HeaderValue::from_str(content_type) {
         response.headers_mut().insert(http::header::CONTENT_TYPE, value);
@@ -438,10 +391,7 @@ impl AppInner {
                 "info" => text_response(
                     200,
                     "application/json",
-                    format!(
-                        "{{\"host\":\"wangge-host\",\"version\":\"{}\"}}",
-                        env!("CARGO_PKG_VERSION")
-                    ),
+                    format!("{{\"host\":\"wangge-host\",\"version\":\"{}\"}}", env!("CARGO_PKG_VERSION")),
                 ),
                 _ => empty_response(404),
             };
@@ -455,24 +405,13 @@ impl AppInner {
         } else {
             String::new()
         };
-        let host = req
-            .headers()
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost")
-            .to_owned();
-        let path_and_query = req
-            .uri()
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| path.clone());
+        let host =
+            req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
+        let path_and_query =
+            req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| path.clone());
         let full_url = format!("http://{host}{path_and_query}");
         let component_route = route.raw.strip_suffix("/...").unwrap_or(&route.raw).to_owned();
-        let matched_route = if route.wildcard {
-            format!("{}/...", route.base)
-        } else {
-            route.base.clone()
-        };
+        let matched_route = if route.wildcard { format!("{}/...", route.base) } else { route.base.clone() };
         let spin_headers = [
             ("spin-full-url", full_url.clone()),
             ("spin-path-info", path_info),
@@ -514,11 +453,8 @@ impl AppInner {
         }
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|pq| pq.as_str().to_owned())
-            .unwrap_or_else(|| path.clone());
+        let path_and_query =
+            parts.uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| path.clone());
         parts.headers.remove(http::header::HOST);
         append_spin_headers(
             &mut parts.headers,
@@ -543,32 +479,18 @@ impl AppInner {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let loaded = self
-            .components
-            .get(component)
-            .ok_or_else(|| anyhow!("no component `{component}`"))?;
+        let loaded = self.components.get(component).ok_or_else(|| anyhow!("no component `{component}`"))?;
         let wasi = self.wasi_ctx(&loaded.grants)?;
         let state = InstanceState::new(self.this.clone(), loaded.grants.clone(), self.shared.clone(), wasi);
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.memory);
         let (sender, receiver) = tokio::sync::oneshot::channel();
-        let incoming = store
-            .data_mut()
-            .http()
-            .new_incoming_request(Scheme::Http, request)
-            .map_err(wasmtime_error)?;
-        let outparam = store
-            .data_mut()
-            .http()
-            .new_response_outparam(sender)
-            .map_err(wasmtime_error)?;
+        let incoming = store.data_mut().http().new_incoming_request(Scheme::Http, request).map_err(wasmtime_error)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender).map_err(wasmtime_error)?;
         let pre = loaded.pre.clone();
         let task = tokio::spawn(async move {
             let proxy = pre.instantiate_async(&mut store).await?;
-            proxy
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, incoming, outparam).await
         });
         match receiver.await {
             Ok(Ok(response)) => Ok(response),
@@ -627,11 +549,7 @@ impl WasiHttpHooks for OutboundHooks {
         let scheme = uri.scheme_str().unwrap_or("http").to_ascii_lowercase();
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         let port = uri.port_u16().or_else(|| well_known_port(&scheme)).unwrap_or(0);
-        let allowed = self
-            .component
-            .allowed_outbound_hosts
-            .iter()
-            .any(|h| h.allows(&scheme, &host, port));
+        let allowed = self.component.allowed_outbound_hosts.iter().any(|h| h.allows(&scheme, &host, port));
         if !allowed {
             return Box::new(async { Err(ErrorCode::HttpRequestDenied.into()) });
         }
@@ -639,9 +557,7 @@ impl WasiHttpHooks for OutboundHooks {
             let app = self.app.clone();
             let target = target.to_owned();
             return Box::new(async move {
-                let app = app
-                    .upgrade()
-                    .ok_or(ErrorCode::InternalError(Some("application stopped".into())))?;
+                let app = app.upgrade().ok_or(ErrorCode::InternalError(Some("application stopped".into())))?;
                 let response = app.handle_chained(&target, request).await?;
                 Ok((response, Box::new(async { Ok(()) }) as IoFuture))
             });

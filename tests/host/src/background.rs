@@ -34,12 +34,7 @@ impl RunningApp {
             });
             runtime.shutdown_background();
         });
-        Ok(RunningApp {
-            addr,
-            shutdown: Some(tx),
-            thread: Some(thread),
-            app,
-        })
+        Ok(RunningApp { addr, shutdown: Some(tx), thread: Some(thread), app })
     }
 
     pub fn url(&self, path: &str) -> String {

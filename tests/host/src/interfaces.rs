@@ -51,11 +51,7 @@ pub struct KvBackend {
 
 impl KvBackend {
     pub fn new(label: String, path: Option<PathBuf>) -> Self {
-        KvBackend {
-            label,
-            path,
-            conn: OnceLock::new(),
-        }
+        KvBackend { label, path, conn: OnceLock::new() }
     }
 
     fn connection(&self) -> Result<Arc<Mutex<rusqlite::Connection>>, String> {
@@ -157,11 +153,7 @@ impl key_value::HostStore for InstanceState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(backend
             .with(move |c, label| {
-                c.execute(
-                    "DELETE FROM spin_key_value WHERE store = ? AND key = ?",
-                    [label, key.as_str()],
-                )
-                .map(|_| ())
+                c.execute("DELETE FROM spin_key_value WHERE store = ? AND key = ?", [label, key.as_str()]).map(|_| ())
             })
             .await)
     }
@@ -230,9 +222,7 @@ impl InstanceState {
             None => rusqlite::Connection::open_in_memory(),
         };
         Ok(match conn {
-            Ok(conn) => Ok(SqliteConnection {
-                conn: Arc::new(Mutex::new(conn)),
-            }),
+            Ok(conn) => Ok(SqliteConnection { conn: Arc::new(Mutex::new(conn)) }),
             Err(_) => Err(sqlite_v3::Error::InvalidConnection),
         })
     }
@@ -337,11 +327,7 @@ impl sqlite_v3::HostConnection for InstanceState {
         parameters: Vec<sqlite_v3::Value>,
     ) -> wasmtime::Result<Result<sqlite_v3::QueryResult, sqlite_v3::Error>> {
         let parameters = parameters.into_iter().map(SqlValue::from).collect();
-        Ok(self
-            .run_statement(&connection, statement, parameters)
-            .await?
-            .map(Into::into)
-            .map_err(sqlite_v3::Error::Io))
+        Ok(self.run_statement(&connection, statement, parameters).await?.map(Into::into).map_err(sqlite_v3::Error::Io))
     }
 
     async fn last_insert_rowid(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<i64> {
@@ -384,11 +370,7 @@ impl sqlite_v2::HostConnection for InstanceState {
         parameters: Vec<sqlite_v2::Value>,
     ) -> wasmtime::Result<Result<sqlite_v2::QueryResult, sqlite_v2::Error>> {
         let parameters = parameters.into_iter().map(SqlValue::from).collect();
-        Ok(self
-            .run_statement(&connection, statement, parameters)
-            .await?
-            .map(Into::into)
-            .map_err(sqlite_v2::Error::Io))
+        Ok(self.run_statement(&connection, statement, parameters).await?.map(Into::into).map_err(sqlite_v2::Error::Io))
     }
 
     async fn drop(&mut self, connection: Resource<SqliteConnection>) -> wasmtime::Result<()> {

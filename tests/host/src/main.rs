@@ -52,15 +52,10 @@ fn main() -> Result<()> {
     let Commands::Up(up) = Cli::parse().command;
     let mut variables = BTreeMap::new();
     for pair in &up.variables {
-        let Some((k, v)) = pair.split_once('=') else {
-            bail!("--variable takes name=value, not `{pair}`")
-        };
+        let Some((k, v)) = pair.split_once('=') else { bail!("--variable takes name=value, not `{pair}`") };
         variables.insert(k.to_owned(), v.to_owned());
     }
-    let max_instances = std::env::var("SPIN_MAX_INSTANCE_COUNT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let max_instances = std::env::var("SPIN_MAX_INSTANCE_COUNT").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let options = AppOptions {
         manifest: up.manifest,
         runtime_config: up.runtime_config_file,
@@ -74,9 +69,8 @@ fn main() -> Result<()> {
     let app = App::load(&options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(&up.listen)
-            .await
-            .with_context(|| format!("binding {}", up.listen))?;
+        let listener =
+            tokio::net::TcpListener::bind(&up.listen).await.with_context(|| format!("binding {}", up.listen))?;
         let addr = listener.local_addr()?;
         println!("Serving http://{addr}");
         println!("Available components: {}", app.components().join(", "));

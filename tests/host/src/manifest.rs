@@ -131,11 +131,7 @@ impl Manifest {
         }
         for trigger in &self.trigger.http {
             if !self.component.contains_key(&trigger.component) {
-                bail!(
-                    "trigger for route {:?} names unknown component `{}`",
-                    trigger.route,
-                    trigger.component
-                );
+                bail!("trigger for route {:?} names unknown component `{}`", trigger.route, trigger.component);
             }
             if let RouteConfig::Private { private: false } = trigger.route {
                 bail!("`route = {{ private = false }}` is not allowed; give a route instead");
@@ -154,9 +150,7 @@ impl Manifest {
             }
             for label in component.key_value_stores.iter().chain(&component.sqlite_databases) {
                 if label.is_empty()
-                    || !label
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                    || !label.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
                 {
                     bail!("component `{id}`: `{label}` is not a valid store or database label");
                 }
@@ -176,13 +170,7 @@ impl Manifest {
 pub fn validate_variable_name(name: &str) -> Result<()> {
     let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.ends_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !name.contains("__");
-    if ok {
-        Ok(())
-    } else {
-        bail!("invalid variable name `{name}`")
-    }
+    if ok { Ok(()) } else { bail!("invalid variable name `{name}`") }
 }

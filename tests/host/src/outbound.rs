@@ -77,12 +77,7 @@ impl AllowedHost {
                 None => PortPattern::One(p.parse()?),
             },
         };
-        Ok(AllowedHost {
-            scheme,
-            host,
-            port,
-            raw: raw.to_owned(),
-        })
+        Ok(AllowedHost { scheme, host, port, raw: raw.to_owned() })
     }
 
     pub fn allows(&self, scheme: &str, host: &str, port: u16) -> bool {

@@ -47,26 +47,16 @@ impl RuntimeConfig {
             }
             None => RuntimeConfigFile::default(),
         };
-        let config_dir = file
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| app_dir.to_path_buf());
+        let config_dir = file.and_then(Path::parent).map(Path::to_path_buf).unwrap_or_else(|| app_dir.to_path_buf());
         let cwd = std::env::current_dir()?;
         let state_dir = match (state_dir, &parsed.state_dir) {
             (Some(dir), _) => dir.to_path_buf(),
             (None, Some(dir)) => config_dir.join(dir),
             (None, None) => app_dir.join(".spin"),
         };
-        let mut config = RuntimeConfig {
-            state_dir: state_dir.clone(),
-            ..Default::default()
-        };
-        config
-            .key_value
-            .insert("default".into(), Some(state_dir.join("sqlite_key_value.db")));
-        config
-            .sqlite
-            .insert("default".into(), Some(state_dir.join("sqlite_db.db")));
+        let mut config = RuntimeConfig { state_dir: state_dir.clone(), ..Default::default() };
+        config.key_value.insert("default".into(), Some(state_dir.join("sqlite_key_value.db")));
+        config.sqlite.insert("default".into(), Some(state_dir.join("sqlite_db.db")));
         for (label, decl) in parsed.key_value_store {
             if decl.kind != "spin" {
                 bail!("key_value_store `{label}`: only type = \"spin\" is supported by this host");

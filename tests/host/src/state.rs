@@ -61,16 +61,11 @@ pub struct InstanceState {
 impl InstanceState {
     pub fn new(app: Weak<AppInner>, component: Arc<Grants>, shared: Arc<Shared>, wasi: WasiCtx) -> Self {
         InstanceState {
-            memory: MemoryWatch {
-                peak: shared.peak_memory.clone(),
-            },
+            memory: MemoryWatch { peak: shared.peak_memory.clone() },
             table: ResourceTable::new(),
             wasi,
             http: WasiHttpCtx::new(),
-            hooks: crate::app::OutboundHooks {
-                app,
-                component: component.clone(),
-            },
+            hooks: crate::app::OutboundHooks { app, component: component.clone() },
             component,
             shared,
         }
@@ -79,19 +74,12 @@ impl InstanceState {
 
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
 
 impl WasiHttpView for InstanceState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView {
-            ctx: &mut self.http,
-            table: &mut self.table,
-            hooks: &mut self.hooks,
-        }
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
     }
 }

@@ -8,30 +8,19 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// Fails with a clear message when the wasm has not been built (scripts/test.sh builds it).
 pub fn require_wasm(name: &str) -> PathBuf {
-    let path = workspace_root()
-        .join("target/wasm32-wasip2/release")
-        .join(format!("{name}.wasm"));
-    assert!(
-        path.exists(),
-        "{} is missing: build the components first (scripts/test.sh does)",
-        path.display()
-    );
+    let path = workspace_root().join("target/wasm32-wasip2/release").join(format!("{name}.wasm"));
+    assert!(path.exists(), "{} is missing: build the components first (scripts/test.sh does)", path.display());
     path
 }
 
 /// A fresh directory under the target dir, unique to this test.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = workspace_root()
-        .join("target/test-state")
-        .join(format!("{name}-{}", std::process::id()));
+    let dir = workspace_root().join("target/test-state").join(format!("{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -49,10 +38,7 @@ impl Reply {
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -101,11 +87,8 @@ pub fn receiver() -> Receiver {
             let mut buf = [0u8; 4096];
             let _ = stream.read(&mut buf);
             let body = "hello from receiver";
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let _ =
+                write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
         }
     });
     Receiver { url, hits }

@@ -20,11 +20,8 @@ impl Variables {
         let mut values = BTreeMap::new();
         for (name, decl) in &manifest.variables {
             let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
-            let value = overrides
-                .get(name)
-                .cloned()
-                .or_else(|| std::env::var(&env_name).ok())
-                .or_else(|| decl.default.clone());
+            let value =
+                overrides.get(name).cloned().or_else(|| std::env::var(&env_name).ok()).or_else(|| decl.default.clone());
             match value {
                 Some(value) => {
                     values.insert(name.clone(), value);
@@ -46,9 +43,7 @@ impl Variables {
         while let Some(start) = rest.find("{{") {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
-            let Some(end) = after.find("}}") else {
-                bail!("unclosed `{{{{` in `{template}`")
-            };
+            let Some(end) = after.find("}}") else { bail!("unclosed `{{{{` in `{template}`") };
             let name = after[..end].trim();
             match self.values.get(name) {
                 Some(v) => out.push_str(v),
@@ -67,9 +62,7 @@ pub fn template_references(template: &str) -> Result<Vec<String>> {
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else {
-            bail!("unclosed `{{{{` in `{template}`")
-        };
+        let Some(end) = after.find("}}") else { bail!("unclosed `{{{{` in `{template}`") };
         names.push(after[..end].trim().to_owned());
         rest = &after[end + 2..];
     }

@@ -9,9 +9,7 @@ use wangge_host::testing::*;
 use wangge_host::{AppOptions, GuestLogs, RunningApp};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn options(test: &str) -> AppOptions {
@@ -36,20 +34,12 @@ fn routes_like_spin_exact_beats_wildcard_and_longest_prefix_wins() {
     assert_eq!(component("/probe/anything"), "probe");
     assert_eq!(component("/probe"), "probe", "`/probe/...` matches `/probe` itself");
     assert_eq!(component("/probe/exact"), "probe-exact");
-    assert_eq!(
-        component("/probe/exact/more"),
-        "probe",
-        "an exact route does not match below itself"
-    );
+    assert_eq!(component("/probe/exact/more"), "probe", "an exact route does not match below itself");
     assert_eq!(component("/probe/deeper"), "probe-deep");
     assert_eq!(component("/probe/deeper/x/y"), "probe-deep");
 
     let missing = get(&app.url("/probeX"));
-    assert_eq!(
-        (missing.status, missing.body.as_str()),
-        (404, ""),
-        "no route: Spin's empty 404"
-    );
+    assert_eq!((missing.status, missing.body.as_str()), (404, ""), "no route: Spin's empty 404");
     assert_eq!(get(&app.url("/")).status, 404);
     let health = get(&app.url("/.well-known/spin/health"));
     assert_eq!((health.status, health.body.as_str()), (200, "OK"));
@@ -73,17 +63,9 @@ fn private_components_are_unreachable_from_outside_but_chainable() {
 #[test]
 fn sets_spin_request_headers() {
     let app = start("headers");
-    let reply = request(
-        "GET",
-        &app.url("/probe/deeper/a/b/headers?x=1"),
-        &[("host", "wangge.example:3000")],
-        None,
-    );
+    let reply = request("GET", &app.url("/probe/deeper/a/b/headers?x=1"), &[("host", "wangge.example:3000")], None);
     let h = &reply.json()["headers"];
-    assert_eq!(
-        h["spin-full-url"],
-        "http://wangge.example:3000/probe/deeper/a/b/headers?x=1"
-    );
+    assert_eq!(h["spin-full-url"], "http://wangge.example:3000/probe/deeper/a/b/headers?x=1");
     assert_eq!(h["spin-path-info"], "/a/b/headers");
     assert_eq!(h["spin-matched-route"], "/probe/deeper/...");
     assert_eq!(h["spin-raw-component-route"], "/probe/deeper/...");
@@ -130,33 +112,21 @@ fn key_value_store_round_trips_into_the_state_dir_file() {
     let state = app_state_dir("kv");
     let conn = rusqlite::Connection::open(state.join("sqlite_key_value.db")).unwrap();
     let value: Vec<u8> = conn
-        .query_row(
-            "SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'kept-key'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT value FROM spin_key_value WHERE store = 'default' AND key = 'kept-key'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(value, b"kept");
 }
 
 fn app_state_dir(test: &str) -> PathBuf {
-    workspace_root()
-        .join("target/test-state")
-        .join(format!("{test}-{}", std::process::id()))
+    workspace_root().join("target/test-state").join(format!("{test}-{}", std::process::id()))
 }
 
 #[test]
 fn key_value_denies_undeclared_stores() {
     let app = start("kv-deny");
     assert_eq!(get(&app.url("/probe/kv-open?label=default")).json()["result"], "ok");
-    assert_eq!(
-        get(&app.url("/probe/kv-open?label=other")).json()["result"],
-        "Error::AccessDenied"
-    );
-    assert_eq!(
-        get(&app.url("/probe/deeper/kv-open?label=default")).json()["result"],
-        "Error::AccessDenied"
-    );
+    assert_eq!(get(&app.url("/probe/kv-open?label=other")).json()["result"], "Error::AccessDenied");
+    assert_eq!(get(&app.url("/probe/deeper/kv-open?label=default")).json()["result"], "Error::AccessDenied");
 }
 
 #[test]
@@ -172,10 +142,7 @@ fn sqlite_v3_round_trips_and_reports_errors_as_io() {
         json!([{"integer": r["rowid"]}, {"text": "网格"}, {"real": 1.5}, {"blob": [0, 1, 2]}, "null"])
     );
     assert!(r["bad_sql"].as_str().unwrap().contains("Io("), "{}", r["bad_sql"]);
-    assert!(
-        r["two_statements"].as_str().unwrap().contains("Io("),
-        "one statement per call, as in Spin"
-    );
+    assert!(r["two_statements"].as_str().unwrap().contains("Io("), "one statement per call, as in Spin");
     // The default database is Spin's file in the state dir.
     let conn = rusqlite::Connection::open(app_state_dir("sqlite3").join("sqlite_db.db")).unwrap();
     let n: i64 = conn.query_row("SELECT count(*) FROM probe", [], |r| r.get(0)).unwrap();
@@ -190,18 +157,9 @@ fn sqlite_v2_works_and_both_versions_deny_undeclared_databases() {
     let app = start("sqlite2");
     let r = get(&app.url("/probe/sqlite2-roundtrip")).json();
     assert_eq!((r["insert"].clone(), r["count"].clone()), (json!(true), json!(1)));
-    assert_eq!(
-        get(&app.url("/probe/sqlite3-open?label=nope")).json()["result"],
-        "Error::AccessDenied"
-    );
-    assert_eq!(
-        get(&app.url("/probe/sqlite2-open?label=nope")).json()["result"],
-        "Error::AccessDenied"
-    );
-    assert_eq!(
-        get(&app.url("/probe/deeper/sqlite3-open?label=default")).json()["result"],
-        "Error::AccessDenied"
-    );
+    assert_eq!(get(&app.url("/probe/sqlite3-open?label=nope")).json()["result"], "Error::AccessDenied");
+    assert_eq!(get(&app.url("/probe/sqlite2-open?label=nope")).json()["result"], "Error::AccessDenied");
+    assert_eq!(get(&app.url("/probe/deeper/sqlite3-open?label=default")).json()["result"], "Error::AccessDenied");
     // probe_db has no path: in memory, so every open starts empty, as in Spin.
     get(&app.url("/probe/sqlite3-roundtrip?label=probe_db"));
     assert!(
@@ -235,14 +193,8 @@ fn variables_resolve_from_templates_environment_and_defaults() {
 fn a_required_variable_without_a_value_refuses_to_start() {
     let mut o = options("required-variable");
     o.variables.clear();
-    let err = RunningApp::start(&o, "127.0.0.1:0")
-        .err()
-        .expect("must refuse")
-        .to_string();
-    assert!(
-        err.contains("secret_token") && err.contains("SPIN_VARIABLE_SECRET_TOKEN"),
-        "{err}"
-    );
+    let err = RunningApp::start(&o, "127.0.0.1:0").err().expect("must refuse").to_string();
+    assert!(err.contains("secret_token") && err.contains("SPIN_VARIABLE_SECRET_TOKEN"), "{err}");
 }
 
 #[test]
@@ -255,26 +207,12 @@ fn outbound_http_only_to_allowed_hosts() {
     assert_eq!(ok["result"]["status"], 200);
     assert_eq!(ok["result"]["body"], "hello from receiver");
     let denied = get(&app.url("/probe/outbound?url=http://127.0.0.1:1/x")).json();
-    assert!(
-        denied["result"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("HttpRequestDenied"),
-        "{denied}"
-    );
+    assert!(denied["result"]["error"].as_str().unwrap().contains("HttpRequestDenied"), "{denied}");
     let chain_denied = get(&app.url("/probe/outbound?url=http://probe-exact.spin.internal/x")).json();
-    assert!(
-        chain_denied["result"]["error"]
-            .as_str()
-            .unwrap()
-            .contains("HttpRequestDenied")
-    );
+    assert!(chain_denied["result"]["error"].as_str().unwrap().contains("HttpRequestDenied"));
     // probe-deep declares no outbound hosts at all: not even chaining.
     let none = get(&app.url("/probe/deeper/outbound?url=http://private.spin.internal/x")).json();
-    assert!(
-        none["result"]["error"].as_str().unwrap().contains("HttpRequestDenied"),
-        "{none}"
-    );
+    assert!(none["result"]["error"].as_str().unwrap().contains("HttpRequestDenied"), "{none}");
     assert_eq!(receiver.hits.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
 
@@ -282,20 +220,13 @@ fn outbound_http_only_to_allowed_hosts() {
 fn a_subset_must_include_every_chaining_target() {
     let mut o = options("subset");
     o.components = vec!["probe".into()];
-    let err = RunningApp::start(&o, "127.0.0.1:0")
-        .err()
-        .expect("must refuse")
-        .to_string();
+    let err = RunningApp::start(&o, "127.0.0.1:0").err().expect("must refuse").to_string();
     assert!(err.contains("private") && err.contains("not selected"), "{err}");
 
     o.components = vec!["probe".into(), "private".into()];
     let app = RunningApp::start(&o, "127.0.0.1:0").unwrap();
     assert_eq!(app.app.components(), vec!["private".to_owned(), "probe".to_owned()]);
-    assert_eq!(
-        get(&app.url("/probe/exact")).json()["component"],
-        "probe",
-        "probe-exact is not running"
-    );
+    assert_eq!(get(&app.url("/probe/exact")).json()["component"], "probe", "probe-exact is not running");
     assert_eq!(get(&app.url("/probe/deeper/x")).json()["component"], "probe");
 
     o.components = vec!["nope".into()];
@@ -314,19 +245,10 @@ fn sqlite_statements_run_before_serving() {
     .unwrap();
     o.sqlite_statements = vec![format!("@{}", file.display()), "CREATE TABLE plain (y TEXT)".into()];
     let app = RunningApp::start(&o, "127.0.0.1:0").unwrap();
-    assert_eq!(
-        get(&app.url("/probe/sqlite-select?label=default&table=seeded")).json()["count"],
-        2
-    );
-    assert_eq!(
-        get(&app.url("/probe/sqlite-select?label=default&table=plain")).json()["count"],
-        0
-    );
+    assert_eq!(get(&app.url("/probe/sqlite-select?label=default&table=seeded")).json()["count"], 2);
+    assert_eq!(get(&app.url("/probe/sqlite-select?label=default&table=plain")).json()["count"], 0);
     o.sqlite_statements = vec![format!("@{}:unknown_label", file.display())];
-    assert!(
-        RunningApp::start(&o, "127.0.0.1:0").is_err(),
-        "an unknown label is refused"
-    );
+    assert!(RunningApp::start(&o, "127.0.0.1:0").is_err(), "an unknown label is refused");
 }
 
 #[test]
@@ -353,9 +275,6 @@ fn undeclared_database_in_manifest_refuses_to_start() {
     let mut o = AppOptions::new(&manifest);
     o.state_dir = Some(dir);
     o.max_instances = 8;
-    let err = RunningApp::start(&o, "127.0.0.1:0")
-        .err()
-        .expect("must refuse")
-        .to_string();
+    let err = RunningApp::start(&o, "127.0.0.1:0").err().expect("must refuse").to_string();
     assert!(err.contains("not_configured"), "{err}");
 }

@@ -16,11 +16,7 @@ async fn handle(req: IncomingRequest) -> Response {
     let path_with_query = req.path_with_query().unwrap_or_default();
     let (path, query) = path_with_query.split_once('?').unwrap_or((&path_with_query, ""));
     let param = |name: &str| {
-        query.split('&').find_map(|kv| {
-            kv.split_once('=')
-                .filter(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_owned())
-        })
+        query.split('&').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
     };
     let action = path.rsplit('/').next().unwrap_or_default();
     let body = match action {
@@ -52,11 +48,7 @@ async fn handle(req: IncomingRequest) -> Response {
         "trap" => panic!("the probe was asked to trap"),
         _ => json!({ "component": std::env::var("COMPONENT").unwrap_or_default(), "seen": seen }),
     };
-    Response::builder()
-        .status(200)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .build()
+    Response::builder().status(200).header("content-type", "application/json").body(body.to_string()).build()
 }
 
 fn kv_open(label: &str) -> String {
@@ -72,9 +64,7 @@ fn kv_roundtrip() -> Value {
         Err(e) => return json!({ "error": format!("{e:?}") }),
     };
     let set = store.set("probe-key", b"probe-value");
-    let got = store
-        .get("probe-key")
-        .map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()));
+    let got = store.get("probe-key").map(|v| v.map(|b| String::from_utf8_lossy(&b).into_owned()));
     let exists = store.exists("probe-key");
     let keys = store.get_keys();
     let deleted = store.delete("probe-key");
@@ -111,20 +101,16 @@ fn sqlite3_roundtrip(label: &str) -> Value {
         Ok(c) => c,
         Err(e) => return json!({ "error": format!("{e:?}") }),
     };
-    let create = conn.execute(
-        "CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)",
-        &[],
-    );
+    let create = conn
+        .execute("CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY, name TEXT, score REAL, data BLOB)", &[]);
     let insert = conn.execute(
         "INSERT INTO probe (name, score, data) VALUES (?, ?, ?)",
         &[V::Text("网格".into()), V::Real(1.5), V::Blob(vec![0, 1, 2])],
     );
     let rowid = conn.last_insert_rowid();
     let changes = conn.changes();
-    let select = conn.execute(
-        "SELECT id, name, score, data, NULL AS absent FROM probe WHERE id = ?",
-        &[V::Integer(rowid)],
-    );
+    let select =
+        conn.execute("SELECT id, name, score, data, NULL AS absent FROM probe WHERE id = ?", &[V::Integer(rowid)]);
     let row = select.as_ref().ok().and_then(|r| r.rows.first()).map(|r| {
         r.values
             .iter()
@@ -187,11 +173,7 @@ fn variable(name: &str) -> Value {
 }
 
 async fn outbound(url: &str) -> Value {
-    let request = Request::builder()
-        .method(Method::Get)
-        .uri(url)
-        .header("x-probe", "1")
-        .build();
+    let request = Request::builder().method(Method::Get).uri(url).header("x-probe", "1").build();
     match spin_sdk::http::send::<_, Response>(request).await {
         Ok(response) => json!({
             "status": response.status(),

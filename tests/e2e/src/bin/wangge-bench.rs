@@ -16,18 +16,10 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut args = Args {
-        seconds: 5,
-        clients: 16,
-        city_grids: 1_000_000,
-    };
+    let mut args = Args { seconds: 5, clients: 16, city_grids: 1_000_000 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut value = || {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| panic!("{a} takes a number"))
-        };
+        let mut value = || it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{a} takes a number"));
         match a.as_str() {
             "--seconds" => args.seconds = value() as u64,
             "--clients" => args.clients = value(),
@@ -51,13 +43,7 @@ fn locate_shot(url: String, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Shot> {
     let auth = bearer(OPERATOR_KEY);
     Arc::new(move |agent: &ureq::Agent, i: usize| {
         let (lng, lat) = points[i % points.len()];
-        fire(
-            agent
-                .get(format!("{url}?lng={lng:.6}&lat={lat:.6}"))
-                .header("authorization", &auth)
-                .call(),
-            &[200],
-        )
+        fire(agent.get(format!("{url}?lng={lng:.6}&lat={lat:.6}")).header("authorization", &auth).call(), &[200])
     })
 }
 
@@ -88,12 +74,7 @@ fn main() {
     let audits: Vec<(String, f64, usize, usize)> = ["320613000000", "3206"]
         .iter()
         .map(|region| {
-            let reply = call(
-                "GET",
-                &suite.url(&format!("/v1/grids/audit?region={region}")),
-                OPERATOR_KEY,
-                None,
-            );
+            let reply = call("GET", &suite.url(&format!("/v1/grids/audit?region={region}")), OPERATOR_KEY, None);
             let ms = reply
                 .header("server-timing")
                 .and_then(|v| v.strip_prefix("app;dur="))
@@ -102,21 +83,13 @@ fn main() {
             let audit = &reply.json()["audit"];
             let grids =
                 audit["comprehensive_grids"].as_u64().unwrap_or(0) + audit["dedicated_grids"].as_u64().unwrap_or(0);
-            (
-                region.to_string(),
-                ms,
-                grids as usize,
-                audit["findings"].as_array().map_or(0, Vec::len),
-            )
+            (region.to_string(), ms, grids as usize, audit["findings"].as_array().map_or(0, Vec::len))
         })
         .collect();
     let chain_url = suite.url("/v1/system/intake/chain");
     let auth = bearer(OPERATOR_KEY);
     let chained: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, _| {
-        fire(
-            agent.post(&chain_url).header("authorization", &auth).send_empty(),
-            &[200],
-        )
+        fire(agent.post(&chain_url).header("authorization", &auth).send_empty(), &[200])
     });
     // Points inside Nantong: interior points of random grids, so every locate finds one.
     let grids: serde_json::Value = serde_json::from_slice(&demo("grids.geojson")).expect("demo grids");
@@ -127,10 +100,7 @@ fn main() {
         .filter(|f| f["properties"]["kind"] == "comprehensive")
         .filter_map(|f| {
             use wangge_geo::geo::InteriorPoint;
-            let p = wangge_geo::Shape::from_geojson(&f["geometry"])
-                .ok()?
-                .polygons
-                .interior_point()?;
+            let p = wangge_geo::Shape::from_geojson(&f["geometry"]).ok()?.polygons.interior_point()?;
             Some((p.x(), p.y()))
         })
         .collect();
@@ -148,33 +118,23 @@ fn main() {
     big.runtime_config = Some(runtime_config(&dir, &[("grid_lookup", city_db.clone())]));
     let big = start_with(big);
     let [x0, y0, x1, y1] = wangge_e2e::synthetic::extent(args.city_grids);
-    let synthetic: Vec<(f64, f64)> = (0..100_000)
-        .map(|i| (x0 + (x1 - x0) * mix(i, 1), y0 + (y1 - y0) * mix(i, 2)))
-        .collect();
+    let synthetic: Vec<(f64, f64)> =
+        (0..100_000).map(|i| (x0 + (x1 - x0) * mix(i, 1), y0 + (y1 - y0) * mix(i, 2))).collect();
 
     let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
     let baseline_single = load::run("trivial component, 1 client", 1, duration, trivial);
     let mut figures: Vec<Figure> = Vec::new();
-    figures.push(load::run(
-        "chained call (4 functions, 4 SQLite tx, 4 KV sets)",
-        args.clients,
-        duration,
-        chained,
-    ));
+    figures.push(load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained));
     // Locate at one client (its own cost, no queueing) and at full load.
     let (nantong, synthetic) = (Arc::new(nantong), Arc::new(synthetic));
     let city_name = format!("synthetic {}k grids", args.city_grids / 1000);
     for clients in [1, args.clients] {
-        for (name, running, points) in [
-            ("Nantong 9207 grids", &suite, &nantong),
-            (city_name.as_str(), &big, &synthetic),
-        ] {
+        for (name, running, points) in
+            [("Nantong 9207 grids", &suite, &nantong), (city_name.as_str(), &big, &synthetic)]
+        {
             running.app.app.take_peak_instance_memory();
             let mut f = load::run(
-                &format!(
-                    "locate, {name}, {clients} client{}",
-                    if clients == 1 { "" } else { "s" }
-                ),
+                &format!("locate, {name}, {clients} client{}", if clients == 1 { "" } else { "s" }),
                 clients,
                 duration,
                 locate_shot(running.url("/v1/grids/locate"), points.clone()),
@@ -199,11 +159,7 @@ fn main() {
     println!("{}", load::row(&baseline_single, &baseline_single));
     for f in &figures {
         // Each figure beside the baseline at the same concurrency.
-        let base = if f.name.ends_with(", 1 client") {
-            &baseline_single
-        } else {
-            &baseline
-        };
+        let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
         println!("{}", load::row(f, base));
     }
     let failed: usize = figures.iter().map(|f| f.errors).sum::<usize>() + baseline.errors;
