@@ -373,6 +373,18 @@ fn text_response(status: u16, content_type: &str, body: String) -> HostResponse 
     response
 }
 
+/// What a wildcard route leaves of the path: the rest after the base's segments
+/// (`/foo/...`: `/foo` → ``, `/foo/` → `/`, `/foo/bar/` → `/bar/`), whatever
+/// `:name` segments matched.
+fn trailing(path: &str, base: &str) -> String {
+    let mut rest = path;
+    for _ in base.split('/').filter(|s| !s.is_empty()) {
+        let trimmed = rest.strip_prefix('/').unwrap_or(rest);
+        rest = trimmed.find('/').map_or("", |i| &trimmed[i..]);
+    }
+    rest.to_owned()
+}
+
 /// Spin's request headers are appended after the client's, as Spin does.
 fn append_spin_headers(headers: &mut http::HeaderMap, values: &[(&'static str, String)]) {
     for (name, value) in values {
@@ -400,11 +412,7 @@ impl AppInner {
             return empty_response(404);
         };
         let route = &self.route_table[*matched.handler()];
-        let path_info = if route.wildcard {
-            path.strip_prefix(route.base.as_str()).unwrap_or("").to_owned()
-        } else {
-            String::new()
-        };
+        let path_info = if route.wildcard { trailing(&path, &route.base) } else { String::new() };
         let host =
             req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost").to_owned();
         let path_and_query =
@@ -423,6 +431,15 @@ impl AppInner {
         ];
         let (mut parts, body) = req.into_parts();
         append_spin_headers(&mut parts.headers, &spin_headers);
+        // `:name` segments of the route, as `spin-path-match-<name>`.
+        for capture in matched.captures().params() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(format!("spin-path-match-{}", capture.name().to_ascii_lowercase()).as_bytes()),
+                HeaderValue::from_str(capture.value()),
+            ) {
+                parts.headers.append(name, value);
+            }
+        }
         parts.uri = match full_url.parse() {
             Ok(uri) => uri,
             Err(_) => return empty_response(400),
@@ -566,5 +583,20 @@ impl WasiHttpHooks for OutboundHooks {
             let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
             Ok((response.map(BodyExt::boxed_unsync), Box::new(io) as IoFuture))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trailing;
+
+    #[test]
+    fn path_info_is_what_the_wildcard_matched() {
+        assert_eq!(trailing("/foo", "/foo"), "");
+        assert_eq!(trailing("/foo/", "/foo"), "/");
+        assert_eq!(trailing("/foo/bar", "/foo"), "/bar");
+        assert_eq!(trailing("/foo/bar/", "/foo"), "/bar/");
+        assert_eq!(trailing("/items/G1/detail/x/y", "/items/:id/detail"), "/x/y");
+        assert_eq!(trailing("/anything", ""), "/anything");
     }
 }

@@ -74,6 +74,10 @@ fn sets_spin_request_headers() {
     assert!(h["spin-client-addr"].as_str().unwrap().starts_with("127.0.0.1:"));
     let exact = get(&app.url("/probe/exact")).json();
     assert_eq!(exact["component"], "probe-exact");
+    let param = get(&app.url("/items/G42/detail/headers")).json();
+    assert_eq!(param["headers"]["spin-path-match-item_id"], "G42");
+    assert_eq!(param["headers"]["spin-component-route"], "/items/:item_id/detail");
+    assert_eq!(param["headers"]["spin-path-info"], "/headers");
 }
 
 #[test]
