@@ -1,0 +1,246 @@
+//! Case states and the transitions between them (`../shared/domain/lifecycle.md`).
+//! Anything not in the table is a conflict that names the current state.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// 已上报
+    Reported,
+    /// 已受理/立案
+    Accepted,
+    /// 不予受理 (terminal)
+    Rejected,
+    /// 重复合并 (terminal)
+    Merged,
+    /// 已交办
+    Assigned,
+    /// 处置中
+    InProgress,
+    /// 已退回
+    Returned,
+    /// 已上报上级 (吹哨)
+    Escalated,
+    /// 已处置
+    Resolved,
+    /// 已结案
+    Closed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Reported => "reported",
+            State::Accepted => "accepted",
+            State::Rejected => "rejected",
+            State::Merged => "merged",
+            State::Assigned => "assigned",
+            State::InProgress => "in_progress",
+            State::Returned => "returned",
+            State::Escalated => "escalated",
+            State::Resolved => "resolved",
+            State::Closed => "closed",
+        }
+    }
+
+    /// Whether the case is still open (not rejected, merged or closed).
+    pub fn is_open(self) -> bool {
+        !matches!(self, State::Rejected | State::Merged | State::Closed)
+    }
+}
+
+/// What an actor does to a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Accept,
+    Reject,
+    Merge,
+    Assign,
+    Reassign,
+    Sign,
+    Return,
+    Escalate,
+    Resolve,
+    VerifyPass,
+    VerifyFail,
+    /// The reporter rates the result "dissatisfied" (不满意).
+    RateDissatisfied,
+    Comment,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Accept => "accept",
+            Action::Reject => "reject",
+            Action::Merge => "merge",
+            Action::Assign => "assign",
+            Action::Reassign => "reassign",
+            Action::Sign => "sign",
+            Action::Return => "return",
+            Action::Escalate => "escalate",
+            Action::Resolve => "resolve",
+            Action::VerifyPass => "verify_pass",
+            Action::VerifyFail => "verify_fail",
+            Action::RateDissatisfied => "rate_dissatisfied",
+            Action::Comment => "comment",
+        }
+    }
+}
+
+/// What the transition table needs to know besides the state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Facts {
+    /// Seconds since the case was closed, when it is.
+    pub seconds_since_closed: Option<i64>,
+    /// Whether a "dissatisfied" rating has reopened it before.
+    pub reopened_by_rating: bool,
+}
+
+/// A rating reopens a closed case only within this many days.
+pub const RATING_WINDOW_DAYS: i64 = 7;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TransitionError {
+    #[error("a case that is {} cannot be {}", .state.as_str(), .action.as_str())]
+    NotAllowed { state: State, action: Action },
+    #[error("the rating window of {RATING_WINDOW_DAYS} days has passed")]
+    RatingWindowPassed,
+    #[error("a dissatisfied rating reopens a case only once")]
+    AlreadyReopened,
+}
+
+/// The outcome of an allowed action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transition {
+    pub to: State,
+    /// Back to work after verification failed or the reporter was dissatisfied (返工).
+    pub rework: bool,
+}
+
+/// The transition table of lifecycle.md.
+pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, TransitionError> {
+    use Action as A;
+    use State as S;
+    let to = |to| Ok(Transition { to, rework: false });
+    match (state, action) {
+        (s, A::Comment) if s.is_open() => to(s),
+        (S::Reported, A::Accept) => to(S::Accepted),
+        (S::Reported | S::Accepted | S::Returned, A::Reject) => to(S::Rejected),
+        (S::Reported | S::Accepted, A::Merge) => to(S::Merged),
+        (S::Accepted | S::Returned | S::Escalated, A::Assign) => to(S::Assigned),
+        (S::Assigned, A::Reassign) => to(S::Assigned),
+        (S::Assigned, A::Sign) => to(S::InProgress),
+        (S::Assigned, A::Return) => to(S::Returned),
+        (S::Accepted | S::Assigned | S::Returned | S::InProgress | S::Escalated, A::Escalate) => to(S::Escalated),
+        (S::InProgress, A::Resolve) => to(S::Resolved),
+        (S::Resolved, A::VerifyPass) => to(S::Closed),
+        (S::Resolved, A::VerifyFail) => Ok(Transition { to: S::InProgress, rework: true }),
+        (S::Closed, A::RateDissatisfied) => {
+            if facts.reopened_by_rating {
+                Err(TransitionError::AlreadyReopened)
+            } else if facts.seconds_since_closed.is_none_or(|s| s > RATING_WINDOW_DAYS * 86_400) {
+                Err(TransitionError::RatingWindowPassed)
+            } else {
+                Ok(Transition { to: S::InProgress, rework: true })
+            }
+        }
+        (state, action) => Err(TransitionError::NotAllowed { state, action }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action as A;
+    use State as S;
+
+    const ALL_STATES: [State; 10] = [
+        S::Reported,
+        S::Accepted,
+        S::Rejected,
+        S::Merged,
+        S::Assigned,
+        S::InProgress,
+        S::Returned,
+        S::Escalated,
+        S::Resolved,
+        S::Closed,
+    ];
+    const ALL_ACTIONS: [Action; 13] = [
+        A::Accept,
+        A::Reject,
+        A::Merge,
+        A::Assign,
+        A::Reassign,
+        A::Sign,
+        A::Return,
+        A::Escalate,
+        A::Resolve,
+        A::VerifyPass,
+        A::VerifyFail,
+        A::RateDissatisfied,
+        A::Comment,
+    ];
+
+    /// lifecycle.md's table, written out: (from, action, to).
+    const TABLE: &[(State, Action, State)] = &[
+        (S::Reported, A::Accept, S::Accepted),
+        (S::Reported, A::Reject, S::Rejected),
+        (S::Reported, A::Merge, S::Merged),
+        (S::Accepted, A::Assign, S::Assigned),
+        (S::Accepted, A::Escalate, S::Escalated),
+        (S::Accepted, A::Merge, S::Merged),
+        (S::Accepted, A::Reject, S::Rejected),
+        (S::Assigned, A::Sign, S::InProgress),
+        (S::Assigned, A::Return, S::Returned),
+        (S::Assigned, A::Escalate, S::Escalated),
+        (S::Assigned, A::Reassign, S::Assigned),
+        (S::Returned, A::Assign, S::Assigned),
+        (S::Returned, A::Escalate, S::Escalated),
+        (S::Returned, A::Reject, S::Rejected),
+        (S::InProgress, A::Resolve, S::Resolved),
+        (S::InProgress, A::Escalate, S::Escalated),
+        (S::Escalated, A::Assign, S::Assigned),
+        (S::Escalated, A::Escalate, S::Escalated),
+        (S::Resolved, A::VerifyPass, S::Closed),
+        (S::Resolved, A::VerifyFail, S::InProgress),
+        (S::Closed, A::RateDissatisfied, S::InProgress),
+    ];
+
+    #[test]
+    fn exactly_the_table_is_allowed() {
+        let facts = Facts { seconds_since_closed: Some(3600), reopened_by_rating: false };
+        for state in ALL_STATES {
+            for action in ALL_ACTIONS {
+                let expected = if action == A::Comment && state.is_open() {
+                    Some(state)
+                } else {
+                    TABLE.iter().find(|(s, a, _)| *s == state && *a == action).map(|(_, _, to)| *to)
+                };
+                let got = apply(state, action, facts).ok().map(|t| t.to);
+                assert_eq!(got, expected, "{state:?} + {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn rework_and_the_rating_window() {
+        assert!(apply(S::Resolved, A::VerifyFail, Facts::default()).unwrap().rework);
+        let within = Facts { seconds_since_closed: Some(7 * 86_400), reopened_by_rating: false };
+        assert!(apply(S::Closed, A::RateDissatisfied, within).unwrap().rework);
+        let late = Facts { seconds_since_closed: Some(7 * 86_400 + 1), reopened_by_rating: false };
+        assert_eq!(apply(S::Closed, A::RateDissatisfied, late), Err(TransitionError::RatingWindowPassed));
+        let again = Facts { seconds_since_closed: Some(60), reopened_by_rating: true };
+        assert_eq!(apply(S::Closed, A::RateDissatisfied, again), Err(TransitionError::AlreadyReopened));
+    }
+
+    #[test]
+    fn conflicts_name_the_current_state() {
+        let e = apply(S::Closed, A::Sign, Facts::default()).unwrap_err();
+        assert_eq!(e.to_string(), "a case that is closed cannot be sign");
+    }
+}

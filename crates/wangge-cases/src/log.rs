@@ -1,0 +1,122 @@
+//! The history of a case: entries appended, never updated or deleted, each carrying
+//! `hash = SHA-256(previous hash ‖ canonical JSON of the entry)`, so anyone can check
+//! that the history was not edited afterwards.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// The hash before the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// One transition (or comment) of a case, as hashed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub case_id: String,
+    pub seq: i64,
+    pub from: Option<String>,
+    pub to: String,
+    pub action: String,
+    pub actor: String,
+    pub role: String,
+    pub at: String,
+    pub note: Option<String>,
+    pub attachments: Vec<String>,
+}
+
+/// Canonical JSON: keys sorted, no insignificant whitespace, UTF-8, numbers as written.
+pub fn canonical_json(value: &Value) -> String {
+    // Keys are sorted here rather than trusting the map's order, which a feature flag
+    // anywhere in the dependency graph (`preserve_order`) could change.
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> =
+                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k]))).collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
+
+/// The hash of `entry` following `previous`.
+pub fn hash(previous: &str, entry: &Entry) -> String {
+    let json = canonical_json(&serde_json::to_value(entry).unwrap_or(Value::Null));
+    let mut hasher = Sha256::new();
+    hasher.update(previous.as_bytes());
+    hasher.update(json.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// The result of checking a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub valid: bool,
+    /// The first entry whose hash does not follow, if any.
+    pub broken_at_seq: Option<i64>,
+    pub entries: usize,
+}
+
+/// Checks stored `(entry, hash)` pairs in order: sequence numbers from 1 without gaps,
+/// each hash following the one before.
+pub fn verify(chain: &[(Entry, String)]) -> Verification {
+    let mut previous = GENESIS.to_owned();
+    for (i, (entry, stored)) in chain.iter().enumerate() {
+        if entry.seq != i as i64 + 1 || hash(&previous, entry) != *stored {
+            return Verification { valid: false, broken_at_seq: Some(entry.seq), entries: chain.len() };
+        }
+        previous = stored.clone();
+    }
+    Verification { valid: true, broken_at_seq: None, entries: chain.len() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(seq: i64, to: &str) -> Entry {
+        Entry {
+            case_id: "c1".into(),
+            seq,
+            from: (seq > 1).then(|| "reported".into()),
+            to: to.into(),
+            action: "accept".into(),
+            actor: "S000002".into(),
+            role: "grid_worker".into(),
+            at: "2026-11-26T14:00:00+08:00".into(),
+            note: Some("现场核实".into()),
+            attachments: vec!["https://example.com/a.jpg".into()],
+        }
+    }
+
+    fn chain(n: i64) -> Vec<(Entry, String)> {
+        let mut previous = GENESIS.to_owned();
+        (1..=n)
+            .map(|seq| {
+                let e = entry(seq, "accepted");
+                let h = hash(&previous, &e);
+                previous = h.clone();
+                (e, h)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_and_drops_whitespace() {
+        let v: Value = serde_json::from_str(r#"{ "b": [1, {"z": null, "a": "网格"}], "a": 1.50 }"#).unwrap();
+        assert_eq!(canonical_json(&v), r#"{"a":1.5,"b":[1,{"a":"网格","z":null}]}"#);
+    }
+
+    #[test]
+    fn a_chain_verifies_and_any_edit_breaks_it_at_that_entry() {
+        let mut c = chain(5);
+        assert_eq!(verify(&c), Verification { valid: true, broken_at_seq: None, entries: 5 });
+        c[2].0.note = Some("edited afterwards".into());
+        assert_eq!(verify(&c).broken_at_seq, Some(3));
+        let mut c = chain(5);
+        c.remove(1);
+        assert_eq!(verify(&c).broken_at_seq, Some(3), "a deleted entry shows as a gap");
+    }
+}
