@@ -285,3 +285,75 @@ fn a_subset_of_components_runs_alone_when_it_includes_what_it_calls() {
     let suite = start_with(options("subset-assessment", &["assessment", "case-routing", "notification"]));
     assert_eq!(call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None).status, 200);
 }
+
+/// Sends raw HTTP/1.1 and returns the status line and the body.
+fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.lines().next().unwrap_or_default().to_owned();
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+#[test]
+fn body_limits_hold_whether_the_length_is_announced_or_streamed() {
+    let suite = start("limits");
+    let auth = bearer(OPERATOR_KEY);
+    // Announced: refused before a byte of the body is read.
+    let (status, body) = raw(
+        suite.app.addr,
+        &format!(
+            "POST /v1/system/intake/echo HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: application/json\r\ncontent-length: 10000000\r\nconnection: close\r\n\r\n"
+        ),
+        b"",
+    );
+    assert!(status.contains("413"), "{status}");
+    assert!(body.contains("body_too_large"), "{body}");
+    // Streamed in chunks with no length: refused once the limit is passed.
+    let chunk = vec![b' '; 8 * 1024];
+    let mut chunked = Vec::new();
+    for _ in 0..9 {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(&chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let (status, body) = raw(
+        suite.app.addr,
+        &format!(
+            "POST /v1/system/intake/echo HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+        ),
+        &chunked,
+    );
+    assert!(status.contains("413"), "{status}");
+    assert!(body.contains("\"limit_bytes\":65536"), "{body}");
+    // An import's limit is its own: 8 MiB for regions.
+    let (status, body) = raw(
+        suite.app.addr,
+        &format!(
+            "PUT /v1/regions HTTP/1.1\r\nhost: x\r\nauthorization: {auth}\r\ncontent-type: text/csv\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            8 * 1024 * 1024 + 1
+        ),
+        b"",
+    );
+    assert!(status.contains("413") && body.contains("\"limit_bytes\":8388608"), "{status} {body}");
+}
+
+#[test]
+fn a_database_that_is_down_is_a_503_storage_unavailable_with_retry_after() {
+    let mut options = options("storage-down", &["notification"]);
+    let dir = options.state_dir.clone().unwrap();
+    let broken = dir.join("not-a-database");
+    std::fs::create_dir_all(&broken).unwrap();
+    options.runtime_config = Some(runtime_config(&dir, &[("notification", broken)]));
+    let suite = start_with(options);
+    let r = get(&suite.url("/v1/system/notification/health"));
+    assert_eq!((r.status, r.json()["code"].as_str()), (503, Some("storage_unavailable")));
+    assert_eq!(r.header("retry-after"), Some("1"));
+}
