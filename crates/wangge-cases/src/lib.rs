@@ -8,4 +8,5 @@
 pub mod calendar;
 pub mod lifecycle;
 pub mod log;
+pub mod reference;
 pub mod supervision;

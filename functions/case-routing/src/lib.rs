@@ -7,19 +7,25 @@
 //! - `/v1/departments/...`
 //! - `/v1/system/case-routing/...` — health, version, echo, chain
 //!
+//! Reference data: `PUT|GET /v1/calendar/{year}`, `GET /v1/calendar/deadline`,
+//! `PUT|GET /v1/categories`, `GET /v1/categories/{code}`, `PUT|GET /v1/departments`.
+//!
 //! Internal routes, reached only through `http://case-routing.spin.internal`:
 //! - `POST /internal/chain`
 
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
-use wangge_core::Migration;
-use wangge_spin::reply::{route_not_found, serve};
+
+mod reference;
+
+use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 const COMPONENT: Component = Component {
     name: "case-routing",
     database: "case_routing",
-    migrations: &[Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") }],
+    // case-routing's schema belongs to the cases crate, beside the code that uses it.
+    migrations: wangge_cases::reference::MIGRATIONS,
     chain_next: Some("notification"),
 };
 
@@ -32,6 +38,16 @@ async fn route(req: Req) -> Reply {
     let path = req.path.clone();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (&req.method, segments.as_slice()) {
+        (Method::Get, ["v1", "calendar", "deadline"]) => reference::deadline(req),
+        (Method::Put, ["v1", "calendar", year]) => reference::put_calendar(req, year).await,
+        (Method::Get, ["v1", "calendar", year]) => reference::get_calendar(req, year),
+        (Method::Put, ["v1", "categories"]) => reference::put_categories(req).await,
+        (Method::Get, ["v1", "categories"]) => reference::get_categories(req),
+        (Method::Get, ["v1", "categories", code]) => reference::get_category(req, code),
+        (Method::Put, ["v1", "departments"]) => reference::put_departments(req).await,
+        (Method::Get, ["v1", "departments"]) => reference::list_departments(req),
+        (_, ["v1", "calendar", _] | ["v1", "categories" | "departments"]) => Err(method_not_allowed(&req, "GET, PUT")),
+        (_, ["v1", "categories", _]) => Err(method_not_allowed(&req, "GET")),
         (_, ["v1", "system", "case-routing", rest @ ..]) => system::handle(req, &COMPONENT, rest).await,
         (Method::Post, ["internal", "chain"]) => system::internal_chain(req, &COMPONENT).await,
         _ => Err(route_not_found(&req)),
