@@ -9,4 +9,5 @@ pub mod calendar;
 pub mod lifecycle;
 pub mod log;
 pub mod reference;
+pub mod store;
 pub mod supervision;

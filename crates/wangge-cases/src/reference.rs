@@ -16,6 +16,7 @@ use crate::calendar::{Calendar, CalendarFile, Within, Year};
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "reference", sql: include_str!("../migrations/0002_reference.sql") },
+    Migration { version: 3, name: "cases", sql: include_str!("../migrations/0003_cases.sql") },
 ];
 
 #[derive(Debug)]

@@ -1,0 +1,528 @@
+//! Cases in storage, over [`Sql`]: creation with automatic routing, and actions, each
+//! in one transaction that appends to the hash-chained log.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
+use wangge_core::time::{parse, render};
+
+use crate::calendar::{Calendar, Within};
+use crate::lifecycle::{self, Action, Facts, State, TransitionError};
+use crate::log::{self, Entry, GENESIS, Verification};
+use crate::reference::{self, Category};
+
+pub const SOURCES: &[&str] = &["grid_staff", "resident", "hotline", "open311", "department", "inspection"];
+
+/// Who answers for a case as grid staff, as grid-lookup said when the case was made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStaff {
+    pub staff_id: String,
+    pub role: String,
+    pub grid_code: String,
+}
+
+/// A reporter's personal data: kept in its own table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub wechat_openid: Option<String>,
+}
+
+/// What intake hands over to make a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewCase {
+    pub id: String,
+    pub source: String,
+    #[serde(default)]
+    pub reporter_staff_id: Option<String>,
+    #[serde(default)]
+    pub reporter: Reporter,
+    pub category: String,
+    #[serde(default)]
+    pub lng: Option<f64>,
+    #[serde(default)]
+    pub lat: Option<f64>,
+    #[serde(default)]
+    pub responsible_grid: Option<String>,
+    #[serde(default)]
+    pub comprehensive_grid: Option<String>,
+    pub community: String,
+    #[serde(default)]
+    pub discovered_at: Option<String>,
+    pub reported_at: String,
+    pub description: String,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    #[serde(default)]
+    pub external_ref: Option<String>,
+    #[serde(default)]
+    pub staff: Vec<CaseStaff>,
+}
+
+/// Who acts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// Grid staff, by staff id.
+    Staff(String),
+    /// A department, by department code.
+    Department(String),
+    /// A command centre, by the region code it serves.
+    Centre(String),
+    /// The case's reporter.
+    Reporter,
+    /// Automatic routing.
+    System,
+}
+
+impl Actor {
+    fn id(&self) -> String {
+        match self {
+            Actor::Staff(id) | Actor::Department(id) | Actor::Centre(id) => id.clone(),
+            Actor::Reporter => "reporter".into(),
+            Actor::System => "system".into(),
+        }
+    }
+
+    fn role(&self) -> &'static str {
+        match self {
+            Actor::Staff(_) => "grid_staff",
+            Actor::Department(_) => "department",
+            Actor::Centre(_) => "centre",
+            Actor::Reporter => "reporter",
+            Actor::System => "system",
+        }
+    }
+}
+
+/// Where an assignment sends a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+pub enum Target {
+    Grid(String),
+    Department(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub action: Action,
+    pub actor: Actor,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<String>,
+    #[serde(default)]
+    pub target: Option<Target>,
+    /// Optimistic concurrency: the version the actor saw (`If-Match`).
+    #[serde(default)]
+    pub expected_version: Option<i64>,
+}
+
+#[derive(Debug)]
+pub enum CaseError {
+    NotFound,
+    /// The action does not fit the case now: names the current state and version.
+    Conflict {
+        state: State,
+        version: i64,
+        message: String,
+    },
+    /// The actor may not do this to this case.
+    Forbidden(String),
+    /// The request itself is unacceptable (unknown target, missing field).
+    Invalid(String),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for CaseError {
+    fn from(e: StorageError) -> Self {
+        CaseError::Storage(e)
+    }
+}
+
+/// A case as stored (reporter's personal data apart).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Case {
+    pub id: String,
+    pub version: i64,
+    pub state: State,
+    pub category: String,
+    pub domain: String,
+    pub priority: String,
+    pub source: String,
+    pub reporter_staff_id: Option<String>,
+    pub responsible_grid: Option<String>,
+    pub comprehensive_grid: Option<String>,
+    pub community: String,
+    pub discovered_at: Option<String>,
+    pub reported_at: String,
+    pub description: String,
+    pub handling_level: Option<String>,
+    pub assignee_kind: Option<String>,
+    pub assignee: Option<String>,
+    pub assigned_at: Option<String>,
+    pub respond_due: Option<String>,
+    pub resolve_due: Option<String>,
+    pub deadline_fallback: bool,
+    pub first_resolved_at: Option<String>,
+    pub closed_at: Option<String>,
+    pub reopen_count: i64,
+    pub reopened_by_rating: bool,
+}
+
+const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
+    comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
+    assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating";
+
+fn state_of(s: &str) -> State {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
+}
+
+fn cases_from(rows: Rows) -> Vec<Case> {
+    let t = |v: &SqlValue| v.as_str().map(str::to_owned);
+    let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
+    rows.rows
+        .iter()
+        .map(|r| Case {
+            id: s(&r[0]),
+            version: r[1].as_i64().unwrap_or(0),
+            state: state_of(r[2].as_str().unwrap_or_default()),
+            category: s(&r[3]),
+            domain: s(&r[4]),
+            priority: s(&r[5]),
+            source: s(&r[6]),
+            reporter_staff_id: t(&r[7]),
+            responsible_grid: t(&r[8]),
+            comprehensive_grid: t(&r[9]),
+            community: s(&r[10]),
+            discovered_at: t(&r[11]),
+            reported_at: s(&r[12]),
+            description: s(&r[13]),
+            handling_level: t(&r[14]),
+            assignee_kind: t(&r[15]),
+            assignee: t(&r[16]),
+            assigned_at: t(&r[17]),
+            respond_due: t(&r[18]),
+            resolve_due: t(&r[19]),
+            deadline_fallback: r[20].as_i64() == Some(1),
+            first_resolved_at: t(&r[21]),
+            closed_at: t(&r[22]),
+            reopen_count: r[23].as_i64().unwrap_or(0),
+            reopened_by_rating: r[24].as_i64() == Some(1),
+        })
+        .collect()
+}
+
+pub fn get(db: &impl Sql, id: &str) -> Result<Option<Case>, StorageError> {
+    Ok(cases_from(db.execute(&format!("SELECT {COLUMNS} FROM cases WHERE id = ?"), &[id.into()])?).into_iter().next())
+}
+
+pub fn staff(db: &impl Sql, id: &str) -> Result<Vec<CaseStaff>, StorageError> {
+    Ok(db
+        .execute("SELECT staff_id, role, grid_code FROM case_staff WHERE case_id = ? ORDER BY staff_id", &[id.into()])?
+        .rows
+        .iter()
+        .map(|r| CaseStaff {
+            staff_id: r[0].as_str().unwrap_or_default().to_owned(),
+            role: r[1].as_str().unwrap_or_default().to_owned(),
+            grid_code: r[2].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect())
+}
+
+/// The log of a case with its stored hashes, and whether the chain holds.
+pub fn history(db: &impl Sql, id: &str) -> Result<(Vec<(Entry, String)>, Verification), StorageError> {
+    let rows = db.execute("SELECT entry, hash FROM case_log WHERE case_id = ? ORDER BY seq", &[id.into()])?;
+    let chain: Vec<(Entry, String)> = rows
+        .rows
+        .iter()
+        .filter_map(|r| Some((serde_json::from_str(r[0].as_str()?).ok()?, r[1].as_str()?.to_owned())))
+        .collect();
+    let mut verification = log::verify(&chain);
+    if chain.len() != rows.rows.len() {
+        // An entry that no longer parses is an edit too.
+        verification.valid = false;
+    }
+    Ok((chain, verification))
+}
+
+/// One log entry to append: the transition, and the actor's note and attachments.
+struct Draft<'a> {
+    from: Option<State>,
+    to: State,
+    action: &'a str,
+    actor: &'a Actor,
+    at: &'a str,
+    note: Option<String>,
+    attachments: Vec<String>,
+}
+
+fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<(), StorageError> {
+    let Draft { from, to, action, actor, at, note, attachments } = draft;
+    let last =
+        db.execute("SELECT seq, hash FROM case_log WHERE case_id = ? ORDER BY seq DESC LIMIT 1", &[case_id.into()])?;
+    let (seq, previous) = match last.rows.first() {
+        Some(r) => (r[0].as_i64().unwrap_or(0) + 1, r[1].as_str().unwrap_or(GENESIS).to_owned()),
+        None => (1, GENESIS.to_owned()),
+    };
+    let entry = Entry {
+        case_id: case_id.to_owned(),
+        seq,
+        from: from.map(|s| s.as_str().to_owned()),
+        to: to.as_str().to_owned(),
+        action: action.to_owned(),
+        actor: actor.id(),
+        role: actor.role().to_owned(),
+        at: at.to_owned(),
+        note,
+        attachments,
+    };
+    let hash = log::hash(&previous, &entry);
+    db.execute(
+        "INSERT INTO case_log (case_id, seq, entry, hash) VALUES (?, ?, ?, ?)",
+        &[case_id.into(), seq.into(), serde_json::to_string(&entry).unwrap_or_default().into(), hash.into()],
+    )?;
+    Ok(())
+}
+
+/// Clock and calendar for one request.
+pub struct Context<'a> {
+    pub calendar: &'a Calendar,
+    pub now: DateTime<Utc>,
+}
+
+/// Makes a case from intake's report, and routes it where the rules decide: a grid
+/// staff report in a matter the grid may resolve is accepted and assigned to the grid;
+/// an urgent matter skips the queue and goes to the grid or to its department.
+pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) -> Result<Case, CaseError> {
+    if !SOURCES.contains(&new.source.as_str()) {
+        return Err(CaseError::Invalid(format!("unknown source `{}`", new.source)));
+    }
+    let now = render(ctx.now);
+    db.transaction(|db| {
+        db.execute(
+            "INSERT INTO cases (id, version, state, category, domain, priority, source, reporter_staff_id, lng, lat, responsible_grid, \
+             comprehensive_grid, community, discovered_at, reported_at, description, attachments, external_ref, created_at, updated_at) \
+             VALUES (?, 1, 'reported', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &[
+                new.id.as_str().into(),
+                category.code.as_str().into(),
+                category.domain.as_str().into(),
+                category.priority.as_str().into(),
+                new.source.as_str().into(),
+                new.reporter_staff_id.clone().into(),
+                new.lng.into(),
+                new.lat.into(),
+                new.responsible_grid.clone().into(),
+                new.comprehensive_grid.clone().into(),
+                new.community.as_str().into(),
+                new.discovered_at.clone().into(),
+                new.reported_at.as_str().into(),
+                new.description.as_str().into(),
+                serde_json::to_string(&new.attachments).unwrap_or_default().into(),
+                new.external_ref.clone().into(),
+                now.as_str().into(),
+                now.as_str().into(),
+            ],
+        )?;
+        db.execute(
+            "INSERT INTO case_reporters (case_id, name, phone, wechat_openid) VALUES (?, ?, ?, ?)",
+            &[new.id.as_str().into(), new.reporter.name.clone().into(), new.reporter.phone.clone().into(), new.reporter.wechat_openid.clone().into()],
+        )?;
+        for s in &new.staff {
+            db.execute(
+                "INSERT OR IGNORE INTO case_staff (case_id, staff_id, role, grid_code) VALUES (?, ?, ?, ?)",
+                &[new.id.as_str().into(), s.staff_id.as_str().into(), s.role.as_str().into(), s.grid_code.as_str().into()],
+            )?;
+        }
+        let reporter = match &new.reporter_staff_id {
+            Some(id) => Actor::Staff(id.clone()),
+            None => Actor::Reporter,
+        };
+        let draft = Draft {
+            from: None,
+            to: State::Reported,
+            action: "report",
+            actor: &reporter,
+            at: &now,
+            note: None,
+            attachments: new.attachments.clone(),
+        };
+        append(db, &new.id, draft)?;
+
+        let by_grid_staff = new.source == "grid_staff"
+            && new.reporter_staff_id.as_ref().is_some_and(|id| new.staff.iter().any(|s| &s.staff_id == id));
+        let urgent = category.priority == "urgent";
+        if (by_grid_staff && category.grid_may_resolve) || urgent {
+            transition(db, &new.id, Action::Accept, &Actor::System, None, ctx)?;
+            let target = match (&new.responsible_grid, category.grid_may_resolve, &category.department_kind) {
+                (Some(grid), true, _) => Some(Target::Grid(grid.clone())),
+                (_, _, Some(kind)) => reference::department_for(db, kind, &new.community)?.map(|d| Target::Department(d.dept_code)),
+                _ => None,
+            };
+            if let Some(target) = target {
+                transition(db, &new.id, Action::Assign, &Actor::System, Some(&target), ctx)?;
+            }
+        }
+        Ok::<_, CaseError>(())
+    })?;
+    get(db, &new.id)?.ok_or(CaseError::NotFound)
+}
+
+/// Applies one action, authorized and validated against the current state, in one
+/// transaction. Of two actors racing on one case, exactly one wins.
+pub fn act(db: &impl Sql, case_id: &str, request: &ActionRequest, ctx: &Context) -> Result<Case, CaseError> {
+    db.transaction(|db| {
+        let case = get(db, case_id)?.ok_or(CaseError::NotFound)?;
+        if let Some(expected) = request.expected_version
+            && expected != case.version
+        {
+            return Err(CaseError::Conflict {
+                state: case.state,
+                version: case.version,
+                message: format!("the case is at version {}, not {expected}", case.version),
+            });
+        }
+        authorize(db, &case, &request.actor, request.action)?;
+        let remarks = (request.note.clone(), request.attachments.clone());
+        transition_with(db, &case, (request.action, &request.actor, request.target.as_ref()), remarks, ctx)
+    })?;
+    get(db, case_id)?.ok_or(CaseError::NotFound)
+}
+
+/// Who may do what (lifecycle.md, "Who may act").
+fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> Result<(), CaseError> {
+    use Action as A;
+    let handler = matches!(action, A::Sign | A::Return | A::Resolve | A::Escalate | A::Comment);
+    let allowed = match actor {
+        Actor::Centre(region) => {
+            case.community.starts_with(region.as_str())
+                && !matches!(action, A::Sign | A::Resolve | A::Return | A::RateDissatisfied)
+        }
+        Actor::Department(code) => {
+            handler && case.assignee_kind.as_deref() == Some("department") && case.assignee.as_deref() == Some(code)
+        }
+        Actor::Staff(id) => {
+            let grid_level = case.assignee_kind.as_deref() != Some("department");
+            let listed = staff(db, &case.id)?.iter().any(|s| &s.staff_id == id);
+            listed && grid_level && handler
+        }
+        Actor::Reporter => matches!(action, A::RateDissatisfied | A::Comment),
+        Actor::System => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden(format!("{} `{}` may not {} this case", actor.role(), actor.id(), action.as_str())))
+    }
+}
+
+fn transition(
+    db: &impl Sql,
+    case_id: &str,
+    action: Action,
+    actor: &Actor,
+    target: Option<&Target>,
+    ctx: &Context,
+) -> Result<(), CaseError> {
+    let case = get(db, case_id)?.ok_or(CaseError::NotFound)?;
+    transition_with(db, &case, (action, actor, target), (None, Vec::new()), ctx)
+}
+
+/// `(action, actor, target)` applied to `case`; `(note, attachments)` go to the log.
+fn transition_with(
+    db: &impl Sql,
+    case: &Case,
+    (action, actor, target): (Action, &Actor, Option<&Target>),
+    (note, attachments): (Option<String>, Vec<String>),
+    ctx: &Context,
+) -> Result<(), CaseError> {
+    let facts = Facts {
+        seconds_since_closed: case.closed_at.as_deref().and_then(parse).map(|t| (ctx.now - t).num_seconds()),
+        reopened_by_rating: case.reopened_by_rating,
+    };
+    let outcome = lifecycle::apply(case.state, action, facts).map_err(|e| CaseError::Conflict {
+        state: case.state,
+        version: case.version,
+        message: match e {
+            TransitionError::NotAllowed { .. } => e.to_string(),
+            other => other.to_string(),
+        },
+    })?;
+    let now = render(ctx.now);
+    let mut sets: Vec<(&str, SqlValue)> =
+        vec![("state", outcome.to.as_str().into()), ("updated_at", now.as_str().into())];
+    match action {
+        Action::Assign | Action::Reassign => {
+            let Some(target) = target else {
+                return Err(CaseError::Invalid("assign needs a target: a grid or a department".into()));
+            };
+            let category = reference::category(db, &case.category)?.ok_or_else(|| {
+                CaseError::Invalid(format!("category {} is no longer in the catalogue", case.category))
+            })?;
+            let (kind, code) = match target {
+                Target::Grid(code) => {
+                    if Some(code) != case.responsible_grid.as_ref() && Some(code) != case.comprehensive_grid.as_ref() {
+                        return Err(CaseError::Invalid(format!("grid {code} is not this case's grid")));
+                    }
+                    ("grid", code)
+                }
+                Target::Department(code) => {
+                    let known = db.execute("SELECT 1 FROM departments WHERE dept_code = ?", &[code.as_str().into()])?;
+                    if known.rows.is_empty() {
+                        return Err(CaseError::Invalid(format!("no department `{code}`")));
+                    }
+                    sets.push(("escalated_to_department", 1i64.into()));
+                    ("department", code)
+                }
+            };
+            let (respond, resolve) = (Within::parse(&category.respond_within), Within::parse(&category.resolve_within));
+            let (Ok(respond), Ok(resolve)) = (respond, resolve) else {
+                return Err(CaseError::Invalid(format!("category {} has unreadable deadlines", category.code)));
+            };
+            let (respond_due, resolve_due) =
+                (ctx.calendar.deadline(ctx.now, respond), ctx.calendar.deadline(ctx.now, resolve));
+            sets.extend([
+                ("handling_level", kind.into()),
+                ("assignee_kind", kind.into()),
+                ("assignee", code.as_str().into()),
+                ("assigned_at", now.as_str().into()),
+                ("respond_due", render(respond_due.at).into()),
+                ("resolve_due", render(resolve_due.at).into()),
+                ("deadline_fallback", ((respond_due.fallback || resolve_due.fallback) as i64).into()),
+            ]);
+        }
+        Action::Sign => sets.push(("signed_at", now.as_str().into())),
+        Action::Resolve if case.first_resolved_at.is_none() => sets.push(("first_resolved_at", now.as_str().into())),
+        Action::VerifyPass => sets.push(("closed_at", now.as_str().into())),
+        _ => {}
+    }
+    if outcome.rework {
+        sets.push(("reopen_count", (case.reopen_count + 1).into()));
+    }
+    if action == Action::RateDissatisfied {
+        sets.push(("reopened_by_rating", 1i64.into()));
+    }
+    let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
+    let mut params: Vec<SqlValue> = sets.into_iter().map(|(_, v)| v).collect();
+    params.push(case.id.as_str().into());
+    params.push(case.version.into());
+    let sql = format!(
+        "UPDATE cases SET version = version + 1, {} WHERE id = ? AND version = ? RETURNING version",
+        assignments.join(", ")
+    );
+    if db.execute(&sql, &params)?.rows.is_empty() {
+        // Someone else changed the case between our read and write: impossible inside
+        // one IMMEDIATE transaction, but never assumed.
+        return Err(CaseError::Conflict {
+            state: case.state,
+            version: case.version,
+            message: "the case changed; read it again".into(),
+        });
+    }
+    let draft =
+        Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
+    append(db, &case.id, draft)?;
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! Cases on a real SQLite file: routing at creation, every action's rules, races,
+//! and a log that shows any edit.
+
+use std::io::Read;
+
+use chrono::{DateTime, Duration, Utc};
+use wangge_cases::calendar::Calendar;
+use wangge_cases::lifecycle::{Action, State};
+use wangge_cases::reference::{self, Department, MIGRATIONS};
+use wangge_cases::store::*;
+use wangge_core::migrations::{Sql, migrate};
+use wangge_core::native::NativeDb;
+
+fn root(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+}
+
+fn setup(name: &str) -> (NativeDb, Calendar) {
+    let path = std::env::temp_dir().join(format!("wangge-cases-store-{name}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let db = NativeDb::open(&path).unwrap();
+    migrate(&db, MIGRATIONS).unwrap();
+    reference::put_catalogue(&db, &std::fs::read(root("data/categories.json")).unwrap()).unwrap();
+    reference::put_calendar(&db, 2026, &std::fs::read(root("data/calendar-2026.json")).unwrap()).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(root("data/nantong/departments.csv.gz")).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let departments: Vec<Department> =
+        csv::Reader::from_reader(text.as_bytes()).deserialize().map(|r| r.unwrap()).collect();
+    reference::put_departments(&db, &departments).unwrap();
+    let calendar = reference::calendar(&db).unwrap();
+    (db, calendar)
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn new_case(id: &str, source: &str, category: &str, reporter_staff: Option<&str>) -> NewCase {
+    NewCase {
+        id: id.into(),
+        source: source.into(),
+        reporter_staff_id: reporter_staff.map(str::to_owned),
+        reporter: Reporter { name: Some("张三".into()), phone: Some("13900000000".into()), wechat_openid: None },
+        category: category.into(),
+        lng: Some(120.86),
+        lat: Some(32.01),
+        responsible_grid: Some("320613001001001".into()),
+        comprehensive_grid: Some("320613001001001".into()),
+        community: "320613001001".into(),
+        discovered_at: Some("2026-11-27T15:00:00+08:00".into()),
+        reported_at: "2026-11-27T16:00:00+08:00".into(),
+        description: "楼道堆放杂物".into(),
+        attachments: vec![],
+        external_ref: None,
+        staff: vec![
+            CaseStaff { staff_id: "S000002".into(), role: "grid_worker".into(), grid_code: "320613001001001".into() },
+            CaseStaff { staff_id: "S000001".into(), role: "grid_head".into(), grid_code: String::new() },
+        ],
+    }
+}
+
+fn create_at(db: &NativeDb, calendar: &Calendar, new: &NewCase, now: &str) -> Case {
+    let category = reference::category(db, &new.category).unwrap().unwrap();
+    create(db, new, &category, &Context { calendar, now: at(now) }).unwrap()
+}
+
+fn act_at(
+    db: &NativeDb,
+    calendar: &Calendar,
+    id: &str,
+    action: Action,
+    actor: Actor,
+    target: Option<Target>,
+    now: &str,
+) -> Result<Case, CaseError> {
+    let request = ActionRequest { action, actor, note: None, attachments: vec![], target, expected_version: None };
+    act(db, id, &request, &Context { calendar, now: at(now) })
+}
+
+#[test]
+fn a_grid_workers_report_the_grid_may_resolve_is_accepted_and_assigned_on_deadline() {
+    let (db, calendar) = setup("grid");
+    let case =
+        create_at(&db, &calendar, &new_case("c1", "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
+    assert_eq!(case.state, State::Assigned);
+    assert_eq!((case.assignee_kind.as_deref(), case.assignee.as_deref()), (Some("grid"), Some("320613001001001")));
+    // A01: respond within 1wd, resolve within 5wd, from Friday 16:00.
+    assert_eq!(case.respond_due.as_deref(), Some("2026-11-30T17:30:00+08:00"));
+    assert_eq!(case.resolve_due.as_deref(), Some("2026-12-04T17:30:00+08:00"));
+    let (log, verification) = history(&db, "c1").unwrap();
+    let actions: Vec<&str> = log.iter().map(|(e, _)| e.action.as_str()).collect();
+    assert_eq!(actions, ["report", "accept", "assign"]);
+    assert!(verification.valid);
+}
+
+#[test]
+fn a_residents_report_waits_for_the_centre_and_urgent_matters_skip_the_queue() {
+    let (db, calendar) = setup("queue");
+    let case = create_at(&db, &calendar, &new_case("r1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
+    assert_eq!(case.state, State::Reported, "the centre decides");
+    // A07 (群体性事件苗头) is urgent and goes to public security at the town.
+    let urgent = create_at(&db, &calendar, &new_case("u1", "resident", "A07", None), "2026-11-27T10:00:00+08:00");
+    assert_eq!(urgent.state, State::Assigned);
+    assert_eq!(urgent.assignee.as_deref(), Some("320613001000-public_security"));
+    assert_eq!(urgent.handling_level.as_deref(), Some("department"));
+    assert_eq!(urgent.resolve_due.as_deref(), Some("2026-11-28T10:00:00+08:00"), "24h is wall-clock");
+}
+
+#[test]
+fn the_closed_loop_with_rework_and_one_dissatisfied_reopening() {
+    let (db, calendar) = setup("loop");
+    let id = "loop1";
+    create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
+    let worker = || Actor::Staff("S000002".into());
+    let centre = || Actor::Centre("320613".into());
+    let step = |action, actor, now| act_at(&db, &calendar, id, action, actor, None, now).unwrap().state;
+    assert_eq!(step(Action::Sign, worker(), "2026-11-30T09:00:00+08:00"), State::InProgress);
+    assert_eq!(step(Action::Resolve, worker(), "2026-11-30T15:00:00+08:00"), State::Resolved);
+    assert_eq!(step(Action::VerifyFail, centre(), "2026-12-01T09:00:00+08:00"), State::InProgress);
+    assert_eq!(step(Action::Resolve, worker(), "2026-12-01T15:00:00+08:00"), State::Resolved);
+    assert_eq!(step(Action::VerifyPass, centre(), "2026-12-02T09:00:00+08:00"), State::Closed);
+    let case = get(&db, id).unwrap().unwrap();
+    assert_eq!(case.first_resolved_at.as_deref(), Some("2026-11-30T15:00:00+08:00"), "the first resolution is kept");
+    assert_eq!(case.reopen_count, 1);
+    assert_eq!(step(Action::RateDissatisfied, Actor::Reporter, "2026-12-05T09:00:00+08:00"), State::InProgress);
+    step(Action::Resolve, worker(), "2026-12-07T09:00:00+08:00");
+    step(Action::VerifyPass, centre(), "2026-12-07T10:00:00+08:00");
+    let again =
+        act_at(&db, &calendar, id, Action::RateDissatisfied, Actor::Reporter, None, "2026-12-08T10:00:00+08:00");
+    assert!(matches!(again, Err(CaseError::Conflict { state: State::Closed, .. })), "only once: {again:?}");
+    let case = get(&db, id).unwrap().unwrap();
+    assert_eq!((case.reopen_count, case.reopened_by_rating), (2, true));
+    let (log, verification) = history(&db, id).unwrap();
+    assert_eq!(log.len(), 11);
+    assert!(verification.valid);
+}
+
+#[test]
+fn who_may_act_is_checked_and_refusals_change_nothing() {
+    let (db, calendar) = setup("who");
+    create_at(&db, &calendar, &new_case("w1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
+    let forbidden = |action, actor| {
+        matches!(
+            act_at(&db, &calendar, "w1", action, actor, None, "2026-11-27T11:00:00+08:00"),
+            Err(CaseError::Forbidden(_))
+        )
+    };
+    assert!(forbidden(Action::Accept, Actor::Centre("320612".into())), "another district's centre");
+    assert!(forbidden(Action::Accept, Actor::Staff("S000002".into())), "grid staff do not accept");
+    assert!(forbidden(Action::Accept, Actor::Reporter));
+    let accepted = act_at(
+        &db,
+        &calendar,
+        "w1",
+        Action::Accept,
+        Actor::Centre("320613001".into()),
+        None,
+        "2026-11-27T11:00:00+08:00",
+    )
+    .unwrap();
+    assert_eq!(accepted.state, State::Accepted);
+    // The centre sends it to the town's justice office.
+    let dept = Target::Department("320613001000-justice".into());
+    let assigned = act_at(
+        &db,
+        &calendar,
+        "w1",
+        Action::Assign,
+        Actor::Centre("3206".into()),
+        Some(dept),
+        "2026-11-27T11:00:00+08:00",
+    )
+    .unwrap();
+    assert_eq!(assigned.assignee_kind.as_deref(), Some("department"));
+    assert!(forbidden(Action::Sign, Actor::Staff("S000002".into())), "the grid no longer handles it");
+    assert!(forbidden(Action::Sign, Actor::Department("320613001000-public_security".into())), "another department");
+    assert!(forbidden(Action::Sign, Actor::Staff("S999999".into())));
+    let signed = act_at(
+        &db,
+        &calendar,
+        "w1",
+        Action::Sign,
+        Actor::Department("320613001000-justice".into()),
+        None,
+        "2026-11-27T12:00:00+08:00",
+    )
+    .unwrap();
+    assert_eq!(signed.state, State::InProgress);
+    let unknown =
+        act_at(&db, &calendar, "w1", Action::Escalate, Actor::Centre("3206".into()), None, "2026-11-27T12:00:00+08:00")
+            .unwrap();
+    assert_eq!(unknown.state, State::Escalated);
+    let bad_target = act_at(
+        &db,
+        &calendar,
+        "w1",
+        Action::Assign,
+        Actor::Centre("3206".into()),
+        Some(Target::Department("nope".into())),
+        "2026-11-27T12:00:00+08:00",
+    );
+    assert!(matches!(bad_target, Err(CaseError::Invalid(_))));
+    let (log, _) = history(&db, "w1").unwrap();
+    assert_eq!(log.len(), 5, "refusals left no trace");
+}
+
+#[test]
+fn of_two_racing_actors_exactly_one_wins_and_the_other_learns_the_state() {
+    let (db, calendar) = setup("race");
+    let case =
+        create_at(&db, &calendar, &new_case("x1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
+    let ctx = Context { calendar: &calendar, now: at("2026-11-27T11:00:00+08:00") };
+    let sign = ActionRequest {
+        action: Action::Sign,
+        actor: Actor::Staff("S000002".into()),
+        note: None,
+        attachments: vec![],
+        target: None,
+        expected_version: Some(case.version),
+    };
+    let ret = ActionRequest {
+        action: Action::Return,
+        actor: Actor::Staff("S000001".into()),
+        note: Some("不属于本网格".into()),
+        attachments: vec![],
+        target: None,
+        expected_version: Some(case.version),
+    };
+    assert_eq!(act(&db, "x1", &sign, &ctx).unwrap().state, State::InProgress);
+    match act(&db, "x1", &ret, &ctx) {
+        Err(CaseError::Conflict { state, version, .. }) => {
+            assert_eq!((state, version), (State::InProgress, case.version + 1))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Without a version, the state itself decides: a return after signing is not allowed.
+    let no_version = ActionRequest { expected_version: None, ..ret };
+    assert!(matches!(act(&db, "x1", &no_version, &ctx), Err(CaseError::Conflict { state: State::InProgress, .. })));
+}
+
+#[test]
+fn the_log_is_append_only_and_an_edit_shows_at_its_entry() {
+    let (db, calendar) = setup("tamper");
+    create_at(&db, &calendar, &new_case("t1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
+    act_at(&db, &calendar, "t1", Action::Sign, Actor::Staff("S000002".into()), None, "2026-11-27T11:00:00+08:00")
+        .unwrap();
+    let refused = db.execute("UPDATE case_log SET entry = '{}' WHERE case_id = 't1' AND seq = 2", &[]);
+    assert!(refused.unwrap_err().to_string().contains("append-only"));
+    assert!(db.execute("DELETE FROM case_log WHERE case_id = 't1'", &[]).is_err());
+    // Someone with the database file drops the guard and rewrites the accepting entry.
+    db.execute("DROP TRIGGER case_log_is_append_only_update", &[]).unwrap();
+    let row = db.execute("SELECT entry FROM case_log WHERE case_id = 't1' AND seq = 2", &[]).unwrap();
+    let edited = row.scalar().unwrap().as_str().unwrap().replace("\"system\"", "\"S000001\"");
+    db.execute("UPDATE case_log SET entry = ? WHERE case_id = 't1' AND seq = 2", &[edited.into()]).unwrap();
+    let (_, verification) = history(&db, "t1").unwrap();
+    assert_eq!((verification.valid, verification.broken_at_seq), (false, Some(2)));
+}
+
+#[test]
+fn the_rating_window_closes_after_seven_days() {
+    let (db, calendar) = setup("rating");
+    create_at(&db, &calendar, &new_case("k1", "grid_staff", "A01", Some("S000002")), "2026-11-02T10:00:00+08:00");
+    let worker = Actor::Staff("S000002".into());
+    act_at(&db, &calendar, "k1", Action::Sign, worker.clone(), None, "2026-11-02T11:00:00+08:00").unwrap();
+    act_at(&db, &calendar, "k1", Action::Resolve, worker, None, "2026-11-02T12:00:00+08:00").unwrap();
+    let closed = act_at(
+        &db,
+        &calendar,
+        "k1",
+        Action::VerifyPass,
+        Actor::Centre("3206".into()),
+        None,
+        "2026-11-02T13:00:00+08:00",
+    )
+    .unwrap();
+    let closed_at = wangge_core::time::parse(closed.closed_at.as_deref().unwrap()).unwrap();
+    let late = wangge_core::time::render(closed_at + Duration::days(7) + Duration::seconds(1));
+    let r = act_at(&db, &calendar, "k1", Action::RateDissatisfied, Actor::Reporter, None, &late);
+    assert!(matches!(r, Err(CaseError::Conflict { state: State::Closed, .. })), "{r:?}");
+}
