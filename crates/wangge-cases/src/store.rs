@@ -299,6 +299,16 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
     if !SOURCES.contains(&new.source.as_str()) {
         return Err(CaseError::Invalid(format!("unknown source `{}`", new.source)));
     }
+    // Times are stored as rendered in +08:00, so they compare as text.
+    let reported_at = parse(&new.reported_at)
+        .map(render)
+        .ok_or_else(|| CaseError::Invalid(format!("reported_at `{}` is not RFC 3339", new.reported_at)))?;
+    let discovered_at = match &new.discovered_at {
+        Some(t) => Some(
+            parse(t).map(render).ok_or_else(|| CaseError::Invalid(format!("discovered_at `{t}` is not RFC 3339")))?,
+        ),
+        None => None,
+    };
     let now = render(ctx.now);
     db.transaction(|db| {
         db.execute(
@@ -317,8 +327,8 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
                 new.responsible_grid.clone().into(),
                 new.comprehensive_grid.clone().into(),
                 new.community.as_str().into(),
-                new.discovered_at.clone().into(),
-                new.reported_at.as_str().into(),
+                discovered_at.into(),
+                reported_at.as_str().into(),
                 new.description.as_str().into(),
                 serde_json::to_string(&new.attachments).unwrap_or_default().into(),
                 new.external_ref.clone().into(),
@@ -525,4 +535,51 @@ fn transition_with(
         Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
     append(db, &case.id, draft)?;
     Ok(())
+}
+
+/// The reporter of a case (personal data: callers decide whether to mask it).
+pub fn reporter(db: &impl Sql, id: &str) -> Result<Reporter, StorageError> {
+    let rows = db.execute("SELECT name, phone, wechat_openid FROM case_reporters WHERE case_id = ?", &[id.into()])?;
+    Ok(rows
+        .rows
+        .first()
+        .map(|r| Reporter {
+            name: r[0].as_str().map(str::to_owned),
+            phone: r[1].as_str().map(str::to_owned),
+            wechat_openid: r[2].as_str().map(str::to_owned),
+        })
+        .unwrap_or_default())
+}
+
+/// Filters of `GET /v1/cases`; every one optional.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub region_prefix: String,
+    pub grid: Option<String>,
+    pub assignee: Option<String>,
+    pub state: Option<String>,
+    pub category: Option<String>,
+    /// Reported at or after / before (RFC 3339 as stored).
+    pub reported_from: Option<String>,
+    pub reported_to: Option<String>,
+}
+
+/// One keyset page of cases, newest id last (`limit + 1` fetched to know if more remain).
+pub fn list(db: &impl Sql, filter: &Filter, after: &str, limit: usize) -> Result<Vec<Case>, StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cases WHERE community >= ? AND community < ? AND id > ? \
+         AND (? IS NULL OR responsible_grid = ?) AND (? IS NULL OR assignee = ?) AND (? IS NULL OR state = ?) \
+         AND (? IS NULL OR category = ?) AND (? IS NULL OR reported_at >= ?) AND (? IS NULL OR reported_at < ?) \
+         ORDER BY id LIMIT ?"
+    );
+    let pair = |v: &Option<String>| -> [SqlValue; 2] { [v.clone().into(), v.clone().into()] };
+    let mut params: Vec<SqlValue> =
+        vec![filter.region_prefix.as_str().into(), format!("{}\u{10FFFF}", filter.region_prefix).into(), after.into()];
+    for v in
+        [&filter.grid, &filter.assignee, &filter.state, &filter.category, &filter.reported_from, &filter.reported_to]
+    {
+        params.extend(pair(v));
+    }
+    params.push((limit as i64 + 1).into());
+    Ok(cases_from(db.execute(&sql, &params)?))
 }

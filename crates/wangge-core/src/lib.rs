@@ -11,6 +11,7 @@ pub mod migrations;
 #[cfg(feature = "native")]
 pub mod native;
 pub mod page;
+pub mod privacy;
 pub mod problem;
 pub mod query;
 pub mod time;

@@ -47,6 +47,7 @@ error_codes! {
     InvalidApiKey = "invalid_api_key", 401, "The API key is not valid", "API 密钥无效";
     ScopeMissing = "scope_missing", 403, "The API key lacks the scope this needs", "API 密钥缺少所需权限";
     RegionForbidden = "region_forbidden", 403, "The API key may not touch this region", "API 密钥无权访问该区域";
+    ActorForbidden = "actor_forbidden", 403, "This actor may not do this to this case", "该操作人无权对此案件执行此操作";
     // 404 / 405
     RouteNotFound = "route_not_found", 404, "No such endpoint", "接口不存在";
     NotFound = "not_found", 404, "No such resource", "资源不存在";

@@ -120,17 +120,7 @@ pub struct Address {
     pub grid_code: String,
 }
 
-/// `13800000001` shown as `138****0001`: personal data, masked for everyone but
-/// the handling centre.
-pub fn mask_phone(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 7 {
-        return "*".repeat(chars.len());
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
-}
+pub use wangge_core::privacy::mask_phone;
 
 /// The administrative chain above a community code, by the statistical code's structure:
 /// `320613001001` → town `320613001000`, district `320613000000`, city `320600000000`.
@@ -148,12 +138,6 @@ pub fn ancestors_of_community(community: &str) -> Option<[String; 3]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn masks_phones() {
-        assert_eq!(mask_phone("13800000001"), "138****0001");
-        assert_eq!(mask_phone("12345"), "*****");
-    }
 
     #[test]
     fn ancestors_follow_the_code_structure() {

@@ -10,12 +10,17 @@
 //! Reference data: `PUT|GET /v1/calendar/{year}`, `GET /v1/calendar/deadline`,
 //! `PUT|GET /v1/categories`, `GET /v1/categories/{code}`, `PUT|GET /v1/departments`.
 //!
+//! Cases: `GET /v1/cases`, `GET /v1/cases/{id}`, `GET /v1/cases/{id}/log`,
+//! `POST /v1/cases/{id}/actions`.
+//!
 //! Internal routes, reached only through `http://case-routing.spin.internal`:
+//! - `POST /internal/cases` (intake makes a case)
 //! - `POST /internal/chain`
 
 use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
+mod cases;
 mod reference;
 
 use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
@@ -38,6 +43,13 @@ async fn route(req: Req) -> Reply {
     let path = req.path.clone();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (&req.method, segments.as_slice()) {
+        (Method::Get, ["v1", "cases"]) => cases::list(req),
+        (Method::Get, ["v1", "cases", id]) => cases::get(req, id),
+        (Method::Get, ["v1", "cases", id, "log"]) => cases::log(req, id),
+        (Method::Post, ["v1", "cases", id, "actions"]) => cases::act(req, id).await,
+        (Method::Post, ["internal", "cases"]) => cases::create(req).await,
+        (_, ["v1", "cases", _, "actions"]) => Err(method_not_allowed(&req, "POST")),
+        (_, ["v1", "cases"] | ["v1", "cases", _] | ["v1", "cases", _, "log"]) => Err(method_not_allowed(&req, "GET")),
         (Method::Get, ["v1", "calendar", "deadline"]) => reference::deadline(req),
         (Method::Put, ["v1", "calendar", year]) => reference::put_calendar(req, year).await,
         (Method::Get, ["v1", "calendar", year]) => reference::get_calendar(req, year),

@@ -13,6 +13,9 @@ static REQUESTS_SEEN: AtomicU32 = AtomicU32::new(0);
 #[http_component]
 async fn handle(req: IncomingRequest) -> Response {
     let seen = REQUESTS_SEEN.fetch_add(1, Ordering::SeqCst) + 1;
+    if req.path_with_query().unwrap_or_default().contains("/outbound-post?") {
+        return outbound_post(req).await;
+    }
     let path_with_query = req.path_with_query().unwrap_or_default();
     let (path, query) = path_with_query.split_once('?').unwrap_or((&path_with_query, ""));
     let param = |name: &str| {
@@ -181,4 +184,19 @@ async fn outbound(url: &str) -> Value {
         }),
         Err(e) => json!({ "error": format!("{e:?}") }),
     }
+}
+
+/// Forwards the request's JSON body as a POST to `?url=`, and answers with the status
+/// and body it got: how tests reach internal routes through service chaining.
+async fn outbound_post(req: IncomingRequest) -> Response {
+    let query = req.path_with_query().unwrap_or_default();
+    let url = query.split_once("url=").map(|(_, u)| u.to_owned()).unwrap_or_default();
+    let body = req.into_body().await.unwrap_or_default();
+    let request =
+        Request::builder().method(Method::Post).uri(url).header("content-type", "application/json").body(body).build();
+    let (status, body) = match spin_sdk::http::send::<_, Response>(request).await {
+        Ok(response) => (*response.status(), response.body().to_vec()),
+        Err(e) => (599, format!("{e:?}").into_bytes()),
+    };
+    Response::builder().status(status).header("content-type", "application/json").body(body).build()
 }

@@ -1,0 +1,167 @@
+//! `/v1/cases`: reading cases and acting on them; `/internal/cases`: intake makes them.
+
+use serde_json::{Value, json};
+use wangge_cases::lifecycle::State;
+use wangge_cases::reference;
+use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase};
+use wangge_core::auth::{Principal, Scope};
+use wangge_core::migrations::StorageError;
+use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::privacy::{mask_name, mask_phone};
+use wangge_core::{ErrorCode, Problem};
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::{KIB, Reply, Req, json};
+
+use crate::COMPONENT;
+
+fn db() -> Result<Db, Problem> {
+    Db::open(COMPONENT.database, COMPONENT.migrations)
+}
+
+fn storage(e: StorageError) -> Problem {
+    storage_problem(&e)
+}
+
+fn problem(e: CaseError) -> Problem {
+    match e {
+        CaseError::NotFound => Problem::new(ErrorCode::NotFound).with_detail("no such case", "案件不存在"),
+        CaseError::Conflict { state, version, message } => Problem::new(ErrorCode::Conflict)
+            .with_detail(message.clone(), format!("与案件当前状态冲突：{message}"))
+            .with_extension("current_state", state.as_str())
+            .with_extension("current_version", version),
+        CaseError::Forbidden(why) => Problem::new(ErrorCode::ActorForbidden).with_detail(why.clone(), why),
+        CaseError::Invalid(why) => Problem::new(ErrorCode::ValidationFailed).with_detail(why.clone(), why),
+        CaseError::Storage(e) => storage(e),
+    }
+}
+
+/// A case as answered: its reporter shown in full only to a key that acts for the
+/// case's region (the handling centre), masked for everyone else.
+fn view(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Problem> {
+    let reporter = store::reporter(db, &case.id).map_err(storage)?;
+    let centre = principal.has_scope(Scope::CasesAct) && principal.covers_region(&case.community);
+    let phone = reporter.phone.map(|p| if centre { p } else { mask_phone(&p) });
+    let name = reporter.name.map(|n| if centre { n } else { mask_name(&n) });
+    let mut value = serde_json::to_value(case).unwrap_or_default();
+    value["reporter"] = json!({ "name": name, "phone": phone });
+    Ok(value)
+}
+
+/// `POST /internal/cases`: intake hands over a report.
+pub async fn create(mut req: Req) -> Reply {
+    let new: NewCase = req.json(256 * KIB).await?;
+    let db = db()?;
+    let category = reference::category(&db, &new.category).map_err(storage)?.ok_or_else(|| {
+        Problem::new(ErrorCode::ValidationFailed).with_errors(vec![wangge_core::FieldError::new(
+            "/category",
+            "unknown_category",
+            format!("no category `{}` in the catalogue", new.category),
+        )])
+    })?;
+    let calendar = reference::calendar(&db).map_err(storage)?;
+    let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
+        .map_err(problem)?;
+    Ok(json(201, &case))
+}
+
+/// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.
+pub async fn act(mut req: Req, id: &str) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::CasesAct)?;
+    let mut request: ActionRequest = req.json(64 * KIB).await?;
+    if let Some(tag) = req.header("if-match") {
+        let version = tag.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().map_err(|_| {
+            Problem::new(ErrorCode::MalformedRequest)
+                .with_detail("If-Match carries the case's version", "If-Match 应为案件版本号")
+        })?;
+        request.expected_version = Some(version);
+    }
+    let db = db()?;
+    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region(&case.community)?;
+    let calendar = reference::calendar(&db).map_err(storage)?;
+    let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
+        .map_err(problem)?;
+    let mut response = json(200, &view(&db, &case, &principal)?);
+    response.set_header("etag", format!("\"{}\"", case.version));
+    Ok(response)
+}
+
+/// `GET /v1/cases/{id}` (`cases:read` or `cases:act`).
+pub fn get(req: Req, id: &str) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+    let db = db()?;
+    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region(&case.community)?;
+    let mut response = json(200, &view(&db, &case, &principal)?);
+    response.set_header("etag", format!("\"{}\"", case.version));
+    Ok(response)
+}
+
+/// `GET /v1/cases/{id}/log`: every entry and whether the hash chain holds.
+pub fn log(req: Req, id: &str) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+    let db = db()?;
+    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region(&case.community)?;
+    let (entries, verification) = store::history(&db, id).map_err(storage)?;
+    let entries: Vec<Value> = entries
+        .into_iter()
+        .map(|(entry, hash)| {
+            let mut v = serde_json::to_value(entry).unwrap_or_default();
+            v["hash"] = hash.into();
+            v
+        })
+        .collect();
+    Ok(json(200, &json!({ "case_id": id, "entries": entries, "verification": verification })))
+}
+
+/// `GET /v1/cases?region=&grid=&assignee=&status=&category=&from=&to=&limit=&cursor=`.
+pub fn list(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+    let region = req.query_param("region").unwrap_or_else(|| principal.region_prefix.clone());
+    if !region.starts_with(&principal.region_prefix) {
+        principal.require_region(&region)?;
+    }
+    let status = req.query_param("status");
+    if let Some(s) = &status
+        && serde_json::from_value::<State>(Value::String(s.clone())).is_err()
+    {
+        return Err(Problem::new(ErrorCode::InvalidParameter)
+            .with_detail(format!("no case state `{s}`"), format!("没有案件状态 `{s}`"))
+            .with_extension("parameter", "status"));
+    }
+    let time = |name: &str| -> Result<Option<String>, Problem> {
+        match req.query_param(name) {
+            None => Ok(None),
+            Some(t) => wangge_core::time::parse(&t).map(|t| Some(wangge_core::time::render(t))).ok_or_else(|| {
+                Problem::new(ErrorCode::InvalidParameter)
+                    .with_detail(format!("{name} is an RFC 3339 time"), format!("{name} 应为 RFC 3339 时间"))
+                    .with_extension("parameter", name)
+            }),
+        }
+    };
+    let filter = Filter {
+        region_prefix: region,
+        grid: req.query_param("grid"),
+        assignee: req.query_param("assignee"),
+        state: status,
+        category: req.query_param("category"),
+        reported_from: time("from")?,
+        reported_to: time("to")?,
+    };
+    let page = PageRequest::from_query(&req.query)?;
+    let db = db()?;
+    let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        items.last().map(|c| encode_cursor(&c.id))
+    } else {
+        None
+    };
+    let items = items.iter().map(|c| view(&db, c, &principal)).collect::<Result<Vec<_>, _>>()?;
+    Ok(json(200, &json!({ "items": items, "next_cursor": next })))
+}

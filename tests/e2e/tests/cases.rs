@@ -1,0 +1,222 @@
+//! Issue 4 (part): cases through case-routing — made by the internal route, acted on
+//! with authorization and optimistic concurrency, read masked, with a verifiable log.
+
+use serde_json::{Value, json};
+use wangge_e2e::*;
+
+fn start_cases(test: &str) -> Suite {
+    let mut options = options(test, &[]);
+    options.manifest = workspace_root().join("tests/e2e/fixtures/cases.toml");
+    let suite = start_with(options);
+    let auth = bearer(OPERATOR_KEY);
+    let put = |path: &str, content_type: &str, body: Vec<u8>| {
+        let r = request(
+            "PUT",
+            &suite.url(path),
+            &[("authorization", auth.as_str()), ("content-type", content_type)],
+            Some(&body),
+        );
+        assert!(matches!(r.status, 200 | 201), "PUT {path}: {}", r.body);
+    };
+    put("/v1/categories", "application/json", std::fs::read(workspace_root().join("data/categories.json")).unwrap());
+    put(
+        "/v1/calendar/2026",
+        "application/json",
+        std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap(),
+    );
+    put("/v1/departments", "text/csv", demo("departments.csv"));
+    suite
+}
+
+/// Makes a case the way intake will: through service chaining to `/internal/cases`.
+fn make(suite: &Suite, id: &str, source: &str, category: &str, reporter_staff: Option<&str>) -> Reply {
+    let body = json!({
+        "id": id,
+        "source": source,
+        "reporter_staff_id": reporter_staff,
+        "reporter": {"name": "张三丰", "phone": "13900000009"},
+        "category": category,
+        "lng": 120.86, "lat": 32.01,
+        "responsible_grid": "320613001001001",
+        "comprehensive_grid": "320613001001001",
+        "community": "320613001001",
+        "discovered_at": "2026-11-27T07:00:00Z",
+        "reported_at": "2026-11-27T08:00:00Z",
+        "description": "楼道堆放杂物",
+        "staff": [
+            {"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
+            {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}
+        ]
+    });
+    request(
+        "POST",
+        &suite.url("/driver/outbound-post?url=http://case-routing.spin.internal/internal/cases"),
+        &[("content-type", "application/json")],
+        Some(body.to_string().as_bytes()),
+    )
+}
+
+fn act(suite: &Suite, id: &str, body: Value, if_match: Option<i64>) -> Reply {
+    let auth = bearer(OPERATOR_KEY);
+    let tag = if_match.map(|v| format!("\"{v}\""));
+    let mut headers = vec![("authorization", auth.as_str()), ("content-type", "application/json")];
+    if let Some(tag) = &tag {
+        headers.push(("if-match", tag.as_str()));
+    }
+    request("POST", &suite.url(&format!("/v1/cases/{id}/actions")), &headers, Some(body.to_string().as_bytes()))
+}
+
+#[test]
+fn intake_makes_cases_internally_and_grid_staff_reports_are_routed_to_the_grid() {
+    let suite = start_cases("cases-create");
+    let made = make(&suite, "01900000-0000-7000-8000-000000000001", "grid_staff", "A01", Some("S000002"));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let case = made.json();
+    assert_eq!(case["state"], "assigned");
+    assert_eq!(case["reported_at"], "2026-11-27T16:00:00+08:00", "stored in +08:00");
+    // A01 is resolved within 5 working days of assignment.
+    let assigned_at = case["assigned_at"].as_str().unwrap().replace('+', "%2B");
+    let due =
+        call("GET", &suite.url(&format!("/v1/calendar/deadline?start={assigned_at}&within=5wd")), OPERATOR_KEY, None);
+    assert_eq!(case["resolve_due"], due.json()["deadline"]);
+    // The internal route is not reachable from outside.
+    assert_eq!(request("POST", &suite.url("/internal/cases"), &[], Some(b"{}")).status, 404);
+    let unknown = make(&suite, "01900000-0000-7000-8000-000000000002", "resident", "ZZ9", None);
+    assert_eq!(unknown.status, 422);
+    assert_eq!(unknown.json()["errors"][0]["code"], "unknown_category");
+}
+
+#[test]
+fn actions_follow_the_lifecycle_with_etags_conflicts_and_refusals() {
+    let suite = start_cases("cases-actions");
+    let id = "01900000-0000-7000-8000-000000000010";
+    assert_eq!(make(&suite, id, "grid_staff", "A01", Some("S000002")).status, 201);
+    let got = call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None);
+    let version: i64 = got.header("etag").unwrap().trim_matches('"').parse().unwrap();
+
+    let signed = act(&suite, id, json!({"action": "sign", "actor": {"kind": "staff", "id": "S000002"}}), Some(version));
+    assert_eq!((signed.status, signed.json()["state"].as_str()), (200, Some("in_progress")), "{}", signed.body);
+    // A second actor who saw the same version loses, and learns the state.
+    let late = act(&suite, id, json!({"action": "return", "actor": {"kind": "staff", "id": "S000001"}}), Some(version));
+    assert_eq!((late.status, late.json()["code"].as_str()), (409, Some("conflict")));
+    assert_eq!(late.json()["current_state"], "in_progress");
+    // Not in the table: a conflict naming the state.
+    let wrong = act(&suite, id, json!({"action": "accept", "actor": {"kind": "centre", "id": "320613"}}), None);
+    assert_eq!((wrong.status, wrong.json()["current_state"].as_str()), (409, Some("in_progress")));
+    // Someone the case does not know.
+    let stranger = act(&suite, id, json!({"action": "resolve", "actor": {"kind": "staff", "id": "S999999"}}), None);
+    assert_eq!((stranger.status, stranger.json()["code"].as_str()), (403, Some("actor_forbidden")));
+    let bad = act(&suite, id, json!({"action": "teleport", "actor": {"kind": "staff", "id": "S000002"}}), None);
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.json()["errors"][0]["pointer"], "/action");
+
+    let resolved = act(
+        &suite,
+        id,
+        json!({"action": "resolve", "actor": {"kind": "staff", "id": "S000002"}, "note": "已清理", "attachments": ["https://example.com/after.jpg"]}),
+        None,
+    );
+    assert_eq!(resolved.json()["state"], "resolved");
+    let closed = act(&suite, id, json!({"action": "verify_pass", "actor": {"kind": "centre", "id": "3206"}}), None);
+    assert_eq!(closed.json()["state"], "closed");
+
+    let log = call("GET", &suite.url(&format!("/v1/cases/{id}/log")), OPERATOR_KEY, None).json();
+    let actions: Vec<&str> = log["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["report", "accept", "assign", "sign", "resolve", "verify_pass"]);
+    assert_eq!(log["verification"]["valid"], true);
+    assert_eq!(log["entries"][4]["note"], "已清理");
+}
+
+#[test]
+fn an_edited_log_row_fails_verification_at_that_entry() {
+    let suite = start_cases("cases-tamper");
+    let id = "01900000-0000-7000-8000-000000000020";
+    assert_eq!(make(&suite, id, "grid_staff", "A01", Some("S000002")).status, 201);
+    let db = suite.database("case_routing");
+    db.execute_batch("DROP TRIGGER case_log_is_append_only_update").unwrap();
+    db.execute(
+        "UPDATE case_log SET entry = replace(entry, '\"system\"', '\"S000001\"') WHERE case_id = ? AND seq = 2",
+        [id],
+    )
+    .unwrap();
+    let log = call("GET", &suite.url(&format!("/v1/cases/{id}/log")), OPERATOR_KEY, None).json();
+    assert_eq!(log["verification"]["valid"], false);
+    assert_eq!(log["verification"]["broken_at_seq"], 2);
+}
+
+#[test]
+fn reporters_are_masked_except_for_the_handling_centre_and_lists_filter_and_page() {
+    let suite = start_cases("cases-read");
+    for i in 0..5 {
+        let category = if i % 2 == 0 { "A01" } else { "A07" };
+        assert_eq!(
+            make(&suite, &format!("01900000-0000-7000-8000-00000000010{i}"), "resident", category, None).status,
+            201
+        );
+    }
+    let first = "01900000-0000-7000-8000-000000000100";
+    let full = call("GET", &suite.url(&format!("/v1/cases/{first}")), OPERATOR_KEY, None).json();
+    assert_eq!(full["reporter"]["phone"], "13900000009", "the operator acts for every region");
+    let key = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({"name": "观察", "scopes": ["cases:read"], "region_prefix": "320613"})),
+    )
+    .json();
+    let reader = key["token"].as_str().unwrap().to_owned();
+    let masked = call("GET", &suite.url(&format!("/v1/cases/{first}")), &reader, None).json();
+    assert_eq!(masked["reporter"], json!({"name": "张**", "phone": "139****0009"}));
+    let other = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({"name": "别区", "scopes": ["cases:read"], "region_prefix": "320612"})),
+    )
+    .json();
+    let outsider = other["token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call("GET", &suite.url(&format!("/v1/cases/{first}")), &outsider, None).json()["code"],
+        "region_forbidden"
+    );
+    let cannot_act = act_with(&suite, first, &reader);
+    assert_eq!(cannot_act.json()["code"], "scope_missing");
+
+    // Urgent A07 cases went straight to the police station; the others wait.
+    let assigned = call("GET", &suite.url("/v1/cases?status=assigned"), OPERATOR_KEY, None).json();
+    assert_eq!(assigned["items"].as_array().unwrap().len(), 2);
+    let waiting = call("GET", &suite.url("/v1/cases?status=reported&category=A01"), OPERATOR_KEY, None).json();
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 3);
+    let mut seen = Vec::new();
+    let mut url = "/v1/cases?region=320613&limit=2".to_owned();
+    loop {
+        let page = call("GET", &suite.url(&url), OPERATOR_KEY, None).json();
+        seen.extend(page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/v1/cases?region=320613&limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        call("GET", &suite.url("/v1/cases?status=lost"), OPERATOR_KEY, None).json()["code"],
+        "invalid_parameter"
+    );
+    let window = call(
+        "GET",
+        &suite.url("/v1/cases?from=2026-11-27T16:00:00%2B08:00&to=2026-11-27T16:00:01%2B08:00"),
+        OPERATOR_KEY,
+        None,
+    )
+    .json();
+    assert_eq!(window["items"].as_array().unwrap().len(), 5);
+}
+
+fn act_with(suite: &Suite, id: &str, key: &str) -> Reply {
+    call(
+        "POST",
+        &suite.url(&format!("/v1/cases/{id}/actions")),
+        key,
+        Some(&json!({"action": "comment", "actor": {"kind": "reporter"}})),
+    )
+}
