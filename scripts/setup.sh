@@ -20,5 +20,7 @@ step "building the five components for wasm32-wasip2"
 cargo build --release --target wasm32-wasip2 \
   -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe
 
-step "building the host (tests/host)"
-cargo build --release -p wangge-host --bin wangge-host
+# The host, with the test crates in the same build: one feature resolution, so that
+# `cargo test` afterwards reuses these artifacts instead of building wasmtime twice.
+step "building the host (tests/host) and the test tools"
+cargo build --release
