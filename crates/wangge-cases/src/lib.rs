@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod lifecycle;
 pub mod log;
+pub mod notices;
 pub mod reference;
 pub mod store;
 pub mod supervision;

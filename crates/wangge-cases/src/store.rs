@@ -9,6 +9,7 @@ use wangge_core::time::{parse, render};
 use crate::calendar::{Calendar, Within};
 use crate::lifecycle::{self, Action, Facts, State, TransitionError};
 use crate::log::{self, Entry, GENESIS, Verification};
+use crate::notices::{Notice, Recipient};
 use crate::reference::{self, Category};
 
 pub const SOURCES: &[&str] = &["grid_staff", "resident", "hotline", "open311", "department", "inspection"];
@@ -169,11 +170,13 @@ pub struct Case {
     pub closed_at: Option<String>,
     pub reopen_count: i64,
     pub reopened_by_rating: bool,
+    pub external_ref: Option<String>,
 }
 
 const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
     comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
-    assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating";
+    assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
+    external_ref";
 
 fn state_of(s: &str) -> State {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
@@ -210,6 +213,7 @@ fn cases_from(rows: Rows) -> Vec<Case> {
             closed_at: t(&r[22]),
             reopen_count: r[23].as_i64().unwrap_or(0),
             reopened_by_rating: r[24].as_i64() == Some(1),
+            external_ref: t(&r[25]),
         })
         .collect()
 }
@@ -258,7 +262,7 @@ struct Draft<'a> {
     attachments: Vec<String>,
 }
 
-fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<(), StorageError> {
+fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<i64, StorageError> {
     let Draft { from, to, action, actor, at, note, attachments } = draft;
     let last =
         db.execute("SELECT seq, hash FROM case_log WHERE case_id = ? ORDER BY seq DESC LIMIT 1", &[case_id.into()])?;
@@ -283,7 +287,7 @@ fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<(), StorageError
         "INSERT INTO case_log (case_id, seq, entry, hash) VALUES (?, ?, ?, ?)",
         &[case_id.into(), seq.into(), serde_json::to_string(&entry).unwrap_or_default().into(), hash.into()],
     )?;
-    Ok(())
+    Ok(seq)
 }
 
 /// Clock and calendar for one request.
@@ -533,8 +537,81 @@ fn transition_with(
     }
     let draft =
         Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
-    append(db, &case.id, draft)?;
+    let seq = append(db, &case.id, draft)?;
+    let updated = get(db, &case.id)?.ok_or(CaseError::NotFound)?;
+    for notice in notices_for(db, &updated, action, seq)? {
+        crate::notices::record(db, &notice, &now)?;
+    }
     Ok(())
+}
+
+/// What a transition owes people (lifecycle.md, "Feedback"): the reporter hears of
+/// acceptance, rejection and closing, a hotline gets its result back, an assignee
+/// hears of the assignment, and the centre of an escalation.
+fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<Vec<Notice>, StorageError> {
+    let urgency = if case.priority == "urgent" { "urgent" } else { "normal" };
+    let payload = serde_json::json!({
+        "case_id": case.id,
+        "category": case.category,
+        "state": case.state.as_str(),
+        "resolve_due": case.resolve_due,
+        "closed_at": case.closed_at,
+    });
+    let reporter = || -> Result<Recipient, StorageError> {
+        Ok(match &case.reporter_staff_id {
+            Some(id) => Recipient { kind: "staff".into(), id: id.clone(), phone: None, wechat_openid: None },
+            None => {
+                let r = reporter(db, &case.id)?;
+                Recipient {
+                    kind: "reporter".into(),
+                    id: case.id.clone(),
+                    phone: r.phone,
+                    wechat_openid: r.wechat_openid,
+                }
+            }
+        })
+    };
+    let notice = |kind: &str, recipient: Recipient| Notice {
+        idempotency_key: format!("{kind}:{}:{seq}", case.id),
+        case_id: case.id.clone(),
+        kind: kind.to_owned(),
+        recipient,
+        urgency: urgency.to_owned(),
+        payload: payload.clone(),
+    };
+    let mut out = Vec::new();
+    match action {
+        Action::Accept => out.push(notice("case_accepted", reporter()?)),
+        Action::Reject => out.push(notice("case_rejected", reporter()?)),
+        Action::VerifyPass => {
+            out.push(notice("case_closed", reporter()?));
+            if let (true, Some(order)) = (case.source == "hotline", &case.external_ref) {
+                out.push(notice(
+                    "hotline_result",
+                    Recipient { kind: "hotline".into(), id: order.clone(), phone: None, wechat_openid: None },
+                ));
+            }
+        }
+        Action::Assign | Action::Reassign => {
+            if let (Some(kind), Some(id)) = (&case.assignee_kind, &case.assignee) {
+                out.push(notice(
+                    "assignment",
+                    Recipient { kind: kind.clone(), id: id.clone(), phone: None, wechat_openid: None },
+                ));
+            }
+        }
+        Action::Escalate => out.push(notice(
+            "escalation",
+            Recipient { kind: "centre".into(), id: town_of(&case.community), phone: None, wechat_openid: None },
+        )),
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// The town (street) code above a community: its command centre's region.
+pub fn town_of(community: &str) -> String {
+    if community.len() == 12 { format!("{}000", &community[..9]) } else { community.to_owned() }
 }
 
 /// The reporter of a case (personal data: callers decide whether to mask it).
@@ -582,4 +659,116 @@ pub fn list(db: &impl Sql, filter: &Filter, after: &str, limit: usize) -> Result
     }
     params.push((limit as i64 + 1).into());
     Ok(cases_from(db.execute(&sql, &params)?))
+}
+
+/// What one sweep batch did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SweepReport {
+    pub handled: usize,
+    pub reminders: usize,
+    pub supervision_notices: usize,
+    pub escalated: usize,
+    /// Where the next batch starts, when more open cases remain.
+    pub next_cursor: Option<String>,
+}
+
+/// One bounded batch of the supervision sweep (督办), in one transaction: the traffic
+/// light of each open deadline, a reminder to the assignee on yellow, a supervision
+/// notice to the assignee and their superior on red, and one escalation when a case
+/// stays red for another full `resolve_within`. Every notice has a key derived from its
+/// cause, so running the sweep twice (or concurrently) sends nothing twice.
+pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<SweepReport, CaseError> {
+    use crate::supervision::{Light, light, used};
+    db.transaction(|db| {
+        let cases = cases_from(db.execute(
+            &format!(
+                "SELECT {COLUMNS} FROM cases WHERE id > ? AND state IN ('assigned', 'in_progress', 'returned', 'escalated') \
+                 AND assigned_at IS NOT NULL ORDER BY id LIMIT ?"
+            ),
+            &[after.into(), (limit as i64 + 1).into()],
+        )?);
+        let mut report = SweepReport::default();
+        let more = cases.len() > limit;
+        let now = render(ctx.now);
+        let mut categories: std::collections::HashMap<String, Option<Category>> = std::collections::HashMap::new();
+        for case in cases.into_iter().take(limit) {
+            report.handled += 1;
+            report.next_cursor = more.then(|| case.id.clone());
+            let category = match categories.get(&case.category) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = reference::category(db, &case.category)?;
+                    categories.insert(case.category.clone(), c.clone());
+                    c
+                }
+            };
+            let Some(category) = category else { continue };
+            let (Some(assigned), Ok(respond), Ok(resolve)) = (
+                case.assigned_at.as_deref().and_then(parse),
+                Within::parse(&category.respond_within),
+                Within::parse(&category.resolve_within),
+            ) else {
+                continue;
+            };
+            let mut deadlines = Vec::new();
+            if case.state == State::Assigned
+                && let Some(due) = case.respond_due.as_deref().and_then(parse)
+            {
+                deadlines.push(("respond", due, respond));
+            }
+            if case.first_resolved_at.is_none()
+                && let Some(due) = case.resolve_due.as_deref().and_then(parse)
+            {
+                deadlines.push(("resolve", due, resolve));
+            }
+            let assignee = Recipient {
+                kind: case.assignee_kind.clone().unwrap_or_default(),
+                id: case.assignee.clone().unwrap_or_default(),
+                phone: None,
+                wechat_openid: None,
+            };
+            for (which, due, within) in deadlines {
+                let lit = light(used(ctx.calendar, assigned, due, within, ctx.now));
+                let due_text = render(due);
+                let notice = |kind: &str, recipient: Recipient| Notice {
+                    idempotency_key: format!("{kind}:{}:{which}:{due_text}:{}:{}", case.id, recipient.kind, recipient.id),
+                    case_id: case.id.clone(),
+                    kind: kind.to_owned(),
+                    recipient,
+                    urgency: if case.priority == "urgent" { "urgent".into() } else { "normal".into() },
+                    payload: serde_json::json!({ "case_id": case.id, "deadline": which, "due": due_text, "light": lit }),
+                };
+                match lit {
+                    Light::Green => {}
+                    Light::Yellow => {
+                        if crate::notices::record(db, &notice("reminder", assignee.clone()), &now)? {
+                            report.reminders += 1;
+                        }
+                    }
+                    Light::Red => {
+                        let superior = if case.assignee_kind.as_deref() == Some("department") {
+                            Recipient { kind: "centre".into(), id: town_of(&case.community), phone: None, wechat_openid: None }
+                        } else {
+                            let head = staff(db, &case.id)?.into_iter().find(|s| s.role == "grid_head");
+                            match head {
+                                Some(h) => Recipient { kind: "staff".into(), id: h.staff_id, phone: None, wechat_openid: None },
+                                None => Recipient { kind: "centre".into(), id: town_of(&case.community), phone: None, wechat_openid: None },
+                            }
+                        };
+                        for recipient in [assignee.clone(), superior] {
+                            if crate::notices::record(db, &notice("supervision", recipient), &now)? {
+                                report.supervision_notices += 1;
+                            }
+                        }
+                        // Red for another full resolve_within: up one level, once.
+                        if which == "resolve" && case.state != State::Escalated && ctx.now > ctx.calendar.deadline(due, within).at {
+                            transition_with(db, &case, (Action::Escalate, &Actor::System, None), (Some("督办：超期未办结".into()), Vec::new()), ctx)?;
+                            report.escalated += 1;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(report)
+    })
 }

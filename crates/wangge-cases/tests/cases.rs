@@ -280,3 +280,110 @@ fn the_rating_window_closes_after_seven_days() {
     let r = act_at(&db, &calendar, "k1", Action::RateDissatisfied, Actor::Reporter, None, &late);
     assert!(matches!(r, Err(CaseError::Conflict { state: State::Closed, .. })), "{r:?}");
 }
+
+fn notice_kinds(db: &NativeDb, case: &str) -> Vec<String> {
+    db.execute("SELECT kind FROM case_notices WHERE case_id = ? ORDER BY created_at, idempotency_key", &[case.into()])
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn sweep_at(db: &NativeDb, calendar: &Calendar, now: &str) -> SweepReport {
+    sweep(db, &Context { calendar, now: at(now) }, "", 500).unwrap()
+}
+
+#[test]
+fn transitions_owe_notices_recorded_with_them_once() {
+    let (db, calendar) = setup("notices");
+    let mut hotline = new_case("h1", "hotline", "A01", None);
+    hotline.external_ref = Some("12345-2026-000777".into());
+    create_at(&db, &calendar, &hotline, "2026-11-27T10:00:00+08:00");
+    let centre = || Actor::Centre("3206".into());
+    act_at(&db, &calendar, "h1", Action::Accept, centre(), None, "2026-11-27T10:10:00+08:00").unwrap();
+    act_at(
+        &db,
+        &calendar,
+        "h1",
+        Action::Assign,
+        centre(),
+        Some(Target::Grid("320613001001001".into())),
+        "2026-11-27T10:20:00+08:00",
+    )
+    .unwrap();
+    let worker = || Actor::Staff("S000002".into());
+    act_at(&db, &calendar, "h1", Action::Sign, worker(), None, "2026-11-27T10:30:00+08:00").unwrap();
+    act_at(&db, &calendar, "h1", Action::Resolve, worker(), None, "2026-11-27T11:00:00+08:00").unwrap();
+    act_at(&db, &calendar, "h1", Action::VerifyPass, centre(), None, "2026-11-27T11:30:00+08:00").unwrap();
+    assert_eq!(notice_kinds(&db, "h1"), ["case_accepted", "assignment", "case_closed", "hotline_result"]);
+    let pending = wangge_cases::notices::pending(&db, 10).unwrap();
+    let result = pending.iter().find(|n| n.kind == "hotline_result").unwrap();
+    assert_eq!(result.recipient.id, "12345-2026-000777");
+    let accepted = pending.iter().find(|n| n.kind == "case_accepted").unwrap();
+    assert_eq!(
+        accepted.recipient.phone.as_deref(),
+        Some("13900000000"),
+        "the reporter's contact travels with the notice"
+    );
+    let keys: Vec<String> = pending.iter().map(|n| n.idempotency_key.clone()).collect();
+    wangge_cases::notices::mark_delivered(&db, &keys, "2026-11-27T12:00:00+08:00").unwrap();
+    assert!(wangge_cases::notices::pending(&db, 10).unwrap().is_empty());
+}
+
+#[test]
+fn the_sweep_reminds_on_yellow_supervises_on_red_escalates_once_and_never_twice() {
+    let (db, calendar) = setup("sweep");
+    // Assigned Friday 16:00: respond by Monday 17:30 (9 working hours), resolve by 4 December 17:30.
+    create_at(&db, &calendar, &new_case("s1", "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
+    assert_eq!(sweep_at(&db, &calendar, "2026-11-30T10:00:00+08:00").reminders, 0, "green");
+    let yellow = sweep_at(&db, &calendar, "2026-11-30T16:30:00+08:00");
+    assert_eq!((yellow.handled, yellow.reminders), (1, 1));
+    assert_eq!(sweep_at(&db, &calendar, "2026-11-30T16:40:00+08:00").reminders, 0, "idempotent");
+    let red = sweep_at(&db, &calendar, "2026-12-01T09:00:00+08:00");
+    assert_eq!(red.supervision_notices, 2, "the grid and its grid head");
+    let supervised: Vec<String> = db
+        .execute("SELECT recipient_kind || ':' || recipient_id FROM case_notices WHERE kind = 'supervision'", &[])
+        .unwrap()
+        .rows
+        .iter()
+        .map(|r| r[0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(supervised, ["grid:320613001001001", "staff:S000001"]);
+    act_at(&db, &calendar, "s1", Action::Sign, Actor::Staff("S000002".into()), None, "2026-12-01T09:30:00+08:00")
+        .unwrap();
+    // Red on the resolve deadline for another full 5wd: escalated, once.
+    let late = sweep_at(&db, &calendar, "2026-12-14T09:00:00+08:00");
+    assert_eq!((late.escalated, late.supervision_notices), (1, 2));
+    assert_eq!(get(&db, "s1").unwrap().unwrap().state, State::Escalated);
+    let again = sweep_at(&db, &calendar, "2026-12-14T10:00:00+08:00");
+    assert_eq!((again.escalated, again.supervision_notices, again.reminders), (0, 0, 0));
+    let (log, verification) = history(&db, "s1").unwrap();
+    assert_eq!(log.last().unwrap().0.actor, "system");
+    assert!(verification.valid);
+}
+
+#[test]
+fn the_sweep_works_in_bounded_batches() {
+    let (db, calendar) = setup("batches");
+    for i in 0..5 {
+        create_at(
+            &db,
+            &calendar,
+            &new_case(&format!("b{i}"), "grid_staff", "A01", Some("S000002")),
+            "2026-11-27T16:00:00+08:00",
+        );
+    }
+    let ctx = Context { calendar: &calendar, now: at("2026-11-30T16:30:00+08:00") };
+    let (mut cursor, mut batches, mut handled) = (String::new(), 0, 0);
+    loop {
+        let report = sweep(&db, &ctx, &cursor, 2).unwrap();
+        batches += 1;
+        handled += report.handled;
+        match report.next_cursor {
+            Some(c) => cursor = c,
+            None => break,
+        }
+    }
+    assert_eq!((batches, handled), (3, 5));
+}

@@ -1,0 +1,97 @@
+//! Notices case-routing owes (a transactional outbox): recorded with the change that
+//! causes them, delivered to the notification function afterwards, each exactly once
+//! by its key.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wangge_core::migrations::{Sql, SqlValue, StorageError};
+
+/// Who a notice is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    /// `reporter`, `staff`, `grid`, `department`, `centre`, `hotline`.
+    pub kind: String,
+    pub id: String,
+    /// A reporter's contact (personal data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wechat_openid: Option<String>,
+}
+
+/// One notice, as handed to notification's `POST /internal/enqueue`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub idempotency_key: String,
+    pub case_id: String,
+    /// `case_accepted`, `case_rejected`, `case_closed`, `hotline_result`, `assignment`,
+    /// `reminder`, `supervision`, `escalation`.
+    pub kind: String,
+    pub recipient: Recipient,
+    /// `normal` or `urgent`.
+    pub urgency: String,
+    pub payload: Value,
+}
+
+/// Records a notice; a key seen before changes nothing. Returns whether it was new.
+pub fn record(db: &impl Sql, notice: &Notice, now: &str) -> Result<bool, StorageError> {
+    let inserted = db.execute(
+        "INSERT INTO case_notices (idempotency_key, case_id, kind, recipient_kind, recipient_id, recipient_phone, \
+         recipient_openid, urgency, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1",
+        &[
+            notice.idempotency_key.as_str().into(),
+            notice.case_id.as_str().into(),
+            notice.kind.as_str().into(),
+            notice.recipient.kind.as_str().into(),
+            notice.recipient.id.as_str().into(),
+            notice.recipient.phone.clone().into(),
+            notice.recipient.wechat_openid.clone().into(),
+            notice.urgency.as_str().into(),
+            notice.payload.to_string().into(),
+            now.into(),
+        ],
+    )?;
+    Ok(!inserted.rows.is_empty())
+}
+
+/// Up to `limit` notices not yet delivered, oldest first.
+pub fn pending(db: &impl Sql, limit: usize) -> Result<Vec<Notice>, StorageError> {
+    let rows = db.execute(
+        "SELECT idempotency_key, case_id, kind, recipient_kind, recipient_id, urgency, payload, recipient_phone, \
+         recipient_openid FROM case_notices \
+         WHERE delivered_at IS NULL ORDER BY created_at, idempotency_key LIMIT ?",
+        &[(limit as i64).into()],
+    )?;
+    let text = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| Notice {
+            idempotency_key: text(&r[0]),
+            case_id: text(&r[1]),
+            kind: text(&r[2]),
+            recipient: Recipient {
+                kind: text(&r[3]),
+                id: text(&r[4]),
+                phone: r[7].as_str().map(str::to_owned),
+                wechat_openid: r[8].as_str().map(str::to_owned),
+            },
+            urgency: text(&r[5]),
+            payload: serde_json::from_str(r[6].as_str().unwrap_or("null")).unwrap_or(Value::Null),
+        })
+        .collect())
+}
+
+/// Marks notices delivered once notification has taken them.
+pub fn mark_delivered(db: &impl Sql, keys: &[String], now: &str) -> Result<(), StorageError> {
+    db.transaction(|db| {
+        for key in keys {
+            db.execute(
+                "UPDATE case_notices SET delivered_at = ? WHERE idempotency_key = ? AND delivered_at IS NULL",
+                &[now.into(), key.as_str().into()],
+            )?;
+        }
+        Ok(())
+    })
+}
