@@ -47,7 +47,8 @@ pub fn encode_cursor(key: &str) -> String {
     hex::encode(key.as_bytes())
 }
 
-fn decode_cursor(cursor: &str) -> Option<String> {
+/// The key a cursor from [`encode_cursor`] stands for.
+pub fn decode_cursor(cursor: &str) -> Option<String> {
     String::from_utf8(hex::decode(cursor).ok()?).ok()
 }
 

@@ -2,8 +2,8 @@
 
 use serde_json::{Value, json};
 use wangge_cases::lifecycle::State;
-use wangge_cases::reference;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase};
+use wangge_cases::{notices, reference};
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, encode_cursor};
@@ -61,6 +61,7 @@ pub async fn create(mut req: Req) -> Reply {
     let calendar = reference::calendar(&db).map_err(storage)?;
     let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
+    deliver(&db, &req.request_id).await;
     Ok(json(201, &case))
 }
 
@@ -82,6 +83,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     let calendar = reference::calendar(&db).map_err(storage)?;
     let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
+    deliver(&db, &req.request_id).await;
     let mut response = json(200, &view(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     Ok(response)
@@ -164,4 +166,70 @@ pub fn list(req: Req) -> Reply {
     };
     let items = items.iter().map(|c| view(&db, c, &principal)).collect::<Result<Vec<_>, _>>()?;
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
+}
+
+/// Hands pending notices to notification's outbox and marks them delivered. Best
+/// effort: what notification does not take now stays pending for the next call or
+/// sweep. Returns how many were delivered and how many remain pending.
+async fn deliver(db: &Db, request_id: &str) -> (usize, usize) {
+    const BATCH: usize = 200;
+    let Ok(pending) = notices::pending(db, BATCH) else { return (0, 0) };
+    if pending.is_empty() {
+        return (0, 0);
+    }
+    let answer: Result<Value, Problem> =
+        wangge_spin::chain::post_json("notification", "/internal/enqueue", request_id, &json!({ "messages": pending }))
+            .await;
+    match answer {
+        Ok(_) => {
+            let keys: Vec<String> = pending.iter().map(|n| n.idempotency_key.clone()).collect();
+            let now = wangge_core::time::render(wangge_core::time::now_utc());
+            match notices::mark_delivered(db, &keys, &now) {
+                Ok(()) => (keys.len(), 0),
+                Err(_) => (0, keys.len()),
+            }
+        }
+        Err(_) => (0, pending.len()),
+    }
+}
+
+/// `POST /v1/cases/sweep?limit=&cursor=` (`scheduler`): one bounded batch of the
+/// supervision sweep, then delivery of the notices it owes.
+pub async fn sweep(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::Scheduler)?;
+    let limit = match req.query_param("limit") {
+        None => 500,
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=5000).contains(n)).ok_or_else(|| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail("limit is a whole number from 1 to 5000", "limit 应为 1 到 5000 之间的整数")
+                .with_extension("parameter", "limit")
+        })?,
+    };
+    let after = match req.query_param("cursor").filter(|c| !c.is_empty()) {
+        None => String::new(),
+        Some(c) => wangge_core::page::decode_cursor(&c).ok_or_else(|| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail("cursor is not one this API gave out", "cursor 无效")
+                .with_extension("parameter", "cursor")
+        })?,
+    };
+    let db = db()?;
+    let calendar = reference::calendar(&db).map_err(storage)?;
+    let report = store::sweep(&db, &Context { calendar: &calendar, now: wangge_core::time::now_utc() }, &after, limit)
+        .map_err(problem)?;
+    let (delivered, pending) = deliver(&db, &req.request_id).await;
+    Ok(json(
+        200,
+        &json!({
+            "handled": report.handled,
+            "reminders": report.reminders,
+            "supervision_notices": report.supervision_notices,
+            "escalated": report.escalated,
+            "notices_delivered": delivered,
+            "notices_pending": pending,
+            "more": report.next_cursor.is_some(),
+            "next_cursor": report.next_cursor.as_deref().map(encode_cursor),
+        }),
+    ))
 }

@@ -11,7 +11,7 @@
 //! `PUT|GET /v1/categories`, `GET /v1/categories/{code}`, `PUT|GET /v1/departments`.
 //!
 //! Cases: `GET /v1/cases`, `GET /v1/cases/{id}`, `GET /v1/cases/{id}/log`,
-//! `POST /v1/cases/{id}/actions`.
+//! `POST /v1/cases/{id}/actions`, `POST /v1/cases/sweep` (the scheduler's supervision sweep).
 //!
 //! Internal routes, reached only through `http://case-routing.spin.internal`:
 //! - `POST /internal/cases` (intake makes a case)
@@ -44,6 +44,7 @@ async fn route(req: Req) -> Reply {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match (&req.method, segments.as_slice()) {
         (Method::Get, ["v1", "cases"]) => cases::list(req),
+        (Method::Post, ["v1", "cases", "sweep"]) => cases::sweep(req).await,
         (Method::Get, ["v1", "cases", id]) => cases::get(req, id),
         (Method::Get, ["v1", "cases", id, "log"]) => cases::log(req, id),
         (Method::Post, ["v1", "cases", id, "actions"]) => cases::act(req, id).await,

@@ -220,3 +220,67 @@ fn act_with(suite: &Suite, id: &str, key: &str) -> Reply {
         Some(&json!({"action": "comment", "actor": {"kind": "reporter"}})),
     )
 }
+
+fn outbox(suite: &Suite) -> Vec<(String, String, String)> {
+    let db = suite.database("notification");
+    let mut stmt = db
+        .prepare("SELECT kind, recipient_kind, recipient_id FROM outbox ORDER BY created_at, idempotency_key")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect()
+}
+
+#[test]
+fn feedback_and_assignments_reach_notifications_outbox() {
+    let suite = start_cases("cases-feedback");
+    let id = "01900000-0000-7000-8000-000000000030";
+    assert_eq!(make(&suite, id, "grid_staff", "A01", Some("S000002")).status, 201);
+    let mut kinds: Vec<String> = outbox(&suite).into_iter().map(|(k, _, _)| k).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["assignment", "case_accepted"]);
+    let sent: i64 = suite
+        .database("case_routing")
+        .query_row("SELECT count(*) FROM case_notices WHERE delivered_at IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sent, 2);
+}
+
+#[test]
+fn the_sweep_supervises_through_the_outbox_once() {
+    let suite = start_cases("cases-sweep");
+    // A case assigned a month ago, made directly in case-routing's database file with
+    // the same code, so its deadlines have long passed.
+    {
+        use wangge_cases::store;
+        let db = wangge_core::native::NativeDb::open(suite.dir.join("case_routing.db")).unwrap();
+        let calendar = wangge_cases::reference::calendar(&db).unwrap();
+        let category = wangge_cases::reference::category(&db, "A01").unwrap().unwrap();
+        let mut new: store::NewCase = serde_json::from_value(json!({
+            "id": "01900000-0000-7000-8000-000000000040", "source": "grid_staff", "reporter_staff_id": "S000002",
+            "category": "A01", "responsible_grid": "320613001001001", "comprehensive_grid": "320613001001001",
+            "community": "320613001001", "reported_at": "2026-11-01T09:00:00+08:00", "description": "旧案",
+            "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
+                      {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
+        }))
+        .unwrap();
+        new.reporter = store::Reporter::default();
+        let a_month_ago = wangge_core::time::now_utc() - chrono::Duration::days(30);
+        store::create(&db, &new, &category, &store::Context { calendar: &calendar, now: a_month_ago }).unwrap();
+    }
+    let sweep = call("POST", &suite.url("/v1/cases/sweep?limit=100"), OPERATOR_KEY, None);
+    assert_eq!(sweep.status, 200, "{}", sweep.body);
+    let report = sweep.json();
+    assert_eq!((report["handled"].as_i64(), report["escalated"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(report["supervision_notices"], 4, "respond and resolve, each to the grid and its grid head");
+    assert_eq!(report["notices_pending"], 0);
+    let first = outbox(&suite);
+    assert!(first.contains(&("supervision".into(), "staff".into(), "S000001".into())));
+    assert!(first.iter().any(|(k, _, _)| k == "escalation"));
+    // Running it again sends nothing twice.
+    let again = call("POST", &suite.url("/v1/cases/sweep"), OPERATOR_KEY, None).json();
+    assert_eq!((again["supervision_notices"].as_i64(), again["escalated"].as_i64()), (Some(0), Some(0)));
+    assert_eq!(outbox(&suite), first);
+    assert_eq!(
+        call("POST", &suite.url("/v1/cases/sweep?limit=0"), OPERATOR_KEY, None).json()["code"],
+        "invalid_parameter"
+    );
+}
