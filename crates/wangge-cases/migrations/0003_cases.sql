@@ -32,6 +32,8 @@ CREATE TABLE cases (
     first_resolved_at TEXT,
     closed_at TEXT,
     reopen_count INTEGER NOT NULL DEFAULT 0,
+    -- When each rework began (verification failed, or the reporter was dissatisfied): a JSON array.
+    reopened_at TEXT NOT NULL DEFAULT '[]',
     reopened_by_rating INTEGER NOT NULL DEFAULT 0,
     merged_into TEXT,
     created_at TEXT NOT NULL,
@@ -41,6 +43,7 @@ CREATE INDEX cases_by_community ON cases (community, id);
 CREATE INDEX cases_by_grid ON cases (responsible_grid, id);
 CREATE INDEX cases_by_state ON cases (state, id);
 CREATE INDEX cases_by_assignee ON cases (assignee, id);
+CREATE INDEX cases_by_reported_at ON cases (reported_at, id);
 CREATE UNIQUE INDEX cases_by_external_ref ON cases (source, external_ref) WHERE external_ref IS NOT NULL;
 
 -- The grid staff of a case, as grid-lookup answered when the case was made: who may act

@@ -15,15 +15,17 @@
 //!
 //! Internal routes, reached only through `http://case-routing.spin.internal`:
 //! - `POST /internal/cases` (intake makes a case)
+//! - `GET /internal/facts?from=&to=` (assessment reads cases as NDJSON, streamed)
 //! - `POST /internal/chain`
 
-use spin_sdk::http::{IncomingRequest, Method, Response};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 mod cases;
+mod facts;
 mod reference;
 
-use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
+use wangge_spin::reply::{method_not_allowed, route_not_found, send, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 const COMPONENT: Component = Component {
@@ -35,8 +37,12 @@ const COMPONENT: Component = Component {
 };
 
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
-    serve(req, &COMPONENT, route).await
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    // The facts stream writes its own response; everything else is answered whole.
+    if req.path_with_query().is_some_and(|p| p == "/internal/facts" || p.starts_with("/internal/facts?")) {
+        return facts::stream(req, out).await;
+    }
+    send(out, serve(req, &COMPONENT, route).await).await;
 }
 
 async fn route(req: Req) -> Reply {

@@ -73,3 +73,22 @@ where
     crate::log::request(component.name, &request_id, &method, &path, response.status().to_owned(), code, started);
     response
 }
+
+/// Sends a buffered response through `out`, for handlers that own the response
+/// (those that also stream).
+pub async fn send(out: spin_sdk::http::ResponseOutparam, mut response: Response) {
+    let body = std::mem::take(response.body_mut());
+    match spin_sdk::http::OutgoingResponse::try_from(response) {
+        Ok(outgoing) => {
+            if let Err(e) = out.set_with_body(outgoing, body).await {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "error", "event": "response_failed", "error": e.to_string()})
+                );
+            }
+        }
+        Err(e) => {
+            eprintln!("{}", serde_json::json!({"level": "error", "event": "response_failed", "error": e.to_string()}))
+        }
+    }
+}

@@ -284,3 +284,32 @@ fn the_sweep_supervises_through_the_outbox_once() {
         "invalid_parameter"
     );
 }
+
+#[test]
+fn facts_stream_as_ndjson_through_service_chaining() {
+    let suite = start_cases("cases-facts");
+    assert_eq!(make(&suite, "01900000-0000-7000-8000-000000000050", "grid_staff", "A01", Some("S000002")).status, 201);
+    assert_eq!(make(&suite, "01900000-0000-7000-8000-000000000051", "resident", "A07", None).status, 201);
+    let facts = |from: &str, to: &str| -> Vec<Value> {
+        // `+` and `&` are encoded twice: once for the internal URL, once to pass it to the driver.
+        let url = format!(
+            "http://case-routing.spin.internal/internal/facts?from={}%26to={}",
+            from.replace('+', "%252B"),
+            to.replace('+', "%252B")
+        );
+        let r = get(&suite.url(&format!("/driver/outbound?url={url}")));
+        let body = r.json()["result"]["body"].as_str().unwrap_or_default().to_owned();
+        body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let lines = facts("2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[2], json!({"end": true, "cases": 2}));
+    assert_eq!(lines[0]["reporter_is_grid_staff_of_case"], true);
+    assert_eq!(lines[0]["handling_level"], "grid");
+    assert_eq!(lines[1]["department"], "320613001000-public_security");
+    assert_eq!(lines[1]["source"], "resident");
+    let none = facts("2026-12-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00");
+    assert_eq!(none.len(), 1 + 2, "open cases stay in later periods: {none:?}");
+    let before = facts("2026-10-01T00:00:00+08:00", "2026-11-01T00:00:00+08:00");
+    assert_eq!(before, [json!({"end": true, "cases": 0})], "reported after the period");
+}

@@ -1,0 +1,77 @@
+//! `GET /internal/facts?from=&to=`: newline-delimited JSON, one line per case, exactly
+//! what assessment needs (`store::CaseFacts`). Streamed page by page, so a year of a
+//! city never sits in memory.
+
+use futures::SinkExt;
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use wangge_cases::store;
+use wangge_core::{ErrorCode, Problem};
+use wangge_spin::Req;
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::reply::{problem, send};
+
+use crate::COMPONENT;
+
+/// Cases read per page.
+const PAGE: usize = 2000;
+
+pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
+    let req = Req::new(incoming);
+    let lang = req.lang;
+    let request_id = req.request_id.clone();
+    let period = |name: &str| {
+        req.query_param(name).and_then(|t| wangge_core::time::parse(&t)).map(wangge_core::time::render).ok_or_else(
+            || {
+                Problem::new(ErrorCode::InvalidParameter)
+                    .with_detail(format!("{name} is an RFC 3339 time"), format!("{name} 应为 RFC 3339 时间"))
+                    .with_extension("parameter", name)
+            },
+        )
+    };
+    let (from, to) = match (period("from"), period("to")) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(p), _) | (_, Err(p)) => return send(out, problem(&p, lang)).await,
+    };
+    let db = match Db::open_for_reads(COMPONENT.database, COMPONENT.migrations) {
+        Ok(db) => db,
+        Err(p) => return send(out, problem(&p, lang)).await,
+    };
+    // The first page decides the status: a storage error before any line is a 503.
+    let mut page = match store::facts_page(&db, &from, &to, "", PAGE) {
+        Ok(page) => page,
+        Err(e) => return send(out, problem(&storage_problem(&e), lang)).await,
+    };
+    let headers = Fields::from_list(&[
+        ("content-type".to_owned(), b"application/x-ndjson".to_vec()),
+        ("x-request-id".to_owned(), request_id.into_bytes()),
+    ]);
+    let Ok(headers) = headers else { return };
+    let response = OutgoingResponse::new(headers);
+    let mut body = response.take_body();
+    out.set(response);
+    let mut lines = 0usize;
+    loop {
+        let mut chunk = Vec::with_capacity(page.len() * 512);
+        for facts in &page {
+            if serde_json::to_writer(&mut chunk, facts).is_ok() {
+                chunk.push(b'\n');
+            }
+        }
+        lines += page.len();
+        if body.send(chunk).await.is_err() {
+            return;
+        }
+        let Some(last) = page.last().map(|f| f.case_id.clone()).filter(|_| page.len() == PAGE) else { break };
+        page = match store::facts_page(&db, &from, &to, &last, PAGE) {
+            Ok(page) => page,
+            Err(e) => {
+                // Mid-stream, the status has gone out: end with an error line the reader checks.
+                let line =
+                    serde_json::json!({ "error": "storage_unavailable", "detail": e.to_string(), "after": last });
+                let _ = body.send(format!("{line}\n").into_bytes()).await;
+                return;
+            }
+        };
+    }
+    let _ = body.send(format!("{}\n", serde_json::json!({ "end": true, "cases": lines })).into_bytes()).await;
+}
