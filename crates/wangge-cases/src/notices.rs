@@ -55,6 +55,40 @@ pub fn record(db: &impl Sql, notice: &Notice, now: &str) -> Result<bool, Storage
     Ok(!inserted.rows.is_empty())
 }
 
+/// Records many notices in few statements (rows of 100); keys seen before change
+/// nothing. Returns the kinds of the notices that were new.
+pub fn record_many(db: &impl Sql, notices: &[Notice], now: &str) -> Result<Vec<String>, StorageError> {
+    let mut new_kinds = Vec::new();
+    for chunk in notices.chunks(100) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * 10);
+        for n in chunk {
+            params.extend([
+                n.idempotency_key.as_str().into(),
+                n.case_id.as_str().into(),
+                n.kind.as_str().into(),
+                n.recipient.kind.as_str().into(),
+                n.recipient.id.as_str().into(),
+                n.recipient.phone.clone().into(),
+                n.recipient.wechat_openid.clone().into(),
+                n.urgency.as_str().into(),
+                n.payload.to_string().into(),
+                now.into(),
+            ]);
+        }
+        let inserted = db.execute(
+            &format!(
+                "INSERT INTO case_notices (idempotency_key, case_id, kind, recipient_kind, recipient_id, recipient_phone, \
+                 recipient_openid, urgency, payload, created_at) VALUES {rows} \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING kind"
+            ),
+            &params,
+        )?;
+        new_kinds.extend(inserted.rows.iter().filter_map(|r| r[0].as_str().map(str::to_owned)));
+    }
+    Ok(new_kinds)
+}
+
 /// Up to `limit` notices not yet delivered, oldest first.
 pub fn pending(db: &impl Sql, limit: usize) -> Result<Vec<Notice>, StorageError> {
     let rows = db.execute(

@@ -698,8 +698,25 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
         let mut report = SweepReport::default();
         let more = cases.len() > limit;
         let now = render(ctx.now);
+        let cases: Vec<Case> = cases.into_iter().take(limit).collect();
+        // Grid heads of the whole batch, in one read.
+        let (first, last) = (
+            cases.first().map(|c| c.id.clone()).unwrap_or_default(),
+            cases.last().map(|c| c.id.clone()).unwrap_or_default(),
+        );
+        let heads: std::collections::HashMap<String, String> = db
+            .execute(
+                "SELECT case_id, staff_id FROM case_staff WHERE case_id >= ? AND case_id <= ? AND role = 'grid_head'",
+                &[first.into(), last.into()],
+            )?
+            .rows
+            .iter()
+            .filter_map(|r| Some((r[0].as_str()?.to_owned(), r[1].as_str()?.to_owned())))
+            .collect();
         let mut categories: std::collections::HashMap<String, Option<Category>> = std::collections::HashMap::new();
-        for case in cases.into_iter().take(limit) {
+        let mut owed: Vec<Notice> = Vec::new();
+        let mut to_escalate: Vec<Case> = Vec::new();
+        for case in &cases {
             report.handled += 1;
             report.next_cursor = more.then(|| case.id.clone());
             let category = match categories.get(&case.category) {
@@ -729,12 +746,8 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
             {
                 deadlines.push(("resolve", due, resolve));
             }
-            let assignee = Recipient {
-                kind: case.assignee_kind.clone().unwrap_or_default(),
-                id: case.assignee.clone().unwrap_or_default(),
-                phone: None,
-                wechat_openid: None,
-            };
+            let recipient = |kind: &str, id: &str| Recipient { kind: kind.into(), id: id.into(), phone: None, wechat_openid: None };
+            let assignee = recipient(case.assignee_kind.as_deref().unwrap_or_default(), case.assignee.as_deref().unwrap_or_default());
             for (which, due, within) in deadlines {
                 let lit = light(used(ctx.calendar, assigned, due, within, ctx.now));
                 let due_text = render(due);
@@ -748,34 +761,32 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
                 };
                 match lit {
                     Light::Green => {}
-                    Light::Yellow => {
-                        if crate::notices::record(db, &notice("reminder", assignee.clone()), &now)? {
-                            report.reminders += 1;
-                        }
-                    }
+                    Light::Yellow => owed.push(notice("reminder", assignee.clone())),
                     Light::Red => {
-                        let superior = if case.assignee_kind.as_deref() == Some("department") {
-                            Recipient { kind: "centre".into(), id: town_of(&case.community), phone: None, wechat_openid: None }
-                        } else {
-                            let head = staff(db, &case.id)?.into_iter().find(|s| s.role == "grid_head");
-                            match head {
-                                Some(h) => Recipient { kind: "staff".into(), id: h.staff_id, phone: None, wechat_openid: None },
-                                None => Recipient { kind: "centre".into(), id: town_of(&case.community), phone: None, wechat_openid: None },
-                            }
+                        // The superior: the community's grid head for a grid, the town centre for a department.
+                        let superior = match (case.assignee_kind.as_deref(), heads.get(&case.id)) {
+                            (Some("department"), _) | (_, None) => recipient("centre", &town_of(&case.community)),
+                            (_, Some(head)) => recipient("staff", head),
                         };
-                        for recipient in [assignee.clone(), superior] {
-                            if crate::notices::record(db, &notice("supervision", recipient), &now)? {
-                                report.supervision_notices += 1;
-                            }
-                        }
+                        owed.push(notice("supervision", assignee.clone()));
+                        owed.push(notice("supervision", superior));
                         // Red for another full resolve_within: up one level, once.
                         if which == "resolve" && case.state != State::Escalated && ctx.now > ctx.calendar.deadline(due, within).at {
-                            transition_with(db, &case, (Action::Escalate, &Actor::System, None), (Some("督办：超期未办结".into()), Vec::new()), ctx)?;
-                            report.escalated += 1;
+                            to_escalate.push(case.clone());
                         }
                     }
                 }
             }
+        }
+        for kind in crate::notices::record_many(db, &owed, &now)? {
+            match kind.as_str() {
+                "reminder" => report.reminders += 1,
+                _ => report.supervision_notices += 1,
+            }
+        }
+        for case in &to_escalate {
+            transition_with(db, case, (Action::Escalate, &Actor::System, None), (Some("督办：超期未办结".into()), Vec::new()), ctx)?;
+            report.escalated += 1;
         }
         Ok(report)
     })

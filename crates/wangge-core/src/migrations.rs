@@ -82,13 +82,18 @@ pub enum StorageError {
 pub trait Sql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
 
+    /// Takes the write lock: `BEGIN IMMEDIATE`. Implementations may wait for it their own way.
+    fn begin(&self) -> Result<(), StorageError> {
+        self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
+    }
+
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns
     /// `Ok`, rolled back otherwise.
     fn transaction<T, E: From<StorageError>>(&self, work: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E>
     where
         Self: Sized,
     {
-        self.execute("BEGIN IMMEDIATE", &[])?;
+        self.begin()?;
         match work(self) {
             Ok(value) => {
                 if let Err(e) = self.execute("COMMIT", &[]) {

@@ -123,3 +123,43 @@ pub fn extent(grids: usize) -> [f64; 4] {
         (ORIGIN.1 + rows * CELL) as f64 / 1e6,
     ]
 }
+
+/// Writes `count` cases straight into a case-routing database that already has its
+/// reference data: grid-level A01 cases in Nantong's first community, assigned over the
+/// `spread_days` before `now` (so their lights are a mix), open or closed.
+pub fn generate_cases(db_path: &Path, count: usize, now: chrono::DateTime<chrono::Utc>, spread_days: i64, open: bool) {
+    use wangge_core::time::render;
+    let db = NativeDb::open(db_path).expect("case-routing database");
+    db.conn.execute_batch("PRAGMA synchronous = OFF;").expect("pragma");
+    db.execute("BEGIN", &[]).expect("begin");
+    for i in 0..count {
+        let assigned = now - chrono::Duration::minutes((i as i64 * 7919) % (spread_days.max(1) * 24 * 60));
+        let (assigned_at, due) = (render(assigned), render(assigned + chrono::Duration::days(7)));
+        let id = format!("01900000-0000-7000-8000-{i:012}");
+        db.execute(
+            "INSERT INTO cases (id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
+             comprehensive_grid, community, reported_at, description, attachments, handling_level, assignee_kind, assignee, \
+             assigned_at, respond_due, resolve_due, closed_at, created_at, updated_at) \
+             VALUES (?, 1, ?, 'A01', 'public_safety', 'normal', 'grid_staff', 'S000002', '320613001001001', '320613001001001', \
+             '320613001001', ?, '合成案件', '[]', 'grid', 'grid', '320613001001001', ?, ?, ?, ?, ?, ?)",
+            &[
+                id.as_str().into(),
+                (if open { "assigned" } else { "closed" }).into(),
+                assigned_at.as_str().into(),
+                assigned_at.as_str().into(),
+                render(assigned + chrono::Duration::days(1)).into(),
+                due.as_str().into(),
+                (if open { None } else { Some(due.clone()) }).into(),
+                assigned_at.as_str().into(),
+                assigned_at.as_str().into(),
+            ],
+        )
+        .expect("case");
+        db.execute(
+            "INSERT INTO case_staff (case_id, staff_id, role, grid_code) VALUES (?, 'S000002', 'grid_worker', '320613001001001')",
+            &[id.as_str().into()],
+        )
+        .expect("staff");
+    }
+    db.execute("COMMIT", &[]).expect("commit");
+}

@@ -13,10 +13,13 @@ struct Args {
     seconds: u64,
     clients: usize,
     city_grids: usize,
+    sweep_cases: usize,
+    facts_cases: usize,
 }
 
 fn args() -> Args {
-    let mut args = Args { seconds: 5, clients: 16, city_grids: 1_000_000 };
+    let mut args =
+        Args { seconds: 5, clients: 16, city_grids: 1_000_000, sweep_cases: 100_000, facts_cases: 1_000_000 };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{a} takes a number"));
@@ -24,7 +27,11 @@ fn args() -> Args {
             "--seconds" => args.seconds = value() as u64,
             "--clients" => args.clients = value(),
             "--city-grids" => args.city_grids = value(),
-            other => panic!("unknown argument {other}: use --seconds N --clients N --city-grids N"),
+            "--sweep-cases" => args.sweep_cases = value(),
+            "--facts-cases" => args.facts_cases = value(),
+            other => panic!(
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N"
+            ),
         }
     }
     args
@@ -45,6 +52,41 @@ fn locate_shot(url: String, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Shot> {
         let (lng, lat) = points[i % points.len()];
         fire(agent.get(format!("{url}?lng={lng:.6}&lat={lat:.6}")).header("authorization", &auth).call(), &[200])
     })
+}
+
+/// case-routing (with grid-lookup and notification) and its reference data, for the
+/// case benchmarks; its internal routes are public here (`fixtures/cases-bench.toml`).
+fn cases_app(name: &str) -> Suite {
+    let mut options = options(name, &[]);
+    options.manifest = workspace_root().join("tests/e2e/fixtures/cases-bench.toml");
+    let app = start_with(options);
+    let auth = bearer(OPERATOR_KEY);
+    for (path, content_type, body) in [
+        (
+            "/v1/categories",
+            "application/json",
+            std::fs::read(workspace_root().join("data/categories.json")).expect("catalogue"),
+        ),
+        (
+            "/v1/calendar/2026",
+            "application/json",
+            std::fs::read(workspace_root().join("data/calendar-2026.json")).expect("calendar"),
+        ),
+        ("/v1/departments", "text/csv", demo("departments.csv")),
+    ] {
+        let r = request(
+            "PUT",
+            &app.url(path),
+            &[("authorization", auth.as_str()), ("content-type", content_type)],
+            Some(&body),
+        );
+        assert!(matches!(r.status, 200 | 201), "PUT {path}: {}", r.body);
+    }
+    app
+}
+
+fn server_ms(reply: &Reply) -> f64 {
+    reply.header("server-timing").and_then(|v| v.strip_prefix("app;dur=")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
 
 fn main() {
@@ -144,6 +186,84 @@ fn main() {
         }
     }
 
+    // Case actions at full concurrency: comments on 5,000 open cases, each one
+    // transaction that reads the case, bumps its version and appends to the log.
+    let actions_app = cases_app("bench-actions");
+    let now = wangge_core::time::now_utc();
+    wangge_e2e::synthetic::generate_cases(&actions_app.dir.join("case_routing.db"), 5000, now, 0, true);
+    let action_url = actions_app.url("/v1/cases");
+    let auth = bearer(OPERATOR_KEY);
+    let action: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, i: usize| {
+        let id = format!("01900000-0000-7000-8000-{:012}", i % 5000);
+        let body = r#"{"action":"comment","actor":{"kind":"centre","id":"3206"},"note":"bench"}"#;
+        fire(
+            agent
+                .post(format!("{action_url}/{id}/actions"))
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .send(body),
+            &[200],
+        )
+    });
+    figures.push(load::run("case action (comment), 16 clients", args.clients, duration, action));
+
+    // The sweep over open cases assigned across the last 10 days: a mix of lights.
+    let sweep_app = cases_app("bench-sweep");
+    eprintln!("generating {} open cases ...", args.sweep_cases);
+    wangge_e2e::synthetic::generate_cases(&sweep_app.dir.join("case_routing.db"), args.sweep_cases, now, 10, true);
+    let (mut cursor, mut handled, mut app_ms, mut notices) = (String::new(), 0u64, 0.0, 0u64);
+    let started = std::time::Instant::now();
+    loop {
+        let reply =
+            call("POST", &sweep_app.url(&format!("/v1/cases/sweep?limit=5000&cursor={cursor}")), OPERATOR_KEY, None);
+        assert_eq!(reply.status, 200, "sweep: {}", reply.body);
+        app_ms += server_ms(&reply);
+        let body = reply.json();
+        handled += body["handled"].as_u64().unwrap_or(0);
+        notices += body["reminders"].as_u64().unwrap_or(0) + body["supervision_notices"].as_u64().unwrap_or(0);
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_owned(),
+            None => break,
+        }
+    }
+    let sweep_seconds = started.elapsed().as_secs_f64();
+
+    // The facts export of closed cases, streamed and counted as it arrives.
+    let facts_app = cases_app("bench-facts");
+    eprintln!("generating {} closed cases ...", args.facts_cases);
+    wangge_e2e::synthetic::generate_cases(&facts_app.dir.join("case_routing.db"), args.facts_cases, now, 300, false);
+    let started = std::time::Instant::now();
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut response = agent
+        .get(facts_app.url("/internal/facts?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"))
+        .call()
+        .expect("facts");
+    let mut lines = 0u64;
+    {
+        use std::io::BufRead;
+        let reader = std::io::BufReader::new(response.body_mut().as_reader());
+        for line in reader.lines() {
+            if line.is_ok() {
+                lines += 1;
+            }
+        }
+    }
+    let facts_seconds = started.elapsed().as_secs_f64();
+
+    println!();
+    println!("case routing:");
+    println!(
+        "  sweep: {handled} open cases in {:.2} s ({:.0} cases/s; {:.0} ms in the component), {notices} notices recorded",
+        sweep_seconds,
+        handled as f64 / sweep_seconds,
+        app_ms
+    );
+    println!(
+        "  facts export: {} cases streamed in {:.2} s ({:.0} cases/s)",
+        lines.saturating_sub(1),
+        facts_seconds,
+        lines.saturating_sub(1) as f64 / facts_seconds
+    );
     println!();
     println!("imports of the demo city, time in the component:");
     for (path, ms) in &imports {
