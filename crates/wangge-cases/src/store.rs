@@ -103,6 +103,8 @@ impl Actor {
 pub enum Target {
     Grid(String),
     Department(String),
+    /// For `merge`: the open case this one duplicates.
+    Case(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -482,6 +484,7 @@ fn transition_with(
                     }
                     ("grid", code)
                 }
+                Target::Case(_) => return Err(CaseError::Invalid("assign a grid or a department, not a case".into())),
                 Target::Department(code) => {
                     let known = db.execute("SELECT 1 FROM departments WHERE dept_code = ?", &[code.as_str().into()])?;
                     if known.rows.is_empty() {
@@ -506,6 +509,16 @@ fn transition_with(
                 ("resolve_due", render(resolve_due.at).into()),
                 ("deadline_fallback", ((respond_due.fallback || resolve_due.fallback) as i64).into()),
             ]);
+        }
+        Action::Merge => {
+            let Some(Target::Case(into)) = target else {
+                return Err(CaseError::Invalid("merge needs a target: the open case this one duplicates".into()));
+            };
+            let open = get(db, into)?.is_some_and(|other| other.state.is_open() && other.id != case.id);
+            if !open {
+                return Err(CaseError::Invalid(format!("`{into}` is not another open case")));
+            }
+            sets.push(("merged_into", into.as_str().into()));
         }
         Action::Sign => sets.push(("signed_at", now.as_str().into())),
         Action::Resolve if case.first_resolved_at.is_none() => sets.push(("first_resolved_at", now.as_str().into())),
@@ -874,4 +887,31 @@ pub fn facts_page(
             merged_into: t(&r[22]),
         })
         .collect())
+}
+
+/// The light of a case's most pressing open deadline (responding while assigned, then
+/// resolving until resolved); `None` when no deadline runs.
+pub fn light_of(
+    case: &Case,
+    category: &Category,
+    calendar: &Calendar,
+    now: DateTime<Utc>,
+) -> Option<crate::supervision::Light> {
+    use crate::supervision::{light, used};
+    let assigned = case.assigned_at.as_deref().and_then(parse)?;
+    let mut worst = None;
+    if case.state == State::Assigned
+        && let (Some(due), Ok(within)) =
+            (case.respond_due.as_deref().and_then(parse), Within::parse(&category.respond_within))
+    {
+        worst = worst.max(Some(light(used(calendar, assigned, due, within, now))));
+    }
+    if case.state.is_open()
+        && case.first_resolved_at.is_none()
+        && let (Some(due), Ok(within)) =
+            (case.resolve_due.as_deref().and_then(parse), Within::parse(&category.resolve_within))
+    {
+        worst = worst.max(Some(light(used(calendar, assigned, due, within, now))));
+    }
+    worst
 }

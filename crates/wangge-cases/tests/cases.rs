@@ -387,3 +387,37 @@ fn the_sweep_works_in_bounded_batches() {
     }
     assert_eq!((batches, handled), (3, 5));
 }
+
+#[test]
+fn a_duplicate_merges_into_an_open_case_and_says_which() {
+    let (db, calendar) = setup("merge");
+    create_at(&db, &calendar, &new_case("m1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
+    create_at(&db, &calendar, &new_case("m2", "resident", "A01", None), "2026-11-27T10:05:00+08:00");
+    let centre = || Actor::Centre("3206".into());
+    let no_target = act_at(&db, &calendar, "m2", Action::Merge, centre(), None, "2026-11-27T10:10:00+08:00");
+    assert!(matches!(no_target, Err(CaseError::Invalid(_))));
+    let itself = act_at(
+        &db,
+        &calendar,
+        "m2",
+        Action::Merge,
+        centre(),
+        Some(Target::Case("m2".into())),
+        "2026-11-27T10:10:00+08:00",
+    );
+    assert!(matches!(itself, Err(CaseError::Invalid(_))));
+    let merged = act_at(
+        &db,
+        &calendar,
+        "m2",
+        Action::Merge,
+        centre(),
+        Some(Target::Case("m1".into())),
+        "2026-11-27T10:10:00+08:00",
+    )
+    .unwrap();
+    assert_eq!(merged.state, State::Merged);
+    let facts = facts_page(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10).unwrap();
+    let m2 = facts.iter().find(|f| f.case_id == "m2").unwrap();
+    assert_eq!(m2.merged_into.as_deref(), Some("m1"));
+}

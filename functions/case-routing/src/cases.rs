@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 use wangge_cases::lifecycle::State;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase};
+use wangge_cases::supervision::Light;
 use wangge_cases::{notices, reference};
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::migrations::StorageError;
@@ -120,7 +121,7 @@ pub fn log(req: Req, id: &str) -> Reply {
     Ok(json(200, &json!({ "case_id": id, "entries": entries, "verification": verification })))
 }
 
-/// `GET /v1/cases?region=&grid=&assignee=&status=&category=&from=&to=&limit=&cursor=`.
+/// `GET /v1/cases?region=&grid=&assignee=&status=&category=&light=&from=&to=&limit=&cursor=`.
 pub fn list(req: Req) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
@@ -155,6 +156,19 @@ pub fn list(req: Req) -> Reply {
         reported_from: time("from")?,
         reported_to: time("to")?,
     };
+    let wanted_light = match req.query_param("light") {
+        None => None,
+        Some(l) => Some(match l.as_str() {
+            "green" => Light::Green,
+            "yellow" => Light::Yellow,
+            "red" => Light::Red,
+            _ => {
+                return Err(Problem::new(ErrorCode::InvalidParameter)
+                    .with_detail("light is green, yellow or red", "light 应为 green、yellow 或 red")
+                    .with_extension("parameter", "light"));
+            }
+        }),
+    };
     let page = PageRequest::from_query(&req.query)?;
     let db = db()?;
     let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
@@ -164,6 +178,25 @@ pub fn list(req: Req) -> Reply {
     } else {
         None
     };
+    // The light is computed, not stored: a page filtered by it may hold fewer than
+    // `limit` cases, and `next_cursor` still continues after the last case read.
+    if let Some(wanted) = wanted_light {
+        let calendar = reference::calendar(&db).map_err(storage)?;
+        let now = wangge_core::time::now_utc();
+        let mut categories = std::collections::HashMap::new();
+        let mut kept = Vec::new();
+        for case in items {
+            if !categories.contains_key(&case.category) {
+                let category = reference::category(&db, &case.category).map_err(storage)?;
+                categories.insert(case.category.clone(), category);
+            }
+            let light = categories[&case.category].as_ref().and_then(|c| store::light_of(&case, c, &calendar, now));
+            if light == Some(wanted) {
+                kept.push(case);
+            }
+        }
+        items = kept;
+    }
     let items = items.iter().map(|c| view(&db, c, &principal)).collect::<Result<Vec<_>, _>>()?;
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
 }

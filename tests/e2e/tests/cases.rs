@@ -313,3 +313,25 @@ fn facts_stream_as_ndjson_through_service_chaining() {
     let before = facts("2026-10-01T00:00:00+08:00", "2026-11-01T00:00:00+08:00");
     assert_eq!(before, [json!({"end": true, "cases": 0})], "reported after the period");
 }
+
+#[test]
+fn lists_filter_by_traffic_light() {
+    let suite = start_cases("cases-light");
+    // One case assigned a month ago (red), one just now (green).
+    wangge_e2e::synthetic::generate_cases(
+        &suite.dir.join("case_routing.db"),
+        1,
+        wangge_core::time::now_utc() - chrono::Duration::days(30),
+        0,
+        true,
+    );
+    assert_eq!(make(&suite, "01900000-0000-7000-8000-000000000090", "grid_staff", "A01", Some("S000002")).status, 201);
+    let ids = |light: &str| -> Vec<String> {
+        let page = call("GET", &suite.url(&format!("/v1/cases?light={light}")), OPERATOR_KEY, None).json();
+        page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(ids("red"), ["01900000-0000-7000-8000-000000000000"]);
+    assert_eq!(ids("green"), ["01900000-0000-7000-8000-000000000090"]);
+    assert!(ids("yellow").is_empty());
+    assert_eq!(call("GET", &suite.url("/v1/cases?light=purple"), OPERATOR_KEY, None).json()["parameter"], "light");
+}
