@@ -24,6 +24,8 @@ CREATE TABLE cases (
     assignee_kind TEXT,
     assignee TEXT,
     escalated_to_department INTEGER NOT NULL DEFAULT 0,
+    -- Where an escalation has taken the case: community, town, district or city (吹哨 one level at a time).
+    escalation_level TEXT,
     assigned_at TEXT,
     respond_due TEXT,
     resolve_due TEXT,

@@ -173,12 +173,13 @@ pub struct Case {
     pub reopen_count: i64,
     pub reopened_by_rating: bool,
     pub external_ref: Option<String>,
+    pub escalation_level: Option<String>,
 }
 
 const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
     comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
     assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
-    external_ref";
+    external_ref, escalation_level";
 
 fn state_of(s: &str) -> State {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
@@ -216,6 +217,7 @@ fn cases_from(rows: Rows) -> Vec<Case> {
             reopen_count: r[23].as_i64().unwrap_or(0),
             reopened_by_rating: r[24].as_i64() == Some(1),
             external_ref: t(&r[25]),
+            escalation_level: t(&r[26]),
         })
         .collect()
 }
@@ -402,7 +404,20 @@ pub fn act(db: &impl Sql, case_id: &str, request: &ActionRequest, ctx: &Context)
         }
         authorize(db, &case, &request.actor, request.action)?;
         let remarks = (request.note.clone(), request.attachments.clone());
-        transition_with(db, &case, (request.action, &request.actor, request.target.as_ref()), remarks, ctx)
+        transition_with(db, &case, (request.action, &request.actor, request.target.as_ref()), remarks, ctx)?;
+        // "The grid blows the whistle, the department reports for duty": an escalation
+        // that names a department goes straight to it, in the same transaction.
+        if let (Action::Escalate, Some(department @ Target::Department(_))) = (request.action, &request.target) {
+            let escalated = get(db, case_id)?.ok_or(CaseError::NotFound)?;
+            transition_with(
+                db,
+                &escalated,
+                (Action::Assign, &request.actor, Some(department)),
+                (None, Vec::new()),
+                ctx,
+            )?;
+        }
+        Ok(())
     })?;
     get(db, case_id)?.ok_or(CaseError::NotFound)
 }
@@ -509,6 +524,16 @@ fn transition_with(
                 ("resolve_due", render(resolve_due.at).into()),
                 ("deadline_fallback", ((respond_due.fallback || resolve_due.fallback) as i64).into()),
             ]);
+        }
+        Action::Escalate => {
+            // Up one level: grid → community → town centre → district centre → city centre.
+            let next = match case.escalation_level.as_deref() {
+                None => "community",
+                Some("community") => "town",
+                Some("town") => "district",
+                _ => "city",
+            };
+            sets.push(("escalation_level", next.into()));
         }
         Action::Merge => {
             let Some(Target::Case(into)) = target else {

@@ -421,3 +421,36 @@ fn a_duplicate_merges_into_an_open_case_and_says_which() {
     let m2 = facts.iter().find(|f| f.case_id == "m2").unwrap();
     assert_eq!(m2.merged_into.as_deref(), Some("m1"));
 }
+
+#[test]
+fn escalation_climbs_one_level_at_a_time_or_goes_straight_to_a_department() {
+    let (db, calendar) = setup("escalate");
+    create_at(&db, &calendar, &new_case("e1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
+    let worker = || Actor::Staff("S000002".into());
+    let up = |actor| act_at(&db, &calendar, "e1", Action::Escalate, actor, None, "2026-11-27T11:00:00+08:00").unwrap();
+    assert_eq!(up(worker()).escalation_level.as_deref(), Some("community"));
+    let centre = || Actor::Centre("320613001".into());
+    assert_eq!(up(centre()).escalation_level.as_deref(), Some("town"));
+    assert_eq!(up(centre()).escalation_level.as_deref(), Some("district"));
+
+    create_at(&db, &calendar, &new_case("e2", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
+    let whistle = act_at(
+        &db,
+        &calendar,
+        "e2",
+        Action::Escalate,
+        worker(),
+        Some(Target::Department("320613001000-justice".into())),
+        "2026-11-27T11:00:00+08:00",
+    )
+    .unwrap();
+    assert_eq!(whistle.state, State::Assigned);
+    assert_eq!(
+        (whistle.assignee_kind.as_deref(), whistle.assignee.as_deref()),
+        (Some("department"), Some("320613001000-justice"))
+    );
+    let (log, verification) = history(&db, "e2").unwrap();
+    let actions: Vec<&str> = log.iter().map(|(e, _)| e.action.as_str()).collect();
+    assert_eq!(&actions[3..], ["escalate", "assign"]);
+    assert!(verification.valid);
+}
