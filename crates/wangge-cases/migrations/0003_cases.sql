@@ -38,6 +38,10 @@ CREATE TABLE cases (
     reopened_at TEXT NOT NULL DEFAULT '[]',
     reopened_by_rating INTEGER NOT NULL DEFAULT 0,
     merged_into TEXT,
+    -- The head of the case's log: its last sequence number and hash, so an action
+    -- appends without reading the log.
+    log_seq INTEGER NOT NULL DEFAULT 0,
+    log_hash TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );

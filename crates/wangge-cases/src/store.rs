@@ -174,12 +174,16 @@ pub struct Case {
     pub reopened_by_rating: bool,
     pub external_ref: Option<String>,
     pub escalation_level: Option<String>,
+    #[serde(skip)]
+    pub log_seq: i64,
+    #[serde(skip)]
+    pub log_hash: String,
 }
 
 const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
     comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
     assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
-    external_ref, escalation_level";
+    external_ref, escalation_level, log_seq, log_hash";
 
 fn state_of(s: &str) -> State {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
@@ -218,6 +222,8 @@ fn cases_from(rows: Rows) -> Vec<Case> {
             reopened_by_rating: r[24].as_i64() == Some(1),
             external_ref: t(&r[25]),
             escalation_level: t(&r[26]),
+            log_seq: r[27].as_i64().unwrap_or(0),
+            log_hash: s(&r[28]),
         })
         .collect()
 }
@@ -266,17 +272,13 @@ struct Draft<'a> {
     attachments: Vec<String>,
 }
 
-fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<i64, StorageError> {
+/// The next log entry of a case whose log ends at `(seq, hash)`, and its hash.
+fn next_entry(case_id: &str, (seq, previous): (i64, &str), draft: Draft) -> (Entry, String) {
     let Draft { from, to, action, actor, at, note, attachments } = draft;
-    let last =
-        db.execute("SELECT seq, hash FROM case_log WHERE case_id = ? ORDER BY seq DESC LIMIT 1", &[case_id.into()])?;
-    let (seq, previous) = match last.rows.first() {
-        Some(r) => (r[0].as_i64().unwrap_or(0) + 1, r[1].as_str().unwrap_or(GENESIS).to_owned()),
-        None => (1, GENESIS.to_owned()),
-    };
+    let previous = if previous.is_empty() { GENESIS } else { previous };
     let entry = Entry {
         case_id: case_id.to_owned(),
-        seq,
+        seq: seq + 1,
         from: from.map(|s| s.as_str().to_owned()),
         to: to.as_str().to_owned(),
         action: action.to_owned(),
@@ -286,12 +288,21 @@ fn append(db: &impl Sql, case_id: &str, draft: Draft) -> Result<i64, StorageErro
         note,
         attachments,
     };
-    let hash = log::hash(&previous, &entry);
+    let hash = log::hash(previous, &entry);
+    (entry, hash)
+}
+
+fn insert_entry(db: &impl Sql, entry: &Entry, hash: &str) -> Result<(), StorageError> {
     db.execute(
         "INSERT INTO case_log (case_id, seq, entry, hash) VALUES (?, ?, ?, ?)",
-        &[case_id.into(), seq.into(), serde_json::to_string(&entry).unwrap_or_default().into(), hash.into()],
+        &[
+            entry.case_id.as_str().into(),
+            entry.seq.into(),
+            serde_json::to_string(entry).unwrap_or_default().into(),
+            hash.into(),
+        ],
     )?;
-    Ok(seq)
+    Ok(())
 }
 
 /// Clock and calendar for one request.
@@ -367,7 +378,12 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
             note: None,
             attachments: new.attachments.clone(),
         };
-        append(db, &new.id, draft)?;
+        let (entry, hash) = next_entry(&new.id, (0, GENESIS), draft);
+        insert_entry(db, &entry, &hash)?;
+        db.execute(
+            "UPDATE cases SET log_seq = ?, log_hash = ? WHERE id = ?",
+            &[entry.seq.into(), hash.as_str().into(), new.id.as_str().into()],
+        )?;
 
         let by_grid_staff = new.source == "grid_staff"
             && new.reporter_staff_id.as_ref().is_some_and(|id| new.staff.iter().any(|s| &s.staff_id == id));
@@ -564,6 +580,12 @@ fn transition_with(
     if action == Action::RateDissatisfied {
         sets.push(("reopened_by_rating", 1i64.into()));
     }
+    // The log entry, chained to the head kept on the case row: no read of the log.
+    let draft =
+        Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
+    let (entry, hash) = next_entry(&case.id, (case.log_seq, &case.log_hash), draft);
+    sets.push(("log_seq", entry.seq.into()));
+    sets.push(("log_hash", hash.as_str().into()));
     let assignments: Vec<String> = sets.iter().map(|(c, _)| format!("{c} = ?")).collect();
     let mut params: Vec<SqlValue> = sets.into_iter().map(|(_, v)| v).collect();
     params.push(case.id.as_str().into());
@@ -581,12 +603,16 @@ fn transition_with(
             message: "the case changed; read it again".into(),
         });
     }
-    let draft =
-        Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
-    let seq = append(db, &case.id, draft)?;
-    let updated = get(db, &case.id)?.ok_or(CaseError::NotFound)?;
-    for notice in notices_for(db, &updated, action, seq)? {
-        crate::notices::record(db, &notice, &now)?;
+    insert_entry(db, &entry, &hash)?;
+    // Re-read the case only when the transition owes someone a notice.
+    if matches!(
+        action,
+        Action::Accept | Action::Reject | Action::VerifyPass | Action::Assign | Action::Reassign | Action::Escalate
+    ) {
+        let updated = get(db, &case.id)?.ok_or(CaseError::NotFound)?;
+        for notice in notices_for(db, &updated, action, entry.seq)? {
+            crate::notices::record(db, &notice, &now)?;
+        }
     }
     Ok(())
 }

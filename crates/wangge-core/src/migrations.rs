@@ -87,6 +87,9 @@ pub trait Sql {
         self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
     }
 
+    /// Called once the transaction is over, committed or not.
+    fn end(&self) {}
+
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns
     /// `Ok`, rolled back otherwise.
     fn transaction<T, E: From<StorageError>>(&self, work: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E>
@@ -94,19 +97,21 @@ pub trait Sql {
         Self: Sized,
     {
         self.begin()?;
-        match work(self) {
-            Ok(value) => {
-                if let Err(e) = self.execute("COMMIT", &[]) {
+        let outcome = match work(self) {
+            Ok(value) => match self.execute("COMMIT", &[]) {
+                Ok(_) => Ok(value),
+                Err(e) => {
                     let _ = self.execute("ROLLBACK", &[]);
-                    return Err(e.into());
+                    Err(e.into())
                 }
-                Ok(value)
-            }
+            },
             Err(e) => {
                 let _ = self.execute("ROLLBACK", &[]);
                 Err(e)
             }
-        }
+        };
+        self.end();
+        outcome
     }
 }
 

@@ -49,7 +49,7 @@ impl Sql for Db {
     /// Spin's connection waits for a busy write lock with SQLite's default handler,
     /// which sleeps 1, 2, 5, 10 … 100 ms between tries: under contention that is a tail
     /// of hundreds of milliseconds. Here the wait is ours, in steps of 0.05–0.5 ms, for up
-    /// to the same 5 s; the default handler is back for everything after `BEGIN`.
+    /// to the same 5 s; the default handler is back once the transaction ends.
     fn begin(&self) -> Result<(), StorageError> {
         use std::time::{Duration, Instant};
         self.run("PRAGMA busy_timeout = 0", &[])?;
@@ -66,8 +66,14 @@ impl Sql for Db {
                 other => break other,
             }
         };
-        self.run("PRAGMA busy_timeout = 5000", &[])?;
+        if outcome.is_err() {
+            self.end();
+        }
         outcome.map(|_| ())
+    }
+
+    fn end(&self) {
+        let _ = self.run("PRAGMA busy_timeout = 5000", &[]);
     }
 
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
