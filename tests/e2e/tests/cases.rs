@@ -335,3 +335,24 @@ fn lists_filter_by_traffic_light() {
     assert!(ids("yellow").is_empty());
     assert_eq!(call("GET", &suite.url("/v1/cases?light=purple"), OPERATOR_KEY, None).json()["parameter"], "light");
 }
+
+#[test]
+fn the_outbox_takes_each_key_once_and_at_most_500_messages_a_call() {
+    let suite = start_cases("cases-outbox");
+    let enqueue = |messages: Vec<Value>| {
+        request(
+            "POST",
+            &suite.url("/driver/outbound-post?url=http://notification.spin.internal/internal/enqueue"),
+            &[("content-type", "application/json")],
+            Some(json!({ "messages": messages }).to_string().as_bytes()),
+        )
+    };
+    let message = |key: &str| json!({"idempotency_key": key, "kind": "reminder", "recipient": {"kind": "staff", "id": "S000002"}, "urgency": "normal", "payload": {}});
+    let first = enqueue(vec![message("k1"), message("k2")]);
+    assert_eq!((first.json()["enqueued"].as_i64(), first.json()["duplicates"].as_i64()), (Some(2), Some(0)));
+    let again = enqueue(vec![message("k2"), message("k3")]);
+    assert_eq!((again.json()["enqueued"].as_i64(), again.json()["duplicates"].as_i64()), (Some(1), Some(1)));
+    let too_many = enqueue((0..501).map(|i| message(&format!("m{i}"))).collect());
+    assert_eq!(too_many.status, 422);
+    assert_eq!(outbox(&suite).len(), 3);
+}
