@@ -163,6 +163,21 @@ impl Principal {
         }
     }
 
+    /// 403 `region_forbidden` unless the key covers every region: what replacing
+    /// deployment-wide data (a registry, a catalogue) needs.
+    pub fn require_every_region(&self) -> Result<(), Problem> {
+        if self.region_prefix.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::new(ErrorCode::RegionForbidden)
+                .with_detail(
+                    format!("this changes data for every region; the key covers `{}` only", self.region_prefix),
+                    format!("此操作涉及所有区域的数据；该密钥只覆盖 `{}`", self.region_prefix),
+                )
+                .with_extension("region_prefix", self.region_prefix.clone()))
+        }
+    }
+
     /// Whether a region (or grid) code falls inside this key's prefix.
     pub fn covers_region(&self, code: &str) -> bool {
         code.starts_with(&self.region_prefix)

@@ -20,17 +20,12 @@ fn db_for_reads() -> Result<Db, Problem> {
     Db::open_for_reads(COMPONENT.database, COMPONENT.migrations)
 }
 
+/// Registry and reference data change for the whole deployment: `grids:admin` on a
+/// key for every region.
 fn admin(req: &Req) -> Result<(), Problem> {
     let principal = req.principal()?;
     principal.require(Scope::GridsAdmin)?;
-    if principal.region_prefix.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::new(ErrorCode::RegionForbidden).with_detail(
-            "only a key for every region may change reference data",
-            "只有覆盖所有区域的密钥才能修改基础数据",
-        ))
-    }
+    principal.require_every_region()
 }
 
 fn problem(e: ReferenceError) -> Problem {

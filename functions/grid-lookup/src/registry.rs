@@ -65,17 +65,7 @@ fn dataset_missing(dataset: Dataset) -> Problem {
 
 /// `PUT /v1/{regions,grids,staff,addresses}`: CSV (`text/csv`) or JSON; grids as GeoJSON.
 pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::GridsAdmin)?;
-    if !principal.region_prefix.is_empty() {
-        // A dataset covers the whole deployment: only a key for every region may replace it.
-        return Err(Problem::new(ErrorCode::RegionForbidden)
-            .with_detail(
-                format!("a key bound to `{}` cannot replace the whole {}", principal.region_prefix, dataset.as_str()),
-                format!("绑定到 `{}` 的密钥不能替换整个 {}", principal.region_prefix, dataset.as_str()),
-            )
-            .with_extension("region_prefix", principal.region_prefix.clone()));
-    }
+    admin(&req)?;
     let limit = match dataset {
         Dataset::Regions => 8 * MIB,
         Dataset::Grids => 64 * MIB,
@@ -420,17 +410,12 @@ pub async fn put_outlines(mut req: Req) -> Reply {
     Ok(json(200, &json!({ "outlines": shapes.iter().map(|(c, _)| c).collect::<Vec<_>>() })))
 }
 
+/// Registry and reference data change for the whole deployment: `grids:admin` on a
+/// key for every region.
 fn admin(req: &Req) -> Result<(), Problem> {
     let principal = req.principal()?;
     principal.require(Scope::GridsAdmin)?;
-    if principal.region_prefix.is_empty() {
-        Ok(())
-    } else {
-        Err(Problem::new(ErrorCode::RegionForbidden).with_detail(
-            "only a key for every region may change the registry",
-            "只有覆盖所有区域的密钥才能修改登记数据",
-        ))
-    }
+    principal.require_every_region()
 }
 
 /// A region's outline from a Geometry or a Feature; the region must exist.
