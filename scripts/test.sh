@@ -15,6 +15,8 @@ cargo clippy --release --target wasm32-wasip2 \
   -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe -- -D warnings
 
 printf '\n==> tests (crates/, tests/host, tests/e2e)\n' >&2
+# Each run's state starts fresh; earlier runs' databases (the benchmarks' are large) go.
+rm -rf target/test-state
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --release 2>&1 | tee "$log"
