@@ -35,24 +35,7 @@ pub struct Notice {
 
 /// Records a notice; a key seen before changes nothing. Returns whether it was new.
 pub fn record(db: &impl Sql, notice: &Notice, now: &str) -> Result<bool, StorageError> {
-    let inserted = db.execute(
-        "INSERT INTO case_notices (idempotency_key, case_id, kind, recipient_kind, recipient_id, recipient_phone, \
-         recipient_openid, urgency, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1",
-        &[
-            notice.idempotency_key.as_str().into(),
-            notice.case_id.as_str().into(),
-            notice.kind.as_str().into(),
-            notice.recipient.kind.as_str().into(),
-            notice.recipient.id.as_str().into(),
-            notice.recipient.phone.clone().into(),
-            notice.recipient.wechat_openid.clone().into(),
-            notice.urgency.as_str().into(),
-            notice.payload.to_string().into(),
-            now.into(),
-        ],
-    )?;
-    Ok(!inserted.rows.is_empty())
+    Ok(!record_many(db, std::slice::from_ref(notice), now)?.is_empty())
 }
 
 /// Records many notices in few statements (rows of 100); keys seen before change
