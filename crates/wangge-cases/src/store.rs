@@ -688,16 +688,32 @@ pub fn town_of(community: &str) -> String {
 
 /// The reporter of a case (personal data: callers decide whether to mask it).
 pub fn reporter(db: &impl Sql, id: &str) -> Result<Reporter, StorageError> {
-    let rows = db.execute("SELECT name, phone, wechat_openid FROM case_reporters WHERE case_id = ?", &[id.into()])?;
+    Ok(reporters(db, &[id])?.remove(id).unwrap_or_default())
+}
+
+/// The reporters of several cases, in one read.
+pub fn reporters(db: &impl Sql, ids: &[&str]) -> Result<std::collections::HashMap<String, Reporter>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let params: Vec<SqlValue> = ids.iter().map(|id| (*id).into()).collect();
+    let rows = db.execute(
+        &format!("SELECT case_id, name, phone, wechat_openid FROM case_reporters WHERE case_id IN ({marks})"),
+        &params,
+    )?;
     Ok(rows
         .rows
-        .first()
-        .map(|r| Reporter {
-            name: r[0].as_str().map(str::to_owned),
-            phone: r[1].as_str().map(str::to_owned),
-            wechat_openid: r[2].as_str().map(str::to_owned),
+        .iter()
+        .filter_map(|r| {
+            let reporter = Reporter {
+                name: r[1].as_str().map(str::to_owned),
+                phone: r[2].as_str().map(str::to_owned),
+                wechat_openid: r[3].as_str().map(str::to_owned),
+            };
+            Some((r[0].as_str()?.to_owned(), reporter))
         })
-        .unwrap_or_default())
+        .collect())
 }
 
 /// Filters of `GET /v1/cases`; every one optional.

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use wangge_cases::lifecycle::State;
-use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase};
+use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase, Reporter};
 use wangge_cases::supervision::Light;
 use wangge_cases::{notices, reference};
 use wangge_core::auth::{Principal, Scope};
@@ -38,14 +38,18 @@ fn problem(e: CaseError) -> Problem {
 
 /// A case as answered: its reporter shown in full only to a key that acts for the
 /// case's region (the handling centre), masked for everyone else.
-fn view(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Problem> {
-    let reporter = store::reporter(db, &case.id).map_err(storage)?;
+fn view(case: &Case, reporter: Reporter, principal: &Principal) -> Value {
     let centre = principal.has_scope(Scope::CasesAct) && principal.covers_region(&case.community);
     let phone = reporter.phone.map(|p| if centre { p } else { mask_phone(&p) });
     let name = reporter.name.map(|n| if centre { n } else { mask_name(&n) });
     let mut value = serde_json::to_value(case).unwrap_or_default();
     value["reporter"] = json!({ "name": name, "phone": phone });
-    Ok(value)
+    value
+}
+
+/// One case as answered, with its reporter read.
+fn view_one(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Problem> {
+    Ok(view(case, store::reporter(db, &case.id).map_err(storage)?, principal))
 }
 
 /// `POST /internal/cases`: intake hands over a report.
@@ -85,7 +89,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
     deliver(&db, &req.request_id).await;
-    let mut response = json(200, &view(&db, &case, &principal)?);
+    let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     Ok(response)
 }
@@ -97,7 +101,7 @@ pub fn get(req: Req, id: &str) -> Reply {
     let db = db()?;
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
-    let mut response = json(200, &view(&db, &case, &principal)?);
+    let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     Ok(response)
 }
@@ -197,7 +201,10 @@ pub fn list(req: Req) -> Reply {
         }
         items = kept;
     }
-    let items = items.iter().map(|c| view(&db, c, &principal)).collect::<Result<Vec<_>, _>>()?;
+    let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
+    let mut reporters = store::reporters(&db, &ids).map_err(storage)?;
+    let items: Vec<Value> =
+        items.iter().map(|c| view(c, reporters.remove(&c.id).unwrap_or_default(), &principal)).collect();
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
 }
 
