@@ -94,6 +94,16 @@ fn actions_follow_the_lifecycle_with_etags_conflicts_and_refusals() {
     let got = call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None);
     let version: i64 = got.header("etag").unwrap().trim_matches('"').parse().unwrap();
 
+    // An If-Match that is not a version is a malformed request, and changes nothing.
+    let auth = bearer(OPERATOR_KEY);
+    let garbled = request(
+        "POST",
+        &suite.url(&format!("/v1/cases/{id}/actions")),
+        &[("authorization", auth.as_str()), ("content-type", "application/json"), ("if-match", "\"yesterday\"")],
+        Some(json!({"action": "sign", "actor": {"kind": "staff", "id": "S000002"}}).to_string().as_bytes()),
+    );
+    assert_eq!((garbled.status, garbled.json()["code"].as_str()), (400, Some("malformed_request")));
+
     let signed = act(&suite, id, json!({"action": "sign", "actor": {"kind": "staff", "id": "S000002"}}), Some(version));
     assert_eq!((signed.status, signed.json()["state"].as_str()), (200, Some("in_progress")), "{}", signed.body);
     // A second actor who saw the same version loses, and learns the state.
