@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 2, name: "reference", sql: include_str!("../migrations/0002_reference.sql") },
     Migration { version: 3, name: "cases", sql: include_str!("../migrations/0003_cases.sql") },
     Migration { version: 4, name: "notices", sql: include_str!("../migrations/0004_notices.sql") },
+    Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
 ];
 
 #[derive(Debug)]

@@ -174,6 +174,8 @@ pub struct Case {
     pub reopened_by_rating: bool,
     pub external_ref: Option<String>,
     pub escalation_level: Option<String>,
+    /// For a duplicate: the open case it joined.
+    pub merged_into: Option<String>,
     #[serde(skip)]
     pub log_seq: i64,
     #[serde(skip)]
@@ -183,7 +185,7 @@ pub struct Case {
 const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
     comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
     assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
-    external_ref, escalation_level, log_seq, log_hash";
+    external_ref, escalation_level, log_seq, log_hash, merged_into";
 
 fn state_of(s: &str) -> State {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
@@ -224,6 +226,7 @@ fn cases_from(rows: Rows) -> Vec<Case> {
             escalation_level: t(&r[26]),
             log_seq: r[27].as_i64().unwrap_or(0),
             log_hash: s(&r[28]),
+            merged_into: t(&r[29]),
         })
         .collect()
 }
@@ -329,7 +332,19 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
         None => None,
     };
     let now = render(ctx.now);
-    db.transaction(|db| {
+    let existing = db.transaction(|db| {
+        // The same report sent twice (intake retrying after a lost answer) is the same case.
+        let same = match &new.external_ref {
+            Some(reference) => db.execute(
+                "SELECT id FROM cases WHERE id = ? UNION ALL SELECT id FROM cases WHERE source = ? AND external_ref = ? LIMIT 1",
+                &[new.id.as_str().into(), new.source.as_str().into(), reference.as_str().into()],
+            )?,
+            None => db.execute("SELECT id FROM cases WHERE id = ?", &[new.id.as_str().into()])?,
+        };
+        if let Some(id) = same.scalar().and_then(SqlValue::as_str) {
+            return Ok::<_, CaseError>(Some(id.to_owned()));
+        }
+        let duplicate = duplicate_of(db, new, &reported_at)?;
         db.execute(
             "INSERT INTO cases (id, version, state, category, domain, priority, source, reporter_staff_id, lng, lat, responsible_grid, \
              comprehensive_grid, community, discovered_at, reported_at, description, attachments, external_ref, created_at, updated_at) \
@@ -385,6 +400,12 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
             &[entry.seq.into(), hash.as_str().into(), new.id.as_str().into()],
         )?;
 
+        // 重复上报: the same matter within 50 m and 24 h of an open case joins it. The
+        // report stays a case of its own, merged and linked, never dropped.
+        if let Some(into) = duplicate {
+            transition(db, &new.id, Action::Merge, &Actor::System, Some(&Target::Case(into)), ctx)?;
+            return Ok(None);
+        }
         let by_grid_staff = new.source == "grid_staff"
             && new.reporter_staff_id.as_ref().is_some_and(|id| new.staff.iter().any(|s| &s.staff_id == id));
         let urgent = category.priority == "urgent";
@@ -399,9 +420,96 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
                 transition(db, &new.id, Action::Assign, &Actor::System, Some(&target), ctx)?;
             }
         }
-        Ok::<_, CaseError>(())
+        Ok(None)
     })?;
-    get(db, &new.id)?.ok_or(CaseError::NotFound)
+    get(db, existing.as_deref().unwrap_or(&new.id))?.ok_or(CaseError::NotFound)
+}
+
+/// Where a case stands, as Open311 shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CaseState {
+    pub id: String,
+    pub state: String,
+    pub open: bool,
+    pub updated_at: String,
+    pub resolve_due: Option<String>,
+    pub merged_into: Option<String>,
+    pub assignee: Option<String>,
+}
+
+/// The states of many cases in one statement (unknown ids are left out).
+pub fn states(db: &impl Sql, ids: &[String]) -> Result<Vec<CaseState>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    let rows = db.execute(
+        "SELECT id, state, updated_at, resolve_due, merged_into, assignee FROM cases \
+         WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id",
+        &[list.into()],
+    )?;
+    let text = |v: &SqlValue| v.as_str().map(str::to_owned);
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| {
+            let state = text(&r[1]).unwrap_or_default();
+            let open =
+                serde_json::from_value::<State>(serde_json::Value::String(state.clone())).is_ok_and(State::is_open);
+            CaseState {
+                id: text(&r[0]).unwrap_or_default(),
+                state,
+                open,
+                updated_at: text(&r[2]).unwrap_or_default(),
+                resolve_due: text(&r[3]),
+                merged_into: text(&r[4]),
+                assignee: text(&r[5]),
+            }
+        })
+        .collect())
+}
+
+/// How near, and how soon, a report of the same category must be to an open case to
+/// be its duplicate (intake.md, "Duplicates merged, not lost").
+pub const DUPLICATE_RADIUS_M: f64 = 50.0;
+pub const DUPLICATE_WINDOW_HOURS: i64 = 24;
+
+/// The open case `new` duplicates: the same category, within [`DUPLICATE_RADIUS_M`]
+/// and [`DUPLICATE_WINDOW_HOURS`] of its report, the earliest reported first.
+fn duplicate_of(db: &impl Sql, new: &NewCase, reported_at: &str) -> Result<Option<String>, StorageError> {
+    let (Some(lng), Some(lat)) = (new.lng, new.lat) else { return Ok(None) };
+    let Some(at) = parse(reported_at) else { return Ok(None) };
+    let window = chrono::Duration::hours(DUPLICATE_WINDOW_HOURS);
+    let dlat = DUPLICATE_RADIUS_M / 111_320.0 * 1.01;
+    let dlng = dlat / lat.to_radians().cos().max(0.01);
+    let rows = db.execute(
+        "SELECT id, lng, lat FROM cases WHERE category = ? AND reported_at BETWEEN ? AND ? \
+         AND lat BETWEEN ? AND ? AND lng BETWEEN ? AND ? \
+         AND state NOT IN ('rejected', 'merged', 'closed') ORDER BY reported_at, id LIMIT 50",
+        &[
+            new.category.as_str().into(),
+            render(at - window).into(),
+            render(at + window).into(),
+            (lat - dlat).into(),
+            (lat + dlat).into(),
+            (lng - dlng).into(),
+            (lng + dlng).into(),
+        ],
+    )?;
+    Ok(rows.rows.iter().find_map(|r| {
+        let (Some(other_lng), Some(other_lat)) = (r[1].as_f64(), r[2].as_f64()) else { return None };
+        (haversine_m((lng, lat), (other_lng, other_lat)) <= DUPLICATE_RADIUS_M)
+            .then(|| r[0].as_str().map(str::to_owned))?
+    }))
+}
+
+/// Great-circle distance in metres between two WGS-84 points.
+fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
+    const EARTH_RADIUS_M: f64 = 6_371_008.8;
+    let (lat1, lat2) = (a.1.to_radians(), b.1.to_radians());
+    let (dlat, dlng) = ((b.1 - a.1).to_radians(), (b.0 - a.0).to_radians());
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlng / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
 }
 
 /// Applies one action, authorized and validated against the current state, in one
@@ -607,7 +715,13 @@ fn transition_with(
     // Re-read the case only when the transition owes someone a notice.
     if matches!(
         action,
-        Action::Accept | Action::Reject | Action::VerifyPass | Action::Assign | Action::Reassign | Action::Escalate
+        Action::Accept
+            | Action::Reject
+            | Action::Merge
+            | Action::VerifyPass
+            | Action::Assign
+            | Action::Reassign
+            | Action::Escalate
     ) {
         let updated = get(db, &case.id)?.ok_or(CaseError::NotFound)?;
         for notice in notices_for(db, &updated, action, entry.seq)? {
@@ -626,6 +740,7 @@ fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<V
         "case_id": case.id,
         "category": case.category,
         "state": case.state.as_str(),
+        "merged_into": case.merged_into,
         "resolve_due": case.resolve_due,
         "closed_at": case.closed_at,
     });
@@ -655,6 +770,8 @@ fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<V
     match action {
         Action::Accept => out.push(notice("case_accepted", reporter()?)),
         Action::Reject => out.push(notice("case_rejected", reporter()?)),
+        // The reporter is told which case the report joined.
+        Action::Merge => out.push(notice("case_merged", reporter()?)),
         Action::VerifyPass => {
             out.push(notice("case_closed", reporter()?));
             if let (true, Some(order)) = (case.source == "hotline", &case.external_ref) {

@@ -107,6 +107,11 @@ pub struct ApiKey {
     /// Region codes this key may touch start with this; empty means everywhere.
     pub region_prefix: String,
     pub created_at: String,
+    /// The HMAC secret of a key that must sign its requests (`X-Wangge-Signature`).
+    /// Unlike the token it must be kept to verify signatures; it lives only in the
+    /// key-value record and is shown once, at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_secret: Option<String>,
 }
 
 /// Who is calling, once the bearer token has been checked.
@@ -117,6 +122,8 @@ pub struct Principal {
     pub name: String,
     pub scopes: Vec<Scope>,
     pub region_prefix: String,
+    /// Set for keys that must sign every write.
+    pub signing_secret: Option<String>,
 }
 
 impl Principal {
@@ -126,11 +133,18 @@ impl Principal {
             name: "operator".into(),
             scopes: Scope::ALL.to_vec(),
             region_prefix: String::new(),
+            signing_secret: None,
         }
     }
 
     pub fn from_key(key: ApiKey) -> Self {
-        Principal { key_id: key.id, name: key.name, scopes: key.scopes, region_prefix: key.region_prefix }
+        Principal {
+            key_id: key.id,
+            name: key.name,
+            scopes: key.scopes,
+            region_prefix: key.region_prefix,
+            signing_secret: key.signing_secret,
+        }
     }
 
     pub fn is_operator(&self) -> bool {
@@ -206,6 +220,10 @@ pub struct NewKeyRequest {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub region_prefix: String,
+    /// A server-to-server integrator's key: it gets a signing secret and must sign
+    /// every write with it.
+    #[serde(default)]
+    pub signed: bool,
 }
 
 impl NewKeyRequest {
@@ -272,6 +290,7 @@ mod tests {
             name: "崇川".into(),
             scopes: vec![Scope::EventsWrite],
             region_prefix: "320613".into(),
+            signing_secret: None,
         };
         assert!(p.require_region("320613001001001").is_ok());
         assert_eq!(p.require_region("320612001001").unwrap_err().code, ErrorCode::RegionForbidden);

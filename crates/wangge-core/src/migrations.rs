@@ -54,6 +54,13 @@ impl SqlValue {
             _ => None,
         }
     }
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            SqlValue::Real(f) => Some(*f),
+            SqlValue::Integer(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
 }
 
 /// The rows a statement returned.

@@ -47,6 +47,10 @@ error_codes! {
     InvalidApiKey = "invalid_api_key", 401, "The API key is not valid", "API 密钥无效";
     ScopeMissing = "scope_missing", 403, "The API key lacks the scope this needs", "API 密钥缺少所需权限";
     RegionForbidden = "region_forbidden", 403, "The API key may not touch this region", "API 密钥无权访问该区域";
+    SignatureRequired = "signature_required", 401, "This key must sign its requests", "该密钥的请求必须签名";
+    SignatureInvalid = "signature_invalid", 401, "The request signature does not match", "请求签名不匹配";
+    TimestampExpired = "timestamp_expired", 401, "The signed timestamp is more than 5 minutes away", "签名时间戳与当前时间相差超过 5 分钟";
+    SignatureReplayed = "signature_replayed", 401, "This signature was already used", "该签名已被使用过";
     ActorForbidden = "actor_forbidden", 403, "This actor may not do this to this case", "该操作人无权对此案件执行此操作";
     // 404 / 405
     RouteNotFound = "route_not_found", 404, "No such endpoint", "接口不存在";
@@ -56,12 +60,19 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", 405, "Method not allowed on this endpoint", "该接口不支持此方法";
     // 409 / 412
     Conflict = "conflict", 409, "The request conflicts with the current state", "请求与当前状态冲突";
+    IdempotencyKeyReused = "idempotency_key_reused", 409, "The idempotency key was used with a different body", "该幂等键已用于不同的请求体";
     DatasetMissing = "dataset_missing", 409, "A dataset this needs has not been imported", "所依赖的数据集尚未导入";
     // 413 / 415
     BodyTooLarge = "body_too_large", 413, "The body is larger than this endpoint accepts", "请求体超过该接口的大小上限";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported content type", "不支持的内容类型";
     // 422
     ValidationFailed = "validation_failed", 422, "The request is well-formed but some fields are not acceptable", "部分字段不符合要求";
+    UnknownCategory = "unknown_category", 422, "No such category in the catalogue of matters", "事项目录中没有该类别";
+    CoordinatesOutOfRange = "coordinates_out_of_range", 422, "The coordinates are out of range", "坐标超出取值范围";
+    OutsideChina = "outside_china", 422, "The point lies outside China", "该位置不在中国境内";
+    OutsideJurisdiction = "outside_jurisdiction", 422, "The point lies outside this deployment's jurisdiction", "该位置不在本部署的辖区内";
+    // 429
+    RateLimited = "rate_limited", 429, "Too many requests for this key; retry after the stated time", "该密钥请求过于频繁，请稍后重试";
     // 5xx
     Internal = "internal_error", 500, "Internal error", "内部错误";
     StorageUnavailable = "storage_unavailable", 503, "Storage is unavailable", "存储暂不可用";

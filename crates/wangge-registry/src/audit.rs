@@ -240,6 +240,17 @@ pub fn outline_for(db: &impl Sql, prefix: &str) -> Result<Option<Shape>, Storage
     }))
 }
 
+/// The region whose outline holds a WGS-84 point, if any: where a point in no grid
+/// belongs (a blind spot is still some district's).
+pub fn region_holding(db: &impl Sql, lng: f64, lat: f64) -> Result<Option<String>, StorageError> {
+    let rows = db.execute("SELECT region_code, geometry FROM region_outlines ORDER BY region_code", &[])?;
+    Ok(rows.rows.iter().find_map(|r| {
+        let SqlValue::Blob(bytes) = &r[1] else { return None };
+        let shape = Shape::decode(bytes)?;
+        (shape.position(lng, lat) != wangge_geo::Position::Outside).then(|| r[0].as_str().map(str::to_owned)).flatten()
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

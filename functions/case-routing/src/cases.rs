@@ -67,7 +67,41 @@ pub async fn create(mut req: Req) -> Reply {
     let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
     deliver(&db, &req.request_id).await;
-    Ok(json(201, &case))
+    // The deadlines that apply: the category's, and the due times once assigned.
+    let mut answer = serde_json::to_value(&case).unwrap_or_default();
+    answer["deadlines"] = json!({
+        "report_within": category.report_within,
+        "respond_within": category.respond_within,
+        "resolve_within": category.resolve_within,
+        "respond_due": case.respond_due,
+        "resolve_due": case.resolve_due,
+        "fallback_calendar": case.deadline_fallback,
+    });
+    Ok(json(201, &answer))
+}
+
+/// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services,
+/// hotline categories).
+pub fn categories() -> Reply {
+    let db = db()?;
+    let document = reference::catalogue_document(&db).map_err(storage)?;
+    Ok(json(200, &document.unwrap_or_else(|| json!({ "categories": [] }))))
+}
+
+/// `POST /internal/cases/states` with `{"ids": [...]}` (at most 1000): where each case
+/// stands, for intake's Open311 answers.
+pub async fn states(mut req: Req) -> Reply {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        ids: Vec<String>,
+    }
+    let body: Ids = req.json(128 * KIB).await?;
+    if body.ids.len() > 1000 {
+        return Err(Problem::new(ErrorCode::ValidationFailed).with_detail("at most 1000 ids", "最多 1000 个 id"));
+    }
+    let db = db()?;
+    let states = store::states(&db, &body.ids).map_err(storage)?;
+    Ok(json(200, &json!({ "cases": states })))
 }
 
 /// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.

@@ -14,7 +14,9 @@
 //! `POST /v1/cases/{id}/actions`, `POST /v1/cases/sweep` (the scheduler's supervision sweep).
 //!
 //! Internal routes, reached only through `http://case-routing.spin.internal`:
-//! - `POST /internal/cases` (intake makes a case)
+//! - `POST /internal/cases` (intake makes a case; the same id or external reference again is the same case)
+//! - `POST /internal/cases/states` (intake: where cases stand, for Open311)
+//! - `GET /internal/categories` (intake: the catalogue of matters)
 //! - `GET /internal/facts?from=&to=` (assessment reads cases as NDJSON, streamed)
 //! - `POST /internal/chain`
 
@@ -55,6 +57,8 @@ async fn route(req: Req) -> Reply {
         (Method::Get, ["v1", "cases", id, "log"]) => cases::log(req, id),
         (Method::Post, ["v1", "cases", id, "actions"]) => cases::act(req, id).await,
         (Method::Post, ["internal", "cases"]) => cases::create(req).await,
+        (Method::Post, ["internal", "cases", "states"]) => cases::states(req).await,
+        (Method::Get, ["internal", "categories"]) => cases::categories(),
         (_, ["v1", "cases", _, "actions"]) => Err(method_not_allowed(&req, "POST")),
         (_, ["v1", "cases"] | ["v1", "cases", _] | ["v1", "cases", _, "log"]) => Err(method_not_allowed(&req, "GET")),
         (Method::Get, ["v1", "calendar", "deadline"]) => reference::deadline(req),

@@ -37,12 +37,17 @@ pub async fn create(mut req: Req) -> Reply {
     })?;
     let token = generate_token().map_err(|_| Problem::new(ErrorCode::Internal))?;
     let token_hash = hash_token(&token);
+    let signing_secret = match body.signed {
+        true => Some(generate_token().map_err(|_| Problem::new(ErrorCode::Internal))?.replacen("wg_", "wgs_", 1)),
+        false => None,
+    };
     let key = ApiKey {
         id: wangge_core::ids::new_id(),
         name: body.name.trim().to_owned(),
         scopes,
         region_prefix,
         created_at: wangge_core::time::render(wangge_core::time::now_utc()),
+        signing_secret,
     };
     let scopes_json = serde_json::to_string(&key.scopes).map_err(|_| Problem::new(ErrorCode::Internal))?;
     let db = db()?;
@@ -65,7 +70,11 @@ pub async fn create(mut req: Req) -> Reply {
         let _ = db.execute("DELETE FROM api_keys WHERE id = ?", &[key.id.as_str().into()]);
         return Err(kv_problem());
     }
-    let mut response = json(201, &json!({ "key": view(&key, None), "token": token }));
+    let mut answer = json!({ "key": view(&key, None), "token": token });
+    if let Some(secret) = &key.signing_secret {
+        answer["signing_secret"] = secret.as_str().into();
+    }
+    let mut response = json(201, &answer);
     response.set_header("location", format!("/v1/keys/{}", key.id));
     Ok(response)
 }
@@ -139,6 +148,7 @@ fn records(rows: &Rows) -> Vec<Value> {
                 scopes: serde_json::from_str(&text(2)).unwrap_or_default(),
                 region_prefix: text(3),
                 created_at: text(4),
+                signing_secret: None,
             };
             view(&key, r[5].as_str())
         })

@@ -9,6 +9,7 @@
 //! - `/v1/system/grid-lookup/...` — health, version, echo, chain
 //!
 //! Internal routes, reached only through `http://grid-lookup.spin.internal`:
+//! - `POST /internal/place` (intake: a point or an address → grids, chain and staff)
 //! - `POST /internal/chain`
 //!
 //! Key management (`/v1/keys`) lives here: one function owns it, every function verifies.
@@ -72,6 +73,7 @@ async fn route(req: Req) -> Reply {
         (_, ["v1", "keys"]) => Err(method_not_allowed(&req, "GET, POST")),
         (_, ["v1", "keys", _]) => Err(method_not_allowed(&req, "DELETE")),
         (_, ["v1", "system", "grid-lookup", rest @ ..]) => system::handle(req, &COMPONENT, rest).await,
+        (Method::Post, ["internal", "place"]) => registry::place(req).await,
         (Method::Post, ["internal", "chain"]) => system::internal_chain(req, &COMPONENT).await,
         _ => Err(route_not_found(&req)),
     }

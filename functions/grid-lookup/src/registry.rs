@@ -293,29 +293,87 @@ pub fn locate_point(req: Req) -> Reply {
             .with_extension("nearest", located.nearest.as_ref().map(hit_json).unwrap_or(Value::Null)));
     };
     principal.require_region(&responsible.code)?;
+    let mut view = located_view(&located, &responsible);
+    view["point"] = point;
+    Ok(json(200, &view))
+}
+
+/// Where a point falls: its responsible and comprehensive grids, the region chain
+/// and the staff on duty, as `locate` and `/internal/place` answer it.
+fn located_view(located: &wangge_registry::locate::Located, responsible: &Hit) -> Value {
     // A dedicated grid may reach past the comprehensive grids (a park on the coast):
     // then it alone answers for the point.
     let comprehensive = located.comprehensive.as_ref();
-    let community = comprehensive.unwrap_or(&responsible).region_code.clone();
+    let community = comprehensive.unwrap_or(responsible).region_code.clone();
     let mut grids = vec![responsible.code.as_str()];
     if let Some(c) = comprehensive.filter(|c| c.code != responsible.code) {
         grids.push(c.code.as_str());
     }
     let (chain, staff) = (located.roster.chain(&community), located.roster.on_duty(&grids, &community));
     let level = |name: &str| chain.iter().find(|r| r.level == name).map(|r| json!({ "code": r.code, "name": r.name }));
-    Ok(json(
-        200,
-        &json!({
-            "point": point,
-            "comprehensive": comprehensive.map(hit_json),
-            "dedicated": located.dedicated.iter().map(hit_json).collect::<Vec<_>>(),
-            "responsible": hit_json(&responsible),
-            "alternatives": located.alternatives.iter().map(hit_json).collect::<Vec<_>>(),
-            "on_boundary": comprehensive.is_some_and(|c| c.position == wangge_geo::Position::OnBoundary),
-            "chain": { "community": level("community"), "town": level("town"), "district": level("district"), "city": level("city") },
-            "staff": staff,
-        }),
-    ))
+    json!({
+        "community_code": community,
+        "comprehensive": comprehensive.map(hit_json),
+        "dedicated": located.dedicated.iter().map(hit_json).collect::<Vec<_>>(),
+        "responsible": hit_json(responsible),
+        "alternatives": located.alternatives.iter().map(hit_json).collect::<Vec<_>>(),
+        "on_boundary": comprehensive.is_some_and(|c| c.position == wangge_geo::Position::OnBoundary),
+        "chain": { "community": level("community"), "town": level("town"), "district": level("district"), "city": level("city") },
+        "staff": staff,
+    })
+}
+
+/// The body of `POST /internal/place`: a WGS-84 point, or an address to resolve.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceRequest {
+    #[serde(default)]
+    lng: Option<f64>,
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    accuracy: Option<f64>,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+/// `POST /internal/place` (intake): a point or an address → grids, chain and staff in
+/// one call. `found` is `grid`; or `district` when no grid holds the point but a
+/// district outline does (a blind spot: the district centre answers); or `none`.
+pub async fn place(mut req: Req) -> Reply {
+    let body: PlaceRequest = req.json(4 * KIB).await?;
+    let db = db_for_reads()?;
+    let mut resolution = Value::Null;
+    let (lng, lat, accuracy) = match (body.lng, body.lat, body.address.as_deref()) {
+        (Some(lng), Some(lat), _) => (lng, lat, body.accuracy.unwrap_or(0.0).clamp(0.0, 5000.0)),
+        (_, _, Some(q)) if !q.trim().is_empty() => {
+            let v = version(&db, &req, Dataset::Addresses)?;
+            let regions = version(&db, &req, Dataset::Regions)?;
+            let cities = read::city_names(&db, regions).map_err(storage)?;
+            let found = address::resolve(&db, v, q, &cities).map_err(storage)?;
+            resolution = serde_json::to_value(&found).unwrap_or_default();
+            match found.matched {
+                Some(m) if found.kind != address::MatchKind::None => (m.lng, m.lat, 0.0),
+                _ => return Ok(json(200, &json!({ "found": "none", "address": resolution }))),
+            }
+        }
+        _ => return Err(invalid_parameter("lng", "send lng and lat, or address", "请提供 lng 和 lat，或 address")),
+    };
+    let located = locate(&db, None, lng, lat, accuracy).map_err(storage)?;
+    let point = json!({ "lng": lng, "lat": lat });
+    let Some(responsible) = located.responsible().cloned() else {
+        let district = audit::region_holding(&db, lng, lat).map_err(storage)?;
+        let found = if district.is_some() { "district" } else { "none" };
+        return Ok(json(
+            200,
+            &json!({ "found": found, "district_code": district, "point": point, "address": resolution }),
+        ));
+    };
+    let mut view = located_view(&located, &responsible);
+    view["found"] = "grid".into();
+    view["point"] = point;
+    view["address"] = resolution;
+    Ok(json(200, &view))
 }
 
 /// `GET /v1/addresses/resolve?q=`.

@@ -1,0 +1,23 @@
+//! Event intake behind the `intake` function, host-independent:
+//!
+//! - [`schema`]: the JSON Schemas integrators code against, validated at run time;
+//! - [`event`]: a native event, checked and normalised to WGS-84;
+//! - [`signature`]: HMAC-SHA-256 request signatures with a ±5 minute window;
+//! - [`store`]: the durable queue, idempotency, replay and rate-limit records;
+//! - [`hotline`]: 12345 work orders and their category keywords;
+//! - [`open311`]: GeoReport v2 requests and answers.
+
+use wangge_core::Migration;
+
+pub mod event;
+pub mod hotline;
+pub mod open311;
+pub mod schema;
+pub mod signature;
+pub mod store;
+
+/// intake's schema, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "events", sql: include_str!("../migrations/0002_events.sql") },
+];
