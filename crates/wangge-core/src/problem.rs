@@ -18,6 +18,11 @@ macro_rules! error_codes {
             /// Every code, for documentation and tests.
             pub const ALL: &'static [ErrorCode] = &[ $( ErrorCode::$variant, )* ];
 
+            /// The code of a stable string, as another function's problem carries it.
+            pub fn parse(s: &str) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|c| c.as_str() == s)
+            }
+
             pub fn as_str(self) -> &'static str {
                 match self { $( ErrorCode::$variant => $code, )* }
             }
@@ -130,6 +135,29 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 impl Problem {
     pub fn new(code: ErrorCode) -> Self {
         Self { code, detail: None, errors: Vec::new(), retry_after: None, extensions: Map::new() }
+    }
+
+    /// Another function's problem, as it rendered it: passed on to our caller with
+    /// its code, detail (in the language it was asked for), pointers and extensions.
+    pub fn from_json(body: &Value) -> Option<Problem> {
+        let code = ErrorCode::parse(body.get("code")?.as_str()?)?;
+        let mut problem = Problem::new(code);
+        if let Some(detail) = body.get("detail").and_then(Value::as_str) {
+            problem = problem.with_detail(detail, detail);
+        }
+        if let Some(errors) = body.get("errors").and_then(Value::as_array) {
+            let field = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            problem.errors =
+                errors.iter().map(|e| FieldError::new(field(e, "pointer"), field(e, "code"), field(e, "message"))).collect();
+        }
+        if let Some(map) = body.as_object() {
+            for (k, v) in map {
+                if !matches!(k.as_str(), "type" | "title" | "status" | "code" | "detail" | "errors") {
+                    problem.extensions.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Some(problem)
     }
 
     pub fn with_detail(mut self, en: impl Into<String>, zh: impl Into<String>) -> Self {

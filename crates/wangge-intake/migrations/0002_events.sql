@@ -14,7 +14,7 @@ CREATE TABLE events (
     external_key TEXT,
     request_hash TEXT NOT NULL,
     category TEXT,
-    -- pending | accepted | merged
+    -- pending | accepted | merged | rejected (found unacceptable on a retry)
     status TEXT NOT NULL,
     -- The normalised event (no personal data).
     body TEXT NOT NULL,

@@ -31,14 +31,31 @@ pub fn validate(name: &str, instance: &Value) -> Result<(), Vec<FieldError>> {
     let Some(schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
         return Err(vec![FieldError::new("", "schema_missing", format!("no schema `{name}`"))]);
     };
-    let validator = match jsonschema::options().should_validate_formats(true).build(&schema) {
+    check(&schema, instance, "")
+}
+
+/// Validates `instance` against the definition `$defs/<definition>` of schema `name`,
+/// with pointers under `prefix` (`/orders/3`): one item of a batch on its own.
+pub fn validate_definition(name: &str, definition: &str, instance: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
+    let Some(mut schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
+        return Err(vec![FieldError::new(prefix, "schema_missing", format!("no schema `{name}`"))]);
+    };
+    let Some(mut item) = schema.get_mut("$defs").and_then(|d| d.get_mut(definition)).map(Value::take) else {
+        return Err(vec![FieldError::new(prefix, "schema_missing", format!("no `{definition}` in `{name}`"))]);
+    };
+    item["$schema"] = schema["$schema"].take();
+    check(&item, instance, prefix)
+}
+
+fn check(schema: &Value, instance: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
+    let validator = match jsonschema::options().should_validate_formats(true).build(schema) {
         Ok(v) => v,
-        Err(e) => return Err(vec![FieldError::new("", "schema_invalid", e.to_string())]),
+        Err(e) => return Err(vec![FieldError::new(prefix, "schema_invalid", e.to_string())]),
     };
     let errors: Vec<FieldError> = validator
         .iter_errors(instance)
         .take(MAX_ERRORS)
-        .map(|e| FieldError::new(e.instance_path().to_string(), e.kind().keyword().to_owned(), e.to_string()))
+        .map(|e| FieldError::new(format!("{prefix}{}", e.instance_path()), e.kind().keyword().to_owned(), e.to_string()))
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
@@ -88,6 +105,14 @@ mod tests {
         let errors = validate("event.create", &event).unwrap_err();
         assert_eq!(errors[0].pointer, "/discovered_at");
         assert_eq!(errors[0].code, "format");
+    }
+
+    #[test]
+    fn one_order_of_a_batch_is_checked_with_its_own_pointers() {
+        let order = json!({ "order_no": "GD1", "request_type": "投诉", "caller": {}, "address": "崇川区", "content": "x" });
+        let errors = validate_definition("hotline.work-orders", "order", &order, "/orders/3").unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert_eq!((errors[0].pointer.as_str(), errors[0].code.as_str()), ("/orders/3", "required"));
     }
 
     #[test]

@@ -81,6 +81,9 @@ pub enum Outcome {
     /// Final: the event is unacceptable (outside the jurisdiction, unknown category).
     /// It is removed: bad input changes nothing.
     Rejected,
+    /// Final, found on a retry after the client was told 202: kept as `rejected` with
+    /// its problem, so the client can read why.
+    Refused { problem: Value },
     /// Not now: grid-lookup or case-routing is down. Kept, and retried later.
     Retry { error: String },
 }
@@ -223,6 +226,13 @@ pub fn finish(db: &impl Sql, outcomes: &[(String, Outcome)], now: DateTime<Utc>)
                 Outcome::Rejected => {
                     db.execute("DELETE FROM event_reporters WHERE event_id = ?", &[id.as_str().into()])?;
                     db.execute("DELETE FROM events WHERE id = ? AND status = 'pending'", &[id.as_str().into()])?;
+                }
+                Outcome::Refused { problem } => {
+                    db.execute(
+                        "UPDATE events SET status = 'rejected', answer = ?, next_attempt_at = NULL, updated_at = ? \
+                         WHERE id = ? AND status = 'pending'",
+                        &[problem.to_string().into(), at.as_str().into(), id.as_str().into()],
+                    )?;
                 }
                 Outcome::Retry { error } => {
                     let attempts = db

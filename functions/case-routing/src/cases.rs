@@ -57,11 +57,16 @@ pub async fn create(mut req: Req) -> Reply {
     let new: NewCase = req.json(256 * KIB).await?;
     let db = db()?;
     let category = reference::category(&db, &new.category).map_err(storage)?.ok_or_else(|| {
-        Problem::new(ErrorCode::ValidationFailed).with_errors(vec![wangge_core::FieldError::new(
-            "/category",
-            "unknown_category",
-            format!("no category `{}` in the catalogue", new.category),
-        )])
+        Problem::new(ErrorCode::UnknownCategory)
+            .with_detail(
+                format!("no category `{}` in the catalogue of matters", new.category),
+                format!("事项目录中没有类别 `{}`", new.category),
+            )
+            .with_errors(vec![wangge_core::FieldError::new(
+                "/category",
+                "unknown_category",
+                format!("no category `{}` in the catalogue", new.category),
+            )])
     })?;
     let calendar = reference::calendar(&db).map_err(storage)?;
     let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })

@@ -45,3 +45,48 @@ fn unavailable(component: &str, why: &str) -> Problem {
         .with_retry_after(5)
         .with_extension("dependency", component)
 }
+
+/// What another component answered, sorted for a caller that must tell a refusal
+/// (final: the request is unacceptable) from an outage (retry later).
+#[derive(Debug)]
+pub enum Answer {
+    /// 2xx, with its JSON body.
+    Ok(serde_json::Value),
+    /// 4xx: the component refused, with its problem.
+    Refused { status: u16, problem: serde_json::Value },
+    /// Not reachable, 5xx, or an unreadable answer: why.
+    Unavailable(String),
+}
+
+/// Calls another component's internal route with an optional JSON body,
+/// forwarding the caller's language so a refusal reads in it.
+pub async fn call(
+    component: &str,
+    method: Method,
+    path: &str,
+    request_id: &str,
+    lang: wangge_core::Lang,
+    body: Option<&serde_json::Value>,
+) -> Answer {
+    let mut builder = Request::builder();
+    builder
+        .method(method)
+        .uri(internal_url(component, path))
+        .header("x-request-id", request_id)
+        .header("accept-language", if lang == wangge_core::Lang::Zh { "zh-CN" } else { "en" });
+    let request = match body {
+        Some(b) => builder.header("content-type", "application/json").body(b.to_string().into_bytes()).build(),
+        None => builder.build(),
+    };
+    let response: Response = match spin_sdk::http::send(request).await {
+        Ok(r) => r,
+        Err(e) => return Answer::Unavailable(format!("{component}: {e}")),
+    };
+    let status = *response.status();
+    let body: Option<serde_json::Value> = serde_json::from_slice(response.body()).ok();
+    match (status, body) {
+        (200..=299, Some(body)) => Answer::Ok(body),
+        (400..=499, Some(problem)) => Answer::Refused { status, problem },
+        (_, _) => Answer::Unavailable(format!("{component} answered {status}")),
+    }
+}

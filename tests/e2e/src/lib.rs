@@ -154,3 +154,62 @@ impl Suite {
         timings
     }
 }
+
+/// The demo city loaded once per test process: grid-lookup's registry and
+/// case-routing's reference data (catalogue, calendar, departments), left in a
+/// directory whose database files each test copies. Loading Nantong takes seconds;
+/// copying it takes milliseconds.
+pub fn city_template() -> &'static std::path::Path {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let options = options("city-template", &[]);
+        let dir = options.state_dir.clone().expect("state dir");
+        {
+            let suite = start_with(options);
+            suite.load_demo();
+            suite.load_reference();
+        }
+        // The suite is stopped: every connection closed, its WAL checkpointed.
+        dir
+    })
+}
+
+/// The suite on a fresh copy of the demo city, with Spin variables set.
+pub fn start_city(test: &str, variables: &[(&str, &str)]) -> Suite {
+    let template = city_template();
+    let mut options = options(test, &[]);
+    let dir = options.state_dir.clone().expect("state dir");
+    for label in ["grid_lookup", "case_routing"] {
+        std::fs::copy(template.join(format!("{label}.db")), dir.join(format!("{label}.db"))).expect("copy the city");
+    }
+    for (name, value) in variables {
+        options.variables.insert((*name).to_owned(), (*value).to_owned());
+    }
+    start_with(options)
+}
+
+impl Suite {
+    /// Imports case-routing's reference data: the catalogue of matters, the 2026
+    /// calendar and the departments of the demo city.
+    pub fn load_reference(&self) {
+        let auth = bearer(OPERATOR_KEY);
+        for (path, content_type, body) in [
+            ("/v1/categories", "application/json", std::fs::read(workspace_root().join("data/categories.json")).unwrap()),
+            ("/v1/calendar/2026", "application/json", std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap()),
+            ("/v1/departments", "text/csv", demo("departments.csv")),
+        ] {
+            let reply = request(
+                "PUT",
+                &self.url(path),
+                &[("authorization", auth.as_str()), ("content-type", content_type)],
+                Some(&body),
+            );
+            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+        }
+    }
+
+    /// Rows of `table` in the database `label`.
+    pub fn count(&self, label: &str, table: &str) -> i64 {
+        self.database(label).query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+    }
+}

@@ -91,6 +91,9 @@ pub struct AppInner {
     components: HashMap<String, Loaded>,
     shared: Arc<Shared>,
     log_dir: Option<PathBuf>,
+    /// Components whose chained calls fail as if their instances could not be
+    /// reached: how tests stop a downstream component mid-run.
+    unreachable: std::sync::RwLock<std::collections::HashSet<String>>,
     this: Weak<AppInner>,
 }
 
@@ -232,9 +235,22 @@ impl App {
             components,
             shared,
             log_dir,
+            unreachable: Default::default(),
             this: this.clone(),
         });
         Ok(App { inner })
+    }
+
+    /// Makes chained calls to `component` fail with `ConnectionRefused` (or work
+    /// again), as when its instances are down or the network to them is. For tests:
+    /// inbound requests still reach it.
+    pub fn set_reachable(&self, component: &str, reachable: bool) {
+        let mut down = self.inner.unreachable.write().unwrap_or_else(|e| e.into_inner());
+        if reachable {
+            down.remove(component);
+        } else {
+            down.insert(component.to_owned());
+        }
     }
 
     /// The components this app runs.
@@ -467,6 +483,9 @@ impl AppInner {
     ) -> Result<HostResponse, ErrorCode> {
         if !self.components.contains_key(component) {
             return Err(ErrorCode::DestinationNotFound);
+        }
+        if self.unreachable.read().unwrap_or_else(|e| e.into_inner()).contains(component) {
+            return Err(ErrorCode::ConnectionRefused);
         }
         let (mut parts, body) = request.into_parts();
         let path = parts.uri.path().to_owned();

@@ -1,0 +1,242 @@
+//! `/v1/events`: native events, the queue, and reading an event back.
+
+use serde_json::{Value, json};
+use spin_sdk::http::Response;
+use wangge_core::auth::{Principal, Scope};
+use wangge_core::privacy::{mask_name, mask_phone};
+use wangge_core::{ErrorCode, Problem};
+use wangge_intake::event::{EventIn, check_coordinates, request_hash};
+use wangge_intake::store::{self, Admission, Admitted, Stored};
+use wangge_intake::schema;
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::{KIB, Reply, Req, json};
+
+use crate::COMPONENT;
+use crate::guard::{self, Settings};
+use crate::process::{Context, Processed, process, queued};
+
+/// The largest event body.
+pub const EVENT_BODY_LIMIT: usize = 64 * KIB;
+/// Due events retried at the end of an ordinary request.
+const RETRIES_PER_REQUEST: usize = 2;
+
+pub fn db() -> Result<Db, Problem> {
+    Db::open(COMPONENT.database, COMPONENT.migrations)
+}
+
+/// 400 `malformed_json`, or the body as JSON.
+pub fn parse(body: &[u8]) -> Result<Value, Problem> {
+    wangge_core::json::parse_body::<Value>(body)
+}
+
+/// 422 `validation_failed` with each bad field's pointer.
+pub fn invalid(errors: Vec<wangge_core::FieldError>) -> Problem {
+    Problem::new(ErrorCode::ValidationFailed)
+        .with_detail(format!("{} field(s) do not match the schema", errors.len()), format!("{} 个字段不符合 Schema", errors.len()))
+        .with_errors(errors)
+}
+
+/// 415 unless the body is JSON.
+pub fn require_json(req: &Req) -> Result<(), Problem> {
+    let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
+    let media = content_type.split(';').next().unwrap_or("").trim().to_owned();
+    if media == "application/json" || media.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(
+            format!("send the body as application/json, not `{media}`"),
+            format!("请求体应为 application/json，而不是 `{media}`"),
+        ))
+    }
+}
+
+/// The first answer again, for a retry: the stored answer, or that it still waits.
+pub fn repeat(stored: &Stored) -> Response {
+    let (status, body) = match &stored.answer {
+        Some(problem) if stored.status == "rejected" => (problem["status"].as_u64().unwrap_or(422) as u16, problem.clone()),
+        Some(answer) => (201, answer.clone()),
+        None => (202, queued(&stored.event.id, stored.last_error.as_deref().unwrap_or("in progress"))),
+    };
+    let mut response = json(status, &body);
+    if stored.status == "rejected" {
+        response.set_header("content-type", wangge_core::problem::PROBLEM_CONTENT_TYPE);
+    }
+    response.set_header("idempotent-replayed", "true");
+    response.set_header("location", format!("/v1/events/{}", stored.event.id));
+    response
+}
+
+pub fn reused(stored: &Stored) -> Problem {
+    Problem::new(ErrorCode::IdempotencyKeyReused)
+        .with_detail(
+            "this idempotency key (or source and external id) came with a different body",
+            "该幂等键（或来源与外部编号）已用于不同的请求体",
+        )
+        .with_extension("event_id", stored.event.id.clone())
+}
+
+/// `POST /v1/events` (`events:write`).
+pub async fn create(mut req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::EventsWrite)?;
+    require_json(&req)?;
+    let body = req.body(EVENT_BODY_LIMIT).await?;
+    let settings = Settings::load();
+    let guard = guard::guard(&req, &principal, &body, &settings)?;
+    let value = parse(&body)?;
+    check_coordinates(&value, "/location")?;
+    schema::validate("event.create", &value).map_err(invalid)?;
+    let input: EventIn = serde_json::from_value(value.clone())
+        .map_err(|e| invalid(vec![wangge_core::FieldError::new("", "type", e.to_string())]))?;
+    let now = wangge_core::time::now_utc();
+    let (event, reporter) = input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now))?;
+    let hash = request_hash(&value);
+    let admission = Admission {
+        event: &event,
+        reporter: &reporter,
+        key_id: &principal.key_id,
+        key_region_prefix: &principal.region_prefix,
+        idempotency_key: guard::idempotency_key(&req, &principal)?,
+        external_key: event.external_id.as_ref().map(|x| format!("{}:{x}", event.source)),
+        request_hash: &hash,
+    };
+    let db = db()?;
+    let admitted = store::admit(&db, &guard, &[admission], now)
+        .map_err(|e| storage_problem(&e))?
+        .map_err(|r| guard::refused(r, &settings))?;
+    match admitted.into_iter().next() {
+        Some(Admitted::Again(stored)) => return Ok(repeat(&stored)),
+        Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
+        _ => {}
+    }
+    let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
+    let processed = process(&event, &reporter, &principal.region_prefix, &ctx).await;
+    store::finish(&db, &[(event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
+        .map_err(|e| storage_problem(&e))?;
+    let response = match processed {
+        Processed::Accepted { answer, .. } => {
+            let mut response = json(201, &answer);
+            response.set_header("location", format!("/v1/events/{}", event.id));
+            response
+        }
+        Processed::Rejected(problem) => return Err(problem),
+        Processed::Unavailable(why) => {
+            let mut response = json(202, &queued(&event.id, &why));
+            response.set_header("location", format!("/v1/events/{}", event.id));
+            return Ok(response);
+        }
+    };
+    retry_due(&db, &ctx, RETRIES_PER_REQUEST).await;
+    Ok(response)
+}
+
+/// What a retry pass did.
+#[derive(Default, serde::Serialize)]
+pub struct RetryReport {
+    pub claimed: usize,
+    pub accepted: usize,
+    pub merged: usize,
+    pub rejected: usize,
+    pub still_pending: usize,
+}
+
+/// Retries up to `limit` due events: each is claimed first, so concurrent retriers
+/// never process one twice at once (and a case is made once even if they did).
+pub async fn retry_due(db: &Db, ctx: &Context<'_>, limit: usize) -> RetryReport {
+    let mut report = RetryReport::default();
+    let now = wangge_core::time::now_utc();
+    if !store::any_due(db, now).unwrap_or(false) {
+        return report;
+    }
+    let Ok(claimed) = store::claim_due(db, now, limit) else { return report };
+    report.claimed = claimed.len();
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    for (stored, reporter) in &claimed {
+        let processed = process(&stored.event, reporter, &stored.key_region_prefix, ctx).await;
+        match &processed {
+            Processed::Accepted { outcome: store::Outcome::Accepted { merged_into: Some(_), .. }, .. } => report.merged += 1,
+            Processed::Accepted { .. } => report.accepted += 1,
+            Processed::Rejected(problem) => {
+                report.rejected += 1;
+                wangge_spin::log::event(
+                    COMPONENT.name,
+                    ctx.request_id,
+                    "warn",
+                    "event_rejected_on_retry",
+                    json!({ "event_id": stored.event.id, "code": problem.code.as_str() }),
+                );
+            }
+            Processed::Unavailable(_) => report.still_pending += 1,
+        }
+        let outcome = match &processed {
+            Processed::Rejected(problem) => store::Outcome::Refused { problem: problem.to_json(ctx.lang) },
+            _ => processed.outcome(),
+        };
+        outcomes.push((stored.event.id.clone(), outcome));
+    }
+    let _ = store::finish(db, &outcomes, wangge_core::time::now_utc());
+    report
+}
+
+/// `POST /v1/events/retry-pending?limit=` (`scheduler`): one bounded pass over the queue.
+pub async fn retry_pending(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::Scheduler)?;
+    let limit = match req.query_param("limit") {
+        None => 100,
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail("limit is 1 to 500", "limit 应为 1 到 500")
+                .with_extension("parameter", "limit")
+        })?,
+    };
+    let settings = Settings::load();
+    let db = db()?;
+    let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
+    let report = retry_due(&db, &ctx, limit).await;
+    let (waiting, oldest) = store::pending(&db).map_err(|e| storage_problem(&e))?;
+    let more = store::any_due(&db, wangge_core::time::now_utc()).unwrap_or(false);
+    Ok(json(200, &json!({ "report": report, "pending": waiting, "oldest_pending_received_at": oldest, "more_due": more })))
+}
+
+/// `GET /v1/events/{id}` (`events:read` or `events:write`): the stored event. The
+/// reporter is shown in full only to a key that acts on cases in its region (the
+/// handling centre), masked for everyone else.
+pub fn get(req: Req, id: &str) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::EventsRead, Scope::EventsWrite])?;
+    let db = db()?;
+    let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?.ok_or_else(|| {
+        Problem::new(ErrorCode::NotFound).with_detail(format!("no event `{id}`"), format!("事件 `{id}` 不存在"))
+    })?;
+    let region = stored.community.clone().unwrap_or_else(|| stored.key_region_prefix.clone());
+    if !principal.covers_region(&region) && !stored.key_region_prefix.starts_with(&principal.region_prefix) {
+        principal.require_region(&region)?;
+    }
+    let reporter = store::reporter(&db, id).map_err(|e| storage_problem(&e))?;
+    Ok(json(200, &view(&stored, reporter, &principal)))
+}
+
+fn view(stored: &Stored, reporter: wangge_intake::event::Reporter, principal: &Principal) -> Value {
+    let centre = principal.has_scope(Scope::CasesAct)
+        && stored.community.as_deref().is_some_and(|c| principal.covers_region(c));
+    let mut event = serde_json::to_value(&stored.event).unwrap_or_default();
+    event["reporter"] = json!({
+        "name": reporter.name.map(|n| if centre { n } else { mask_name(&n) }),
+        "phone": reporter.phone.map(|p| if centre { p } else { mask_phone(&p) }),
+        "wechat_openid": reporter.wechat_openid.map(|o| if centre { o } else { "****".to_owned() }),
+    });
+    json!({
+        "event": event,
+        "status": stored.status,
+        "case_id": stored.case_id,
+        "merged_into": stored.merged_into,
+        "community_code": stored.community,
+        "received_at": stored.received_at,
+        "updated_at": stored.updated_at,
+        "attempts": stored.attempts,
+        "next_attempt_at": stored.next_attempt_at,
+        "last_error": stored.last_error,
+        "answer": stored.answer,
+    })
+}

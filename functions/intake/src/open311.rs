@@ -1,0 +1,286 @@
+//! Open311 GeoReport v2 under `/open311/v2/`: JSON, errors as
+//! `[{"code", "description"}]`, 403 for a missing or bad `api_key`. Reading services
+//! and requests needs no key, as the spec has it; no personal data is ever shown.
+
+use serde_json::{Value, json};
+use spin_sdk::http::{Method, Response};
+use wangge_core::auth::Scope;
+use wangge_core::{ErrorCode, Problem};
+use wangge_intake::event::check_coordinates;
+use wangge_intake::open311::{self, MAX_RANGE_DAYS, MAX_RECORDS};
+use wangge_intake::schema;
+use wangge_intake::store::{self, Admission, Admitted, Stored};
+use wangge_spin::chain::{Answer, call};
+use wangge_spin::db::storage_problem;
+use wangge_spin::{KIB, Reply, Req, json};
+
+use crate::events::{EVENT_BODY_LIMIT, db, repeat, reused};
+use crate::guard::{self, Settings};
+use crate::process::{Context, Processed, process};
+
+/// An Open311 error response.
+fn error(status: u16, description: impl Into<String>) -> Response {
+    json(status, &open311::error(status, &description.into()))
+}
+
+/// One of our problems in the spec's shape: 401 becomes 403, as the spec has it.
+fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
+    let body = p.to_json(lang);
+    let mut description = body["detail"].as_str().or(body["title"].as_str()).unwrap_or_default().to_owned();
+    if let Some(errors) = body["errors"].as_array() {
+        let fields: Vec<String> =
+            errors.iter().map(|e| format!("{} {}", e["pointer"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect();
+        description = format!("{description}: {}", fields.join("; "));
+    }
+    let status = match p.status() {
+        401 => 403,
+        s => s,
+    };
+    let mut response = json(status, &json!([{ "code": status, "description": description, "error_code": p.code.as_str() }]));
+    for (name, value) in p.headers() {
+        if name != "content-type" {
+            response.set_header(name, value);
+        }
+    }
+    response
+}
+
+pub async fn handle(req: Req, rest: &[&str]) -> Reply {
+    let lang = req.lang;
+    let settings = Settings::load();
+    if let Some(j) = req.query_param("jurisdiction_id").filter(|j| !j.is_empty())
+        && !settings.jurisdiction.starts_with(&j)
+        && !j.starts_with(&settings.jurisdiction)
+    {
+        return Ok(error(404, format!("jurisdiction_id `{j}` is not served here; this endpoint serves {}", settings.jurisdiction)));
+    }
+    let Some((last, format)) = rest.last().and_then(|l| l.rsplit_once('.')) else {
+        return Ok(error(404, "Open311 resources end in .json"));
+    };
+    if format != "json" {
+        return Ok(error(400, format!("format `{format}` is not served; use .json")));
+    }
+    let mut path: Vec<&str> = rest.to_vec();
+    let n = path.len();
+    path[n - 1] = last;
+    let outcome = match (&req.method, path.as_slice()) {
+        (Method::Get, ["services"]) => services(&req).await,
+        (Method::Get, ["services", code]) => definition(&req, code).await,
+        (Method::Post, ["requests"]) => create(req, &settings).await,
+        (Method::Get, ["requests"]) => list(&req).await,
+        (Method::Get, ["requests", id]) => one(&req, id).await,
+        (_, ["services" | "requests"] | ["services" | "requests", _]) => return Ok(error(405, "method not allowed")),
+        _ => return Ok(error(404, "no such Open311 resource")),
+    };
+    Ok(outcome.unwrap_or_else(|p| from_problem(&p, lang)))
+}
+
+async fn catalogue(req: &Req) -> Result<Value, Problem> {
+    match call("case-routing", Method::Get, "/internal/categories", &req.request_id, req.lang, None).await {
+        Answer::Ok(c) => Ok(c),
+        _ => Err(Problem::new(ErrorCode::DependencyUnavailable)
+            .with_detail("the catalogue of matters is unavailable", "事项目录暂不可用")
+            .with_retry_after(5)),
+    }
+}
+
+fn category<'a>(catalogue: &'a Value, code: &str) -> Option<&'a Value> {
+    catalogue["categories"].as_array()?.iter().find(|c| c["code"] == code)
+}
+
+/// `GET services.json`.
+async fn services(req: &Req) -> Result<Response, Problem> {
+    let catalogue = catalogue(req).await?;
+    let services: Vec<Value> = catalogue["categories"]
+        .as_array()
+        .map(|cs| cs.iter().map(|c| open311::service(c, &catalogue["domains"])).collect())
+        .unwrap_or_default();
+    Ok(json(200, &services))
+}
+
+/// `GET services/{code}.json`.
+async fn definition(req: &Req, code: &str) -> Result<Response, Problem> {
+    let catalogue = catalogue(req).await?;
+    match category(&catalogue, code) {
+        Some(_) => Ok(json(200, &open311::definition(code))),
+        None => Ok(error(404, format!("no service `{code}`"))),
+    }
+}
+
+/// `POST requests.json`: form-encoded, `api_key` in the form or the query.
+async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> {
+    let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Ok(error(400, "send the request as application/x-www-form-urlencoded"));
+    }
+    let body = req.body(EVENT_BODY_LIMIT.min(16 * KIB)).await?;
+    let mut fields = open311::form(&String::from_utf8_lossy(&body));
+    if fields.get("api_key").is_none()
+        && let Some(key) = req.query_param("api_key")
+    {
+        fields["api_key"] = key.into();
+    }
+    let Some(api_key) = fields["api_key"].as_str().map(str::to_owned) else {
+        return Ok(error(403, "api_key is required"));
+    };
+    let principal = wangge_spin::auth::authenticate(Some(&format!("Bearer {api_key}")))
+        .map_err(|_| Problem::new(ErrorCode::InvalidApiKey).with_detail("api_key is not valid", "api_key 无效"))?;
+    principal.require(Scope::EventsWrite)?;
+    let guard = guard::guard(&req, &principal, &body, settings)?;
+    // Open311 sends numbers as text: range-check them as numbers first.
+    let numbers = json!({ "location": {
+        "lng": fields["long"].as_str().and_then(|s| s.trim().parse::<f64>().ok()),
+        "lat": fields["lat"].as_str().and_then(|s| s.trim().parse::<f64>().ok()),
+    }});
+    check_coordinates(&numbers, "/location")?;
+    schema::validate("open311.request", &fields).map_err(crate::events::invalid)?;
+    let catalogue = catalogue(&req).await.ok();
+    let code = fields["service_code"].as_str().unwrap_or_default().to_owned();
+    if let Some(c) = &catalogue
+        && category(c, &code).is_none()
+    {
+        return Ok(error(404, format!("service_code `{code}` is not a service here")));
+    }
+    let now = wangge_core::time::now_utc();
+    let (event, reporter) = open311::into_event(&fields, wangge_core::ids::new_id(), wangge_core::time::render(now))?;
+    let mut hashed = fields.clone();
+    hashed["api_key"] = Value::Null;
+    let hash = wangge_intake::event::request_hash(&hashed);
+    let admission = Admission {
+        event: &event,
+        reporter: &reporter,
+        key_id: &principal.key_id,
+        key_region_prefix: &principal.region_prefix,
+        idempotency_key: guard::idempotency_key(&req, &principal)?,
+        external_key: None,
+        request_hash: &hash,
+    };
+    let db = db()?;
+    let admitted = store::admit(&db, &guard, &[admission], now)
+        .map_err(|e| storage_problem(&e))?
+        .map_err(|r| guard::refused(r, settings))?;
+    match admitted.into_iter().next() {
+        Some(Admitted::Again(stored)) => {
+            let first = repeat(&stored);
+            if first.status() >= &400 {
+                return Ok(first);
+            }
+            return Ok(created(&stored.event.id, "this request was received before"));
+        }
+        Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
+        _ => {}
+    }
+    let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
+    let processed = process(&event, &reporter, &principal.region_prefix, &ctx).await;
+    store::finish(&db, &[(event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
+        .map_err(|e| storage_problem(&e))?;
+    match processed {
+        Processed::Accepted { answer, .. } => {
+            let notice = match answer["merged_into"].as_str() {
+                Some(into) => format!("已合并到案件 {into} (merged into an open request nearby)"),
+                None => "已受理 (received)".to_owned(),
+            };
+            Ok(created(&event.id, &notice))
+        }
+        Processed::Rejected(problem) => Err(problem),
+        Processed::Unavailable(_) => Ok(created(&event.id, "已接收，稍后分派 (received; routing shortly)")),
+    }
+}
+
+fn created(id: &str, notice: &str) -> Response {
+    json(200, &json!([{ "service_request_id": id, "service_notice": notice, "account_id": Value::Null }]))
+}
+
+/// Each stored event as a service request, with its case's state from case-routing
+/// (or, if case-routing does not answer, from the event alone).
+async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
+    let ids: Vec<&str> = stored.iter().filter_map(|s| s.case_id.as_deref()).collect();
+    let mut states = serde_json::Map::new();
+    if !ids.is_empty()
+        && let Answer::Ok(answer) =
+            call("case-routing", Method::Post, "/internal/cases/states", &req.request_id, req.lang, Some(&json!({ "ids": ids })))
+                .await
+    {
+        for case in answer["cases"].as_array().into_iter().flatten() {
+            if let Some(id) = case["id"].as_str() {
+                states.insert(id.to_owned(), case.clone());
+            }
+        }
+    }
+    let catalogue = catalogue(req).await.unwrap_or_default();
+    stored
+        .iter()
+        .filter(|s| s.status != "rejected")
+        .map(|s| {
+            let case = s.case_id.as_deref().and_then(|id| states.get(id));
+            let name = category(&catalogue, &s.event.category).and_then(|c| c["name"].as_str()).unwrap_or_default();
+            open311::request(&s.event, &s.status, &s.updated_at, case, name)
+        })
+        .collect()
+}
+
+/// `GET requests.json?service_request_id=&service_code=&start_date=&end_date=&status=`.
+async fn list(req: &Req) -> Result<Response, Problem> {
+    let db = db()?;
+    let csv = |name: &str| -> Vec<String> {
+        req.query_param(name)
+            .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+            .unwrap_or_default()
+    };
+    let ids = csv("service_request_id");
+    let stored = if !ids.is_empty() {
+        // The spec: service_request_id overrides every other filter.
+        if ids.len() > MAX_RECORDS {
+            return Ok(error(400, format!("at most {MAX_RECORDS} service_request_id values")));
+        }
+        store::by_ids(&db, &ids).map_err(|e| storage_problem(&e))?
+    } else {
+        let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Response> {
+            match req.query_param(name) {
+                None => Ok(None),
+                Some(t) => wangge_core::time::parse(&t)
+                    .map(Some)
+                    .ok_or_else(|| error(400, format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"))),
+            }
+        };
+        let (start, end) = match (time("start_date"), time("end_date")) {
+            (Ok(s), Ok(e)) => (s, e),
+            (Err(r), _) | (_, Err(r)) => return Ok(r),
+        };
+        let range = chrono::Duration::days(MAX_RANGE_DAYS);
+        let (start, end) = match (start, end) {
+            (Some(s), Some(e)) => (s, e),
+            (Some(s), None) => (s, s + range),
+            (None, Some(e)) => (e - range, e),
+            (None, None) => {
+                let now = wangge_core::time::now_utc();
+                (now - range, now + chrono::Duration::seconds(1))
+            }
+        };
+        if end < start || end - start > range {
+            return Ok(error(400, format!("start_date to end_date may span at most {MAX_RANGE_DAYS} days")));
+        }
+        let from = wangge_core::time::render(start);
+        let to = wangge_core::time::render(end);
+        store::received_between(&db, &from, &to, &csv("service_code"), MAX_RECORDS).map_err(|e| storage_problem(&e))?
+    };
+    let mut out = requests(req, &stored).await;
+    let statuses = csv("status");
+    if !statuses.is_empty() {
+        if statuses.iter().any(|s| s != "open" && s != "closed") {
+            return Ok(error(400, "status is open or closed"));
+        }
+        out.retain(|r| statuses.iter().any(|s| r["status"] == s.as_str()));
+    }
+    Ok(json(200, &out))
+}
+
+/// `GET requests/{id}.json`: a one-element array, as the spec has it.
+async fn one(req: &Req, id: &str) -> Result<Response, Problem> {
+    let db = db()?;
+    let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?;
+    match stored.filter(|s| s.status != "rejected") {
+        Some(s) => Ok(json(200, &requests(req, std::slice::from_ref(&s)).await)),
+        None => Ok(error(404, format!("no service request `{id}`"))),
+    }
+}
