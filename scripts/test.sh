@@ -6,6 +6,12 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 
+# An off-the-shelf Open311 client (Python's georeport) that the Open311 test drives.
+if [ ! -f target/py-open311/georeport/__init__.py ]; then
+  printf '\n==> installing the Open311 client the tests use (georeport, PyPI)\n' >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target target/py-open311 'georeport==0.3.1'
+fi
+
 printf '\n==> cargo fmt --check\n' >&2
 cargo fmt --all --check
 

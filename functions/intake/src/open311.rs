@@ -23,7 +23,8 @@ fn error(status: u16, description: impl Into<String>) -> Response {
     json(status, &open311::error(status, &description.into()))
 }
 
-/// One of our problems in the spec's shape: 401 becomes 403, as the spec has it.
+/// One of our problems in the spec's shape, with the spec's statuses: a bad key is
+/// 403, bad input 400. Our stable code comes along as `error_code`.
 fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
     let body = p.to_json(lang);
     let mut description = body["detail"].as_str().or(body["title"].as_str()).unwrap_or_default().to_owned();
@@ -34,6 +35,7 @@ fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
     }
     let status = match p.status() {
         401 => 403,
+        422 => 400,
         s => s,
     };
     let mut response = json(status, &json!([{ "code": status, "description": description, "error_code": p.code.as_str() }]));
@@ -253,8 +255,8 @@ async fn list(req: &Req) -> Result<Response, Problem> {
             (Some(s), None) => (s, s + range),
             (None, Some(e)) => (e - range, e),
             (None, None) => {
-                let now = wangge_core::time::now_utc();
-                (now - range, now + chrono::Duration::seconds(1))
+                let end = wangge_core::time::now_utc() + chrono::Duration::seconds(1);
+                (end - range, end)
             }
         };
         if end < start || end - start > range {
