@@ -57,6 +57,16 @@ if curl -s -H "$auth" "$base/v1/grids?limit=1" | grep -q '"dataset_missing"'; th
   load /v1/addresses addresses.csv text/csv
   load /v1/regions/outlines districts.geojson application/geo+json
 fi
+# case-routing's reference data: the catalogue of matters, the working calendar, departments.
+if curl -s -H "$auth" "$base/v1/categories" | grep -q '"dataset_missing"\|"categories":\[\]'; then
+  echo "Loading the catalogue of matters, the 2026 calendar and the departments ..."
+  put() { # path content-type
+    curl -sS -f -o /dev/null -w "  PUT $1: %{http_code} in %{time_total}s\n" -X PUT -H "$auth" -H "content-type: $2" --data-binary @- "$base$1"
+  }
+  put /v1/categories application/json < data/categories.json
+  put /v1/calendar/2026 application/json < data/calendar-2026.json
+  gunzip -c data/nantong/departments.csv.gz | put /v1/departments text/csv
+fi
 
 cat <<MSG
 
@@ -67,6 +77,9 @@ Try it:
   curl -s $base/v1/system/intake/health
   curl -s "$base/v1/grids/locate?lng=120.8596&lat=32.0125&crs=gcj02" -H "Authorization: Bearer \$(cat .spin/operator_key)"
   curl -s -X POST $base/v1/system/intake/chain -H "Authorization: Bearer \$(cat .spin/operator_key)"
+  curl -s -X POST $base/v1/events -H "Authorization: Bearer \$(cat .spin/operator_key)" -H 'content-type: application/json' \
+    -d '{"source":"resident","reporter":{"phone":"13812345678"},"category":"B05","description":"小区门口垃圾堆积","location":{"lng":120.802356,"lat":32.138927}}'
+  curl -s $base/open311/v2/services.json
 
 Ctrl-C stops it.
 MSG

@@ -147,8 +147,10 @@ impl Problem {
         }
         if let Some(errors) = body.get("errors").and_then(Value::as_array) {
             let field = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-            problem.errors =
-                errors.iter().map(|e| FieldError::new(field(e, "pointer"), field(e, "code"), field(e, "message"))).collect();
+            problem.errors = errors
+                .iter()
+                .map(|e| FieldError::new(field(e, "pointer"), field(e, "code"), field(e, "message")))
+                .collect();
         }
         if let Some(map) = body.as_object() {
             for (k, v) in map {

@@ -36,7 +36,12 @@ pub fn validate(name: &str, instance: &Value) -> Result<(), Vec<FieldError>> {
 
 /// Validates `instance` against the definition `$defs/<definition>` of schema `name`,
 /// with pointers under `prefix` (`/orders/3`): one item of a batch on its own.
-pub fn validate_definition(name: &str, definition: &str, instance: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
+pub fn validate_definition(
+    name: &str,
+    definition: &str,
+    instance: &Value,
+    prefix: &str,
+) -> Result<(), Vec<FieldError>> {
     let Some(mut schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
         return Err(vec![FieldError::new(prefix, "schema_missing", format!("no schema `{name}`"))]);
     };
@@ -55,7 +60,9 @@ fn check(schema: &Value, instance: &Value, prefix: &str) -> Result<(), Vec<Field
     let errors: Vec<FieldError> = validator
         .iter_errors(instance)
         .take(MAX_ERRORS)
-        .map(|e| FieldError::new(format!("{prefix}{}", e.instance_path()), e.kind().keyword().to_owned(), e.to_string()))
+        .map(|e| {
+            FieldError::new(format!("{prefix}{}", e.instance_path()), e.kind().keyword().to_owned(), e.to_string())
+        })
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
@@ -109,7 +116,8 @@ mod tests {
 
     #[test]
     fn one_order_of_a_batch_is_checked_with_its_own_pointers() {
-        let order = json!({ "order_no": "GD1", "request_type": "投诉", "caller": {}, "address": "崇川区", "content": "x" });
+        let order =
+            json!({ "order_no": "GD1", "request_type": "投诉", "caller": {}, "address": "崇川区", "content": "x" });
         let errors = validate_definition("hotline.work-orders", "order", &order, "/orders/3").unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!((errors[0].pointer.as_str(), errors[0].code.as_str()), ("/orders/3", "required"));

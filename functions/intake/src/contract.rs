@@ -26,8 +26,10 @@ pub fn schemas() -> Reply {
 /// `GET /v1/schemas/{name}` (with or without `.json`).
 pub fn schema(name: &str) -> Reply {
     let body = text(name).ok_or_else(|| {
-        Problem::new(ErrorCode::NotFound)
-            .with_detail(format!("no schema `{name}`; GET /v1/schemas lists them"), format!("没有名为 `{name}` 的 Schema"))
+        Problem::new(ErrorCode::NotFound).with_detail(
+            format!("no schema `{name}`; GET /v1/schemas lists them"),
+            format!("没有名为 `{name}` 的 Schema"),
+        )
     })?;
     Ok(document("application/schema+json", body))
 }

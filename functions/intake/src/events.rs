@@ -6,8 +6,8 @@ use wangge_core::auth::{Principal, Scope};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
 use wangge_intake::event::{EventIn, check_coordinates, request_hash};
-use wangge_intake::store::{self, Admission, Admitted, Stored};
 use wangge_intake::schema;
+use wangge_intake::store::{self, Admission, Admitted, Stored};
 use wangge_spin::db::{Db, storage_problem};
 use wangge_spin::{KIB, Reply, Req, json};
 
@@ -32,7 +32,10 @@ pub fn parse(body: &[u8]) -> Result<Value, Problem> {
 /// 422 `validation_failed` with each bad field's pointer.
 pub fn invalid(errors: Vec<wangge_core::FieldError>) -> Problem {
     Problem::new(ErrorCode::ValidationFailed)
-        .with_detail(format!("{} field(s) do not match the schema", errors.len()), format!("{} 个字段不符合 Schema", errors.len()))
+        .with_detail(
+            format!("{} field(s) do not match the schema", errors.len()),
+            format!("{} 个字段不符合 Schema", errors.len()),
+        )
         .with_errors(errors)
 }
 
@@ -53,7 +56,9 @@ pub fn require_json(req: &Req) -> Result<(), Problem> {
 /// The first answer again, for a retry: the stored answer, or that it still waits.
 pub fn repeat(stored: &Stored) -> Response {
     let (status, body) = match &stored.answer {
-        Some(problem) if stored.status == "rejected" => (problem["status"].as_u64().unwrap_or(422) as u16, problem.clone()),
+        Some(problem) if stored.status == "rejected" => {
+            (problem["status"].as_u64().unwrap_or(422) as u16, problem.clone())
+        }
         Some(answer) => (201, answer.clone()),
         None => (202, queued(&stored.event.id, stored.last_error.as_deref().unwrap_or("in progress"))),
     };
@@ -154,7 +159,9 @@ pub async fn retry_due(db: &Db, ctx: &Context<'_>, limit: usize) -> RetryReport 
     for (stored, reporter) in &claimed {
         let processed = process(&stored.event, reporter, &stored.key_region_prefix, ctx).await;
         match &processed {
-            Processed::Accepted { outcome: store::Outcome::Accepted { merged_into: Some(_), .. }, .. } => report.merged += 1,
+            Processed::Accepted { outcome: store::Outcome::Accepted { merged_into: Some(_), .. }, .. } => {
+                report.merged += 1
+            }
             Processed::Accepted { .. } => report.accepted += 1,
             Processed::Rejected(problem) => {
                 report.rejected += 1;
@@ -196,7 +203,10 @@ pub async fn retry_pending(req: Req) -> Reply {
     let report = retry_due(&db, &ctx, limit).await;
     let (waiting, oldest) = store::pending(&db).map_err(|e| storage_problem(&e))?;
     let more = store::any_due(&db, wangge_core::time::now_utc()).unwrap_or(false);
-    Ok(json(200, &json!({ "report": report, "pending": waiting, "oldest_pending_received_at": oldest, "more_due": more })))
+    Ok(json(
+        200,
+        &json!({ "report": report, "pending": waiting, "oldest_pending_received_at": oldest, "more_due": more }),
+    ))
 }
 
 /// `GET /v1/events/{id}` (`events:read` or `events:write`): the stored event. The
@@ -218,8 +228,8 @@ pub fn get(req: Req, id: &str) -> Reply {
 }
 
 fn view(stored: &Stored, reporter: wangge_intake::event::Reporter, principal: &Principal) -> Value {
-    let centre = principal.has_scope(Scope::CasesAct)
-        && stored.community.as_deref().is_some_and(|c| principal.covers_region(c));
+    let centre =
+        principal.has_scope(Scope::CasesAct) && stored.community.as_deref().is_some_and(|c| principal.covers_region(c));
     let mut event = serde_json::to_value(&stored.event).unwrap_or_default();
     event["reporter"] = json!({
         "name": reporter.name.map(|n| if centre { n } else { mask_name(&n) }),

@@ -58,7 +58,10 @@ pub fn guard(req: &Req, principal: &Principal, body: &[u8], settings: &Settings)
                         format!("X-Wangge-Timestamp 必须在当前时间前后 {MAX_SKEW_SECONDS} 秒内（Unix 秒）"),
                     )
                     .with_extension("server_time", now)
-                    .with_extension("skew_seconds", if skew_seconds == i64::MAX { serde_json::Value::Null } else { skew_seconds.into() }),
+                    .with_extension(
+                        "skew_seconds",
+                        if skew_seconds == i64::MAX { serde_json::Value::Null } else { skew_seconds.into() },
+                    ),
                 SignatureError::Invalid => Problem::new(ErrorCode::SignatureInvalid).with_detail(
                     "X-Wangge-Signature is not HMAC-SHA-256 of timestamp, method, path and body with this key's secret",
                     "X-Wangge-Signature 与用该密钥对时间戳、方法、路径和请求体计算的 HMAC-SHA-256 不符",
@@ -75,8 +78,10 @@ pub fn guard(req: &Req, principal: &Principal, body: &[u8], settings: &Settings)
 /// The problem of a refused request.
 pub fn refused(refused: Refused, settings: &Settings) -> Problem {
     match refused {
-        Refused::SignatureReplayed => Problem::new(ErrorCode::SignatureReplayed)
-            .with_detail("each signature is accepted once: sign again with a new timestamp", "每个签名只接受一次：请用新的时间戳重新签名"),
+        Refused::SignatureReplayed => Problem::new(ErrorCode::SignatureReplayed).with_detail(
+            "each signature is accepted once: sign again with a new timestamp",
+            "每个签名只接受一次：请用新的时间戳重新签名",
+        ),
         Refused::RateLimited { retry_after_seconds } => Problem::new(ErrorCode::RateLimited)
             .with_detail(
                 format!("this key may write {} times a minute", settings.rate_limit),
@@ -95,7 +100,9 @@ pub fn idempotency_key(req: &Req, principal: &Principal) -> Result<Option<String
         Some(k) if !k.is_empty() && k.len() <= 200 && k.bytes().all(|b| b.is_ascii_graphic()) => {
             Ok(Some(format!("{}:{k}", principal.key_id)))
         }
-        Some(_) => Err(Problem::new(ErrorCode::MalformedRequest)
-            .with_detail("Idempotency-Key is 1 to 200 printable ASCII characters", "Idempotency-Key 应为 1 到 200 个可打印 ASCII 字符")),
+        Some(_) => Err(Problem::new(ErrorCode::MalformedRequest).with_detail(
+            "Idempotency-Key is 1 to 200 printable ASCII characters",
+            "Idempotency-Key 应为 1 到 200 个可打印 ASCII 字符",
+        )),
     }
 }

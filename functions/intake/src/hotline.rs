@@ -54,7 +54,8 @@ pub async fn create(mut req: Req) -> Reply {
             continue;
         }
         let Ok(parsed) = serde_json::from_value::<WorkOrder>(order.clone()) else {
-            results[i] = rejected(i, &order_no, &invalid(vec![FieldError::new(prefix, "type", "not a work order")]), req.lang);
+            results[i] =
+                rejected(i, &order_no, &invalid(vec![FieldError::new(prefix, "type", "not a work order")]), req.lang);
             continue;
         };
         let (event, caller) = parsed.into_event(wangge_core::ids::new_id());
@@ -100,9 +101,7 @@ pub async fn create(mut req: Req) -> Reply {
                 match processed {
                     Processed::Accepted { answer, .. } => with_order(answer, *i, order_no),
                     Processed::Rejected(problem) => rejected(*i, order_no, &problem, req.lang),
-                    Processed::Unavailable(why) => {
-                        with_order(crate::process::queued(&event.id, &why), *i, order_no)
-                    }
+                    Processed::Unavailable(why) => with_order(crate::process::queued(&event.id, &why), *i, order_no),
                 }
             }
         };

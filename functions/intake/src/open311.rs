@@ -29,8 +29,10 @@ fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
     let body = p.to_json(lang);
     let mut description = body["detail"].as_str().or(body["title"].as_str()).unwrap_or_default().to_owned();
     if let Some(errors) = body["errors"].as_array() {
-        let fields: Vec<String> =
-            errors.iter().map(|e| format!("{} {}", e["pointer"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""))).collect();
+        let fields: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{} {}", e["pointer"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or("")))
+            .collect();
         description = format!("{description}: {}", fields.join("; "));
     }
     let status = match p.status() {
@@ -38,7 +40,8 @@ fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
         422 => 400,
         s => s,
     };
-    let mut response = json(status, &json!([{ "code": status, "description": description, "error_code": p.code.as_str() }]));
+    let mut response =
+        json(status, &json!([{ "code": status, "description": description, "error_code": p.code.as_str() }]));
     for (name, value) in p.headers() {
         if name != "content-type" {
             response.set_header(name, value);
@@ -54,7 +57,10 @@ pub async fn handle(req: Req, rest: &[&str]) -> Reply {
         && !settings.jurisdiction.starts_with(&j)
         && !j.starts_with(&settings.jurisdiction)
     {
-        return Ok(error(404, format!("jurisdiction_id `{j}` is not served here; this endpoint serves {}", settings.jurisdiction)));
+        return Ok(error(
+            404,
+            format!("jurisdiction_id `{j}` is not served here; this endpoint serves {}", settings.jurisdiction),
+        ));
     }
     let Some((last, format)) = rest.last().and_then(|l| l.rsplit_once('.')) else {
         return Ok(error(404, "Open311 resources end in .json"));
@@ -199,9 +205,15 @@ async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
     let ids: Vec<&str> = stored.iter().filter_map(|s| s.case_id.as_deref()).collect();
     let mut states = serde_json::Map::new();
     if !ids.is_empty()
-        && let Answer::Ok(answer) =
-            call("case-routing", Method::Post, "/internal/cases/states", &req.request_id, req.lang, Some(&json!({ "ids": ids })))
-                .await
+        && let Answer::Ok(answer) = call(
+            "case-routing",
+            Method::Post,
+            "/internal/cases/states",
+            &req.request_id,
+            req.lang,
+            Some(&json!({ "ids": ids })),
+        )
+        .await
     {
         for case in answer["cases"].as_array().into_iter().flatten() {
             if let Some(id) = case["id"].as_str() {
@@ -240,9 +252,9 @@ async fn list(req: &Req) -> Result<Response, Problem> {
         let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Response> {
             match req.query_param(name) {
                 None => Ok(None),
-                Some(t) => wangge_core::time::parse(&t)
-                    .map(Some)
-                    .ok_or_else(|| error(400, format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"))),
+                Some(t) => wangge_core::time::parse(&t).map(Some).ok_or_else(|| {
+                    error(400, format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"))
+                }),
             }
         };
         let (start, end) = match (time("start_date"), time("end_date")) {

@@ -44,11 +44,20 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
         Some(p) => json!({ "lng": p.wgs84_lng, "lat": p.wgs84_lat, "accuracy": p.accuracy_m }),
         None => json!({ "address": event.address }),
     };
-    let place = match call("grid-lookup", Method::Post, "/internal/place", ctx.request_id, ctx.lang, Some(&place_request))
-        .await
+    let place = match call(
+        "grid-lookup",
+        Method::Post,
+        "/internal/place",
+        ctx.request_id,
+        ctx.lang,
+        Some(&place_request),
+    )
+    .await
     {
         Answer::Ok(place) => place,
-        Answer::Refused { status, .. } => return Processed::Unavailable(format!("grid-lookup refused the place ({status})")),
+        Answer::Refused { status, .. } => {
+            return Processed::Unavailable(format!("grid-lookup refused the place ({status})"));
+        }
         Answer::Unavailable(why) => return Processed::Unavailable(why),
     };
     let jurisdiction = ctx.settings.jurisdiction.as_str();
@@ -126,16 +135,19 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
         "external_ref": event.external_id,
         "staff": staff,
     });
-    let case = match call("case-routing", Method::Post, "/internal/cases", ctx.request_id, ctx.lang, Some(&new_case)).await {
-        Answer::Ok(case) => case,
-        Answer::Refused { status, problem } => {
-            return Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
-                Problem::new(ErrorCode::ValidationFailed)
-                    .with_detail(format!("case-routing refused the case ({status})"), format!("案件服务拒绝建案（{status}）"))
-            }));
-        }
-        Answer::Unavailable(why) => return Processed::Unavailable(why),
-    };
+    let case =
+        match call("case-routing", Method::Post, "/internal/cases", ctx.request_id, ctx.lang, Some(&new_case)).await {
+            Answer::Ok(case) => case,
+            Answer::Refused { status, problem } => {
+                return Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
+                    Problem::new(ErrorCode::ValidationFailed).with_detail(
+                        format!("case-routing refused the case ({status})"),
+                        format!("案件服务拒绝建案（{status}）"),
+                    )
+                }));
+            }
+            Answer::Unavailable(why) => return Processed::Unavailable(why),
+        };
     let case_id = case["id"].as_str().unwrap_or(&event.id).to_owned();
     let merged_into = case["merged_into"].as_str().map(str::to_owned);
     let answer = json!({

@@ -194,8 +194,16 @@ impl Suite {
     pub fn load_reference(&self) {
         let auth = bearer(OPERATOR_KEY);
         for (path, content_type, body) in [
-            ("/v1/categories", "application/json", std::fs::read(workspace_root().join("data/categories.json")).unwrap()),
-            ("/v1/calendar/2026", "application/json", std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap()),
+            (
+                "/v1/categories",
+                "application/json",
+                std::fs::read(workspace_root().join("data/categories.json")).unwrap(),
+            ),
+            (
+                "/v1/calendar/2026",
+                "application/json",
+                std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap(),
+            ),
             ("/v1/departments", "text/csv", demo("departments.csv")),
         ] {
             let reply = request(

@@ -129,7 +129,10 @@ fn bad_input_gets_its_own_code_and_changes_nothing() {
     assert_eq!(code(&r), (422, "validation_failed".into()));
     let pointers: Vec<String> =
         r.json()["errors"].as_array().unwrap().iter().map(|e| e["pointer"].as_str().unwrap().to_owned()).collect();
-    assert!(pointers.contains(&"/source".to_owned()) && pointers.contains(&"/attachments/0".to_owned()), "{pointers:?}");
+    assert!(
+        pointers.contains(&"/source".to_owned()) && pointers.contains(&"/attachments/0".to_owned()),
+        "{pointers:?}"
+    );
 
     let mut staff = resident_event(CHONGCHUAN, "B05");
     staff["source"] = "grid_staff".into();
@@ -243,7 +246,8 @@ fn a_duplicate_within_50_m_and_24_h_is_merged_kept_and_its_reporter_told() {
     assert_eq!(second["status"], "merged");
     assert_eq!(second["merged_into"], first["case_id"]);
     // Kept as a report of its own, merged and linked.
-    let merged = call("GET", &suite.url(&format!("/v1/cases/{}", second["case_id"].as_str().unwrap())), OPERATOR_KEY, None);
+    let merged =
+        call("GET", &suite.url(&format!("/v1/cases/{}", second["case_id"].as_str().unwrap())), OPERATOR_KEY, None);
     assert_eq!(merged.json()["state"], "merged");
     assert_eq!(merged.json()["merged_into"], first["case_id"]);
     // The reporter is told which case it joined (the notification outbox holds it).
@@ -286,7 +290,10 @@ fn signed_requests_reject_stale_bad_and_replayed_signatures_each_with_its_code()
     let now = chrono::Utc::now().timestamp();
     let code = |r: &Reply| (r.status, r.json()["code"].as_str().unwrap_or_default().to_owned());
 
-    assert_eq!(code(&post(&suite, &token, &resident_event(CHONGCHUAN, "B05"), &[])), (401, "signature_required".into()));
+    assert_eq!(
+        code(&post(&suite, &token, &resident_event(CHONGCHUAN, "B05"), &[])),
+        (401, "signature_required".into())
+    );
     let (stale, _) = signed(&suite, &token, &secret, now - 301, body.as_bytes());
     assert_eq!(code(&stale), (401, "timestamp_expired".into()));
     let (wrong, _) = signed(&suite, &token, "not-the-secret", now, body.as_bytes());
@@ -320,7 +327,10 @@ fn the_rate_limit_is_per_key_with_retry_after() {
     let suite = start_city("intake-rate-limit", &[("rate_limit_per_minute", "3")]);
     let (token, _) = key(&suite, &["events:write"], "", false);
     let statuses: Vec<u16> = (0..4)
-        .map(|i| post(&suite, &token, &resident_event((CHONGCHUAN.0 + 0.001 * f64::from(i), CHONGCHUAN.1), "C03"), &[]).status)
+        .map(|i| {
+            post(&suite, &token, &resident_event((CHONGCHUAN.0 + 0.001 * f64::from(i), CHONGCHUAN.1), "C03"), &[])
+                .status
+        })
         .collect();
     // A minute boundary may fall inside the loop; then the fourth is allowed too.
     let limited = post(&suite, &token, &resident_event((CHONGCHUAN.0 + 0.005, CHONGCHUAN.1), "C03"), &[]);
@@ -332,7 +342,10 @@ fn the_rate_limit_is_per_key_with_retry_after() {
         assert!((1..=60).contains(&retry));
     }
     // Other keys, and the operator, are not held back.
-    assert_eq!(post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0, CHONGCHUAN.1 + 0.004), "C03"), &[]).status, 201);
+    assert_eq!(
+        post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0, CHONGCHUAN.1 + 0.004), "C03"), &[]).status,
+        201
+    );
 }
 
 #[test]
@@ -348,7 +361,10 @@ fn events_wait_in_the_queue_while_a_downstream_is_down_and_none_is_lost_or_doubl
     assert!(stored["last_error"].as_str().unwrap().contains("case-routing"));
     // grid-lookup down too: still kept.
     suite.app.app.set_reachable("grid-lookup", false);
-    assert_eq!(post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03"), &[]).status, 202);
+    assert_eq!(
+        post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03"), &[]).status,
+        202
+    );
     suite.app.app.set_reachable("grid-lookup", true);
     suite.app.app.set_reachable("case-routing", true);
     // The scheduler's retry (the leases of the first attempts have to run out first).
@@ -417,7 +433,8 @@ fn stopping_case_routing_mid_run_loses_and_doubles_nothing() {
     let cases_without_event: i64 = {
         let db = suite.database("case_routing");
         db.execute(&format!("ATTACH DATABASE '{}' AS intake", suite.dir.join("intake.db").display()), []).unwrap();
-        db.query_row("SELECT count(*) FROM cases WHERE id NOT IN (SELECT case_id FROM intake.events)", [], |r| r.get(0)).unwrap()
+        db.query_row("SELECT count(*) FROM cases WHERE id NOT IN (SELECT case_id FROM intake.events)", [], |r| r.get(0))
+            .unwrap()
     };
     assert_eq!(cases_without_event, 0);
 }

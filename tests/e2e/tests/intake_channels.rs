@@ -72,7 +72,10 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     assert_eq!(suite.count("case_routing", "cases"), 3);
     assert_eq!(suite.count("intake", "events"), 3);
     // The same order number with other content is a conflict, for that order only.
-    let changed = batch(&suite, &[order("GD-1", CHONGCHUAN_ADDRESS, "内容变了", None), order("GD-5", CHONGCHUAN_ADDRESS, "路灯不亮", None)]);
+    let changed = batch(
+        &suite,
+        &[order("GD-1", CHONGCHUAN_ADDRESS, "内容变了", None), order("GD-5", CHONGCHUAN_ADDRESS, "路灯不亮", None)],
+    );
     let changed = changed.json();
     assert_eq!(changed["results"][0]["problem"]["code"], "idempotency_key_reused");
     assert_eq!(changed["results"][1]["status"], "accepted");
@@ -87,7 +90,18 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
 fn form(suite: &Suite, path: &str, fields: &[(&str, &str)]) -> Reply {
     let body: Vec<String> = fields
         .iter()
-        .map(|(k, v)| format!("{k}={}", v.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>()))
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.bytes()
+                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    })
+                    .collect::<String>()
+            )
+        })
         .collect();
     request(
         "POST",
@@ -100,7 +114,12 @@ fn form(suite: &Suite, path: &str, fields: &[(&str, &str)]) -> Reply {
 #[test]
 fn open311_georeport_v2_services_requests_and_errors() {
     let suite = start_city("intake-open311", &[]);
-    let made = call("POST", &suite.url("/v1/keys"), OPERATOR_KEY, Some(&json!({ "name": "open311 app", "scopes": ["events:write"] })));
+    let made = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({ "name": "open311 app", "scopes": ["events:write"] })),
+    );
     let api_key = made.json()["token"].as_str().unwrap().to_owned();
 
     let services = get(&suite.url("/open311/v2/services.json"));
@@ -151,7 +170,8 @@ fn open311_georeport_v2_services_requests_and_errors() {
     let listed = get(&suite.url("/open311/v2/requests.json?service_code=B05&status=open")).json();
     assert!(listed.as_array().unwrap().iter().any(|r| r["service_request_id"] == id.as_str()), "{listed}");
     assert!(get(&suite.url("/open311/v2/requests.json?status=closed")).json().as_array().unwrap().is_empty());
-    let span = get(&suite.url("/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z"));
+    let span =
+        get(&suite.url("/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z"));
     assert_eq!(span.status, 400);
     assert_eq!(get(&suite.url("/open311/v2/services.xml")).status, 400);
     assert_eq!(get(&suite.url("/open311/v2/requests.json?jurisdiction_id=110000")).status, 404);
@@ -173,8 +193,9 @@ assert any(r["service_request_id"] == "{id}" for r in found), found
 one = client.get_service_request("{id}")
 print(json.dumps({{"services": len(services), "status": one["status"], "code": one["service_code"]}}))
 "#,
-        root = suite.url("/open311/v2")
-    , id = id);
+        root = suite.url("/open311/v2"),
+        id = id
+    );
     let out = std::process::Command::new("python3")
         .arg("-c")
         .arg(&script)
