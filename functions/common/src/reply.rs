@@ -69,7 +69,10 @@ where
         Err(p) => (problem(&p, lang), Some(p.code.as_str())),
     };
     response.set_header("x-request-id", request_id.clone());
-    response.set_header("server-timing", format!("app;dur={:.3}", started.elapsed().as_secs_f64() * 1000.0));
+    // `app` first: the whole time in the component; then any stages the handler timed.
+    let stages =
+        response.header("server-timing").and_then(|v| v.as_str()).map(|v| format!(", {v}")).unwrap_or_default();
+    response.set_header("server-timing", format!("app;dur={:.3}{stages}", started.elapsed().as_secs_f64() * 1000.0));
     crate::log::request(component.name, &request_id, &method, &path, response.status().to_owned(), code, started);
     response
 }

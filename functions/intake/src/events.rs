@@ -82,7 +82,9 @@ pub fn reused(stored: &Stored) -> Problem {
 
 /// `POST /v1/events` (`events:write`).
 pub async fn create(mut req: Req) -> Reply {
+    let mut timing = Timing::start();
     let principal = req.principal()?;
+    timing.lap("auth");
     principal.require(Scope::EventsWrite)?;
     require_json(&req)?;
     let body = req.body(EVENT_BODY_LIMIT).await?;
@@ -96,6 +98,7 @@ pub async fn create(mut req: Req) -> Reply {
     let now = wangge_core::time::now_utc();
     let (event, reporter) = input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now))?;
     let hash = request_hash(&value);
+    timing.lap("validate");
     let admission = Admission {
         event: &event,
         reporter: &reporter,
@@ -114,10 +117,13 @@ pub async fn create(mut req: Req) -> Reply {
         Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
         _ => {}
     }
+    timing.lap("admit");
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
     let processed = process(&event, &reporter, &principal.region_prefix, &ctx).await;
+    timing.lap("process");
     store::finish(&db, &[(event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
         .map_err(|e| storage_problem(&e))?;
+    timing.lap("finish");
     let response = match processed {
         Processed::Accepted { answer, .. } => {
             let mut response = json(201, &answer);
@@ -132,7 +138,32 @@ pub async fn create(mut req: Req) -> Reply {
         }
     };
     retry_due(&db, &ctx, RETRIES_PER_REQUEST).await;
+    timing.lap("retry");
+    let mut response = response;
+    response.set_header("server-timing", timing.header());
     Ok(response)
+}
+
+/// Stages of a request, for `Server-Timing` (after the glue's `app`).
+pub struct Timing {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, f64)>,
+}
+
+impl Timing {
+    pub fn start() -> Timing {
+        Timing { last: std::time::Instant::now(), laps: Vec::new() }
+    }
+
+    pub fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((name, (now - self.last).as_secs_f64() * 1000.0));
+        self.last = now;
+    }
+
+    pub fn header(&self) -> String {
+        self.laps.iter().map(|(n, ms)| format!("{n};dur={ms:.3}")).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// What a retry pass did.

@@ -147,6 +147,7 @@ impl Suite {
             let ms = reply
                 .header("server-timing")
                 .and_then(|v| v.strip_prefix("app;dur="))
+                .map(|v| v.split(',').next().unwrap_or(v))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0.0);
             timings.push((path, ms));

@@ -22,6 +22,7 @@ pub fn fire(request: Result<http::Response<ureq::Body>, ureq::Error>, expect: &[
                 .get("server-timing")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("app;dur="))
+                .map(|v| v.split(',').next().unwrap_or(v))
                 .and_then(|v| v.parse().ok());
             let ok = expect.contains(&response.status().as_u16()) && response.body_mut().read_to_vec().is_ok();
             Outcome { ok, app_ms }

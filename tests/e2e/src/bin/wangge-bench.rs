@@ -15,11 +15,19 @@ struct Args {
     city_grids: usize,
     sweep_cases: usize,
     facts_cases: usize,
+    /// `--only intake`: the baselines and intake, nothing else.
+    intake_only: bool,
 }
 
 fn args() -> Args {
-    let mut args =
-        Args { seconds: 5, clients: 16, city_grids: 1_000_000, sweep_cases: 100_000, facts_cases: 1_000_000 };
+    let mut args = Args {
+        seconds: 5,
+        clients: 16,
+        city_grids: 1_000_000,
+        sweep_cases: 100_000,
+        facts_cases: 1_000_000,
+        intake_only: false,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let mut value = || it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{a} takes a number"));
@@ -29,8 +37,12 @@ fn args() -> Args {
             "--city-grids" => args.city_grids = value(),
             "--sweep-cases" => args.sweep_cases = value(),
             "--facts-cases" => args.facts_cases = value(),
+            "--only" => match it.next().as_deref() {
+                Some("intake") => args.intake_only = true,
+                other => panic!("--only takes `intake`, not {other:?}"),
+            },
             other => panic!(
-                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N"
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N [--only intake]"
             ),
         }
     }
@@ -85,8 +97,98 @@ fn cases_app(name: &str) -> Suite {
     app
 }
 
+/// Intake at 1, 16 and 64 clients on the demo city: resident reports at interior
+/// points of random grids, in varied categories. Afterwards the queue is drained and
+/// every answered event is counted against intake's and case-routing's records.
+fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duration) -> (Vec<Figure>, String) {
+    const CATEGORIES: [&str; 8] = ["B05", "C03", "C04", "C05", "C07", "D01", "A01", "B04"];
+    let answered = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let url = suite.url("/v1/events");
+    let auth = bearer(OPERATOR_KEY);
+    let shot: Arc<load::Shot> = {
+        let answered = answered.clone();
+        Arc::new(move |agent: &ureq::Agent, i: usize| {
+            let (lng, lat) = points[(i * 7919) % points.len()];
+            let body = format!(
+                r#"{{"source":"resident","reporter":{{"name":"测试","phone":"13800000000"}},"category":"{}","description":"bench","location":{{"lng":{lng},"lat":{lat}}}}}"#,
+                CATEGORIES[i % CATEGORIES.len()]
+            );
+            let response = agent
+                .post(&url)
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .send(body.as_str());
+            match response {
+                Ok(mut r) if matches!(r.status().as_u16(), 201 | 202) => {
+                    let app_ms = r
+                        .headers()
+                        .get("server-timing")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.strip_prefix("app;dur="))
+                        .map(|v| v.split(',').next().unwrap_or(v))
+                        .and_then(|v| v.parse().ok());
+                    let answer: serde_json::Value = r
+                        .body_mut()
+                        .read_to_vec()
+                        .ok()
+                        .and_then(|b| serde_json::from_slice(&b).ok())
+                        .unwrap_or_default();
+                    let ok =
+                        answer["event_id"].as_str().map(|id| answered.lock().unwrap().push(id.to_owned())).is_some();
+                    load::Outcome { ok, app_ms }
+                }
+                _ => load::Outcome { ok: false, app_ms: None },
+            }
+        })
+    };
+    let figures: Vec<Figure> = [1, 16, 64]
+        .into_iter()
+        .map(|clients| {
+            load::run(
+                &format!("intake POST /v1/events, {clients} client{}", if clients == 1 { "" } else { "s" }),
+                clients,
+                duration,
+                shot.clone(),
+            )
+        })
+        .collect();
+    // Drain what waits (nothing should), then count.
+    for _ in 0..100 {
+        let r = call("POST", &suite.url("/v1/events/retry-pending?limit=500"), OPERATOR_KEY, None).json();
+        if r["pending"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let answered = answered.lock().unwrap();
+    let distinct: std::collections::HashSet<&String> = answered.iter().collect();
+    let events = suite.count("intake", "events");
+    let accepted: i64 = suite
+        .database("intake")
+        .query_row("SELECT count(*) FROM events WHERE status IN ('accepted', 'merged')", [], |r| r.get(0))
+        .unwrap();
+    let cases = suite.count("case_routing", "cases");
+    let merged: i64 = suite
+        .database("case_routing")
+        .query_row("SELECT count(*) FROM cases WHERE state = 'merged'", [], |r| r.get(0))
+        .unwrap();
+    let lost = distinct.len() as i64 - accepted;
+    let doubled = answered.len() - distinct.len() + (cases - events).max(0) as usize;
+    let summary = format!(
+        "  events answered {} (distinct {}), stored {events}, cases {cases} ({merged} merged duplicates): {lost} lost, {doubled} doubled",
+        answered.len(),
+        distinct.len()
+    );
+    (figures, summary)
+}
+
 fn server_ms(reply: &Reply) -> f64 {
-    reply.header("server-timing").and_then(|v| v.strip_prefix("app;dur=")).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+    reply
+        .header("server-timing")
+        .and_then(|v| v.strip_prefix("app;dur="))
+        .map(|v| v.split(',').next().unwrap_or(v))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }
 
 fn main() {
@@ -120,6 +222,7 @@ fn main() {
             let ms = reply
                 .header("server-timing")
                 .and_then(|v| v.strip_prefix("app;dur="))
+                .map(|v| v.split(',').next().unwrap_or(v))
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0.0);
             let audit = &reply.json()["audit"];
@@ -146,6 +249,30 @@ fn main() {
             Some((p.x(), p.y()))
         })
         .collect();
+
+    if args.intake_only {
+        suite.load_reference();
+        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
+        let baseline_single = load::run("trivial component, 1 client", 1, duration, trivial);
+        let chained = load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained);
+        let (figures, summary) = intake_figures(&suite, Arc::new(nantong), duration);
+        println!();
+        println!("intake:");
+        println!("{summary}");
+        println!();
+        println!("{}", load::header());
+        println!("{}", load::row(&baseline, &baseline));
+        println!("{}", load::row(&baseline_single, &baseline_single));
+        println!("{}", load::row(&chained, &baseline));
+        for f in &figures {
+            let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
+            println!("{}", load::row(f, base));
+        }
+        for f in &figures {
+            println!("  {}: {:.2}x the chained call's throughput", f.name, f.rps() / chained.rps());
+        }
+        return;
+    }
 
     // The synthetic city, generated once and kept in target/bench-city.
     let city_db = workspace_root().join(format!("target/bench-city/grid_lookup-{}.db", args.city_grids));
