@@ -44,7 +44,8 @@ fn new_case(id: &str, source: &str, category: &str, reporter_staff: Option<&str>
         reporter_staff_id: reporter_staff.map(str::to_owned),
         reporter: Reporter { name: Some("张三".into()), phone: Some("13900000000".into()), wechat_openid: None },
         category: category.into(),
-        lng: Some(120.86),
+        // Each case its own spot (about 94 m apart per step), so none is another's duplicate.
+        lng: Some(120.86 + 0.001 * f64::from(id.bytes().map(u32::from).sum::<u32>() % 500)),
         lat: Some(32.01),
         responsible_grid: Some("320613001001001".into()),
         comprehensive_grid: Some("320613001001001".into()),
@@ -386,6 +387,32 @@ fn the_sweep_works_in_bounded_batches() {
         }
     }
     assert_eq!((batches, handled), (3, 5));
+}
+
+#[test]
+fn a_report_within_50_m_and_24_h_of_an_open_case_of_its_category_is_merged_on_arrival() {
+    let (db, calendar) = setup("auto-merge");
+    let at = |id: &str, category: &str, dlng_m: f64, when: &str| {
+        let mut new = new_case(id, "resident", category, None);
+        new.lng = Some(120.86 + dlng_m / (111_320.0 * 32.01f64.to_radians().cos()));
+        new.lat = Some(32.01);
+        new.reported_at = when.into();
+        create_at(&db, &calendar, &new, when)
+    };
+    let first = at("d1", "B05", 0.0, "2026-11-27T10:00:00+08:00");
+    assert_eq!(first.state, State::Reported);
+    let near = at("d2", "B05", 45.0, "2026-11-28T09:59:00+08:00");
+    assert_eq!((near.state, near.merged_into.as_deref()), (State::Merged, Some("d1")));
+    // The reporter is owed a notice naming the case the report joined.
+    let owed = wangge_cases::notices::pending(&db, 100).unwrap();
+    assert!(owed.iter().any(|n| n.kind == "case_merged" && n.case_id == "d2" && n.payload["merged_into"] == "d1"));
+    assert_eq!(at("d3", "B05", 55.0, "2026-11-27T11:00:00+08:00").state, State::Reported, "55 m is another spot");
+    assert_eq!(at("d4", "C05", 0.0, "2026-11-27T11:00:00+08:00").state, State::Reported, "another matter");
+    assert_eq!(at("d5", "B05", 0.0, "2026-11-28T10:01:00+08:00").state, State::Reported, "d1 is more than 24 h before");
+    assert_eq!(at("d6", "B05", 52.0, "2026-11-28T10:02:00+08:00").merged_into.as_deref(), Some("d3"));
+    // Sent again (intake retrying), the same report is the same case.
+    let again = create_at(&db, &calendar, &new_case("d1", "resident", "B05", None), "2026-11-27T12:00:00+08:00");
+    assert_eq!((again.id.as_str(), again.state), ("d1", State::Reported));
 }
 
 #[test]

@@ -304,6 +304,7 @@ mod tests {
             name: "".into(),
             scopes: vec!["events:write".into(), "nope".into(), "keys:admin".into()],
             region_prefix: "32a".into(),
+            signed: false,
         };
         let errs = req.validate().unwrap_err();
         let pointers: Vec<_> = errs.iter().map(|e| e.pointer.as_str()).collect();

@@ -12,6 +12,8 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     ("open311.request", include_str!("../../../schemas/open311.request.json")),
     ("key.create", include_str!("../../../schemas/key.create.json")),
     ("case.action", include_str!("../../../schemas/case.action.json")),
+    ("categories", include_str!("../../../schemas/categories.json")),
+    ("calendar", include_str!("../../../schemas/calendar.json")),
 ];
 
 /// The OpenAPI 3.1 document of the public API of all five functions.
@@ -81,6 +83,14 @@ mod tests {
         }
         let openapi: Value = serde_json::from_str(OPENAPI).unwrap();
         assert_eq!(openapi["openapi"], "3.1.0");
+    }
+
+    #[test]
+    fn the_demo_reference_data_matches_its_schemas() {
+        for (name, file) in [("categories", "categories.json"), ("calendar", "calendar-2026.json")] {
+            let text = std::fs::read_to_string(format!("{}/../../data/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+            assert_eq!(validate(name, &serde_json::from_str(&text).unwrap()), Ok(()), "{file}");
+        }
     }
 
     #[test]

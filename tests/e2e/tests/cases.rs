@@ -36,7 +36,8 @@ fn make(suite: &Suite, id: &str, source: &str, category: &str, reporter_staff: O
         "reporter_staff_id": reporter_staff,
         "reporter": {"name": "张三丰", "phone": "13900000009"},
         "category": category,
-        "lng": 120.86, "lat": 32.01,
+        // Each case its own spot, so that none is merged as another's duplicate.
+        "lng": 120.86 + 0.001 * f64::from(id.bytes().map(u32::from).sum::<u32>() % 500), "lat": 32.01,
         "responsible_grid": "320613001001001",
         "comprehensive_grid": "320613001001001",
         "community": "320613001001",

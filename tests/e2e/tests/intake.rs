@@ -66,6 +66,14 @@ fn an_event_becomes_a_routed_case_with_its_grid_chain_and_deadlines() {
     assert_eq!(made.status, 201, "{}", made.body);
     assert_eq!(made.json()["grid"]["responsible"]["code"], "320613001001001");
 
+    // An address instead of a point: resolved through the dictionary.
+    let mut by_address = resident_event(CHONGCHUAN, "C07");
+    by_address["location"] = json!({ "address": CHONGCHUAN_ADDRESS });
+    let made = post(&suite, OPERATOR_KEY, &by_address, &[]);
+    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.json()["grid"]["responsible"]["code"], "320613001001001");
+    assert_eq!(made.json()["address"]["match"], "exact");
+
     // Grid staff who find a matter their grid may resolve: routed to the grid at once.
     let located = call(
         "GET",
@@ -132,6 +140,15 @@ fn bad_input_gets_its_own_code_and_changes_nothing() {
     assert!(
         pointers.contains(&"/source".to_owned()) && pointers.contains(&"/attachments/0".to_owned()),
         "{pointers:?}"
+    );
+
+    let mut attachments = resident_event(CHONGCHUAN, "B05");
+    attachments["attachments"] = json!(vec!["https://img.example.cn/x.jpg"; 10]);
+    let r = post(&suite, OPERATOR_KEY, &attachments, &[]);
+    assert_eq!(code(&r), (422, "validation_failed".into()));
+    assert_eq!(
+        (r.json()["errors"][0]["pointer"].as_str(), r.json()["errors"][0]["code"].as_str()),
+        (Some("/attachments"), Some("maxItems"))
     );
 
     let mut staff = resident_event(CHONGCHUAN, "B05");

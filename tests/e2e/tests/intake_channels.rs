@@ -214,7 +214,15 @@ fn the_contract_is_served_schemas_and_openapi() {
     let suite = start_city("intake-contract", &[]);
     let list = get(&suite.url("/v1/schemas")).json();
     let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
-    for name in ["event.create", "hotline.work-orders", "open311.request", "key.create", "case.action"] {
+    for name in [
+        "event.create",
+        "hotline.work-orders",
+        "open311.request",
+        "key.create",
+        "case.action",
+        "categories",
+        "calendar",
+    ] {
         assert!(names.contains(&name), "{name}");
         let served = get(&suite.url(&format!("/v1/schemas/{name}")));
         assert_eq!(served.header("content-type"), Some("application/schema+json"));
