@@ -208,6 +208,43 @@ pub fn staff_member(db: &impl Sql, version: i64, staff_id: &str) -> Result<Optio
     .next())
 }
 
+/// How to reach staff members (personal data, unmasked: for notification only).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffContact {
+    pub staff_id: String,
+    pub grid_code: String,
+    pub phone: String,
+    pub wechat_openid: String,
+}
+
+/// The contacts of staff members by id, and of every staff member of `grids`, in one
+/// statement (unknown ids and grids are left out).
+pub fn staff_contacts(
+    db: &impl Sql,
+    version: i64,
+    ids: &[String],
+    grids: &[String],
+) -> Result<Vec<StaffContact>, StorageError> {
+    let list = |v: &[String]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    let rows = db.execute(
+        "SELECT staff_id, grid_code, phone, wechat_openid FROM staff WHERE version = ?1 \
+         AND staff_id IN (SELECT value FROM json_each(?2)) \
+         UNION SELECT staff_id, grid_code, phone, wechat_openid FROM staff WHERE version = ?1 \
+         AND grid_code IN (SELECT value FROM json_each(?3))",
+        &[version.into(), list(ids).into(), list(grids).into()],
+    )?;
+    Ok(rows
+        .rows
+        .into_iter()
+        .map(|r| StaffContact {
+            staff_id: text(&r[0]),
+            grid_code: text(&r[1]),
+            phone: text(&r[2]),
+            wechat_openid: text(&r[3]),
+        })
+        .collect())
+}
+
 fn staff_rows(rows: Rows) -> Vec<StaffView> {
     rows.rows
         .into_iter()

@@ -208,6 +208,27 @@ pub fn get_staff(req: Req, id: &str) -> Reply {
     Ok(json(200, &json!({ "staff": staff, "staff_version": v })))
 }
 
+/// `POST /internal/staff/contacts` `{"ids": [...], "grids": [...]}` (notification, at
+/// most 1000 of each): how to reach staff members, and every staff member of some
+/// grids, unmasked. Internal only: no public route maps it.
+pub async fn staff_contacts(mut req: Req) -> Reply {
+    #[derive(serde::Deserialize)]
+    struct Wanted {
+        #[serde(default)]
+        ids: Vec<String>,
+        #[serde(default)]
+        grids: Vec<String>,
+    }
+    let body: Wanted = req.json(64 * KIB).await?;
+    if body.ids.len() > 1000 || body.grids.len() > 1000 {
+        return Err(invalid_parameter("ids", "at most 1000 ids and 1000 grids", "最多 1000 个 id 和 1000 个网格"));
+    }
+    let db = db_for_reads()?;
+    let v = version(&db, &req, Dataset::Staff)?;
+    let contacts = read::staff_contacts(&db, v, &body.ids, &body.grids).map_err(storage)?;
+    Ok(json(200, &json!({ "staff": contacts, "staff_version": v })))
+}
+
 fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
     if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 15 {
         return Err(invalid_parameter("region", "a region prefix is up to 15 digits", "区域前缀应为最多 15 位数字"));

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod fake;
 pub mod load;
 pub mod synthetic;
 

@@ -19,6 +19,7 @@ fn every_function_reports_health_and_version_without_a_key() {
             "grid-lookup" => workspace_root().join("crates/wangge-registry/migrations"),
             "case-routing" => workspace_root().join("crates/wangge-cases/migrations"),
             "intake" => workspace_root().join("crates/wangge-intake/migrations"),
+            "notification" => workspace_root().join("crates/wangge-notify/migrations"),
             _ => workspace_root().join("functions").join(id).join("migrations"),
         };
         let files = std::fs::read_dir(dir).unwrap().count();

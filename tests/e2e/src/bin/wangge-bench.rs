@@ -213,7 +213,10 @@ fn main() {
 
     // The suite with the demo city.
     eprintln!("loading the demo city ...");
-    let suite = start_with(options("bench-suite", &[]));
+    // Spin's default instance limit (1000): at 64 clients a request holds two or three instances at once.
+    let mut suite_options = options("bench-suite", &[]);
+    suite_options.max_instances = 1000;
+    let suite = start_with(suite_options);
     let imports = suite.load_demo();
     let audits: Vec<(String, f64, usize, usize)> = ["320613000000", "3206"]
         .iter()

@@ -1,0 +1,18 @@
+//! Notification behind the `notification` function, host-independent:
+//!
+//! - [`route`]: which channels reach a recipient, quiet hours, retry backoff with jitter;
+//! - [`wechat`]: subscription-message data cut to WeChat's field limits, and its error codes;
+//! - [`store`]: the outbox, deliveries claimed before they are sent, attempts, dead letters.
+
+use wangge_core::Migration;
+
+pub mod route;
+pub mod store;
+pub mod wechat;
+
+/// notification's schema, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "outbox", sql: include_str!("../migrations/0002_outbox.sql") },
+    Migration { version: 3, name: "delivery", sql: include_str!("../migrations/0003_delivery.sql") },
+];

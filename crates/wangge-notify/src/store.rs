@@ -1,0 +1,543 @@
+//! The outbox and its deliveries. A message is resolved into one delivery per channel;
+//! a delivery is claimed in a transaction before it is sent, so concurrent dispatchers
+//! never send one twice; every try is recorded; past the last try it is dead, listed,
+//! and can be requeued.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
+use wangge_core::time::render;
+
+use crate::route::{Channel, backoff, is_person, quiet_until};
+
+/// A message waiting for its recipient to be resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: String,
+    pub kind: String,
+    pub case_id: Option<String>,
+    pub recipient_kind: String,
+    pub recipient_id: String,
+    pub phone: Option<String>,
+    pub wechat_openid: Option<String>,
+    pub urgent: bool,
+}
+
+/// How a message will be delivered: its channels, and not before when.
+pub struct Plan {
+    pub message_id: String,
+    pub case_id: Option<String>,
+    pub urgent: bool,
+    pub deliveries: Vec<(Channel, String)>,
+    pub not_before: DateTime<Utc>,
+}
+
+fn text(v: &SqlValue) -> Option<String> {
+    v.as_str().map(str::to_owned)
+}
+
+/// Up to `limit` messages not yet resolved, oldest first.
+pub fn unresolved(db: &impl Sql, limit: usize) -> Result<Vec<Message>, StorageError> {
+    let rows = db.execute(
+        "SELECT id, kind, case_id, recipient_kind, recipient_id, recipient_phone, recipient_openid, urgency \
+         FROM outbox WHERE state = 'pending' ORDER BY created_at, id LIMIT ?",
+        &[(limit as i64).into()],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| Message {
+            id: text(&r[0]).unwrap_or_default(),
+            kind: text(&r[1]).unwrap_or_default(),
+            case_id: text(&r[2]),
+            recipient_kind: text(&r[3]).unwrap_or_default(),
+            recipient_id: text(&r[4]).unwrap_or_default(),
+            phone: text(&r[5]),
+            wechat_openid: text(&r[6]),
+            urgent: r[7].as_str() == Some("urgent"),
+        })
+        .collect())
+}
+
+/// When a message to `recipient_kind` may first go: at once, or after quiet hours.
+pub fn not_before(recipient_kind: &str, urgent: bool, now: DateTime<Utc>) -> DateTime<Utc> {
+    match (urgent, is_person(recipient_kind)) {
+        (false, true) => quiet_until(now).unwrap_or(now),
+        _ => now,
+    }
+}
+
+/// Records the plans in one transaction: deliveries made, messages marked resolved, or
+/// dead when nobody can be reached. Returns (deliveries made, messages dead).
+pub fn expand(db: &impl Sql, plans: &[Plan], now: DateTime<Utc>) -> Result<(usize, usize), StorageError> {
+    if plans.is_empty() {
+        return Ok((0, 0));
+    }
+    let at = render(now);
+    db.transaction(|db| {
+        let (mut made, mut dead) = (0, 0);
+        for plan in plans {
+            if plan.deliveries.is_empty() {
+                db.execute(
+                    "UPDATE outbox SET state = 'dead', dead_reason = 'no_contact' WHERE id = ? AND state = 'pending'",
+                    &[plan.message_id.as_str().into()],
+                )?;
+                dead += 1;
+                continue;
+            }
+            for (channel, address) in &plan.deliveries {
+                let inserted = db.execute(
+                    "INSERT INTO deliveries (id, message_id, case_id, channel, address, urgent, state, next_attempt_at, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (message_id, channel, address) DO NOTHING RETURNING 1",
+                    &[
+                        wangge_core::ids::new_id().into(),
+                        plan.message_id.as_str().into(),
+                        plan.case_id.clone().into(),
+                        channel.as_str().into(),
+                        address.as_str().into(),
+                        i64::from(plan.urgent).into(),
+                        render(plan.not_before).into(),
+                        at.as_str().into(),
+                    ],
+                )?;
+                made += inserted.rows.len();
+            }
+            db.execute("UPDATE outbox SET state = 'expanded' WHERE id = ?", &[plan.message_id.as_str().into()])?;
+        }
+        Ok((made, dead))
+    })
+}
+
+/// A delivery claimed for sending, with what its message says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub message_id: String,
+    pub case_id: Option<String>,
+    pub channel: Channel,
+    pub address: String,
+    pub urgent: bool,
+    /// This try's number, from 1.
+    pub attempt: i64,
+    pub kind: String,
+    pub recipient_kind: String,
+    pub payload: Value,
+}
+
+/// Claims up to `limit` due deliveries for dispatcher `claim`, in one transaction:
+/// pending ones whose time has come, and sending ones whose claim has lapsed (a
+/// dispatcher that died mid-send). Nobody else sends them while the lease holds.
+pub fn claim(
+    db: &impl Sql,
+    claim: &str,
+    now: DateTime<Utc>,
+    limit: usize,
+    lease: Duration,
+) -> Result<Vec<Delivery>, StorageError> {
+    let at = render(now);
+    db.transaction(|db| {
+        let rows = db.execute(
+            "UPDATE deliveries SET state = 'sending', claim = ?1, lease_until = ?2, attempts = attempts + 1 \
+             WHERE id IN ( \
+               SELECT id FROM (SELECT id, next_attempt_at AS t FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                               UNION ALL \
+                               SELECT id, lease_until AS t FROM deliveries WHERE state = 'sending' AND lease_until < ?3) \
+               ORDER BY t LIMIT ?4) \
+             RETURNING id",
+            &[claim.into(), render(now + lease).into(), at.as_str().into(), (limit as i64).into()],
+        )?;
+        if rows.rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = rows.rows.iter().filter_map(|r| text(&r[0])).collect();
+        let details = db.execute(
+            "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.urgent, d.attempts, o.kind, o.recipient_kind, o.payload \
+             FROM deliveries d JOIN outbox o ON o.id = d.message_id \
+             WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id",
+            &[serde_json::to_string(&ids).unwrap_or_default().into()],
+        )?;
+        Ok(deliveries_from(&details))
+    })
+}
+
+fn deliveries_from(rows: &Rows) -> Vec<Delivery> {
+    rows.rows
+        .iter()
+        .filter_map(|r| {
+            Some(Delivery {
+                id: text(&r[0])?,
+                message_id: text(&r[1])?,
+                case_id: text(&r[2]),
+                channel: Channel::parse(r[3].as_str()?)?,
+                address: text(&r[4]).unwrap_or_default(),
+                urgent: r[5].as_i64() == Some(1),
+                attempt: r[6].as_i64().unwrap_or(1),
+                kind: text(&r[7]).unwrap_or_default(),
+                recipient_kind: text(&r[8]).unwrap_or_default(),
+                payload: r[9].as_str().and_then(|p| serde_json::from_str(p).ok()).unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// How one try ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered {
+        status: Option<u16>,
+    },
+    /// Try again later (a 5xx, a timeout, "system busy").
+    Retry {
+        status: Option<u16>,
+        detail: String,
+    },
+    /// Never again (the user has not subscribed; the channel refused for good).
+    Final {
+        status: Option<u16>,
+        detail: String,
+    },
+}
+
+/// How many tries, and how long the first wait.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub max_attempts: i64,
+    pub first_backoff_seconds: i64,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            max_attempts: crate::route::DEFAULT_MAX_ATTEMPTS,
+            first_backoff_seconds: crate::route::FIRST_BACKOFF_SECONDS,
+        }
+    }
+}
+
+/// What a dispatch pass did.
+#[derive(Debug, Default, Clone, PartialEq, Serialize)]
+pub struct Tally {
+    pub delivered: usize,
+    pub retried: usize,
+    pub dead: usize,
+}
+
+/// Records the outcomes of claim `claim` in one transaction. A retry waits its
+/// backoff (and quiet hours for a non-urgent message to a person); past
+/// `max_attempts` it is dead. An outcome whose claim has since lapsed and been taken
+/// by another dispatcher is ignored: the other one owns the delivery now.
+pub fn record(
+    db: &impl Sql,
+    claim: &str,
+    outcomes: &[(&Delivery, Outcome)],
+    now: DateTime<Utc>,
+    retry: &Retry,
+    jitter: &mut dyn FnMut() -> f64,
+) -> Result<Tally, StorageError> {
+    let max_attempts = retry.max_attempts;
+    let at = render(now);
+    db.transaction(|db| {
+        let mut tally = Tally::default();
+        for (delivery, outcome) in outcomes {
+            let (state, status, detail, next) = match outcome {
+                Outcome::Delivered { status } => ("delivered", *status, None, None),
+                Outcome::Final { status, detail } => ("dead", *status, Some(detail.clone()), None),
+                Outcome::Retry { status, detail } if delivery.attempt >= max_attempts => {
+                    ("dead", *status, Some(format!("{detail} (after {} tries)", delivery.attempt)), None)
+                }
+                Outcome::Retry { status, detail } => {
+                    let mut next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
+                    if !delivery.urgent && is_person(&delivery.recipient_kind) {
+                        next = quiet_until(next).unwrap_or(next);
+                    }
+                    ("pending", *status, Some(detail.clone()), Some(render(next)))
+                }
+            };
+            let updated = db.execute(
+                "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), \
+                 delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, claim = NULL, lease_until = NULL \
+                 WHERE id = ? AND claim = ? AND state = 'sending' RETURNING 1",
+                &[
+                    state.into(),
+                    detail.clone().into(),
+                    next.into(),
+                    state.into(),
+                    at.as_str().into(),
+                    delivery.id.as_str().into(),
+                    claim.into(),
+                ],
+            )?;
+            if updated.rows.is_empty() {
+                continue;
+            }
+            let outcome_name = match state {
+                "pending" => "retry",
+                other => other,
+            };
+            db.execute(
+                "INSERT INTO attempts (delivery_id, n, at, outcome, status, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                &[
+                    delivery.id.as_str().into(),
+                    delivery.attempt.into(),
+                    at.as_str().into(),
+                    outcome_name.into(),
+                    status.map(i64::from).into(),
+                    detail.into(),
+                ],
+            )?;
+            match state {
+                "delivered" => tally.delivered += 1,
+                "dead" => tally.dead += 1,
+                _ => tally.retried += 1,
+            }
+        }
+        Ok(tally)
+    })
+}
+
+/// How many deliveries are due now, and how many wait for later.
+pub fn backlog(db: &impl Sql, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
+    let rows = db.execute(
+        "SELECT coalesce(sum(next_attempt_at <= ?), 0), count(*) FROM deliveries WHERE state = 'pending'",
+        &[render(now).into()],
+    )?;
+    let r = rows.rows.first();
+    let due = r.and_then(|r| r[0].as_i64()).unwrap_or(0);
+    Ok((due, r.and_then(|r| r[1].as_i64()).unwrap_or(0) - due))
+}
+
+/// Dead deliveries after `after` (an id), oldest first.
+pub fn dead(db: &impl Sql, after: &str, limit: usize) -> Result<Vec<Value>, StorageError> {
+    let rows = db.execute(
+        "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.attempts, d.last_error, o.kind, o.recipient_kind, o.recipient_id \
+         FROM deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.state = 'dead' AND d.id > ? ORDER BY d.id LIMIT ?",
+        &[after.into(), (limit as i64).into()],
+    )?;
+    Ok(rows
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "id": text(&r[0]), "message_id": text(&r[1]), "case_id": text(&r[2]), "channel": text(&r[3]),
+                "address": text(&r[4]), "attempts": r[5].as_i64(), "last_error": text(&r[6]), "kind": text(&r[7]),
+                "recipient": { "kind": text(&r[8]), "id": text(&r[9]) },
+                "requeue": { "method": "POST", "href": format!("/v1/notifications/dead/{}/requeue", text(&r[0]).unwrap_or_default()) },
+            })
+        })
+        .collect())
+}
+
+/// Puts a dead delivery back in the queue, due now, with its tries counted afresh.
+/// False when there is no such dead delivery.
+pub fn requeue(db: &impl Sql, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+    let rows = db.execute(
+        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead' RETURNING 1",
+        &[render(now).into(), id.into()],
+    )?;
+    Ok(!rows.rows.is_empty())
+}
+
+/// Every message about a case, with its deliveries and their tries.
+pub fn trace(db: &impl Sql, case_id: &str) -> Result<Vec<Value>, StorageError> {
+    let messages = db.execute(
+        "SELECT id, kind, recipient_kind, recipient_id, urgency, state, dead_reason, created_at FROM outbox \
+         WHERE case_id = ? ORDER BY created_at, id",
+        &[case_id.into()],
+    )?;
+    let deliveries = db.execute(
+        "SELECT id, message_id, channel, address, state, attempts, next_attempt_at, last_error, delivered_at FROM deliveries \
+         WHERE case_id = ? ORDER BY created_at, id",
+        &[case_id.into()],
+    )?;
+    let attempts = db.execute(
+        "SELECT a.delivery_id, a.n, a.at, a.outcome, a.status, a.detail FROM attempts a \
+         WHERE a.delivery_id IN (SELECT id FROM deliveries WHERE case_id = ?) ORDER BY a.delivery_id, a.id",
+        &[case_id.into()],
+    )?;
+    Ok(messages
+        .rows
+        .iter()
+        .map(|m| {
+            let id = text(&m[0]).unwrap_or_default();
+            let mine: Vec<Value> = deliveries
+                .rows
+                .iter()
+                .filter(|d| d[1].as_str() == Some(id.as_str()))
+                .map(|d| {
+                    let did = text(&d[0]).unwrap_or_default();
+                    let tries: Vec<Value> = attempts
+                        .rows
+                        .iter()
+                        .filter(|a| a[0].as_str() == Some(did.as_str()))
+                        .map(|a| json!({ "n": a[1].as_i64(), "at": text(&a[2]), "outcome": text(&a[3]), "status": a[4].as_i64(), "detail": text(&a[5]) }))
+                        .collect();
+                    json!({
+                        "id": did, "channel": text(&d[2]), "address": text(&d[3]), "state": text(&d[4]),
+                        "attempts": d[5].as_i64(), "next_attempt_at": text(&d[6]), "last_error": text(&d[7]),
+                        "delivered_at": text(&d[8]), "tries": tries,
+                    })
+                })
+                .collect();
+            json!({
+                "id": id, "kind": text(&m[1]), "recipient": { "kind": text(&m[2]), "id": text(&m[3]) },
+                "urgency": text(&m[4]), "state": text(&m[5]), "dead_reason": text(&m[6]), "created_at": text(&m[7]),
+                "deliveries": mine,
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wangge_core::native::NativeDb;
+
+    fn db() -> NativeDb {
+        let db = NativeDb::in_memory().unwrap();
+        wangge_core::migrations::migrate(&db, crate::MIGRATIONS).unwrap();
+        db
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        wangge_core::time::parse(s).unwrap()
+    }
+
+    fn enqueue(db: &NativeDb, id: &str, recipient_kind: &str, urgency: &str) {
+        db.execute(
+            "INSERT INTO outbox (id, idempotency_key, kind, case_id, recipient_kind, recipient_id, recipient_phone, \
+             recipient_openid, urgency, payload, created_at) VALUES (?, ?, 'case_accepted', 'c1', ?, 'r1', '13800000001', 'oX', ?, '{}', ?)",
+            &[id.into(), id.into(), recipient_kind.into(), urgency.into(), "2026-11-26T10:00:00+08:00".into()],
+        )
+        .unwrap();
+    }
+
+    fn plan(message: &Message, now: DateTime<Utc>) -> Plan {
+        let contact =
+            crate::route::Contact { phone: message.phone.clone(), wechat_openid: message.wechat_openid.clone() };
+        Plan {
+            message_id: message.id.clone(),
+            case_id: message.case_id.clone(),
+            urgent: message.urgent,
+            deliveries: crate::route::channels(
+                &message.recipient_kind,
+                &message.recipient_id,
+                message.urgent,
+                &contact,
+            ),
+            not_before: not_before(&message.recipient_kind, message.urgent, now),
+        }
+    }
+
+    #[test]
+    fn a_claimed_delivery_is_not_claimed_again_until_its_lease_lapses() {
+        let db = db();
+        enqueue(&db, "m1", "reporter", "urgent");
+        let now = at("2026-11-26T10:00:00+08:00");
+        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, now)).collect();
+        assert_eq!(expand(&db, &plans, now).unwrap(), (2, 0), "urgent: WeChat and SMS");
+        assert!(unresolved(&db, 10).unwrap().is_empty());
+        let lease = Duration::seconds(60);
+        let first = claim(&db, "a", now, 10, lease).unwrap();
+        assert_eq!(first.len(), 2);
+        assert!(claim(&db, "b", now, 10, lease).unwrap().is_empty(), "a concurrent dispatcher gets nothing");
+        // Dispatcher `a` died: after its lease another takes over, and `a`'s late word is ignored.
+        let later = now + Duration::seconds(61);
+        let second = claim(&db, "b", later, 10, lease).unwrap();
+        assert_eq!((second.len(), second[0].attempt), (2, 2));
+        let mut jitter = || 0.0;
+        let late = record(
+            &db,
+            "a",
+            &[(&first[0], Outcome::Delivered { status: Some(200) })],
+            later,
+            &Retry::default(),
+            &mut jitter,
+        )
+        .unwrap();
+        assert_eq!(late, Tally::default());
+        let tally = record(
+            &db,
+            "b",
+            &[
+                (&second[0], Outcome::Delivered { status: Some(200) }),
+                (&second[1], Outcome::Retry { status: Some(503), detail: "busy".into() }),
+            ],
+            later,
+            &Retry::default(),
+            &mut jitter,
+        )
+        .unwrap();
+        assert_eq!((tally.delivered, tally.retried), (1, 1));
+        let (due, waiting) = backlog(&db, later).unwrap();
+        assert_eq!((due, waiting), (0, 1));
+        let trace = trace(&db, "c1").unwrap();
+        assert_eq!(trace[0]["deliveries"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn retries_back_off_and_go_dead_after_the_last_try_then_can_be_requeued() {
+        let db = db();
+        enqueue(&db, "m1", "centre", "normal");
+        let mut now = at("2026-11-26T10:00:00+08:00");
+        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, now)).collect();
+        expand(&db, &plans, now).unwrap();
+        let mut jitter = || 0.5;
+        for attempt in 1..=3 {
+            let claimed = claim(&db, "d", now, 10, Duration::seconds(60)).unwrap();
+            assert_eq!((claimed.len(), claimed[0].attempt), (1, attempt));
+            let retry = Outcome::Retry { status: Some(500), detail: "down".into() };
+            let tally = record(
+                &db,
+                "d",
+                &[(&claimed[0], retry)],
+                now,
+                &Retry { max_attempts: 3, first_backoff_seconds: 10 },
+                &mut jitter,
+            )
+            .unwrap();
+            if attempt < 3 {
+                assert_eq!(tally.retried, 1);
+                // Not due before its backoff: 10 s doubling, with half of it jittered.
+                assert!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap().is_empty());
+                now += backoff(attempt, 0.5, 10);
+            } else {
+                assert_eq!(tally.dead, 1);
+            }
+        }
+        let dead = dead(&db, "", 10).unwrap();
+        assert_eq!(dead.len(), 1);
+        let id = dead[0]["id"].as_str().unwrap().to_owned();
+        assert!(requeue(&db, &id, now).unwrap());
+        assert!(!requeue(&db, &id, now).unwrap(), "only a dead one");
+        assert_eq!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap()[0].attempt, 1);
+    }
+
+    #[test]
+    fn quiet_hours_hold_non_urgent_messages_to_people_and_unreachable_ones_die() {
+        let db = db();
+        enqueue(&db, "m1", "reporter", "normal");
+        enqueue(&db, "m2", "reporter", "urgent");
+        enqueue(&db, "m3", "centre", "normal");
+        db.execute("INSERT INTO outbox (id, idempotency_key, kind, recipient_kind, recipient_id, urgency, payload, created_at) \
+                    VALUES ('m4', 'm4', 'case_closed', 'reporter', 'c2', 'normal', '{}', '2026-11-26T10:00:00+08:00')", &[]).unwrap();
+        let night = at("2026-11-26T23:00:00+08:00");
+        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, night)).collect();
+        assert_eq!(expand(&db, &plans, night).unwrap(), (4, 1), "m4 has neither phone nor openid");
+        let claimed = claim(&db, "d", night, 10, Duration::seconds(60)).unwrap();
+        let now_due: Vec<String> = claimed.iter().map(|d| d.message_id.clone()).collect();
+        assert!(now_due.contains(&"m2".to_owned()) && now_due.contains(&"m3".to_owned()));
+        let sent: Vec<(&Delivery, Outcome)> =
+            claimed.iter().map(|d| (d, Outcome::Delivered { status: Some(200) })).collect();
+        record(&db, "d", &sent, night, &Retry::default(), &mut || 0.0).unwrap();
+        assert!(!now_due.contains(&"m1".to_owned()), "a non-urgent message to a person waits for 07:00");
+        let morning = claim(&db, "d", at("2026-11-27T07:00:00+08:00"), 10, Duration::seconds(60)).unwrap();
+        assert_eq!(morning.iter().map(|d| d.message_id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
+        let dead_reason: Option<String> = db
+            .execute("SELECT dead_reason FROM outbox WHERE id = 'm4'", &[])
+            .unwrap()
+            .scalar()
+            .and_then(|v| v.as_str().map(str::to_owned));
+        assert_eq!(dead_reason.as_deref(), Some("no_contact"));
+    }
+}

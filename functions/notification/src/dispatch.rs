@@ -1,0 +1,233 @@
+//! `/v1/notifications`: dispatching the outbox, tracing a case's messages, dead letters.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+use spin_sdk::http::Method;
+use wangge_core::auth::Scope;
+use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::privacy::mask_phone;
+use wangge_core::{ErrorCode, Problem};
+use wangge_notify::route::{Channel, Contact, channels};
+use wangge_notify::store::{self, Plan};
+use wangge_spin::chain::{Answer, call};
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::{Reply, Req, json};
+
+use crate::COMPONENT;
+use crate::channels::{Settings, send};
+
+/// How long a claim holds before another dispatcher may take the delivery over.
+const LEASE_SECONDS: i64 = 60;
+/// Sends in flight at once within one dispatch.
+const CONCURRENCY: usize = 16;
+
+fn db() -> Result<Db, Problem> {
+    Db::open(COMPONENT.database, COMPONENT.migrations)
+}
+
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+/// The staff directory (grid-lookup): staff by id, and the staff of grids. None when
+/// grid-lookup does not answer: those messages wait for the next pass.
+struct Directory {
+    by_id: HashMap<String, Contact>,
+    by_grid: HashMap<String, Vec<(String, Contact)>>,
+}
+
+async fn directory(ids: Vec<String>, grids: Vec<String>, req: &Req) -> Option<Directory> {
+    let mut found = Directory { by_id: HashMap::new(), by_grid: HashMap::new() };
+    if ids.is_empty() && grids.is_empty() {
+        return Some(found);
+    }
+    let body = json!({ "ids": ids, "grids": grids });
+    let Answer::Ok(answer) =
+        call("grid-lookup", Method::Post, "/internal/staff/contacts", &req.request_id, req.lang, Some(&body)).await
+    else {
+        return None;
+    };
+    for s in answer["staff"].as_array().into_iter().flatten() {
+        let text = |k: &str| s[k].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
+        let (Some(id), grid) = (text("staff_id"), text("grid_code")) else { continue };
+        let contact = Contact { phone: text("phone"), wechat_openid: text("wechat_openid") };
+        if let Some(grid) = grid {
+            found.by_grid.entry(grid).or_default().push((id.clone(), contact.clone()));
+        }
+        found.by_id.insert(id, contact);
+    }
+    Some(found)
+}
+
+/// `POST /v1/notifications/dispatch?limit=` (`scheduler`): resolves new messages into
+/// deliveries, claims what is due, sends it, and records every try. Safe to run
+/// concurrently with itself: a delivery is claimed in a transaction before it is sent.
+pub async fn dispatch(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::Scheduler)?;
+    let limit = match req.query_param("limit") {
+        None => 200,
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail("limit is 1 to 1000", "limit 应为 1 到 1000")
+                .with_extension("parameter", "limit")
+        })?,
+    };
+    let settings = Settings::load();
+    let db = db()?;
+    let storage = |e| storage_problem(&e);
+    let now = wangge_core::time::now_utc();
+
+    // 1. Who: reporters carry their contact; staff, and a grid's staff, are looked up
+    // in the staff directory.
+    let messages = store::unresolved(&db, limit).map_err(storage)?;
+    let wanted = |kind: &str| -> Vec<String> {
+        messages.iter().filter(|m| m.recipient_kind == kind).map(|m| m.recipient_id.clone()).collect()
+    };
+    let directory = directory(wanted("staff"), wanted("grid"), &req).await;
+    let mut plans = Vec::new();
+    for m in &messages {
+        let deliveries = match (m.recipient_kind.as_str(), &directory) {
+            ("staff" | "grid", None) => continue,
+            ("staff", Some(d)) => {
+                let contact = d.by_id.get(&m.recipient_id).cloned().unwrap_or_default();
+                channels("staff", &m.recipient_id, m.urgent, &contact)
+            }
+            ("grid", Some(d)) => d
+                .by_grid
+                .get(&m.recipient_id)
+                .into_iter()
+                .flatten()
+                .flat_map(|(id, contact)| channels("staff", id, m.urgent, contact))
+                .collect(),
+            _ => {
+                let contact = Contact { phone: m.phone.clone(), wechat_openid: m.wechat_openid.clone() };
+                channels(&m.recipient_kind, &m.recipient_id, m.urgent, &contact)
+            }
+        };
+        plans.push(Plan {
+            message_id: m.id.clone(),
+            case_id: m.case_id.clone(),
+            urgent: m.urgent,
+            deliveries,
+            not_before: store::not_before(&m.recipient_kind, m.urgent, now),
+        });
+    }
+    let (made, unreachable) = store::expand(&db, &plans, now).map_err(storage)?;
+
+    // 2. Claim, 3. send, 4. record.
+    let claim = req.request_id.clone();
+    let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS)).map_err(storage)?;
+    let at = wangge_core::time::render(now);
+    let mut token = None;
+    if claimed.iter().any(|d| d.channel == Channel::Wechat)
+        && let Some(origin) = &settings.wechat
+    {
+        token = crate::channels::wechat_token(origin, false).await.ok();
+    }
+    let mut outcomes = Vec::with_capacity(claimed.len());
+    for chunk in claimed.chunks(CONCURRENCY) {
+        let sends = chunk.iter().map(|d| {
+            let mut token = token.clone();
+            let (settings, at) = (&settings, &at);
+            async move { (d, send(settings, d, &mut token, at).await) }
+        });
+        outcomes.extend(futures::future::join_all(sends).await);
+    }
+    let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)
+        .map_err(storage)?;
+    let (due, waiting) = store::backlog(&db, wangge_core::time::now_utc()).map_err(storage)?;
+    let more = due > 0 || store::unresolved(&db, 1).map_err(storage)?.len() == 1;
+    Ok(json(
+        200,
+        &json!({
+            "resolved": plans.len(),
+            "deliveries_made": made,
+            "unreachable": unreachable,
+            "claimed": claimed.len(),
+            "delivered": tally.delivered,
+            "retried": tally.retried,
+            "dead": tally.dead,
+            "due_now": due,
+            "waiting": waiting,
+            "more": more,
+        }),
+    ))
+}
+
+/// Addresses are personal data (phones, openids): masked unless the key administers
+/// notifications.
+fn mask(mut value: Value, whole: bool) -> Value {
+    if whole {
+        return value;
+    }
+    let masked = |channel: &str, address: &str| match channel {
+        "sms" => mask_phone(address),
+        "wechat" => format!("{}****", address.chars().take(4).collect::<String>()),
+        _ => address.to_owned(),
+    };
+    let fix = |d: &mut Value| {
+        let (Some(channel), Some(address)) = (d["channel"].as_str(), d["address"].as_str()) else { return };
+        d["address"] = masked(channel, address).into();
+    };
+    if let Some(deliveries) = value.get_mut("deliveries").and_then(Value::as_array_mut) {
+        deliveries.iter_mut().for_each(fix);
+    } else {
+        fix(&mut value);
+    }
+    value
+}
+
+/// `GET /v1/notifications?case_id=` (`notifications:read`): each message of a case,
+/// its deliveries, and every try with its outcome.
+pub fn trace(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
+    let Some(case_id) = req.query_param("case_id").filter(|c| !c.is_empty()) else {
+        return Err(Problem::new(ErrorCode::InvalidParameter)
+            .with_detail("case_id is required", "缺少 case_id")
+            .with_extension("parameter", "case_id"));
+    };
+    let db = db()?;
+    let whole = principal.has_scope(Scope::NotificationsAdmin);
+    let messages: Vec<Value> =
+        store::trace(&db, &case_id).map_err(|e| storage_problem(&e))?.into_iter().map(|m| mask(m, whole)).collect();
+    Ok(json(200, &json!({ "case_id": case_id, "messages": messages })))
+}
+
+/// `GET /v1/notifications/dead?limit=&cursor=` (`notifications:read`).
+pub fn dead(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
+    let page = PageRequest::from_query(&req.query)?;
+    let db = db()?;
+    let mut items =
+        store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1).map_err(|e| storage_problem(&e))?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        items.last().and_then(|d| d["id"].as_str()).map(encode_cursor)
+    } else {
+        None
+    };
+    let whole = principal.has_scope(Scope::NotificationsAdmin);
+    let items: Vec<Value> = items.into_iter().map(|d| mask(d, whole)).collect();
+    Ok(json(200, &json!({ "items": items, "next_cursor": next })))
+}
+
+/// `POST /v1/notifications/dead/{id}/requeue` (`notifications:admin`): due now, tries
+/// counted afresh.
+pub fn requeue(req: Req, id: &str) -> Reply {
+    req.principal()?.require(Scope::NotificationsAdmin)?;
+    let db = db()?;
+    if store::requeue(&db, id, wangge_core::time::now_utc()).map_err(|e| storage_problem(&e))? {
+        Ok(json(200, &json!({ "id": id, "state": "pending" })))
+    } else {
+        Err(Problem::new(ErrorCode::NotFound)
+            .with_detail(format!("no dead delivery `{id}`"), format!("没有死信 `{id}`")))
+    }
+}
