@@ -239,3 +239,62 @@ fn a_closed_hotline_case_posts_its_result_back_to_the_hotline() {
     assert!(body["closed_at"].is_string());
     assert_eq!(body["result"], "已办结");
 }
+
+#[test]
+fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
+    let fake = Fake::start();
+    let suite = start("notify-grid", &fake, &[]);
+    let located =
+        call("GET", &suite.url(&format!("/v1/grids/locate?lng={}&lat={}", ORIGIN.0, ORIGIN.1)), OPERATOR_KEY, None)
+            .json();
+    let grid = located["responsible"]["code"].as_str().unwrap().to_owned();
+    let worker = located["staff"].as_array().unwrap().iter().find(|s| s["role"] == "grid_worker").unwrap()["staff_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Grid staff find exposed rubbish (B05, normal): accepted and assigned to their grid.
+    let body = json!({
+        "source": "grid_staff", "reporter": { "staff_id": worker }, "category": "B05", "description": "暴露垃圾",
+        "location": { "lng": ORIGIN.0, "lat": ORIGIN.1 }, "discovered_at": "2026-11-26T08:00:00+08:00"
+    });
+    let made = call("POST", &suite.url("/v1/events"), OPERATOR_KEY, Some(&body));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let case_id = made.json()["case_id"].as_str().unwrap().to_owned();
+    let pass = dispatch(&suite);
+    // The grid's staff, from the staff directory: one WeChat message each (not urgent: no SMS).
+    let db = suite.database("notification");
+    let grid_staff: i64 = suite
+        .database("grid_lookup")
+        .query_row(
+            "SELECT count(*) FROM staff WHERE grid_code = ? AND wechat_openid != '' \
+             AND version = (SELECT max(version) FROM staff)",
+            [&grid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let to_grid: i64 = db
+        .query_row(
+            "SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.message_id \
+             WHERE o.recipient_kind = 'grid' AND d.channel = 'wechat'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(grid_staff > 0);
+    assert_eq!(to_grid, grid_staff);
+    assert_eq!(fake.requests("/sms/send").len(), 0);
+    let quiet = wangge_notify::route::quiet_until(chrono::Utc::now());
+    match quiet {
+        // 22:00–07:00 in Shanghai: people are not woken for a normal matter.
+        Some(until) => {
+            assert_eq!(pass["delivered"], 0, "{pass}");
+            let next: String = db
+                .query_row("SELECT min(next_attempt_at) FROM deliveries WHERE case_id = ?", [&case_id], |r| r.get(0))
+                .unwrap();
+            assert_eq!(next, wangge_core::time::render(until));
+        }
+        None => {
+            assert_eq!(pass["delivered"].as_i64(), Some(to_grid + 1), "{pass}: the grid's staff, and the reporter");
+        }
+    }
+}

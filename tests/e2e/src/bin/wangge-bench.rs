@@ -15,8 +15,9 @@ struct Args {
     city_grids: usize,
     sweep_cases: usize,
     facts_cases: usize,
-    /// `--only intake`: the baselines and intake, nothing else.
-    intake_only: bool,
+    dispatch_messages: usize,
+    /// `--only intake` or `--only notification`: the baselines and that, nothing else.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -26,7 +27,8 @@ fn args() -> Args {
         city_grids: 1_000_000,
         sweep_cases: 100_000,
         facts_cases: 1_000_000,
-        intake_only: false,
+        dispatch_messages: 10_000,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -37,12 +39,13 @@ fn args() -> Args {
             "--city-grids" => args.city_grids = value(),
             "--sweep-cases" => args.sweep_cases = value(),
             "--facts-cases" => args.facts_cases = value(),
+            "--dispatch-messages" => args.dispatch_messages = value(),
             "--only" => match it.next().as_deref() {
-                Some("intake") => args.intake_only = true,
-                other => panic!("--only takes `intake`, not {other:?}"),
+                Some(group @ ("intake" | "notification")) => args.only = Some(group.to_owned()),
+                other => panic!("--only takes `intake` or `notification`, not {other:?}"),
             },
             other => panic!(
-                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N [--only intake]"
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N [--only intake|notification]"
             ),
         }
     }
@@ -182,6 +185,73 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
     (figures, summary)
 }
 
+/// Dispatch against loopback stand-ins of WeChat, the SMS gateway, the hotline and a
+/// webhook receiver: `messages` outbox messages (a third each: an urgent message to a
+/// reporter, WeChat and SMS; a centre's webhook; a hotline callback), written straight
+/// into notification's database, then dispatched in batches of 1000 until none is due.
+fn dispatch_figure(messages: usize) -> String {
+    let fake = wangge_e2e::fake::Fake::start();
+    let mut options = options("bench-dispatch", &["notification", "grid-lookup", "case-routing"]);
+    for (name, value) in [
+        ("wechat_origin", fake.url.as_str()),
+        ("wechat_appid", "wx-bench"),
+        ("wechat_secret", "s"),
+        ("sms_origin", fake.url.as_str()),
+        ("hotline_origin", fake.url.as_str()),
+        ("webhook_origin", fake.url.as_str()),
+        ("webhook_secret", "s"),
+    ] {
+        options.variables.insert(name.to_owned(), value.to_owned());
+    }
+    let suite = start_with(options);
+    assert_eq!(get(&suite.url("/v1/system/notification/health")).status, 200);
+    {
+        let db = suite.database("notification");
+        db.execute_batch("BEGIN").unwrap();
+        let now = wangge_core::time::render(wangge_core::time::now_utc());
+        for i in 0..messages {
+            let (kind, recipient, id, urgency) = match i % 3 {
+                0 => ("case_accepted", "reporter", format!("c{i}"), "urgent"),
+                1 => ("escalation", "centre", "320613001000".to_owned(), "normal"),
+                _ => ("hotline_result", "hotline", format!("12345-{i}"), "normal"),
+            };
+            db.execute(
+                "INSERT INTO outbox (id, idempotency_key, kind, case_id, recipient_kind, recipient_id, recipient_phone, \
+                 recipient_openid, urgency, payload, created_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, '13800000000', 'oBENCH', ?6, \
+                 '{\"state\":\"closed\"}', ?7)",
+                rusqlite::params![format!("m{i:08}"), kind, format!("c{i}"), recipient, id, urgency, now],
+            )
+            .unwrap();
+        }
+        db.execute_batch("COMMIT").unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut app_ms = 0.0;
+    let mut passes = 0;
+    loop {
+        let reply = call("POST", &suite.url("/v1/notifications/dispatch?limit=1000"), OPERATOR_KEY, None);
+        assert_eq!(reply.status, 200, "dispatch: {}", reply.body);
+        app_ms += server_ms(&reply);
+        passes += 1;
+        let pass = reply.json();
+        if pass["claimed"] == 0 && pass["more"] == false {
+            break;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let delivered: i64 = suite
+        .database("notification")
+        .query_row("SELECT count(*) FROM deliveries WHERE state = 'delivered'", [], |r| r.get(0))
+        .unwrap();
+    let received = fake.requests("/").len() - fake.token_fetches();
+    format!(
+        "  dispatch: {messages} messages → {delivered} deliveries in {seconds:.2} s over {passes} passes: \
+         {:.0} deliveries/s ({:.0} ms in the component); the receiver got {received}",
+        delivered as f64 / seconds,
+        app_ms
+    )
+}
+
 fn server_ms(reply: &Reply) -> f64 {
     reply
         .header("server-timing")
@@ -218,6 +288,7 @@ fn main() {
     suite_options.max_instances = 1000;
     let suite = start_with(suite_options);
     let imports = suite.load_demo();
+    suite.load_reference();
     let audits: Vec<(String, f64, usize, usize)> = ["320613000000", "3206"]
         .iter()
         .map(|region| {
@@ -253,8 +324,17 @@ fn main() {
         })
         .collect();
 
-    if args.intake_only {
-        suite.load_reference();
+    if args.only.as_deref() == Some("notification") {
+        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
+        println!();
+        println!("notification:");
+        println!("{}", dispatch_figure(args.dispatch_messages));
+        println!();
+        println!("{}", load::header());
+        println!("{}", load::row(&baseline, &baseline));
+        return;
+    }
+    if args.only.as_deref() == Some("intake") {
         let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
         let baseline_single = load::run("trivial component, 1 client", 1, duration, trivial);
         let chained = load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained);
@@ -379,6 +459,9 @@ fn main() {
         }
     }
     let facts_seconds = started.elapsed().as_secs_f64();
+    eprintln!("dispatching {} notifications ...", args.dispatch_messages);
+    let dispatch = dispatch_figure(args.dispatch_messages);
+    let (intake, intake_summary) = intake_figures(&suite, nantong.clone(), duration);
 
     println!();
     println!("case routing:");
@@ -394,6 +477,12 @@ fn main() {
         facts_seconds,
         lines.saturating_sub(1) as f64 / facts_seconds
     );
+    println!();
+    println!("notification:");
+    println!("{dispatch}");
+    println!();
+    println!("intake:");
+    println!("{intake_summary}");
     println!();
     println!("imports of the demo city, time in the component:");
     for (path, ms) in &imports {
@@ -412,7 +501,16 @@ fn main() {
         let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
         println!("{}", load::row(f, base));
     }
-    let failed: usize = figures.iter().map(|f| f.errors).sum::<usize>() + baseline.errors;
+    for f in &intake {
+        let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
+        println!("{}", load::row(f, base));
+    }
+    if let Some(chained) = figures.iter().find(|f| f.name.starts_with("chained call")) {
+        for f in &intake {
+            println!("  {}: {:.2}x the chained call's throughput", f.name, f.rps() / chained.rps());
+        }
+    }
+    let failed: usize = figures.iter().chain(&intake).map(|f| f.errors).sum::<usize>() + baseline.errors;
     if failed > 0 {
         eprintln!("{failed} requests failed");
         std::process::exit(1);
