@@ -276,16 +276,20 @@ fn logs_are_json_lines_with_request_ids_and_no_secrets() {
 
 #[test]
 fn a_subset_of_components_runs_alone_when_it_includes_what_it_calls() {
-    let suite = start_with(options("subset", &["notification"]));
+    // notification reads the staff directory (grid-lookup), which chains on to case-routing.
+    let suite = start_with(options("subset", &["notification", "grid-lookup", "case-routing"]));
     assert_eq!(get(&suite.url("/v1/system/notification/health")).status, 200);
     assert_eq!(get(&suite.url("/v1/system/intake/health")).status, 404, "intake is not deployed");
     let chain = call("POST", &suite.url("/v1/system/notification/chain"), OPERATOR_KEY, None);
     assert_eq!(chain.json()["hops"].as_array().unwrap().len(), 1);
+    let err = wangge_host::RunningApp::start(&options("subset-alone", &["notification"]), "127.0.0.1:0").err().unwrap();
+    assert!(err.to_string().contains("grid-lookup"), "{err}");
 
     // intake calls grid-lookup: like `spin up -c intake`, refused at start.
     let err = wangge_host::RunningApp::start(&options("subset-refused", &["intake"]), "127.0.0.1:0").err().unwrap();
     assert!(err.to_string().contains("grid-lookup"), "{err}");
-    let suite = start_with(options("subset-assessment", &["assessment", "case-routing", "notification"]));
+    let suite =
+        start_with(options("subset-assessment", &["assessment", "case-routing", "notification", "grid-lookup"]));
     assert_eq!(call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None).status, 200);
 }
 
@@ -350,7 +354,7 @@ fn body_limits_hold_whether_the_length_is_announced_or_streamed() {
 
 #[test]
 fn a_database_that_is_down_is_a_503_storage_unavailable_with_retry_after() {
-    let mut options = options("storage-down", &["notification"]);
+    let mut options = options("storage-down", &["notification", "grid-lookup", "case-routing"]);
     let dir = options.state_dir.clone().unwrap();
     let broken = dir.join("not-a-database");
     std::fs::create_dir_all(&broken).unwrap();

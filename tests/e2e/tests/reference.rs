@@ -14,7 +14,7 @@ fn read_json(suite: &Suite, path: &str) -> Reply {
 
 #[test]
 fn the_calendar_loads_per_year_and_answers_deadlines() {
-    let suite = start_with(options("reference-calendar", &["case-routing", "notification"]));
+    let suite = start_with(options("reference-calendar", &["case-routing", "notification", "grid-lookup"]));
     let body = std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap();
     let r = put(&suite, "/v1/calendar/2026", "application/json", &body);
     assert_eq!(r.status, 200, "{}", r.body);
