@@ -174,8 +174,22 @@ pub fn migrate(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, Stor
     if current_version(db)? >= latest {
         return Ok(Vec::new());
     }
-    // WAL cannot be switched on inside a transaction.
-    db.execute("PRAGMA journal_mode=WAL", &[])?;
+    // WAL cannot be switched on inside a transaction, and switching takes the database
+    // for a moment: fresh instances racing on a new file may find it busy. Wait it out.
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        match db.execute("PRAGMA journal_mode=WAL", &[]) {
+            Ok(_) => break,
+            Err(StorageError::Io(message))
+                if (message.contains("locked") || message.contains("busy")) && std::time::Instant::now() < give_up =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e),
+        }
+    }
     let mut applied = Vec::new();
     for migration in migrations {
         let done = db.transaction(|db| {

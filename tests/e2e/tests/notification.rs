@@ -123,14 +123,18 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
 #[test]
 fn failed_deliveries_back_off_die_after_the_last_try_and_can_be_requeued() {
     let fake = Fake::start();
-    let suite = start("notify-retry", &fake, &[("notification_max_attempts", "2")]);
+    let suite = start(
+        "notify-retry",
+        &fake,
+        &[("notification_max_attempts", "2"), ("notification_first_backoff_seconds", "3")],
+    );
     fake.fail(WEBHOOK, 100, 503);
     let case_id = urgent(&suite, 0, "oR1");
     let first = dispatch(&suite);
     assert_eq!((first["delivered"].as_u64(), first["retried"].as_u64()), (Some(2), Some(1)), "{first}");
-    // Not due again before its backoff (1 s here, with jitter: 0.5 to 1 s).
+    // Not due again before its backoff (3 s here, with jitter: 1.5 to 3 s).
     assert_eq!(dispatch(&suite)["claimed"], 0);
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    std::thread::sleep(std::time::Duration::from_millis(3100));
     let second = dispatch(&suite);
     assert_eq!((second["claimed"].as_u64(), second["dead"].as_u64()), (Some(1), Some(1)), "{second}");
     assert_eq!(fake.requests(WEBHOOK).len(), 2);
