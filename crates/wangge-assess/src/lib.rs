@@ -1,0 +1,11 @@
+//! Assessment behind the `assessment` function, host-independent (assessment.md):
+//!
+//! - [`period`]: months, quarters and years, half-open, at 00:00 Asia/Shanghai;
+//! - [`rules`]: the rules document (points, urgent multiplier, grade bands, weights),
+//!   validated and hashed;
+//! - [`score`]: deductions per case, domain sub-scores, grid scores and their roll-ups,
+//!   grades, rankings; rounding half away from zero only to publish.
+
+pub mod period;
+pub mod rules;
+pub mod score;
