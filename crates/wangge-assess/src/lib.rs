@@ -6,6 +6,15 @@
 //! - [`score`]: deductions per case, domain sub-scores, grid scores and their roll-ups,
 //!   grades, rankings; rounding half away from zero only to publish.
 
+use wangge_core::Migration;
+
+pub mod compute;
 pub mod period;
 pub mod rules;
 pub mod score;
+
+/// assessment's schema, in order.
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+    Migration { version: 2, name: "assessment", sql: include_str!("../migrations/0002_assessment.sql") },
+];

@@ -14,6 +14,7 @@ pub const SCHEMAS: &[(&str, &str)] = &[
     ("case.action", include_str!("../../../schemas/case.action.json")),
     ("categories", include_str!("../../../schemas/categories.json")),
     ("calendar", include_str!("../../../schemas/calendar.json")),
+    ("assessment.rules", include_str!("../../../schemas/assessment.rules.json")),
 ];
 
 /// The OpenAPI 3.1 document of the public API of all five functions.

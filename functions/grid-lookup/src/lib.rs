@@ -11,6 +11,7 @@
 //! Internal routes, reached only through `http://grid-lookup.spin.internal`:
 //! - `POST /internal/place` (intake: a point or an address → grids, chain and staff)
 //! - `POST /internal/staff/contacts` (notification: how to reach staff members)
+//! - `GET /internal/grids` (assessment: every grid, its kind and region)
 //! - `POST /internal/chain`
 //!
 //! Key management (`/v1/keys`) lives here: one function owns it, every function verifies.
@@ -76,6 +77,7 @@ async fn route(req: Req) -> Reply {
         (_, ["v1", "system", "grid-lookup", rest @ ..]) => system::handle(req, &COMPONENT, rest).await,
         (Method::Post, ["internal", "place"]) => registry::place(req).await,
         (Method::Post, ["internal", "staff", "contacts"]) => registry::staff_contacts(req).await,
+        (Method::Get, ["internal", "grids"]) => registry::all_grids(req),
         (Method::Post, ["internal", "chain"]) => system::internal_chain(req, &COMPONENT).await,
         _ => Err(route_not_found(&req)),
     }

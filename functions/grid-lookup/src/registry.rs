@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use wangge_core::auth::{Principal, Scope};
-use wangge_core::migrations::StorageError;
+use wangge_core::migrations::{Sql, StorageError};
 use wangge_core::page::{PageRequest, encode_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
@@ -227,6 +227,22 @@ pub async fn staff_contacts(mut req: Req) -> Reply {
     let v = version(&db, &req, Dataset::Staff)?;
     let contacts = read::staff_contacts(&db, v, &body.ids, &body.grids).map_err(storage)?;
     Ok(json(200, &json!({ "staff": contacts, "staff_version": v })))
+}
+
+/// `GET /internal/grids` (assessment): every grid of the current version, with its kind
+/// and region: `{"grids": [{"code", "kind", "region_code"}]}`.
+pub fn all_grids(req: Req) -> Reply {
+    let db = db_for_reads()?;
+    let v = version(&db, &req, Dataset::Grids)?;
+    let rows = db
+        .execute("SELECT code, kind, region_code FROM grids WHERE version = ? ORDER BY code", &[v.into()])
+        .map_err(storage)?;
+    let grids: Vec<Value> = rows
+        .rows
+        .iter()
+        .map(|r| json!({ "code": r[0].as_str(), "kind": r[1].as_str(), "region_code": r[2].as_str() }))
+        .collect();
+    Ok(json(200, &json!({ "grids_version": v, "grids": grids })))
 }
 
 fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {

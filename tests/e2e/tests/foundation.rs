@@ -20,6 +20,7 @@ fn every_function_reports_health_and_version_without_a_key() {
             "case-routing" => workspace_root().join("crates/wangge-cases/migrations"),
             "intake" => workspace_root().join("crates/wangge-intake/migrations"),
             "notification" => workspace_root().join("crates/wangge-notify/migrations"),
+            "assessment" => workspace_root().join("crates/wangge-assess/migrations"),
             _ => workspace_root().join("functions").join(id).join("migrations"),
         };
         let files = std::fs::read_dir(dir).unwrap().count();

@@ -1,0 +1,306 @@
+//! One run over a period, streaming: every case fact passes once (after a first pass
+//! that finds duplicates), its deductions go straight to the caller, and what is kept
+//! is per grid and month. Memory follows the number of grids (and of merged
+//! duplicates), not of cases.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::period::Period;
+use crate::rules::Rules;
+use crate::score::{
+    CategoryRule, Deduction, DepartmentMonth, Fact, FirstReport, GridInfo, Ranked, Rollup, deductions, grid_level,
+    grid_score, mean, rank, rollup, round2,
+};
+
+/// Counts of a grid's month (月度汇总统计).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Statistics {
+    /// Cases first reported in the month, by the first report's source.
+    pub reported: BTreeMap<String, u64>,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub merged: u64,
+    pub due: u64,
+    pub resolved_on_time: u64,
+    pub resolved_late: u64,
+    pub overdue_unresolved: u64,
+    pub reopened: u64,
+    pub missed_discovery: u64,
+    pub late_report: u64,
+}
+
+impl Statistics {
+    pub fn add(&mut self, other: &Statistics) {
+        for (k, v) in &other.reported {
+            *self.reported.entry(k.clone()).or_default() += v;
+        }
+        self.accepted += other.accepted;
+        self.rejected += other.rejected;
+        self.merged += other.merged;
+        self.due += other.due;
+        self.resolved_on_time += other.resolved_on_time;
+        self.resolved_late += other.resolved_late;
+        self.overdue_unresolved += other.overdue_unresolved;
+        self.reopened += other.reopened;
+        self.missed_discovery += other.missed_discovery;
+        self.late_report += other.late_report;
+    }
+
+    /// On-time resolution rate: resolved on time ÷ due in the month.
+    pub fn on_time_rate(&self) -> Option<f64> {
+        (self.due > 0).then(|| self.resolved_on_time as f64 / self.due as f64)
+    }
+}
+
+pub struct Run {
+    pub period: Period,
+    pub months: Vec<Period>,
+    pub run_at: DateTime<Utc>,
+    pub rules: Rules,
+    pub categories: HashMap<String, CategoryRule>,
+    pub grids: Vec<GridInfo>,
+    merged_first: HashMap<String, FirstReport>,
+    points: HashMap<(String, usize), BTreeMap<String, f64>>,
+    statistics: HashMap<String, Statistics>,
+    departments: BTreeMap<String, DepartmentMonth>,
+    pub facts: u64,
+}
+
+/// A scored grid or region.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Scored {
+    /// `grid`, `dedicated`, `community`, `town`, `district` or `city`.
+    pub level: &'static str,
+    pub code: String,
+    /// Where it is ranked: a grid's or community's town, a town's district, a district's city.
+    pub parent: String,
+    pub score: f64,
+    pub rounded: f64,
+    pub grade: String,
+    pub rank: Option<usize>,
+    /// Domain sub-scores (grids only).
+    pub subs: BTreeMap<String, f64>,
+}
+
+fn at(s: &Option<String>) -> Option<DateTime<Utc>> {
+    s.as_deref().and_then(wangge_core::time::parse)
+}
+
+fn parent_code(code: &str, keep: usize) -> String {
+    if code.len() < 12 {
+        return code.to_owned();
+    }
+    format!("{}{}", &code[..keep], "0".repeat(12 - keep))
+}
+
+/// The town (街道/乡镇) of a community code, and the district (区/县) of a town.
+pub fn town_of(community: &str) -> String {
+    parent_code(community, 9)
+}
+
+pub fn district_of(code: &str) -> String {
+    parent_code(code, 6)
+}
+
+impl Run {
+    pub fn new(
+        period: Period,
+        run_at: DateTime<Utc>,
+        rules: Rules,
+        categories: HashMap<String, CategoryRule>,
+        grids: Vec<GridInfo>,
+    ) -> Run {
+        Run {
+            months: period.months(),
+            period,
+            run_at,
+            rules,
+            categories,
+            grids,
+            merged_first: HashMap::new(),
+            points: HashMap::new(),
+            statistics: HashMap::new(),
+            departments: BTreeMap::new(),
+            facts: 0,
+        }
+    }
+
+    /// Pass 1: remember the earliest report among each case's merged duplicates.
+    pub fn see_duplicate(&mut self, fact: &Fact) {
+        let (Some(root), Some(report)) = (&fact.merged_into, FirstReport::of(fact)) else { return };
+        let earliest = match self.merged_first.remove(root) {
+            Some(seen) => seen.earliest(report),
+            None => report,
+        };
+        self.merged_first.insert(root.clone(), earliest);
+    }
+
+    /// Pass 2: one case. Returns its deductions, for the caller to store as they come.
+    pub fn add(&mut self, fact: &Fact) -> Vec<Deduction> {
+        self.facts += 1;
+        let grid = fact.responsible_grid.clone().or_else(|| fact.comprehensive_grid.clone()).unwrap_or_default();
+        let Some(own) = FirstReport::of(fact) else { return Vec::new() };
+        let first = match self.merged_first.get(&fact.case_id) {
+            Some(dup) => own.clone().earliest(dup.clone()),
+            None => own.clone(),
+        };
+        let category = self.categories.get(&fact.category).cloned();
+        let mut out = Vec::new();
+        for (i, month) in self.months.iter().enumerate() {
+            let found = match &category {
+                Some(c) => deductions(fact, &first, c, &self.rules, month, self.run_at),
+                None => Vec::new(),
+            };
+            if !found.is_empty() {
+                let entry = self.points.entry((grid.clone(), i)).or_default();
+                for d in &found {
+                    *entry.entry(d.domain.clone()).or_default() += d.points;
+                }
+            }
+            // Statistics of the grid's month (a case's own report, merged or not).
+            let stats = self.statistics.entry(grid.clone()).or_default();
+            if month.contains(own.reported_at) {
+                *stats.reported.entry(fact.source.clone()).or_default() += 1;
+                match fact.state.as_str() {
+                    "rejected" => stats.rejected += 1,
+                    "merged" => stats.merged += 1,
+                    "reported" => {}
+                    _ => stats.accepted += 1,
+                }
+            }
+            if fact.merged_into.is_none()
+                && let Some(due) = at(&fact.resolve_due).filter(|d| month.contains(*d))
+            {
+                stats.due += 1;
+                match at(&fact.first_resolved_at) {
+                    Some(r) if r <= due => stats.resolved_on_time += 1,
+                    Some(_) => stats.resolved_late += 1,
+                    None if due < self.run_at => stats.overdue_unresolved += 1,
+                    None => {}
+                }
+            }
+            stats.reopened += fact
+                .reopened_at
+                .iter()
+                .filter_map(|t| wangge_core::time::parse(t))
+                .filter(|t| month.contains(*t))
+                .count() as u64;
+            for d in &found {
+                match d.rule {
+                    "missed_discovery" => stats.missed_discovery += 1,
+                    "late_report" => stats.late_report += 1,
+                    _ => {}
+                }
+            }
+            if let Some(department) = &fact.department
+                && !grid_level(fact)
+            {
+                self.departments.entry(department.clone()).or_default().add(fact, month);
+            }
+            out.extend(found);
+        }
+        out
+    }
+
+    /// Scores of every grid and region, with grades and ranks.
+    pub fn finish(&self) -> Finished {
+        let months = self.months.len();
+        let quarters = self.period.quarters();
+        let mut rows = Vec::new();
+        let mut comprehensive: HashMap<String, f64> = HashMap::new();
+        for g in &self.grids {
+            let weights = self.rules.weights(&g.community);
+            let monthly: Vec<(f64, BTreeMap<String, f64>)> = (0..months)
+                .map(|i| grid_score(self.points.get(&(g.code.clone(), i)).unwrap_or(&BTreeMap::new()), weights))
+                .collect();
+            // A quarter is the mean of its months; a year, of its quarters.
+            let per_quarter = months / quarters.len().max(1);
+            let quarter_scores: Vec<f64> = monthly
+                .chunks(per_quarter.max(1))
+                .map(|c| mean(&c.iter().map(|(s, _)| *s).collect::<Vec<_>>()).unwrap_or(100.0))
+                .collect();
+            let score = mean(&quarter_scores).unwrap_or(100.0);
+            let mut subs: BTreeMap<String, f64> = BTreeMap::new();
+            for (_, s) in &monthly {
+                for (d, v) in s {
+                    *subs.entry(d.clone()).or_default() += v / months as f64;
+                }
+            }
+            let dedicated = g.kind == "dedicated";
+            if !dedicated {
+                comprehensive.insert(g.code.clone(), score);
+            }
+            rows.push(Scored {
+                level: if dedicated { "dedicated" } else { "grid" },
+                code: g.code.clone(),
+                parent: g.town.clone(),
+                score,
+                rounded: round2(score),
+                grade: self.rules.grade(round2(score)).to_owned(),
+                rank: None,
+                subs,
+            });
+        }
+        let Rollup { communities, towns, districts, city } = rollup(&self.grids, &comprehensive);
+        let region = |level: &'static str, code: &String, parent: String, score: f64| Scored {
+            level,
+            code: code.clone(),
+            parent,
+            score,
+            rounded: round2(score),
+            grade: self.rules.grade(round2(score)).to_owned(),
+            rank: None,
+            subs: BTreeMap::new(),
+        };
+        for (code, s) in &communities {
+            rows.push(region("community", code, town_of(code), *s));
+        }
+        for (code, s) in &towns {
+            rows.push(region("town", code, district_of(code), *s));
+        }
+        let city_code = self
+            .grids
+            .first()
+            .map(|g| format!("{}00000000", &g.district[..4.min(g.district.len())]))
+            .unwrap_or_default();
+        for (code, s) in &districts {
+            rows.push(region("district", code, city_code.clone(), *s));
+        }
+        if let Some(s) = city {
+            rows.push(region("city", &city_code, String::new(), s));
+        }
+        // Rankings: within the parent, per level.
+        let mut groups: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            groups.entry((r.level, r.parent.clone())).or_default().push(i);
+        }
+        for members in groups.values() {
+            let items: Vec<(String, f64)> = members.iter().map(|i| (rows[*i].code.clone(), rows[*i].score)).collect();
+            let ranked: HashMap<String, Ranked> = rank(&items).into_iter().map(|r| (r.code.clone(), r)).collect();
+            for i in members {
+                rows[*i].rank = ranked.get(&rows[*i].code).map(|r| r.rank);
+            }
+        }
+        Finished { scores: rows, statistics: self.statistics.clone(), departments: self.departments.clone() }
+    }
+}
+
+pub struct Finished {
+    pub scores: Vec<Scored>,
+    pub statistics: HashMap<String, Statistics>,
+    pub departments: BTreeMap<String, DepartmentMonth>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_climb_to_their_town_and_district() {
+        assert_eq!(town_of("320613001001"), "320613001000");
+        assert_eq!(district_of("320613001000"), "320613000000");
+    }
+}

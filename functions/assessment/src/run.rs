@@ -1,0 +1,402 @@
+//! The rules, and running a period.
+
+use std::collections::HashMap;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use spin_sdk::http::{IncomingResponse, Method, Request};
+use wangge_assess::compute::{Run, district_of, town_of};
+use wangge_assess::period::Period;
+use wangge_assess::rules::Rules;
+use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
+use wangge_core::auth::Scope;
+use wangge_core::migrations::{Sql, SqlValue, StorageError};
+use wangge_core::{ErrorCode, FieldError, Problem};
+use wangge_spin::chain::{Answer, call, internal_url};
+use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::{KIB, Reply, Req, json};
+
+use crate::COMPONENT;
+
+pub fn db() -> Result<Db, Problem> {
+    Db::open(COMPONENT.database, COMPONENT.migrations)
+}
+
+pub fn period(raw: &str) -> Result<Period, Problem> {
+    Period::parse(raw).ok_or_else(|| {
+        Problem::new(ErrorCode::InvalidParameter)
+            .with_detail(
+                format!("`{raw}` is not a period: a month 2026-10, a quarter 2026-Q4 or a year 2026"),
+                format!("`{raw}` 不是考核周期：应为月 2026-10、季度 2026-Q4 或年 2026"),
+            )
+            .with_extension("parameter", "period")
+    })
+}
+
+fn unavailable(what: &str) -> Problem {
+    Problem::new(ErrorCode::DependencyUnavailable)
+        .with_detail(format!("{what} is unavailable; nothing was run"), format!("{what} 暂不可用，未执行考核"))
+        .with_retry_after(5)
+}
+
+/// The catalogue, from case-routing: the assessed domains with their default weights,
+/// and what each category means for assessment.
+struct Catalogue {
+    domains: Vec<String>,
+    default_weights: std::collections::BTreeMap<String, f64>,
+    categories: HashMap<String, CategoryRule>,
+}
+
+/// `report_within` in seconds: `m` and `h` exactly; `wh` and `wd` as 1 h and 24 h of
+/// elapsed time (the demo catalogue uses only `m` and `h`).
+fn seconds(within: &str) -> i64 {
+    let digits: String = within.chars().take_while(char::is_ascii_digit).collect();
+    let n: i64 = digits.parse().unwrap_or(0);
+    match &within[digits.len()..] {
+        "m" => n * 60,
+        "h" | "wh" => n * 3600,
+        "wd" => n * 86_400,
+        _ => 0,
+    }
+}
+
+async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
+    let Answer::Ok(doc) =
+        call("case-routing", Method::Get, "/internal/categories", &req.request_id, req.lang, None).await
+    else {
+        return Err(unavailable("the catalogue of matters (case-routing)"));
+    };
+    let mut domains = Vec::new();
+    let mut default_weights = std::collections::BTreeMap::new();
+    for (name, d) in doc["domains"].as_object().into_iter().flatten() {
+        if d["class"].as_str() == Some("none") || name == GENERAL {
+            continue;
+        }
+        domains.push(name.clone());
+        default_weights.insert(name.clone(), d["default_weight"].as_f64().unwrap_or(0.0));
+    }
+    let categories = doc["categories"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some((
+                c["code"].as_str()?.to_owned(),
+                CategoryRule {
+                    domain: c["domain"].as_str()?.to_owned(),
+                    discoverable: c["discoverable"].as_bool().unwrap_or(false),
+                    report_within_seconds: seconds(c["report_within"].as_str().unwrap_or("0m")),
+                },
+            ))
+        })
+        .collect();
+    if domains.is_empty() {
+        return Err(Problem::new(ErrorCode::DatasetMissing)
+            .with_detail("no catalogue of matters yet (PUT /v1/categories)", "尚未导入事项清单（PUT /v1/categories）")
+            .with_extension("dataset", "categories"));
+    }
+    Ok(Catalogue { domains, default_weights, categories })
+}
+
+/// The current rules and their version (0: the defaults, never stored).
+fn current_rules(db: &Db, catalogue: &Catalogue) -> Result<(i64, Rules), Problem> {
+    let rows = db
+        .execute("SELECT version, body FROM rules ORDER BY version DESC LIMIT 1", &[])
+        .map_err(|e| storage_problem(&e))?;
+    match rows.rows.first() {
+        Some(r) => {
+            let rules = r[1]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .ok_or_else(|| Problem::new(ErrorCode::Internal))?;
+            Ok((r[0].as_i64().unwrap_or(0), rules))
+        }
+        None => Ok((0, Rules::defaults(catalogue.default_weights.clone()))),
+    }
+}
+
+/// `PUT /v1/assessments/rules` (`assessments:run`, every region): a new version, unless
+/// it is the current one again.
+pub async fn put_rules(mut req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::AssessmentsRun)?;
+    principal.require_every_region()?;
+    // The shape (schemas/assessment.rules.json) is checked as it is read, with pointers.
+    let rules: Rules = req.json(256 * KIB).await?;
+    let catalogue = catalogue(&req).await?;
+    let errors = rules.validate(&catalogue.domains);
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    let sha = rules.sha256();
+    let db = db()?;
+    let (current, current_rules) = current_rules(&db, &catalogue)?;
+    if current > 0 && current_rules.sha256() == sha {
+        return Ok(json(200, &json!({ "version": current, "sha256": sha, "changed": false })));
+    }
+    let now = wangge_core::time::render(wangge_core::time::now_utc());
+    let version = db
+        .transaction(|db| {
+            let next = db
+                .execute("SELECT coalesce(max(version), 0) + 1 FROM rules", &[])?
+                .scalar()
+                .and_then(SqlValue::as_i64)
+                .unwrap_or(1);
+            db.execute(
+                "INSERT INTO rules (version, body, sha256, created_at) VALUES (?, ?, ?, ?)",
+                &[
+                    next.into(),
+                    serde_json::to_string(&rules).unwrap_or_default().into(),
+                    sha.as_str().into(),
+                    now.as_str().into(),
+                ],
+            )?;
+            Ok::<_, StorageError>(next)
+        })
+        .map_err(|e| storage_problem(&e))?;
+    Ok(json(201, &json!({ "version": version, "sha256": sha, "changed": true })))
+}
+
+fn invalid(errors: Vec<FieldError>) -> Problem {
+    Problem::new(ErrorCode::ValidationFailed)
+        .with_detail(
+            format!("{} problem(s) in the rules; nothing was changed", errors.len()),
+            format!("规则中有 {} 个问题，未做任何修改", errors.len()),
+        )
+        .with_errors(errors)
+}
+
+/// `GET /v1/assessments/rules` (`assessments:read`): the current rules, version and hash.
+pub async fn get_rules(req: Req) -> Reply {
+    let principal = req.principal()?;
+    principal.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
+    let catalogue = catalogue(&req).await?;
+    let db = db()?;
+    let (version, rules) = current_rules(&db, &catalogue)?;
+    Ok(json(200, &json!({ "version": version, "sha256": rules.sha256(), "rules": rules })))
+}
+
+/// Streams case-routing's facts for `[from, to)`, one parsed line at a time.
+async fn facts(period: &Period, request_id: &str, mut each: impl FnMut(Fact)) -> Result<u64, Problem> {
+    let url = internal_url(
+        "case-routing",
+        &format!(
+            "/internal/facts?from={}&to={}",
+            wangge_core::time::store(period.start),
+            wangge_core::time::store(period.end)
+        ),
+    );
+    let request = Request::builder().method(Method::Get).uri(url).header("x-request-id", request_id).build();
+    let response: IncomingResponse =
+        spin_sdk::http::send(request).await.map_err(|_| unavailable("the case facts (case-routing)"))?;
+    if response.status() != 200 {
+        return Err(unavailable("the case facts (case-routing)"));
+    }
+    let mut stream = response.take_body_stream();
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut ended = None;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| unavailable("the case facts (case-routing)"))?;
+        buffer.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(newline) = buffer[start..].iter().position(|b| *b == b'\n') {
+            let line = &buffer[start..start + newline];
+            start += newline + 1;
+            if line.is_empty() {
+                continue;
+            }
+            // Every fact starts with its case id; anything else is the stream's last word.
+            if !line.starts_with(b"{\"case_id\"") {
+                let v: Value = serde_json::from_slice(line).unwrap_or_default();
+                if v.get("error").is_some() {
+                    return Err(unavailable("the case facts (case-routing)"));
+                }
+                ended = v["cases"].as_u64();
+                continue;
+            }
+            if let Ok(fact) = serde_json::from_slice::<Fact>(line) {
+                each(fact);
+            }
+        }
+        buffer.drain(..start);
+    }
+    ended.ok_or_else(|| unavailable("the case facts (case-routing), which ended early"))
+}
+
+fn text(v: &str) -> SqlValue {
+    v.into()
+}
+
+/// `POST /v1/assessments/{period}/run` (`assessments:run`, every region): computes the
+/// period from the facts and stores it, replacing the previous run. A rerun with the
+/// same facts and rules stores byte-identical results and says so (`identical`).
+pub async fn run(req: Req, raw_period: &str) -> Reply {
+    let principal = req.principal()?;
+    principal.require(Scope::AssessmentsRun)?;
+    principal.require_every_region()?;
+    let period = period(raw_period)?;
+    let started = std::time::Instant::now();
+    let mut stages: Vec<Value> = Vec::new();
+    let lap = |name: &str, count: u64, stages: &mut Vec<Value>| {
+        stages.push(json!({ "stage": name, "count": count, "ms": (started.elapsed().as_secs_f64() * 1000.0).round() }));
+    };
+    let catalogue = catalogue(&req).await?;
+    let db = db()?;
+    let (rules_version, rules) = current_rules(&db, &catalogue)?;
+    let Answer::Ok(grid_doc) =
+        call("grid-lookup", Method::Get, "/internal/grids", &req.request_id, req.lang, None).await
+    else {
+        return Err(unavailable("the grids (grid-lookup)"));
+    };
+    let grids: Vec<GridInfo> = grid_doc["grids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| {
+            let community = g["region_code"].as_str()?.to_owned();
+            Some(GridInfo {
+                code: g["code"].as_str()?.to_owned(),
+                kind: g["kind"].as_str()?.to_owned(),
+                town: town_of(&community),
+                district: district_of(&community),
+                community,
+            })
+        })
+        .collect();
+    lap("grids", grids.len() as u64, &mut stages);
+    let run_at = wangge_core::time::now_utc();
+    let mut computation = Run::new(period.clone(), run_at, rules.clone(), catalogue.categories, grids);
+    // Pass 1: duplicates, so that each case knows its first report.
+    let seen = facts(&period, &req.request_id, |f| computation.see_duplicate(&f)).await?;
+    lap("duplicates", seen, &mut stages);
+    // Pass 2, in one transaction with the stored results: deductions as they come.
+    let mut hash = Sha256::new();
+    let label = period.label.clone();
+    db.begin().map_err(|e| storage_problem(&e))?;
+    let outcome: Result<(u64, String), Problem> = async {
+        let storage = |e: StorageError| storage_problem(&e);
+        for table in ["deductions", "scores", "statistics", "departments"] {
+            db.execute(&format!("DELETE FROM {table} WHERE period = ?"), &[text(&label)]).map_err(storage)?;
+        }
+        let mut failed = None;
+        let count = facts(&period, &req.request_id, |fact| {
+            for d in computation.add(&fact) {
+                hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.period, d.case_id, d.rule, d.domain, d.points));
+                if failed.is_none()
+                    && let Err(e) = db.execute(
+                        "INSERT INTO deductions (period, grid, month, case_id, rule, domain, points) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        &[text(&label), text(&d.grid), text(&d.period), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()],
+                    )
+                {
+                    failed = Some(e);
+                }
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(storage(e));
+        }
+        let finished = computation.finish();
+        for s in &finished.scores {
+            let subs = serde_json::to_string(&s.subs).unwrap_or_default();
+            hash.update(format!("{}|{}|{}|{:?}|{}|{}|{:?}|{}\n", s.level, s.code, s.parent, s.score, s.rounded, s.grade, s.rank, subs));
+            db.execute(
+                "INSERT INTO scores (period, level, code, parent, score, rounded, grade, rank, subs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                &[
+                    text(&label),
+                    s.level.into(),
+                    text(&s.code),
+                    text(&s.parent),
+                    s.score.into(),
+                    s.rounded.into(),
+                    text(&s.grade),
+                    s.rank.map(|r| r as i64).into(),
+                    subs.into(),
+                ],
+            )
+            .map_err(storage)?;
+        }
+        let mut grids: Vec<&String> = finished.statistics.keys().collect();
+        grids.sort();
+        for grid in grids {
+            let counts = serde_json::to_string(&finished.statistics[grid]).unwrap_or_default();
+            hash.update(format!("{grid}|{counts}\n"));
+            db.execute(
+                "INSERT INTO statistics (period, grid, counts) VALUES (?, ?, ?)",
+                &[text(&label), text(grid), counts.into()],
+            )
+            .map_err(storage)?;
+        }
+        for (department, d) in &finished.departments {
+            hash.update(format!("{department}|{}|{}|{}|{}|{:?}\n", d.due, d.on_time, d.closed, d.reworked, d.score()));
+            db.execute(
+                "INSERT INTO departments (period, department, due, on_time, closed, reworked, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                &[
+                    text(&label),
+                    text(department),
+                    (d.due as i64).into(),
+                    (d.on_time as i64).into(),
+                    (d.closed as i64).into(),
+                    (d.reworked as i64).into(),
+                    d.score().into(),
+                ],
+            )
+            .map_err(storage)?;
+        }
+        Ok((count, hex::encode(hash.finalize())))
+    }
+    .await;
+    let (count, result_sha) = match outcome {
+        Ok(v) => v,
+        Err(p) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            db.end();
+            return Err(p);
+        }
+    };
+    lap("computed", count, &mut stages);
+    let previous = db
+        .execute("SELECT result_sha256, rules_sha256 FROM runs WHERE period = ?", &[text(&label)])
+        .map_err(|e| storage_problem(&e))?;
+    let rules_sha = rules.sha256();
+    let identical = previous
+        .rows
+        .first()
+        .is_some_and(|r| r[0].as_str() == Some(result_sha.as_str()) && r[1].as_str() == Some(rules_sha.as_str()));
+    let run_at_text = wangge_core::time::render(run_at);
+    let stored = db.execute(
+        "INSERT INTO runs (period, run_at, rules_version, rules_sha256, result_sha256, facts, stages) VALUES (?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (period) DO UPDATE SET run_at = excluded.run_at, rules_version = excluded.rules_version, \
+         rules_sha256 = excluded.rules_sha256, result_sha256 = excluded.result_sha256, facts = excluded.facts, stages = excluded.stages",
+        &[
+            text(&label),
+            text(&run_at_text),
+            rules_version.into(),
+            text(&rules_sha),
+            text(&result_sha),
+            (count as i64).into(),
+            Value::Array(stages.clone()).to_string().into(),
+        ],
+    );
+    let committed = stored.and_then(|_| db.execute("COMMIT", &[]));
+    db.end();
+    if let Err(e) = committed {
+        let _ = db.execute("ROLLBACK", &[]);
+        return Err(storage_problem(&e));
+    }
+    lap("stored", count, &mut stages);
+    Ok(json(
+        200,
+        &json!({
+            "period": label,
+            "run_at": run_at_text,
+            "rules_version": rules_version,
+            "rules_sha256": rules_sha,
+            "result_sha256": result_sha,
+            "identical": identical,
+            "facts": count,
+            "progress": stages,
+        }),
+    ))
+}
