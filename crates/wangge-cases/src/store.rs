@@ -1029,6 +1029,19 @@ pub fn facts_page(
     after: &str,
     limit: usize,
 ) -> Result<Vec<CaseFacts>, StorageError> {
+    facts_page_of(db, from, to, after, limit, false)
+}
+
+/// [`facts_page`], or only the merged duplicates (`merged_only`): what assessment needs
+/// to find each case's first report before it reads every case.
+pub fn facts_page_of(
+    db: &impl Sql,
+    from: &str,
+    to: &str,
+    after: &str,
+    limit: usize,
+    merged_only: bool,
+) -> Result<Vec<CaseFacts>, StorageError> {
     let rows = db.execute(
         "SELECT c.id, c.responsible_grid, c.comprehensive_grid, c.community, c.category, c.domain, c.priority, c.state, \
          c.source, c.reporter_staff_id, EXISTS (SELECT 1 FROM case_staff s WHERE s.case_id = c.id AND s.staff_id = c.reporter_staff_id), \
@@ -1037,8 +1050,9 @@ pub fn facts_page(
          c.reopened_at, c.merged_into \
          FROM cases c WHERE c.id > ? AND c.reported_at < ? \
          AND (c.reported_at >= ? OR c.resolve_due >= ? OR c.closed_at >= ? OR c.closed_at IS NULL) \
+         AND (? = 0 OR c.merged_into IS NOT NULL) \
          ORDER BY c.id LIMIT ?",
-        &[after.into(), to.into(), from.into(), from.into(), from.into(), (limit as i64).into()],
+        &[after.into(), to.into(), from.into(), from.into(), from.into(), i64::from(merged_only).into(), (limit as i64).into()],
     )?;
     let t = |v: &SqlValue| v.as_str().map(str::to_owned);
     let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();

@@ -178,13 +178,19 @@ pub async fn get_rules(req: Req) -> Reply {
 }
 
 /// Streams case-routing's facts for `[from, to)`, one parsed line at a time.
-async fn facts(period: &Period, request_id: &str, mut each: impl FnMut(Fact)) -> Result<u64, Problem> {
+async fn facts(
+    period: &Period,
+    merged_only: bool,
+    request_id: &str,
+    mut each: impl FnMut(Fact),
+) -> Result<u64, Problem> {
     let url = internal_url(
         "case-routing",
         &format!(
-            "/internal/facts?from={}&to={}",
+            "/internal/facts?from={}&to={}{}",
             wangge_core::time::store(period.start),
-            wangge_core::time::store(period.end)
+            wangge_core::time::store(period.end),
+            if merged_only { "&merged_only=true" } else { "" }
         ),
     );
     let request = Request::builder().method(Method::Get).uri(url).header("x-request-id", request_id).build();
@@ -228,6 +234,39 @@ fn text(v: &str) -> SqlValue {
     v.into()
 }
 
+/// Rows inserted 100 to a statement: on Spin every statement is a host call, and a
+/// year's results are hundreds of thousands of rows.
+struct Batch {
+    table: &'static str,
+    columns: usize,
+    values: Vec<SqlValue>,
+}
+
+impl Batch {
+    const ROWS: usize = 100;
+
+    fn new(table: &'static str, columns: usize) -> Batch {
+        Batch { table, columns, values: Vec::with_capacity(columns * Self::ROWS) }
+    }
+
+    fn push<const N: usize>(&mut self, db: &Db, row: [SqlValue; N]) -> Result<(), StorageError> {
+        self.values.extend(row);
+        if self.values.len() >= self.columns * Self::ROWS { self.flush(db) } else { Ok(()) }
+    }
+
+    fn flush(&mut self, db: &Db) -> Result<(), StorageError> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let rows = self.values.len() / self.columns;
+        let one = format!("({})", vec!["?"; self.columns].join(", "));
+        let sql = format!("INSERT INTO {} VALUES {}", self.table, vec![one; rows].join(", "));
+        db.execute(&sql, &self.values)?;
+        self.values.clear();
+        Ok(())
+    }
+}
+
 /// `POST /v1/assessments/{period}/run` (`assessments:run`, every region): computes the
 /// period from the facts and stores it, replacing the previous run. A rerun with the
 /// same facts and rules stores byte-identical results and says so (`identical`).
@@ -268,7 +307,7 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
     let run_at = wangge_core::time::now_utc();
     let mut computation = Run::new(period.clone(), run_at, rules.clone(), catalogue.categories, grids);
     // Pass 1: duplicates, so that each case knows its first report.
-    let seen = facts(&period, &req.request_id, |f| computation.see_duplicate(&f)).await?;
+    let seen = facts(&period, true, &req.request_id, |f| computation.see_duplicate(&f)).await?;
     lap("duplicates", seen, &mut stages);
     // Pass 2, in one transaction with the stored results: deductions as they come.
     let mut hash = Sha256::new();
@@ -280,14 +319,13 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
             db.execute(&format!("DELETE FROM {table} WHERE period = ?"), &[text(&label)]).map_err(storage)?;
         }
         let mut failed = None;
-        let count = facts(&period, &req.request_id, |fact| {
+        let mut deductions = Batch::new("deductions (period, grid, month, case_id, rule, domain, points)", 7);
+        let count = facts(&period, false, &req.request_id, |fact| {
             for d in computation.add(&fact) {
                 hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.period, d.case_id, d.rule, d.domain, d.points));
+                let row = [text(&label), text(&d.grid), text(&d.period), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()];
                 if failed.is_none()
-                    && let Err(e) = db.execute(
-                        "INSERT INTO deductions (period, grid, month, case_id, rule, domain, points) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        &[text(&label), text(&d.grid), text(&d.period), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()],
-                    )
+                    && let Err(e) = deductions.push(&db, row)
                 {
                     failed = Some(e);
                 }
@@ -297,37 +335,35 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         if let Some(e) = failed {
             return Err(storage(e));
         }
+        deductions.flush(&db).map_err(storage)?;
         let finished = computation.finish();
+        let mut scores = Batch::new("scores (period, level, code, parent, score, rounded, grade, rank, subs)", 9);
         for s in &finished.scores {
             let subs = serde_json::to_string(&s.subs).unwrap_or_default();
             hash.update(format!("{}|{}|{}|{:?}|{}|{}|{:?}|{}\n", s.level, s.code, s.parent, s.score, s.rounded, s.grade, s.rank, subs));
-            db.execute(
-                "INSERT INTO scores (period, level, code, parent, score, rounded, grade, rank, subs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                &[
-                    text(&label),
-                    s.level.into(),
-                    text(&s.code),
-                    text(&s.parent),
-                    s.score.into(),
-                    s.rounded.into(),
-                    text(&s.grade),
-                    s.rank.map(|r| r as i64).into(),
-                    subs.into(),
-                ],
-            )
-            .map_err(storage)?;
+            let row = [
+                text(&label),
+                s.level.into(),
+                text(&s.code),
+                text(&s.parent),
+                s.score.into(),
+                s.rounded.into(),
+                text(&s.grade),
+                s.rank.map(|r| r as i64).into(),
+                subs.into(),
+            ];
+            scores.push(&db, row).map_err(storage)?;
         }
+        scores.flush(&db).map_err(storage)?;
         let mut grids: Vec<&String> = finished.statistics.keys().collect();
         grids.sort();
+        let mut statistics = Batch::new("statistics (period, grid, counts)", 3);
         for grid in grids {
             let counts = serde_json::to_string(&finished.statistics[grid]).unwrap_or_default();
             hash.update(format!("{grid}|{counts}\n"));
-            db.execute(
-                "INSERT INTO statistics (period, grid, counts) VALUES (?, ?, ?)",
-                &[text(&label), text(grid), counts.into()],
-            )
-            .map_err(storage)?;
+            statistics.push(&db, [text(&label), text(grid), counts.into()]).map_err(storage)?;
         }
+        statistics.flush(&db).map_err(storage)?;
         for (department, d) in &finished.departments {
             hash.update(format!("{department}|{}|{}|{}|{}|{:?}\n", d.due, d.on_time, d.closed, d.reworked, d.score()));
             db.execute(

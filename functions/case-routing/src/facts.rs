@@ -37,7 +37,8 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
         Err(p) => return send(out, problem(&p, lang)).await,
     };
     // The first page decides the status: a storage error before any line is a 503.
-    let mut page = match store::facts_page(&db, &from, &to, "", PAGE) {
+    let merged_only = req.query_param("merged_only").is_some_and(|v| v == "true");
+    let mut page = match store::facts_page_of(&db, &from, &to, "", PAGE, merged_only) {
         Ok(page) => page,
         Err(e) => return send(out, problem(&storage_problem(&e), lang)).await,
     };
@@ -62,7 +63,7 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
             return;
         }
         let Some(last) = page.last().map(|f| f.case_id.clone()).filter(|_| page.len() == PAGE) else { break };
-        page = match store::facts_page(&db, &from, &to, &last, PAGE) {
+        page = match store::facts_page_of(&db, &from, &to, &last, PAGE, merged_only) {
             Ok(page) => page,
             Err(e) => {
                 // Mid-stream, the status has gone out: end with an error line the reader checks.

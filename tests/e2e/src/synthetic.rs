@@ -163,3 +163,94 @@ pub fn generate_cases(db_path: &Path, count: usize, now: chrono::DateTime<chrono
     }
     db.execute("COMMIT", &[]).expect("commit");
 }
+
+/// A year of a city's cases for the assessment benchmark, written straight into
+/// case-routing's database: `count` cases spread over `year` across `grids` (code,
+/// community), in every assessed category of the demo catalogue, from residents, grid
+/// staff and the hotline; about one in twenty a merged duplicate, one in ten resolved
+/// late or not at all, one in fifty reopened.
+pub fn generate_year(db_path: &Path, grids: &[(String, String)], count: usize, year: i32) {
+    use wangge_core::time::render;
+    const CATEGORIES: [(&str, &str, &str); 8] = [
+        ("A01", "public_safety", "normal"),
+        ("A07", "public_safety", "urgent"),
+        ("B05", "eco_environment", "normal"),
+        ("C05", "urban_rural_construction", "normal"),
+        ("D01", "production_safety", "high"),
+        ("E01", "floating_population", "normal"),
+        ("F02", "special_groups", "normal"),
+        ("G01", "empty_nest_elderly", "normal"),
+    ];
+    let db = NativeDb::open(db_path).expect("case-routing database");
+    db.conn.execute_batch("PRAGMA synchronous = OFF;").expect("pragma");
+    db.execute("BEGIN", &[]).expect("begin");
+    let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_local_timezone(wangge_core::time::shanghai()).single())
+        .expect("year")
+        .with_timezone(&chrono::Utc);
+    let year_minutes = 365 * 24 * 60;
+    for i in 0..count {
+        let (grid, community) = &grids[(i * 7919) % grids.len()];
+        let (category, domain, priority) = CATEGORIES[i % CATEGORIES.len()];
+        let reported = start + chrono::Duration::minutes(((i as i64) * 104_729) % year_minutes);
+        let source = ["resident", "grid_staff", "hotline", "grid_staff"][i % 4];
+        let discovered = reported - chrono::Duration::hours(if i % 13 == 0 { 30 } else { 1 });
+        let due = reported + chrono::Duration::days(3);
+        let resolved = match i % 10 {
+            0 => None,
+            1 => Some(due + chrono::Duration::hours(5)),
+            _ => Some(reported + chrono::Duration::days(1)),
+        };
+        let merged = (i % 20 == 19).then(|| format!("01900000-0000-7000-8000-{:012}", i - 1));
+        let reopened =
+            if i % 50 == 7 { format!("[\"{}\"]", render(reported + chrono::Duration::days(2))) } else { "[]".into() };
+        let id = format!("01900000-0000-7000-8000-{i:012}");
+        let state = if merged.is_some() {
+            "merged"
+        } else if resolved.is_some() {
+            "closed"
+        } else {
+            "assigned"
+        };
+        db.execute(
+            "INSERT INTO cases (id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
+             comprehensive_grid, community, discovered_at, reported_at, description, attachments, handling_level, assignee_kind, \
+             assignee, assigned_at, respond_due, resolve_due, first_resolved_at, closed_at, reopened_at, merged_into, created_at, updated_at) \
+             VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '合成案件', '[]', 'grid', 'grid', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            &[
+                id.as_str().into(),
+                state.into(),
+                category.into(),
+                domain.into(),
+                priority.into(),
+                source.into(),
+                (if source == "grid_staff" { Some("S1") } else { None }).into(),
+                grid.as_str().into(),
+                grid.as_str().into(),
+                community.as_str().into(),
+                render(discovered).into(),
+                render(reported).into(),
+                grid.as_str().into(),
+                render(reported).into(),
+                render(reported + chrono::Duration::hours(4)).into(),
+                render(due).into(),
+                resolved.map(render).into(),
+                resolved.map(render).into(),
+                reopened.into(),
+                merged.into(),
+                render(reported).into(),
+                render(reported).into(),
+            ],
+        )
+        .expect("case");
+        if source == "grid_staff" {
+            db.execute(
+                "INSERT INTO case_staff (case_id, staff_id, role, grid_code) VALUES (?, 'S1', 'grid_worker', ?)",
+                &[id.as_str().into(), grid.as_str().into()],
+            )
+            .expect("staff");
+        }
+    }
+    db.execute("COMMIT", &[]).expect("commit");
+}

@@ -16,6 +16,7 @@ struct Args {
     sweep_cases: usize,
     facts_cases: usize,
     dispatch_messages: usize,
+    year_cases: usize,
     /// `--only intake` or `--only notification`: the baselines and that, nothing else.
     only: Option<String>,
 }
@@ -28,6 +29,7 @@ fn args() -> Args {
         sweep_cases: 100_000,
         facts_cases: 1_000_000,
         dispatch_messages: 10_000,
+        year_cases: 1_200_000,
         only: None,
     };
     let mut it = std::env::args().skip(1);
@@ -40,12 +42,13 @@ fn args() -> Args {
             "--sweep-cases" => args.sweep_cases = value(),
             "--facts-cases" => args.facts_cases = value(),
             "--dispatch-messages" => args.dispatch_messages = value(),
+            "--year-cases" => args.year_cases = value(),
             "--only" => match it.next().as_deref() {
-                Some(group @ ("intake" | "notification")) => args.only = Some(group.to_owned()),
-                other => panic!("--only takes `intake` or `notification`, not {other:?}"),
+                Some(group @ ("intake" | "notification" | "assessment")) => args.only = Some(group.to_owned()),
+                other => panic!("--only takes `intake`, `notification` or `assessment`, not {other:?}"),
             },
             other => panic!(
-                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N [--only intake|notification]"
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --year-cases N [--only intake|notification|assessment]"
             ),
         }
     }
@@ -252,6 +255,53 @@ fn dispatch_figure(messages: usize) -> String {
     )
 }
 
+/// A month, a quarter and a year of `year_cases` synthetic cases over the demo city's
+/// 9207 grids, written straight into case-routing's database; each run timed in the
+/// component, with the largest instance memory it reached.
+fn assessment_figures(year_cases: usize) -> String {
+    let template = city_template();
+    let mut options = options("bench-assessment", &[]);
+    options.max_instances = 1000;
+    let dir = options.state_dir.clone().expect("state dir");
+    for label in ["grid_lookup", "case_routing"] {
+        std::fs::copy(template.join(format!("{label}.db")), dir.join(format!("{label}.db"))).expect("copy the city");
+    }
+    let grids: Vec<(String, String)> = {
+        let db = rusqlite::Connection::open(dir.join("grid_lookup.db")).expect("grid lookup");
+        let mut stmt = db
+            .prepare("SELECT code, region_code FROM grids WHERE version = (SELECT max(version) FROM grids) AND kind = 'comprehensive'")
+            .expect("grids");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("grids").map(Result::unwrap).collect()
+    };
+    eprintln!("generating {year_cases} cases over {} grids ...", grids.len());
+    wangge_e2e::synthetic::generate_year(&dir.join("case_routing.db"), &grids, year_cases, 2026);
+    let suite = start_with(options);
+    let mut lines = Vec::new();
+    for period in ["2026-10", "2026-Q4", "2026"] {
+        suite.app.app.take_peak_instance_memory();
+        let started = std::time::Instant::now();
+        let reply = call("POST", &suite.url(&format!("/v1/assessments/{period}/run")), OPERATOR_KEY, None);
+        let seconds = started.elapsed().as_secs_f64();
+        assert_eq!(reply.status, 200, "run {period}: {}", reply.body);
+        let memory = suite.app.app.take_peak_instance_memory();
+        let answer = reply.json();
+        lines.push(format!(
+            "  {period:<8} {:>9} facts in {seconds:>6.2} s ({:.0} ms in the component), peak instance memory {:.1} MiB",
+            answer["facts"],
+            server_ms(&reply),
+            memory as f64 / 1048576.0
+        ));
+        let stages: Vec<String> = answer["progress"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| format!("{} {} at {} ms", s["stage"].as_str().unwrap_or(""), s["count"], s["ms"]))
+            .collect();
+        lines.push(format!("           stages: {}", stages.join("; ")));
+    }
+    lines.join("\n")
+}
+
 fn server_ms(reply: &Reply) -> f64 {
     reply
         .header("server-timing")
@@ -324,6 +374,16 @@ fn main() {
         })
         .collect();
 
+    if args.only.as_deref() == Some("assessment") {
+        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
+        println!();
+        println!("assessment:");
+        println!("{}", assessment_figures(args.year_cases));
+        println!();
+        println!("{}", load::header());
+        println!("{}", load::row(&baseline, &baseline));
+        return;
+    }
     if args.only.as_deref() == Some("notification") {
         let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
         println!();
