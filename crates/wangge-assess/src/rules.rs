@@ -113,28 +113,12 @@ impl Rules {
     /// SHA-256 of the rules' canonical JSON (keys sorted): what results record.
     pub fn sha256(&self) -> String {
         let value = serde_json::to_value(self).unwrap_or_default();
-        hex::encode(Sha256::digest(canonical(&value).as_bytes()))
+        hex::encode(Sha256::digest(wangge_core::json::canonical(&value).as_bytes()))
     }
 
     /// The grade of a published (rounded) score.
     pub fn grade(&self, rounded: f64) -> &str {
         self.grades.iter().find(|b| rounded >= b.min).or(self.grades.last()).map_or("", |b| b.grade.as_str())
-    }
-}
-
-fn canonical(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let members: Vec<String> = keys
-                .iter()
-                .map(|k| format!("{}:{}", serde_json::Value::String((*k).clone()), canonical(&map[*k])))
-                .collect();
-            format!("{{{}}}", members.join(","))
-        }
-        serde_json::Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        other => other.to_string(),
     }
 }
 

@@ -26,19 +26,7 @@ pub struct Entry {
 
 /// Canonical JSON: keys sorted, no insignificant whitespace, UTF-8, numbers as written.
 pub fn canonical_json(value: &Value) -> String {
-    // Keys are sorted here rather than trusting the map's order, which a feature flag
-    // anywhere in the dependency graph (`preserve_order`) could change.
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> =
-                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k]))).collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical_json).collect::<Vec<_>>().join(",")),
-        other => other.to_string(),
-    }
+    wangge_core::json::canonical(value)
 }
 
 /// The hash of `entry` following `previous`.

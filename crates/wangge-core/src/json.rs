@@ -1,8 +1,27 @@
 //! Reading JSON request bodies into typed values, with every problem pointed at.
 
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::{ErrorCode, FieldError, Problem};
+
+/// Canonical JSON (conventions.md), for hashes and signatures: keys sorted, no
+/// insignificant whitespace, UTF-8, numbers as written. Keys are sorted here rather
+/// than trusting the map's order, which a feature flag anywhere in the dependency
+/// graph (`preserve_order`) could change.
+pub fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> =
+                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k]))).collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        other => other.to_string(),
+    }
+}
 
 /// Parses a body: not JSON at all is 400 `malformed_json`; JSON of the wrong shape is
 /// 422 `validation_failed` with the JSON pointer of the offending field.

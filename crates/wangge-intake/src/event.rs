@@ -180,19 +180,7 @@ pub fn request_hash(body: &Value) -> String {
 }
 
 /// Canonical JSON, as conventions.md defines it.
-pub fn canonical(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let members: Vec<String> =
-                keys.into_iter().map(|k| format!("{}:{}", Value::String(k.clone()), canonical(&map[k]))).collect();
-            format!("{{{}}}", members.join(","))
-        }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        other => other.to_string(),
-    }
-}
+pub use wangge_core::json::canonical;
 
 #[cfg(test)]
 mod tests {

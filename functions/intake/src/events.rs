@@ -5,9 +5,9 @@ use spin_sdk::http::Response;
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
-use wangge_intake::event::{EventIn, check_coordinates, request_hash};
+use wangge_intake::event::{Event, EventIn, Reporter, check_coordinates, request_hash};
 use wangge_intake::schema;
-use wangge_intake::store::{self, Admission, Admitted, Stored};
+use wangge_intake::store::{self, Admission, Admitted, Guard, Stored};
 use wangge_spin::db::{Db, storage_problem};
 use wangge_spin::{KIB, Reply, Req, json};
 
@@ -99,31 +99,14 @@ pub async fn create(mut req: Req) -> Reply {
     let (event, reporter) = input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now))?;
     let hash = request_hash(&value);
     timing.lap("validate");
-    let admission = Admission {
-        event: &event,
-        reporter: &reporter,
-        key_id: &principal.key_id,
-        key_region_prefix: &principal.region_prefix,
-        idempotency_key: guard::idempotency_key(&req, &principal)?,
-        external_key: event.external_id.as_ref().map(|x| format!("{}:{x}", event.source)),
-        request_hash: &hash,
-    };
-    let db = db()?;
-    let admitted = store::admit(&db, &guard, &[admission], now)
-        .map_err(|e| storage_problem(&e))?
-        .map_err(|r| guard::refused(r, &settings))?;
-    match admitted.into_iter().next() {
-        Some(Admitted::Again(stored)) => return Ok(repeat(&stored)),
-        Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
-        _ => {}
-    }
-    timing.lap("admit");
+    let idempotency_key = guard::idempotency_key(&req, &principal)?;
+    let external_key = event.external_id.as_ref().map(|x| format!("{}:{x}", event.source));
+    let one = One { event: &event, reporter: &reporter, hash: &hash, idempotency_key, external_key };
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
-    let processed = process(&event, &reporter, &principal.region_prefix, &ctx).await;
-    timing.lap("process");
-    store::finish(&db, &[(event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
-        .map_err(|e| storage_problem(&e))?;
-    timing.lap("finish");
+    let (db, processed) = match take(&principal, &guard, &ctx, one, &mut timing).await? {
+        Taken::Again(stored) => return Ok(repeat(&stored)),
+        Taken::Done { db, processed } => (db, processed),
+    };
     let response = match processed {
         Processed::Accepted { answer, .. } => {
             let mut response = json(201, &answer);
@@ -142,6 +125,60 @@ pub async fn create(mut req: Req) -> Reply {
     let mut response = response;
     response.set_header("server-timing", timing.header());
     Ok(response)
+}
+
+/// One event offered at the door, with what makes a retry of it recognisable.
+pub struct One<'a> {
+    pub event: &'a Event,
+    pub reporter: &'a Reporter,
+    pub hash: &'a str,
+    pub idempotency_key: Option<String>,
+    pub external_key: Option<String>,
+}
+
+/// What became of an event offered once.
+pub enum Taken {
+    /// The same request again: answer as the first time.
+    Again(Box<Stored>),
+    /// New: stored, then made a case (or queued, or refused), and the outcome recorded.
+    Done { db: Db, processed: Processed },
+}
+
+/// Takes one event: its guard, its idempotency and the pending record in one
+/// transaction; then, if it is new, the case; then the outcome, recorded. The same key
+/// with another body is 409 `idempotency_key_reused`.
+pub async fn take(
+    principal: &Principal,
+    guard: &Guard,
+    ctx: &Context<'_>,
+    one: One<'_>,
+    timing: &mut Timing,
+) -> Result<Taken, Problem> {
+    let admission = Admission {
+        event: one.event,
+        reporter: one.reporter,
+        key_id: &principal.key_id,
+        key_region_prefix: &principal.region_prefix,
+        idempotency_key: one.idempotency_key,
+        external_key: one.external_key,
+        request_hash: one.hash,
+    };
+    let db = db()?;
+    let admitted = store::admit(&db, guard, &[admission], wangge_core::time::now_utc())
+        .map_err(|e| storage_problem(&e))?
+        .map_err(|r| guard::refused(r, ctx.settings))?;
+    match admitted.into_iter().next() {
+        Some(Admitted::Again(stored)) => return Ok(Taken::Again(stored)),
+        Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
+        _ => {}
+    }
+    timing.lap("admit");
+    let processed = process(one.event, one.reporter, &principal.region_prefix, ctx).await;
+    timing.lap("process");
+    store::finish(&db, &[(one.event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
+        .map_err(|e| storage_problem(&e))?;
+    timing.lap("finish");
+    Ok(Taken::Done { db, processed })
 }
 
 /// Stages of a request, for `Server-Timing` (after the glue's `app`).

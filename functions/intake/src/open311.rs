@@ -9,14 +9,14 @@ use wangge_core::{ErrorCode, Problem};
 use wangge_intake::event::check_coordinates;
 use wangge_intake::open311::{self, MAX_RANGE_DAYS, MAX_RECORDS};
 use wangge_intake::schema;
-use wangge_intake::store::{self, Admission, Admitted, Stored};
+use wangge_intake::store::{self, Stored};
 use wangge_spin::chain::{Answer, call};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
-use crate::events::{EVENT_BODY_LIMIT, db, repeat, reused};
+use crate::events::{EVENT_BODY_LIMIT, One, Taken, Timing, db, repeat, take};
 use crate::guard::{self, Settings};
-use crate::process::{Context, Processed, process};
+use crate::process::{Context, Processed};
 
 /// An Open311 error response.
 fn error(status: u16, description: impl Into<String>) -> Response {
@@ -154,34 +154,19 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
     let mut hashed = fields.clone();
     hashed["api_key"] = Value::Null;
     let hash = wangge_intake::event::request_hash(&hashed);
-    let admission = Admission {
-        event: &event,
-        reporter: &reporter,
-        key_id: &principal.key_id,
-        key_region_prefix: &principal.region_prefix,
-        idempotency_key: guard::idempotency_key(&req, &principal)?,
-        external_key: None,
-        request_hash: &hash,
-    };
-    let db = db()?;
-    let admitted = store::admit(&db, &guard, &[admission], now)
-        .map_err(|e| storage_problem(&e))?
-        .map_err(|r| guard::refused(r, settings))?;
-    match admitted.into_iter().next() {
-        Some(Admitted::Again(stored)) => {
+    let idempotency_key = guard::idempotency_key(&req, &principal)?;
+    let one = One { event: &event, reporter: &reporter, hash: &hash, idempotency_key, external_key: None };
+    let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
+    let processed = match take(&principal, &guard, &ctx, one, &mut Timing::start()).await? {
+        Taken::Again(stored) => {
             let first = repeat(&stored);
             if first.status() >= &400 {
                 return Ok(first);
             }
             return Ok(created(&stored.event.id, "this request was received before"));
         }
-        Some(Admitted::Conflict(stored)) => return Err(reused(&stored)),
-        _ => {}
-    }
-    let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
-    let processed = process(&event, &reporter, &principal.region_prefix, &ctx).await;
-    store::finish(&db, &[(event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
-        .map_err(|e| storage_problem(&e))?;
+        Taken::Done { processed, .. } => processed,
+    };
     match processed {
         Processed::Accepted { answer, .. } => {
             let notice = match answer["merged_into"].as_str() {

@@ -145,12 +145,7 @@ impl Suite {
                 Some(&body),
             );
             assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
-            let ms = reply
-                .header("server-timing")
-                .and_then(|v| v.strip_prefix("app;dur="))
-                .map(|v| v.split(',').next().unwrap_or(v))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0);
+            let ms = load::app_ms(reply.header("server-timing")).unwrap_or(0.0);
             timings.push((path, ms));
         }
         timings

@@ -13,17 +13,16 @@ pub struct Outcome {
 /// One request of a load run; `i` counts the client's requests, for varied inputs.
 pub type Shot = dyn Fn(&ureq::Agent, usize) -> Outcome + Send + Sync;
 
+/// The component's own time, `app;dur=` (the first metric of `Server-Timing`), in ms.
+pub fn app_ms(server_timing: Option<&str>) -> Option<f64> {
+    server_timing?.strip_prefix("app;dur=")?.split(',').next()?.trim().parse().ok()
+}
+
 /// Sends `request`, reads the body, and takes `app;dur=` from `server-timing`.
 pub fn fire(request: Result<http::Response<ureq::Body>, ureq::Error>, expect: &[u16]) -> Outcome {
     match request {
         Ok(mut response) => {
-            let app_ms = response
-                .headers()
-                .get("server-timing")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("app;dur="))
-                .map(|v| v.split(',').next().unwrap_or(v))
-                .and_then(|v| v.parse().ok());
+            let app_ms = app_ms(response.headers().get("server-timing").and_then(|v| v.to_str().ok()));
             let ok = expect.contains(&response.status().as_u16()) && response.body_mut().read_to_vec().is_ok();
             Outcome { ok, app_ms }
         }

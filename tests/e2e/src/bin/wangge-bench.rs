@@ -126,13 +126,7 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
                 .send(body.as_str());
             match response {
                 Ok(mut r) if matches!(r.status().as_u16(), 201 | 202) => {
-                    let app_ms = r
-                        .headers()
-                        .get("server-timing")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.strip_prefix("app;dur="))
-                        .map(|v| v.split(',').next().unwrap_or(v))
-                        .and_then(|v| v.parse().ok());
+                    let app_ms = load::app_ms(r.headers().get("server-timing").and_then(|v| v.to_str().ok()));
                     let answer: serde_json::Value = r
                         .body_mut()
                         .read_to_vec()
@@ -303,12 +297,7 @@ fn assessment_figures(year_cases: usize) -> String {
 }
 
 fn server_ms(reply: &Reply) -> f64 {
-    reply
-        .header("server-timing")
-        .and_then(|v| v.strip_prefix("app;dur="))
-        .map(|v| v.split(',').next().unwrap_or(v))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    load::app_ms(reply.header("server-timing")).unwrap_or(0.0)
 }
 
 fn main() {
@@ -343,12 +332,7 @@ fn main() {
         .iter()
         .map(|region| {
             let reply = call("GET", &suite.url(&format!("/v1/grids/audit?region={region}")), OPERATOR_KEY, None);
-            let ms = reply
-                .header("server-timing")
-                .and_then(|v| v.strip_prefix("app;dur="))
-                .map(|v| v.split(',').next().unwrap_or(v))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0.0);
+            let ms = server_ms(&reply);
             let audit = &reply.json()["audit"];
             let grids =
                 audit["comprehensive_grids"].as_u64().unwrap_or(0) + audit["dedicated_grids"].as_u64().unwrap_or(0);
