@@ -303,16 +303,7 @@ mod tests {
     use crate::rules::Rules;
 
     fn rules() -> Rules {
-        let domains = [
-            "public_safety",
-            "eco_environment",
-            "urban_rural_construction",
-            "production_safety",
-            "floating_population",
-            "special_groups",
-            "empty_nest_elderly",
-        ];
-        Rules::defaults(domains.iter().map(|d| d.to_string()).zip([0.2, 0.15, 0.15, 0.15, 0.1, 0.15, 0.1]).collect())
+        Rules::defaults(crate::rules::tests::default_weights())
     }
 
     fn october() -> Period {

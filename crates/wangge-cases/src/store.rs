@@ -22,13 +22,8 @@ pub struct CaseStaff {
     pub grid_code: String,
 }
 
-/// A reporter's personal data: kept in its own table.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Reporter {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub wechat_openid: Option<String>,
-}
+/// A reporter's personal data: kept in its own table, masked when shown.
+pub use wangge_core::privacy::Reporter;
 
 /// What intake hands over to make a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -29,3 +29,12 @@ mod tests {
         assert_eq!(mask_name(""), "");
     }
 }
+
+/// A reporter's personal data (name, phone, WeChat openid): kept in its own table by
+/// every function that holds it, so that masking and erasure are one place each.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub wechat_openid: Option<String>,
+}

@@ -50,13 +50,8 @@ pub struct LocationIn {
     pub address: Option<String>,
 }
 
-/// A reporter's personal data: stored apart from the event, masked when shown.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Reporter {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub wechat_openid: Option<String>,
-}
+/// A reporter's personal data: kept in its own table, masked when shown.
+pub use wangge_core::privacy::Reporter;
 
 /// Where an event happened, as sent and as stored (WGS-84).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
