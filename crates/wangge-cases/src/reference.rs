@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 3, name: "cases", sql: include_str!("../migrations/0003_cases.sql") },
     Migration { version: 4, name: "notices", sql: include_str!("../migrations/0004_notices.sql") },
     Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
+    Migration { version: 6, name: "duty_phone", sql: include_str!("../migrations/0006_duty_phone.sql") },
 ];
 
 #[derive(Debug)]
@@ -251,6 +252,9 @@ pub struct Department {
     pub kind: String,
     pub region_code: String,
     pub level: String,
+    /// The duty contact's phone (值班电话), if known: urgent notices go there by SMS too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duty_phone: Option<String>,
 }
 
 /// Replaces the departments (`PUT /v1/departments`, `departments.csv` format or JSON).
@@ -294,13 +298,14 @@ pub fn put_departments(db: &impl Sql, departments: &[Department]) -> Result<usiz
         db.execute("DELETE FROM departments", &[])?;
         for d in departments {
             db.execute(
-                "INSERT INTO departments (dept_code, name, kind, region_code, level) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO departments (dept_code, name, kind, region_code, level, duty_phone) VALUES (?, ?, ?, ?, ?, ?)",
                 &[
                     d.dept_code.as_str().into(),
                     d.name.as_str().into(),
                     d.kind.as_str().into(),
                     d.region_code.as_str().into(),
                     d.level.as_str().into(),
+                    d.duty_phone.clone().filter(|p| !p.trim().is_empty()).into(),
                 ],
             )?;
         }
@@ -319,8 +324,18 @@ fn departments_from(rows: wangge_core::Rows) -> Vec<Department> {
             kind: text(&r[2]),
             region_code: text(&r[3]),
             level: text(&r[4]),
+            duty_phone: r.get(5).and_then(SqlValue::as_str).map(str::to_owned),
         })
         .collect()
+}
+
+/// One department by its code.
+pub fn department(db: &impl Sql, code: &str) -> Result<Option<Department>, StorageError> {
+    let rows = db.execute(
+        "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments WHERE dept_code = ?",
+        &[code.into()],
+    )?;
+    Ok(departments_from(rows).into_iter().next())
 }
 
 /// The department of `kind` that handles a case in `community`: the town's, or the
@@ -332,7 +347,7 @@ pub fn department_for(db: &impl Sql, kind: &str, community: &str) -> Result<Opti
     let town = format!("{}000", &community[..9]);
     let district = format!("{}000000", &community[..6]);
     let rows = db.execute(
-        "SELECT dept_code, name, kind, region_code, level FROM departments WHERE kind = ? AND region_code IN (?, ?) \
+        "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments WHERE kind = ? AND region_code IN (?, ?) \
          ORDER BY CASE level WHEN 'town' THEN 0 ELSE 1 END LIMIT 1",
         &[kind.into(), town.into(), district.into()],
     )?;
@@ -348,7 +363,7 @@ pub fn departments(
     limit: usize,
 ) -> Result<Vec<Department>, StorageError> {
     Ok(departments_from(db.execute(
-        "SELECT dept_code, name, kind, region_code, level FROM departments \
+        "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments \
          WHERE region_code >= ? AND region_code < ? AND (? IS NULL OR kind = ?) AND dept_code > ? ORDER BY dept_code LIMIT ?",
         &[
             prefix.into(),

@@ -778,9 +778,14 @@ fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<V
         }
         Action::Assign | Action::Reassign => {
             if let (Some(kind), Some(id)) = (&case.assignee_kind, &case.assignee) {
+                // A department is reached at its system, and at its duty phone when it has one.
+                let phone = match kind.as_str() {
+                    "department" => reference::department(db, id)?.and_then(|d| d.duty_phone),
+                    _ => None,
+                };
                 out.push(notice(
                     "assignment",
-                    Recipient { kind: kind.clone(), id: id.clone(), phone: None, wechat_openid: None },
+                    Recipient { kind: kind.clone(), id: id.clone(), phone, wechat_openid: None },
                 ));
             }
         }

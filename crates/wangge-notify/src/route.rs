@@ -66,8 +66,16 @@ pub fn channels(recipient_kind: &str, recipient_id: &str, urgent: bool, contact:
             }
             out
         }
+        // A department's system by webhook; its duty phone by SMS too when it is urgent.
+        "department" => {
+            let mut out = vec![(Channel::Webhook, recipient_id.to_owned())];
+            if let Some(phone) = present(&contact.phone).filter(|_| urgent) {
+                out.push((Channel::Sms, phone));
+            }
+            out
+        }
         // A grid is reached through its staff: the function resolves them and asks for each.
-        "department" | "centre" => vec![(Channel::Webhook, recipient_id.to_owned())],
+        "centre" => vec![(Channel::Webhook, recipient_id.to_owned())],
         "hotline" => vec![(Channel::Hotline, recipient_id.to_owned())],
         _ => Vec::new(),
     }
@@ -138,6 +146,13 @@ mod tests {
         assert!(channels("reporter", "c1", true, &contact(None, Some(" "))).is_empty());
         assert_eq!(channels("centre", "320613001000", false, &Contact::default())[0].0, Channel::Webhook);
         assert_eq!(channels("department", "320613000000-justice", true, &Contact::default())[0].0, Channel::Webhook);
+        let duty = contact(Some("051285000000"), None);
+        assert_eq!(
+            channels("department", "d1", true, &duty),
+            vec![(Channel::Webhook, "d1".into()), (Channel::Sms, "051285000000".into())],
+            "urgent: the duty phone as well"
+        );
+        assert_eq!(channels("department", "d1", false, &duty), vec![(Channel::Webhook, "d1".into())]);
         assert_eq!(channels("hotline", "GD-1", false, &Contact::default()), vec![(Channel::Hotline, "GD-1".into())]);
     }
 

@@ -54,9 +54,29 @@ fn trace(suite: &Suite, key: &str, case_id: &str) -> Value {
 fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_signed_webhook() {
     let fake = Fake::start();
     let suite = start("notify-channels", &fake, &[]);
+    // The town's police station (新江街道派出所) has a duty phone (an optional departments.csv column).
+    let mut csv = String::from_utf8(demo("departments.csv")).unwrap();
+    csv = csv
+        .lines()
+        .enumerate()
+        .map(|(i, line)| match (i, line.starts_with("320613001000-public_security,")) {
+            (0, _) => format!("{line},duty_phone"),
+            (_, true) => format!("{line},051285550110"),
+            _ => format!("{line},"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let auth = bearer(OPERATOR_KEY);
+    let put = request(
+        "PUT",
+        &suite.url("/v1/departments"),
+        &[("authorization", auth.as_str()), ("content-type", "text/csv")],
+        Some(csv.as_bytes()),
+    );
+    assert_eq!(put.status, 200, "{}", put.body);
     let case_id = urgent(&suite, 0, "oREPORTER1");
     let pass = dispatch(&suite);
-    assert_eq!((pass["claimed"].as_u64(), pass["delivered"].as_u64()), (Some(3), Some(3)), "{pass}");
+    assert_eq!((pass["claimed"].as_u64(), pass["delivered"].as_u64()), (Some(4), Some(4)), "{pass}");
 
     let sent = fake.requests("/cgi-bin/message/subscribe/send");
     assert_eq!(sent.len(), 1);
@@ -65,8 +85,11 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     assert!(message["data"]["thing1"]["value"].as_str().unwrap().chars().count() <= 20);
     assert_eq!(message["data"]["character_string2"]["value"].as_str().unwrap().len(), 32, "the case id, cut to 32");
     assert_eq!(fake.token_fetches(), 1);
-    let sms = fake.requests("/sms/send");
-    assert_eq!((sms.len(), sms[0].json()["phone"].as_str()), (1, Some("13812345678")), "urgent: SMS as well");
+    let phones: std::collections::BTreeSet<String> =
+        fake.requests("/sms/send").iter().map(|r| r.json()["phone"].as_str().unwrap().to_owned()).collect();
+    let expected: std::collections::BTreeSet<String> =
+        ["051285550110", "13812345678"].iter().map(|s| s.to_string()).collect();
+    assert_eq!(phones, expected, "urgent: SMS as well, to the reporter and to the department's duty phone");
     let hooks = fake.requests(WEBHOOK);
     assert_eq!(hooks.len(), 1);
     let hook = &hooks[0];
@@ -93,9 +116,10 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     let traced = trace(&suite, &reader, &case_id);
     let deliveries: Vec<&Value> =
         traced["messages"].as_array().unwrap().iter().flat_map(|m| m["deliveries"].as_array().unwrap()).collect();
-    assert_eq!(deliveries.len(), 3);
+    assert_eq!(deliveries.len(), 4);
     assert!(deliveries.iter().all(|d| d["state"] == "delivered" && d["tries"][0]["outcome"] == "delivered"));
-    let sms = deliveries.iter().find(|d| d["channel"] == "sms").unwrap();
+    let sms =
+        deliveries.iter().find(|d| d["channel"] == "sms" && d["address"].as_str().unwrap().starts_with("138")).unwrap();
     assert_eq!(sms["address"], "138****5678");
     assert!(!traced.to_string().contains("13812345678"));
     assert!(trace(&suite, OPERATOR_KEY, &case_id).to_string().contains("13812345678"), "whole for notifications:admin");
@@ -104,7 +128,7 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     fake.rotate_token();
     urgent(&suite, 1, "oREPORTER1");
     let pass = dispatch(&suite);
-    assert_eq!(pass["delivered"], 3, "{pass}");
+    assert_eq!(pass["delivered"], 4, "{pass}");
     assert_eq!(fake.token_fetches(), 2);
     assert_eq!(fake.requests("/cgi-bin/message/subscribe/send").len(), 3, "the refused send, then the resend");
 
@@ -112,7 +136,7 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     fake.unsubscribe("oNOSUB");
     let refused = urgent(&suite, 2, "oNOSUB");
     let pass = dispatch(&suite);
-    assert_eq!((pass["delivered"].as_u64(), pass["dead"].as_u64()), (Some(2), Some(1)), "{pass}");
+    assert_eq!((pass["delivered"].as_u64(), pass["dead"].as_u64()), (Some(3), Some(1)), "{pass}");
     let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
     let item = &dead["items"][0];
     assert_eq!((item["channel"].as_str(), item["case_id"].as_str()), (Some("wechat"), Some(refused.as_str())));
