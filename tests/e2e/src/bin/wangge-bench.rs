@@ -506,6 +506,8 @@ fn main() {
     eprintln!("dispatching {} notifications ...", args.dispatch_messages);
     let dispatch = dispatch_figure(args.dispatch_messages);
     let (intake, intake_summary) = intake_figures(&suite, nantong.clone(), duration);
+    eprintln!("assessing {} cases ...", args.year_cases);
+    let assessment = assessment_figures(args.year_cases);
 
     println!();
     println!("case routing:");
@@ -527,6 +529,9 @@ fn main() {
     println!();
     println!("intake:");
     println!("{intake_summary}");
+    println!();
+    println!("assessment:");
+    println!("{assessment}");
     println!();
     println!("imports of the demo city, time in the component:");
     for (path, ms) in &imports {
