@@ -11,6 +11,13 @@ if [ ! -f target/py-open311/georeport/__init__.py ]; then
   printf '\n==> installing the Open311 client the tests use (georeport, PyPI)\n' >&2
   python3 -m pip install --quiet --disable-pip-version-check --target target/py-open311 'georeport==0.3.1'
 fi
+# And one that also creates requests: `open311` on npm (see tests/e2e/open311-node/README.md).
+if [ ! -f target/node-open311/node_modules/open311/open311.js ]; then
+  printf '\n==> installing the Node Open311 client the tests use (open311, npm)\n' >&2
+  rm -rf target/node-open311
+  cp -r tests/e2e/open311-node target/node-open311
+  (cd target/node-open311 && npm install --no-audit --no-fund --silent)
+fi
 
 printf '\n==> cargo fmt --check\n' >&2
 cargo fmt --all --check

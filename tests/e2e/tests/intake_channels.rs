@@ -207,6 +207,25 @@ print(json.dumps({{"services": len(services), "status": one["status"], "code": o
     assert_eq!(printed["status"], "open");
     assert_eq!(printed["code"], "B05");
     assert_eq!(printed["services"], services.as_array().unwrap().len());
+
+    // One that creates requests too: `open311` on npm, unchanged (scripts/test.sh installs it).
+    let node = workspace_root().join("target/node-open311");
+    assert!(node.join("node_modules/open311").exists(), "the Node client is missing: scripts/test.sh installs it");
+    let out = std::process::Command::new("node")
+        .arg(node.join("client.js"))
+        .arg(suite.url("/open311/v2/"))
+        .arg(&api_key)
+        .arg("32.139")
+        .arg("120.8031")
+        .output()
+        .expect("node runs");
+    assert!(out.status.success(), "open311 (npm) failed: {}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((printed["definition"].as_str(), printed["code"].as_str()), (Some("C03"), Some("C03")));
+    assert_eq!(printed["status"], "open");
+    let id = printed["id"].as_str().unwrap();
+    let case = call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None).json();
+    assert_eq!((case["source"].as_str(), case["category"].as_str()), (Some("open311"), Some("C03")));
 }
 
 #[test]

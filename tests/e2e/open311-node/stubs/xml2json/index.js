@@ -1,0 +1,1 @@
+module.exports = { toJson: function () { throw new Error("XML is not used: the client runs in JSON mode"); } };
