@@ -96,7 +96,7 @@ pub fn grid(req: Req, raw: &str, code: &str) -> Reply {
 /// city, with the ranked members one level down.
 pub fn region(req: Req, raw: &str, code: &str) -> Reply {
     let principal = reader(&req)?;
-    principal.require_region(wangge_registry_prefix(code))?;
+    principal.require_region(significant_prefix(code))?;
     let label = period(raw)?.label;
     let db = db()?;
     let run = run_of(&db, &label)?;
@@ -132,7 +132,7 @@ pub fn region(req: Req, raw: &str, code: &str) -> Reply {
 }
 
 /// The significant prefix of a region code, for key checks (`320613000000` → `320613`).
-fn wangge_registry_prefix(code: &str) -> &str {
+fn significant_prefix(code: &str) -> &str {
     let trimmed = code.trim_end_matches('0');
     match trimmed.len() {
         0..=4 => &code[..4.min(code.len())],

@@ -71,8 +71,12 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
             let district = place["district_code"].as_str().unwrap_or_default().to_owned();
             (district.clone(), Some(district))
         }
-        // An address the dictionary cannot place goes to the centre's queue, never dropped.
-        _ if event.point.is_none() => (jurisdiction.to_owned(), None),
+        // An address the dictionary cannot place goes to the centre's queue, never dropped:
+        // the sending key's own region when it lies within the jurisdiction, else the jurisdiction's.
+        _ if event.point.is_none() => {
+            let centre = if key_region_prefix.starts_with(jurisdiction) { key_region_prefix } else { jurisdiction };
+            (centre.to_owned(), None)
+        }
         _ => {
             return Processed::Rejected(
                 Problem::new(ErrorCode::OutsideCoverage)

@@ -80,6 +80,27 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     assert_eq!(changed["results"][0]["problem"]["code"], "idempotency_key_reused");
     assert_eq!(changed["results"][1]["status"], "accepted");
 
+    // A district's hotline key: what nobody can place goes to that district's centre.
+    let district_key = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({ "name": "崇川 12345", "scopes": ["events:write"], "region_prefix": "320613" })),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lost = call(
+        "POST",
+        &suite.url("/v1/hotline/work-orders"),
+        &district_key,
+        Some(&json!({ "orders": [order("GD-9", "月球背面", "噪音扰民", None)] })),
+    )
+    .json();
+    assert_eq!(lost["results"][0]["status"], "accepted", "{lost}");
+    assert_eq!(lost["results"][0]["grid"]["community_code"], "320613");
+
     // The envelope: 1 to 100 orders.
     let too_many: Vec<Value> = (0..101).map(|i| order(&format!("N{i}"), CHONGCHUAN_ADDRESS, "垃圾", None)).collect();
     let refused = batch(&suite, &too_many);
