@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
-use wangge_core::time::{parse, render};
+use wangge_core::time::render;
 
 use crate::event::{Event, Reporter};
 
@@ -374,11 +374,6 @@ fn select(db: &impl Sql, tail: &str, params: &[SqlValue]) -> Result<Vec<Stored>,
         .collect())
 }
 
-/// Whether `at` (as stored) is before `now`.
-pub fn is_due(at: Option<&str>, now: DateTime<Utc>) -> bool {
-    at.and_then(parse).is_some_and(|t| t <= now)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -410,7 +405,7 @@ mod tests {
     }
 
     fn now() -> DateTime<Utc> {
-        parse("2026-11-26T09:00:00+08:00").unwrap()
+        wangge_core::time::parse("2026-11-26T09:00:00+08:00").unwrap()
     }
 
     fn offer<'a>(e: &'a Event, r: &'a Reporter, key: Option<&str>, hash: &'a str) -> Admission<'a> {

@@ -136,15 +136,7 @@ impl Suite {
             ("/v1/addresses", "addresses.csv", "text/csv"),
             ("/v1/regions/outlines", "districts.geojson", "application/geo+json"),
         ] {
-            let body = demo(file);
-            let auth = bearer(OPERATOR_KEY);
-            let reply = request(
-                "PUT",
-                &self.url(path),
-                &[("authorization", auth.as_str()), ("content-type", content_type)],
-                Some(&body),
-            );
-            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+            let reply = self.put(path, content_type, &demo(file));
             let ms = load::app_ms(reply.header("server-timing")).unwrap_or(0.0);
             timings.push((path, ms));
         }
@@ -189,7 +181,6 @@ impl Suite {
     /// Imports case-routing's reference data: the catalogue of matters, the 2026
     /// calendar and the departments of the demo city.
     pub fn load_reference(&self) {
-        let auth = bearer(OPERATOR_KEY);
         for (path, content_type, body) in [
             (
                 "/v1/categories",
@@ -203,14 +194,21 @@ impl Suite {
             ),
             ("/v1/departments", "text/csv", demo("departments.csv")),
         ] {
-            let reply = request(
-                "PUT",
-                &self.url(path),
-                &[("authorization", auth.as_str()), ("content-type", content_type)],
-                Some(&body),
-            );
-            assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+            self.put(path, content_type, &body);
         }
+    }
+
+    /// An import with the operator key, which must succeed.
+    fn put(&self, path: &str, content_type: &str, body: &[u8]) -> Reply {
+        let auth = bearer(OPERATOR_KEY);
+        let reply = request(
+            "PUT",
+            &self.url(path),
+            &[("authorization", auth.as_str()), ("content-type", content_type)],
+            Some(body),
+        );
+        assert!(matches!(reply.status, 200 | 201), "PUT {path}: {} {}", reply.status, reply.body);
+        reply
     }
 
     /// Rows of `table` in the database `label`.
