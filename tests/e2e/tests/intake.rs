@@ -214,6 +214,11 @@ fn retries_return_the_first_answer_and_create_nothing_new() {
     assert_eq!((conflict.status, conflict.json()["code"].as_str()), (409, Some("idempotency_key_reused")));
     assert_eq!(conflict.json()["event_id"], first.json()["event_id"]);
 
+    // An Idempotency-Key is 1 to 200 printable characters.
+    let long = "k".repeat(201);
+    let malformed = post(&suite, OPERATOR_KEY, &body, &[("idempotency-key", long.as_str())]);
+    assert_eq!((malformed.status, malformed.json()["code"].as_str()), (400, Some("malformed_request")));
+
     // Source and external id do the same without a header.
     let mut external = resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03");
     external["external_id"] = "mini-program-77".into();
@@ -399,6 +404,8 @@ fn events_wait_in_the_queue_while_a_downstream_is_down_and_none_is_lost_or_doubl
     assert_eq!(stored["case_id"], id.as_str());
     assert_eq!(suite.count("case_routing", "cases"), 2);
     assert_eq!(call("GET", &suite.url("/v1/events/retry-pending"), OPERATOR_KEY, None).status, 405);
+    let bad = call("POST", &suite.url("/v1/events/retry-pending?limit=501"), OPERATOR_KEY, None);
+    assert_eq!((bad.status, bad.json()["code"].as_str()), (400, Some("invalid_parameter")));
 }
 
 #[test]

@@ -106,6 +106,14 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     let refused = batch(&suite, &too_many);
     assert_eq!((refused.status, refused.json()["code"].as_str()), (422, Some("validation_failed")));
     assert_eq!(batch(&suite, &[]).status, 422);
+    let auth = bearer(OPERATOR_KEY);
+    let huge = request(
+        "POST",
+        &suite.url("/v1/hotline/work-orders"),
+        &[("authorization", auth.as_str()), ("content-type", "application/json")],
+        Some(&vec![b' '; 1024 * 1024 + 1]),
+    );
+    assert_eq!((huge.status, huge.json()["code"].as_str()), (413, Some("body_too_large")), "a batch is at most 1 MiB");
 }
 
 fn form(suite: &Suite, path: &str, fields: &[(&str, &str)]) -> Reply {

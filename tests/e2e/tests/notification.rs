@@ -326,3 +326,26 @@ fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
         }
     }
 }
+
+#[test]
+fn a_channel_left_unconfigured_is_dead_at_once_with_its_reason() {
+    let fake = Fake::start();
+    // Everything but the SMS gateway: its origin stays the `.invalid` placeholder.
+    let suite = start_city(
+        "notify-unconfigured",
+        &[
+            ("wechat_origin", fake.url.as_str()),
+            ("wechat_appid", "wx-demo"),
+            ("wechat_secret", "wx-secret"),
+            ("webhook_origin", fake.url.as_str()),
+        ],
+    );
+    urgent(&suite, 0, "oR1");
+    let pass = dispatch(&suite);
+    assert_eq!((pass["delivered"].as_u64(), pass["dead"].as_u64()), (Some(2), Some(1)), "{pass}");
+    let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
+    assert_eq!(dead["items"][0]["channel"], "sms");
+    assert!(dead["items"][0]["last_error"].as_str().unwrap().starts_with("channel_not_configured"), "{dead}");
+    let bad = call("POST", &suite.url("/v1/notifications/dispatch?limit=0"), OPERATOR_KEY, None);
+    assert_eq!((bad.status, bad.json()["code"].as_str()), (400, Some("invalid_parameter")));
+}
