@@ -10,6 +10,7 @@ use wangge_assess::compute::{Run, district_of, town_of};
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
+use wangge_cases::calendar::Within;
 use wangge_core::auth::Scope;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::{ErrorCode, FieldError, Problem};
@@ -51,13 +52,11 @@ struct Catalogue {
 /// `report_within` in seconds: `m` and `h` exactly; `wh` and `wd` as 1 h and 24 h of
 /// elapsed time (the demo catalogue uses only `m` and `h`).
 fn seconds(within: &str) -> i64 {
-    let digits: String = within.chars().take_while(char::is_ascii_digit).collect();
-    let n: i64 = digits.parse().unwrap_or(0);
-    match &within[digits.len()..] {
-        "m" => n * 60,
-        "h" | "wh" => n * 3600,
-        "wd" => n * 86_400,
-        _ => 0,
+    match Within::parse(within) {
+        Ok(Within::Minutes(n)) => n * 60,
+        Ok(Within::Hours(n) | Within::WorkHours(n)) => n * 3600,
+        Ok(Within::WorkDays(n)) => n * 86_400,
+        Err(_) => 0,
     }
 }
 
