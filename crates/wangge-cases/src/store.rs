@@ -117,6 +117,19 @@ pub struct ActionRequest {
     pub expected_version: Option<i64>,
 }
 
+impl ActionRequest {
+    /// Whether the action sets deadlines, and so needs the working calendar: an
+    /// assignment, or an escalation straight to a named department (which assigns).
+    /// Every other action leaves the deadlines as they are.
+    pub fn sets_deadlines(&self) -> bool {
+        match self.action {
+            Action::Assign | Action::Reassign => true,
+            Action::Escalate => matches!(self.target, Some(Target::Department(_))),
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub enum CaseError {
     NotFound,

@@ -1,6 +1,7 @@
 //! `/v1/cases`: reading cases and acting on them; `/internal/cases`: intake makes them.
 
 use serde_json::{Value, json};
+use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::State;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase, Reporter};
 use wangge_cases::supervision::Light;
@@ -11,7 +12,7 @@ use wangge_core::page::{PageRequest, encode_cursor};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::db::{Db, storage_problem};
-use wangge_spin::{KIB, Reply, Req, json};
+use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 
@@ -111,6 +112,7 @@ pub async fn states(mut req: Req) -> Reply {
 
 /// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.
 pub async fn act(mut req: Req, id: &str) -> Reply {
+    let mut timing = Timing::start();
     let principal = req.principal()?;
     principal.require(Scope::CasesAct)?;
     let mut request: ActionRequest = req.json(64 * KIB).await?;
@@ -121,15 +123,26 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
         })?;
         request.expected_version = Some(version);
     }
+    timing.lap("request");
     let db = db()?;
+    timing.lap("open");
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
-    let calendar = reference::calendar(&db).map_err(storage)?;
+    // Parsing the calendar costs more than the rest of a comment: only an
+    // assignment, which sets deadlines, reads it.
+    let calendar = if request.sets_deadlines() { reference::calendar(&db).map_err(storage)? } else { Calendar::default() };
+    timing.lap("read");
     let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
+    timing.lap("act");
     deliver(&db, &req.request_id).await;
+    timing.lap("deliver");
     let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
+    timing.lap("answer");
+    drop(db);
+    timing.lap("close");
+    response.set_header("server-timing", timing.header());
     Ok(response)
 }
 

@@ -13,9 +13,11 @@ pub mod log;
 pub mod reply;
 pub mod req;
 pub mod system;
+pub mod timing;
 
 pub use reply::{Reply, json, problem};
 pub use req::Req;
+pub use timing::Timing;
 pub use wangge_core::{ErrorCode, Problem};
 
 /// What a function tells the glue about itself.

@@ -9,7 +9,7 @@ use wangge_intake::event::{Event, EventIn, Reporter, check_coordinates, request_
 use wangge_intake::schema;
 use wangge_intake::store::{self, Admission, Admitted, Guard, Stored};
 use wangge_spin::db::{Db, storage_problem};
-use wangge_spin::{KIB, Reply, Req, json};
+use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 use crate::guard::{self, Settings};
@@ -179,28 +179,6 @@ pub async fn take(
         .map_err(|e| storage_problem(&e))?;
     timing.lap("finish");
     Ok(Taken::Done { db, processed })
-}
-
-/// Stages of a request, for `Server-Timing` (after the glue's `app`).
-pub struct Timing {
-    last: std::time::Instant,
-    laps: Vec<(&'static str, f64)>,
-}
-
-impl Timing {
-    pub fn start() -> Timing {
-        Timing { last: std::time::Instant::now(), laps: Vec::new() }
-    }
-
-    pub fn lap(&mut self, name: &'static str) {
-        let now = std::time::Instant::now();
-        self.laps.push((name, (now - self.last).as_secs_f64() * 1000.0));
-        self.last = now;
-    }
-
-    pub fn header(&self) -> String {
-        self.laps.iter().map(|(n, ms)| format!("{n};dur={ms:.3}")).collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// What a retry pass did.

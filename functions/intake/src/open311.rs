@@ -14,7 +14,8 @@ use wangge_spin::chain::{Answer, call};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
-use crate::events::{EVENT_BODY_LIMIT, One, Taken, Timing, db, repeat, take};
+use crate::events::{EVENT_BODY_LIMIT, One, Taken, db, repeat, take};
+use wangge_spin::Timing;
 use crate::guard::{self, Settings};
 use crate::process::{Context, Processed};
 

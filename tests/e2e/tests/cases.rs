@@ -138,6 +138,48 @@ fn actions_follow_the_lifecycle_with_etags_conflicts_and_refusals() {
     assert_eq!(log["entries"][4]["note"], "已清理");
 }
 
+/// An assignment made by an action takes its deadlines from the working calendar, as
+/// `GET /v1/calendar/deadline` computes them (not from the fallback week); so does an
+/// escalation straight to a department, which assigns the case to it.
+#[test]
+fn assignments_by_action_set_deadlines_from_the_calendar() {
+    let suite = start_cases("cases-assign-deadlines");
+    let id = "01900000-0000-7000-8000-000000000020";
+    // A06 is handled by public security within 4 working hours and 3 working days.
+    assert_eq!(make(&suite, id, "resident", "A06", None).status, 201);
+    let category = call("GET", &suite.url("/v1/categories/A06"), OPERATOR_KEY, None).json();
+    let department = "320613001000-public_security";
+    let check = |case: &Value| {
+        for (due, within) in [("respond_due", "respond_within"), ("resolve_due", "resolve_within")] {
+            let start = case["assigned_at"].as_str().unwrap().replace('+', "%2B");
+            let within = category[within].as_str().unwrap();
+            let expected =
+                call("GET", &suite.url(&format!("/v1/calendar/deadline?start={start}&within={within}")), OPERATOR_KEY, None)
+                    .json();
+            assert_eq!(case[due], expected["deadline"], "{due}: {case}");
+            assert_eq!(case["deadline_fallback"], expected["calendar_fallback"], "{case}");
+        }
+    };
+    let accepted = act(&suite, id, json!({"action": "accept", "actor": {"kind": "centre", "id": "3206"}}), None);
+    assert_eq!(accepted.status, 200, "{}", accepted.body);
+    let assigned = act(
+        &suite,
+        id,
+        json!({"action": "assign", "actor": {"kind": "centre", "id": "3206"}, "target": {"kind": "department", "code": department}}),
+        None,
+    );
+    assert_eq!(assigned.status, 200, "{}", assigned.body);
+    check(&assigned.json());
+    let escalated = act(
+        &suite,
+        id,
+        json!({"action": "escalate", "actor": {"kind": "department", "id": department}, "target": {"kind": "department", "code": department}}),
+        None,
+    );
+    assert_eq!(escalated.status, 200, "{}", escalated.body);
+    check(&escalated.json());
+}
+
 #[test]
 fn an_edited_log_row_fails_verification_at_that_entry() {
     let suite = start_cases("cases-tamper");

@@ -17,7 +17,7 @@ struct Args {
     facts_cases: usize,
     dispatch_messages: usize,
     year_cases: usize,
-    /// `--only intake` or `--only notification`: the baselines and that, nothing else.
+    /// `--only actions|intake|notification|assessment`: the baselines and that, nothing else.
     only: Option<String>,
 }
 
@@ -44,15 +44,60 @@ fn args() -> Args {
             "--dispatch-messages" => args.dispatch_messages = value(),
             "--year-cases" => args.year_cases = value(),
             "--only" => match it.next().as_deref() {
-                Some(group @ ("intake" | "notification" | "assessment")) => args.only = Some(group.to_owned()),
-                other => panic!("--only takes `intake`, `notification` or `assessment`, not {other:?}"),
+                Some(group @ ("actions" | "intake" | "notification" | "assessment")) => args.only = Some(group.to_owned()),
+                other => panic!("--only takes `actions`, `intake`, `notification` or `assessment`, not {other:?}"),
             },
             other => panic!(
-                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --year-cases N [--only intake|notification|assessment]"
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --year-cases N [--only actions|intake|notification|assessment]"
             ),
         }
     }
     args
+}
+
+/// Paced rates, requests per second over 16 clients: case actions and intake.
+const ACTION_RATES: [f64; 3] = [100.0, 200.0, 300.0];
+const INTAKE_RATES: [f64; 3] = [25.0, 50.0, 100.0];
+
+/// The trivial component, measured each way a figure of the run is: a closed loop at
+/// full concurrency and at one client, and paced at each rate a figure is paced at.
+struct Baselines {
+    closed: Figure,
+    single: Figure,
+    paced: Vec<Figure>,
+}
+
+impl Baselines {
+    fn measure(trivial: &Arc<load::Shot>, clients: usize, duration: Duration, rates: &[f64]) -> Baselines {
+        let closed = load::run("trivial component (baseline)", clients, duration, trivial.clone());
+        let single = load::run("trivial component, 1 client", 1, duration, trivial.clone());
+        let paced = rates
+            .iter()
+            .map(|&rate| {
+                load::run_paced(&format!("trivial, {clients} clients at {rate}/s"), clients, rate, duration, trivial.clone())
+            })
+            .collect();
+        Baselines { closed, single, paced }
+    }
+
+    /// The baseline measured the way `figure` was.
+    fn of(&self, figure: &Figure) -> &Figure {
+        match figure.rate {
+            Some(rate) => self.paced.iter().find(|b| b.rate == Some(rate)).unwrap_or(&self.closed),
+            None if figure.clients == 1 => &self.single,
+            None => &self.closed,
+        }
+    }
+
+    /// The table: the baselines, then each figure beside its own.
+    fn table<'a>(&self, figures: impl IntoIterator<Item = &'a Figure>) -> String {
+        let mut lines = vec![load::header()];
+        for b in std::iter::once(&self.closed).chain([&self.single]).chain(&self.paced) {
+            lines.push(load::row(b, b));
+        }
+        lines.extend(figures.into_iter().map(|f| load::row(f, self.of(f))));
+        lines.join("\n")
+    }
 }
 
 /// A cheap deterministic mix of `i`, for spreading points.
@@ -70,6 +115,40 @@ fn locate_shot(url: String, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Shot> {
         let (lng, lat) = points[i % points.len()];
         fire(agent.get(format!("{url}?lng={lng:.6}&lat={lat:.6}")).header("authorization", &auth).call(), &[200])
     })
+}
+
+/// Case actions: comments on 5,000 open cases, each one transaction that reads the
+/// case, bumps its version and appends to the log. At one client (the action's own
+/// cost), at `clients` in a closed loop (the most it does), and at `clients` paced at
+/// each of [`ACTION_RATES`] (the latency an actor sees at a load it sustains). The app
+/// is returned to outlive the figures' use of it.
+fn action_figures(clients: usize, duration: Duration) -> (Suite, Vec<Figure>) {
+    let actions_app = cases_app("bench-actions");
+    let now = wangge_core::time::now_utc();
+    wangge_e2e::synthetic::generate_cases(&actions_app.dir.join("case_routing.db"), 5000, now, 0, true);
+    let action_url = actions_app.url("/v1/cases");
+    let auth = bearer(OPERATOR_KEY);
+    let action: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, i: usize| {
+        let id = format!("01900000-0000-7000-8000-{:012}", i % 5000);
+        let body = r#"{"action":"comment","actor":{"kind":"centre","id":"3206"},"note":"bench"}"#;
+        fire(
+            agent
+                .post(format!("{action_url}/{id}/actions"))
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .send(body),
+            &[200],
+        )
+    });
+    let mut figures = vec![
+        load::run("case action (comment), 1 client", 1, duration, action.clone()),
+        load::run(&format!("case action (comment), {clients} clients"), clients, duration, action.clone()),
+    ];
+    for rate in ACTION_RATES {
+        let name = format!("case action, {clients} clients at {rate}/s");
+        figures.push(load::run_paced(&name, clients, rate, duration, action.clone()));
+    }
+    (actions_app, figures)
 }
 
 /// case-routing (with grid-lookup and notification) and its reference data, for the
@@ -126,7 +205,7 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
                 .send(body.as_str());
             match response {
                 Ok(mut r) if matches!(r.status().as_u16(), 201 | 202) => {
-                    let app_ms = load::app_ms(r.headers().get("server-timing").and_then(|v| v.to_str().ok()));
+                    let timing = r.headers().get("server-timing").and_then(|v| v.to_str().ok()).map(str::to_owned);
                     let answer: serde_json::Value = r
                         .body_mut()
                         .read_to_vec()
@@ -135,13 +214,13 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
                         .unwrap_or_default();
                     let ok =
                         answer["event_id"].as_str().map(|id| answered.lock().unwrap().push(id.to_owned())).is_some();
-                    load::Outcome { ok, app_ms }
+                    load::Outcome::new(ok, timing.as_deref())
                 }
-                _ => load::Outcome { ok: false, app_ms: None },
+                _ => load::Outcome::new(false, None),
             }
         })
     };
-    let figures: Vec<Figure> = [1, 16, 64]
+    let mut figures: Vec<Figure> = [1, 16, 64]
         .into_iter()
         .map(|clients| {
             load::run(
@@ -152,6 +231,9 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
             )
         })
         .collect();
+    for rate in INTAKE_RATES {
+        figures.push(load::run_paced(&format!("intake, 16 clients at {rate}/s"), 16, rate, duration, shot.clone()));
+    }
     // Drain what waits (nothing should), then count.
     for _ in 0..100 {
         let r = call("POST", &suite.url("/v1/events/retry-pending?limit=500"), OPERATOR_KEY, None).json();
@@ -368,6 +450,13 @@ fn main() {
         println!("{}", load::row(&baseline, &baseline));
         return;
     }
+    if args.only.as_deref() == Some("actions") {
+        let baselines = Baselines::measure(&trivial, args.clients, duration, &ACTION_RATES);
+        let (_app, figures) = action_figures(args.clients, duration);
+        println!();
+        println!("{}", baselines.table(&figures));
+        return;
+    }
     if args.only.as_deref() == Some("notification") {
         let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
         println!();
@@ -379,23 +468,15 @@ fn main() {
         return;
     }
     if args.only.as_deref() == Some("intake") {
-        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
-        let baseline_single = load::run("trivial component, 1 client", 1, duration, trivial);
+        let baselines = Baselines::measure(&trivial, args.clients, duration, &INTAKE_RATES);
         let chained = load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained);
         let (figures, summary) = intake_figures(&suite, Arc::new(nantong), duration);
         println!();
         println!("intake:");
         println!("{summary}");
         println!();
-        println!("{}", load::header());
-        println!("{}", load::row(&baseline, &baseline));
-        println!("{}", load::row(&baseline_single, &baseline_single));
-        println!("{}", load::row(&chained, &baseline));
-        for f in &figures {
-            let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
-            println!("{}", load::row(f, base));
-        }
-        for f in &figures {
+        println!("{}", baselines.table(std::iter::once(&chained).chain(&figures)));
+        for f in figures.iter().filter(|f| f.rate.is_none()) {
             println!("  {}: {:.2}x the chained call's throughput", f.name, f.rps() / chained.rps());
         }
         return;
@@ -417,8 +498,8 @@ fn main() {
     let synthetic: Vec<(f64, f64)> =
         (0..100_000).map(|i| (x0 + (x1 - x0) * mix(i, 1), y0 + (y1 - y0) * mix(i, 2))).collect();
 
-    let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
-    let baseline_single = load::run("trivial component, 1 client", 1, duration, trivial);
+    let rates: Vec<f64> = ACTION_RATES.iter().chain(&INTAKE_RATES).copied().collect();
+    let baselines = Baselines::measure(&trivial, args.clients, duration, &rates);
     let mut figures: Vec<Figure> = Vec::new();
     figures.push(load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained));
     // Locate at one client (its own cost, no queueing) and at full load.
@@ -440,27 +521,10 @@ fn main() {
         }
     }
 
-    // Case actions at full concurrency: comments on 5,000 open cases, each one
-    // transaction that reads the case, bumps its version and appends to the log.
-    let actions_app = cases_app("bench-actions");
-    let now = wangge_core::time::now_utc();
-    wangge_e2e::synthetic::generate_cases(&actions_app.dir.join("case_routing.db"), 5000, now, 0, true);
-    let action_url = actions_app.url("/v1/cases");
-    let auth = bearer(OPERATOR_KEY);
-    let action: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, i: usize| {
-        let id = format!("01900000-0000-7000-8000-{:012}", i % 5000);
-        let body = r#"{"action":"comment","actor":{"kind":"centre","id":"3206"},"note":"bench"}"#;
-        fire(
-            agent
-                .post(format!("{action_url}/{id}/actions"))
-                .header("authorization", &auth)
-                .header("content-type", "application/json")
-                .send(body),
-            &[200],
-        )
-    });
-    figures.push(load::run("case action (comment), 16 clients", args.clients, duration, action));
+    let (_actions_app, actions) = action_figures(args.clients, duration);
+    figures.extend(actions);
 
+    let now = wangge_core::time::now_utc();
     // The sweep over open cases assigned across the last 10 days: a mix of lights.
     let sweep_app = cases_app("bench-sweep");
     eprintln!("generating {} open cases ...", args.sweep_cases);
@@ -542,24 +606,13 @@ fn main() {
         println!("  region {region:<14} {grids:>5} grids {ms:>8.0} ms, {findings} findings");
     }
     println!();
-    println!("{}", load::header());
-    println!("{}", load::row(&baseline, &baseline));
-    println!("{}", load::row(&baseline_single, &baseline_single));
-    for f in &figures {
-        // Each figure beside the baseline at the same concurrency.
-        let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
-        println!("{}", load::row(f, base));
-    }
-    for f in &intake {
-        let base = if f.name.ends_with(", 1 client") { &baseline_single } else { &baseline };
-        println!("{}", load::row(f, base));
-    }
+    println!("{}", baselines.table(figures.iter().chain(&intake)));
     if let Some(chained) = figures.iter().find(|f| f.name.starts_with("chained call")) {
-        for f in &intake {
+        for f in intake.iter().filter(|f| f.rate.is_none()) {
             println!("  {}: {:.2}x the chained call's throughput", f.name, f.rps() / chained.rps());
         }
     }
-    let failed: usize = figures.iter().chain(&intake).map(|f| f.errors).sum::<usize>() + baseline.errors;
+    let failed: usize = figures.iter().chain(&intake).map(|f| f.errors).sum::<usize>() + baselines.closed.errors;
     if failed > 0 {
         eprintln!("{failed} requests failed");
         std::process::exit(1);
