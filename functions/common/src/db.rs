@@ -18,8 +18,7 @@ impl Db {
     /// Opens the component's own database and brings its schema up to date
     /// (one `PRAGMA user_version` read when it already is).
     pub fn open(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
-        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        let db = Db { conn, label, unchecked: None };
+        let db = Db::connect(label, None)?;
         migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
         Ok(db)
     }
@@ -28,11 +27,46 @@ impl Db {
     /// statement that fails while the check is pending runs the migrations and, if
     /// any applied, is retried once. Writes use [`Db::open`].
     pub fn open_for_reads(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
-        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        Ok(Db { conn, label, unchecked: Some((migrations, Cell::new(true))) })
+        Db::connect(label, Some((migrations, Cell::new(true))))
     }
 
+    /// Opens the connection and turns SQLite's busy handler off: [`Db::run`] waits for
+    /// a busy database itself. The handler Spin's connections come with sleeps 1, 2, 5,
+    /// 10 … 100 ms between tries, so that a request that meets a lock held for a
+    /// millisecond (a writer committing; the last connection to close checkpointing the
+    /// WAL into the database) waits tens of milliseconds.
+    fn connect(label: &'static str, unchecked: Option<(&'static [Migration], Cell<bool>)>) -> Result<Db, Problem> {
+        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
+        let db = Db { conn, label, unchecked };
+        // Touches no file, so it cannot meet a lock.
+        db.run_once("PRAGMA busy_timeout = 0", &[]).map_err(|e| storage_problem(&e))?;
+        Ok(db)
+    }
+
+    /// Runs one statement; while the database is busy, tries again after 0.05 ms,
+    /// doubling to 0.5 ms, for up to 5 s (the wait Spin's default handler allows).
+    /// A statement that met a lock changed nothing, so trying it again is safe, and so
+    /// is a `COMMIT`.
     fn run(&self, sql: &str, params: &[Value]) -> Result<Rows, StorageError> {
+        use std::time::{Duration, Instant};
+        let mut give_up = None;
+        let mut pause = Duration::from_micros(50);
+        loop {
+            match self.run_once(sql, params) {
+                Err(StorageError::Io(message)) if is_busy(&message) => {
+                    let deadline = *give_up.get_or_insert_with(|| Instant::now() + Duration::from_secs(5));
+                    if Instant::now() >= deadline {
+                        return Err(StorageError::Io(message));
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_micros(500));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn run_once(&self, sql: &str, params: &[Value]) -> Result<Rows, StorageError> {
         let result = self.conn.execute(sql, params).map_err(|e| to_storage_error(self.label, e))?;
         Ok(Rows {
             columns: result.columns,
@@ -46,36 +80,6 @@ impl Db {
 }
 
 impl Sql for Db {
-    /// Spin's connection waits for a busy write lock with SQLite's default handler,
-    /// which sleeps 1, 2, 5, 10 … 100 ms between tries: under contention that is a tail
-    /// of hundreds of milliseconds. Here the wait is ours, in steps of 0.05–0.5 ms, for up
-    /// to the same 5 s; the default handler is back once the transaction ends.
-    fn begin(&self) -> Result<(), StorageError> {
-        use std::time::{Duration, Instant};
-        self.run("PRAGMA busy_timeout = 0", &[])?;
-        let give_up = Instant::now() + Duration::from_secs(5);
-        let mut pause = Duration::from_micros(50);
-        let outcome = loop {
-            match self.run("BEGIN IMMEDIATE", &[]) {
-                Err(StorageError::Io(message))
-                    if (message.contains("locked") || message.contains("busy")) && Instant::now() < give_up =>
-                {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(Duration::from_micros(500));
-                }
-                other => break other,
-            }
-        };
-        if outcome.is_err() {
-            self.end();
-        }
-        outcome.map(|_| ())
-    }
-
-    fn end(&self) {
-        let _ = self.run("PRAGMA busy_timeout = 5000", &[]);
-    }
-
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
         match (self.run(sql, &params), &self.unchecked) {
@@ -89,6 +93,11 @@ impl Sql for Db {
             (result, _) => result,
         }
     }
+}
+
+/// `SQLITE_BUSY` as Spin reports it: `io("database is locked")`.
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
 }
 
 fn to_spin(v: &SqlValue) -> Value {

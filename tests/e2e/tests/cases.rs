@@ -180,6 +180,58 @@ fn assignments_by_action_set_deadlines_from_the_calendar() {
     check(&escalated.json());
 }
 
+/// Holds `label`'s database as another process would, for `ms`: `reads` locks out
+/// readers too (as the last connection does while it checkpoints the WAL on close);
+/// otherwise only writers. Returns once the lock is held.
+fn hold_lock(suite: &Suite, label: &str, reads: bool, ms: u64) -> std::thread::JoinHandle<()> {
+    let db = suite.database(label);
+    let (held, wait) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        if reads {
+            db.execute_batch("PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; SELECT count(*) FROM cases;").unwrap();
+        } else {
+            db.execute_batch("BEGIN IMMEDIATE").unwrap();
+        }
+        held.send(()).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        db.execute_batch("COMMIT").unwrap();
+    });
+    wait.recv().unwrap();
+    handle
+}
+
+/// A database that another connection holds locked is waited for, up to 5 s: a
+/// request that meets a lock held for a moment succeeds; one that meets it for longer
+/// is a 503 `storage_unavailable` with `Retry-After`, and nothing changes.
+#[test]
+fn a_locked_database_is_waited_for_up_to_5_s_then_a_503() {
+    let suite = start_cases("cases-locked");
+    let id = "01900000-0000-7000-8000-000000000030";
+    assert_eq!(make(&suite, id, "grid_staff", "A01", Some("S000002")).status, 201);
+    let comment = json!({"action": "comment", "actor": {"kind": "centre", "id": "3206"}, "note": "已知悉"});
+    let version = |suite: &Suite| -> i64 {
+        suite.database("case_routing").query_row("SELECT version FROM cases WHERE id = ?", [id], |r| r.get(0)).unwrap()
+    };
+
+    let writer = hold_lock(&suite, "case_routing", false, 300);
+    let commented = act(&suite, id, comment.clone(), None);
+    assert_eq!(commented.status, 200, "{}", commented.body);
+    writer.join().unwrap();
+
+    let everyone = hold_lock(&suite, "case_routing", true, 300);
+    let read = call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None);
+    assert_eq!(read.status, 200, "{}", read.body);
+    everyone.join().unwrap();
+
+    let before = version(&suite);
+    let writer = hold_lock(&suite, "case_routing", false, 6_000);
+    let refused = act(&suite, id, comment, None);
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (503, Some("storage_unavailable")), "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    writer.join().unwrap();
+    assert_eq!(version(&suite), before, "nothing changed");
+}
+
 #[test]
 fn an_edited_log_row_fails_verification_at_that_entry() {
     let suite = start_cases("cases-tamper");
