@@ -130,7 +130,8 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     principal.require_region(&case.community)?;
     // Parsing the calendar costs more than the rest of a comment: only an
     // assignment, which sets deadlines, reads it.
-    let calendar = if request.sets_deadlines() { reference::calendar(&db).map_err(storage)? } else { Calendar::default() };
+    let calendar =
+        if request.sets_deadlines() { reference::calendar(&db).map_err(storage)? } else { Calendar::default() };
     timing.lap("read");
     let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;

@@ -15,9 +15,9 @@ use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::events::{EVENT_BODY_LIMIT, One, Taken, db, repeat, take};
-use wangge_spin::Timing;
 use crate::guard::{self, Settings};
 use crate::process::{Context, Processed};
+use wangge_spin::Timing;
 
 /// An Open311 error response.
 fn error(status: u16, description: impl Into<String>) -> Response {

@@ -116,7 +116,8 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
                 // Paced: this client's k-th request is due at k * clients + client
                 // intervals after the warm-up began.
                 let interval = rate.map(|r| Duration::from_secs_f64(clients as f64 / r));
-                let first = start - warmup + interval.map(|d| d.mul_f64(client as f64 / clients as f64)).unwrap_or_default();
+                let first =
+                    start - warmup + interval.map(|d| d.mul_f64(client as f64 / clients as f64)).unwrap_or_default();
                 let mut due = first;
                 loop {
                     let t0 = match interval {
@@ -199,8 +200,7 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
 pub fn row(figure: &Figure, baseline: &Figure) -> String {
     let mut line = columns(figure, baseline);
     if !figure.stages.is_empty() {
-        let stages: Vec<String> =
-            figure.stages.iter().map(|(n, p50, p99)| format!("{n} {p50:.3}/{p99:.3}")).collect();
+        let stages: Vec<String> = figure.stages.iter().map(|(n, p50, p99)| format!("{n} {p50:.3}/{p99:.3}")).collect();
         line.push_str(&format!("\n    stages p50/p99 ms: {}", stages.join(", ")));
     }
     line

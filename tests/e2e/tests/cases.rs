@@ -153,9 +153,13 @@ fn assignments_by_action_set_deadlines_from_the_calendar() {
         for (due, within) in [("respond_due", "respond_within"), ("resolve_due", "resolve_within")] {
             let start = case["assigned_at"].as_str().unwrap().replace('+', "%2B");
             let within = category[within].as_str().unwrap();
-            let expected =
-                call("GET", &suite.url(&format!("/v1/calendar/deadline?start={start}&within={within}")), OPERATOR_KEY, None)
-                    .json();
+            let expected = call(
+                "GET",
+                &suite.url(&format!("/v1/calendar/deadline?start={start}&within={within}")),
+                OPERATOR_KEY,
+                None,
+            )
+            .json();
             assert_eq!(case[due], expected["deadline"], "{due}: {case}");
             assert_eq!(case["deadline_fallback"], expected["calendar_fallback"], "{case}");
         }
@@ -226,7 +230,12 @@ fn a_locked_database_is_waited_for_up_to_5_s_then_a_503() {
     let before = version(&suite);
     let writer = hold_lock(&suite, "case_routing", false, 6_000);
     let refused = act(&suite, id, comment, None);
-    assert_eq!((refused.status, refused.json()["code"].as_str()), (503, Some("storage_unavailable")), "{}", refused.body);
+    assert_eq!(
+        (refused.status, refused.json()["code"].as_str()),
+        (503, Some("storage_unavailable")),
+        "{}",
+        refused.body
+    );
     assert_eq!(refused.header("retry-after"), Some("1"));
     writer.join().unwrap();
     assert_eq!(version(&suite), before, "nothing changed");

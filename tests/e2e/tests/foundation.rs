@@ -294,21 +294,6 @@ fn a_subset_of_components_runs_alone_when_it_includes_what_it_calls() {
     assert_eq!(call("POST", &suite.url("/v1/system/assessment/chain"), OPERATOR_KEY, None).status, 200);
 }
 
-/// Sends raw HTTP/1.1 and returns the status line and the body.
-fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> (String, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
-    stream.write_all(head.as_bytes()).unwrap();
-    let _ = stream.write_all(body);
-    let mut response = Vec::new();
-    let _ = stream.read_to_end(&mut response);
-    let text = String::from_utf8_lossy(&response).into_owned();
-    let status = text.lines().next().unwrap_or_default().to_owned();
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (status, body)
-}
-
 #[test]
 fn body_limits_hold_whether_the_length_is_announced_or_streamed() {
     let suite = start("limits");

@@ -44,7 +44,9 @@ fn args() -> Args {
             "--dispatch-messages" => args.dispatch_messages = value(),
             "--year-cases" => args.year_cases = value(),
             "--only" => match it.next().as_deref() {
-                Some(group @ ("actions" | "intake" | "notification" | "assessment")) => args.only = Some(group.to_owned()),
+                Some(group @ ("actions" | "intake" | "notification" | "assessment")) => {
+                    args.only = Some(group.to_owned())
+                }
                 other => panic!("--only takes `actions`, `intake`, `notification` or `assessment`, not {other:?}"),
             },
             other => panic!(
@@ -74,7 +76,13 @@ impl Baselines {
         let paced = rates
             .iter()
             .map(|&rate| {
-                load::run_paced(&format!("trivial, {clients} clients at {rate}/s"), clients, rate, duration, trivial.clone())
+                load::run_paced(
+                    &format!("trivial, {clients} clients at {rate}/s"),
+                    clients,
+                    rate,
+                    duration,
+                    trivial.clone(),
+                )
             })
             .collect();
         Baselines { closed, single, paced }
