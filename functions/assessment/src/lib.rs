@@ -16,9 +16,9 @@
 //!
 //! Reads case facts and the catalogue from case-routing, and grids from grid-lookup.
 
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
-use wangge_spin::reply::{method_not_allowed, route_not_found, send, serve};
+use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 mod read;
@@ -33,8 +33,8 @@ const COMPONENT: Component = Component {
 };
 
 #[http_component]
-async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    send(out, serve(req, &COMPONENT, route).await).await;
+async fn handle(req: IncomingRequest) -> Response {
+    serve(req, &COMPONENT, route).await
 }
 
 async fn route(req: Req) -> Reply {

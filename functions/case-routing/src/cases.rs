@@ -141,6 +141,8 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     timing.lap("answer");
+    drop(db);
+    timing.lap("close");
     response.set_header("server-timing", timing.header());
     Ok(response)
 }

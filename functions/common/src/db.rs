@@ -1,14 +1,13 @@
 //! SQLite on Spin (`spin:sqlite/sqlite@3.0.0`) behind the [`Sql`] trait.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::Cell;
 
 use spin_sdk::sqlite3::{Connection, Error, Value};
 use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, migrate};
 use wangge_core::{ErrorCode, Problem};
 
 pub struct Db {
-    conn: Rc<Connection>,
+    conn: Connection,
     label: &'static str,
     /// Read paths skip the schema check until a statement fails: then the schema is
     /// brought up to date and the statement retried once.
@@ -38,7 +37,7 @@ impl Db {
     /// WAL into the database) waits tens of milliseconds.
     fn connect(label: &'static str, unchecked: Option<(&'static [Migration], Cell<bool>)>) -> Result<Db, Problem> {
         let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
-        let db = Db { conn: Rc::new(conn), label, unchecked };
+        let db = Db { conn, label, unchecked };
         // Touches no file, so it cannot meet a lock.
         db.run_once("PRAGMA busy_timeout = 0", &[]).map_err(|e| storage_problem(&e))?;
         Ok(db)
@@ -78,31 +77,6 @@ impl Db {
     pub fn label(&self) -> &'static str {
         self.label
     }
-}
-
-thread_local! {
-    /// Connections whose handlers are done with them, kept open until the response
-    /// has gone out: see [`close_lingering`].
-    static LINGERING: RefCell<Vec<Rc<Connection>>> = const { RefCell::new(Vec::new()) };
-}
-
-/// A dropped `Db` does not close its connection at once: closing the last connection
-/// to a WAL database checkpoints it (copies the WAL into the database file, syncs it
-/// and deletes the WAL), which takes 0.5 ms and more, and nobody need wait for that.
-/// The connection waits in [`LINGERING`] until [`crate::reply::send`] has sent the
-/// response. Spin hands the response on as soon as it is set and lets the guest run
-/// on; an instance that ends first closes its connections as it always would.
-impl Drop for Db {
-    fn drop(&mut self) {
-        let conn = Rc::clone(&self.conn);
-        LINGERING.with(|lingering| lingering.borrow_mut().push(conn));
-    }
-}
-
-/// Closes the connections of dropped `Db`s: called once the response is sent.
-pub fn close_lingering() {
-    let closing = LINGERING.with(|lingering| std::mem::take(&mut *lingering.borrow_mut()));
-    drop(closing);
 }
 
 impl Sql for Db {

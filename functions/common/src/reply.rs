@@ -77,15 +77,9 @@ where
     response
 }
 
-/// Sends a buffered response through `out`, then closes the database connections the
-/// handler dropped (see [`crate::db::close_lingering`]): the client has its answer
-/// before SQLite checkpoints.
-pub async fn send(out: spin_sdk::http::ResponseOutparam, response: Response) {
-    send_only(out, response).await;
-    crate::db::close_lingering();
-}
-
-async fn send_only(out: spin_sdk::http::ResponseOutparam, mut response: Response) {
+/// Sends a buffered response through `out`, for handlers that own the response
+/// (those that also stream).
+pub async fn send(out: spin_sdk::http::ResponseOutparam, mut response: Response) {
     let body = std::mem::take(response.body_mut());
     match spin_sdk::http::OutgoingResponse::try_from(response) {
         Ok(outgoing) => {

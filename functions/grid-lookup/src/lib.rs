@@ -21,14 +21,14 @@
 //! `GET /v1/regions/{code}`, `PUT /v1/regions/{code}/outline`, `GET /v1/staff/{id}`,
 //! `GET /v1/addresses/resolve`.
 
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
 mod keys;
 mod registry;
 
 use wangge_registry::import::Dataset;
-use wangge_spin::reply::{method_not_allowed, route_not_found, send, serve};
+use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 pub(crate) const COMPONENT: Component = Component {
@@ -40,8 +40,8 @@ pub(crate) const COMPONENT: Component = Component {
 };
 
 #[http_component]
-async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    send(out, serve(req, &COMPONENT, route).await).await;
+async fn handle(req: IncomingRequest) -> Response {
+    serve(req, &COMPONENT, route).await
 }
 
 async fn route(req: Req) -> Reply {

@@ -16,9 +16,9 @@
 //! Calls out to `grid-lookup` (`/internal/place`) and `case-routing` (`/internal/cases`,
 //! `/internal/cases/states`, `/internal/categories`), by service chaining.
 
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
-use wangge_spin::reply::{method_not_allowed, route_not_found, send, serve};
+use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 mod contract;
@@ -37,8 +37,8 @@ const COMPONENT: Component = Component {
 };
 
 #[http_component]
-async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    send(out, serve(req, &COMPONENT, route).await).await;
+async fn handle(req: IncomingRequest) -> Response {
+    serve(req, &COMPONENT, route).await
 }
 
 async fn route(req: Req) -> Reply {

@@ -14,14 +14,14 @@
 //! Calls grid-lookup (`/internal/staff/contacts`) to reach staff, and the channels'
 //! endpoints, which come from Spin variables.
 
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, Response};
 use spin_sdk::http_component;
 
 mod channels;
 mod dispatch;
 mod outbox;
 
-use wangge_spin::reply::{method_not_allowed, route_not_found, send, serve};
+use wangge_spin::reply::{method_not_allowed, route_not_found, serve};
 use wangge_spin::{Component, Reply, Req, system};
 
 pub(crate) const COMPONENT: Component = Component {
@@ -33,8 +33,8 @@ pub(crate) const COMPONENT: Component = Component {
 };
 
 #[http_component]
-async fn handle(req: IncomingRequest, out: ResponseOutparam) {
-    send(out, serve(req, &COMPONENT, route).await).await;
+async fn handle(req: IncomingRequest) -> Response {
+    serve(req, &COMPONENT, route).await
 }
 
 async fn route(req: Req) -> Reply {
