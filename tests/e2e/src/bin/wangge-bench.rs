@@ -519,7 +519,9 @@ fn main() {
     let synthetic: Vec<(f64, f64)> =
         (0..100_000).map(|i| (x0 + (x1 - x0) * mix(i, 1), y0 + (y1 - y0) * mix(i, 2))).collect();
 
-    let rates: Vec<f64> = ACTION_RATES.iter().chain(&INTAKE_RATES).copied().collect();
+    let mut rates: Vec<f64> = ACTION_RATES.iter().chain(&INTAKE_RATES).copied().collect();
+    rates.sort_by(f64::total_cmp);
+    rates.dedup();
     let baselines = Baselines::measure(&trivial, args.clients, duration, &rates);
     let mut figures: Vec<Figure> = Vec::new();
     figures.push(load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained));
