@@ -128,8 +128,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     timing.lap("open");
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
-    // Parsing the calendar costs more than the rest of a comment: only an
-    // assignment, which sets deadlines, reads it.
+    // Only an action that sets deadlines needs the working calendar parsed.
     let calendar =
         if request.sets_deadlines() { reference::calendar(&db).map_err(storage)? } else { Calendar::default() };
     timing.lap("read");
@@ -141,6 +140,8 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     timing.lap("answer");
+    // Closed here rather than on return, to time it: the last connection to close
+    // checkpoints the WAL into the database.
     drop(db);
     timing.lap("close");
     response.set_header("server-timing", timing.header());

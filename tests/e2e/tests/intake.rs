@@ -286,21 +286,24 @@ fn a_duplicate_within_50_m_and_24_h_is_merged_kept_and_its_reporter_told() {
 }
 
 fn signed(suite: &Suite, token: &str, secret: &str, timestamp: i64, body: &[u8]) -> (Reply, String) {
-    let ts = timestamp.to_string();
-    let signature = wangge_intake::signature::sign(secret, &ts, "POST", "/v1/events", body);
-    let auth = bearer(token);
-    let r = request(
+    let signature = wangge_intake::signature::sign(secret, &timestamp.to_string(), "POST", "/v1/events", body);
+    (post_signature(suite, token, timestamp, &signature, body), signature)
+}
+
+/// `POST /v1/events` with the given timestamp and signature headers, as sent.
+fn post_signature(suite: &Suite, token: &str, timestamp: i64, signature: &str, body: &[u8]) -> Reply {
+    let (auth, ts) = (bearer(token), timestamp.to_string());
+    request(
         "POST",
         &suite.url("/v1/events"),
         &[
             ("authorization", auth.as_str()),
             ("content-type", "application/json"),
             ("x-wangge-timestamp", ts.as_str()),
-            ("x-wangge-signature", signature.as_str()),
+            ("x-wangge-signature", signature),
         ],
         Some(body),
-    );
-    (r, signature)
+    )
 }
 
 #[test]
@@ -323,19 +326,7 @@ fn signed_requests_reject_stale_bad_and_replayed_signatures_each_with_its_code()
     let (good, signature) = signed(&suite, &token, &secret, now, body.as_bytes());
     assert_eq!(good.status, 201, "{}", good.body);
     // The very same request again: a replay, refused even though the body is fine.
-    let auth = bearer(&token);
-    let ts = now.to_string();
-    let replay = request(
-        "POST",
-        &suite.url("/v1/events"),
-        &[
-            ("authorization", auth.as_str()),
-            ("content-type", "application/json"),
-            ("x-wangge-timestamp", ts.as_str()),
-            ("x-wangge-signature", signature.as_str()),
-        ],
-        Some(body.as_bytes()),
-    );
+    let replay = post_signature(&suite, &token, now, &signature, body.as_bytes());
     assert_eq!(code(&replay), (401, "signature_replayed".into()));
     // A key without a secret may not pretend to sign.
     let (plain, _) = key(&suite, &["events:write"], "3206", false);
