@@ -3,7 +3,7 @@
 //! request's status is its case's: `closed` once the case is closed, rejected or
 //! merged, `open` before.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::event::{Event, Reporter, point};
 
@@ -19,13 +19,7 @@ pub fn error(status: u16, description: &str) -> Value {
 /// Decodes a form body (`a=1&b=x+y`) into a JSON object of strings: the last value of
 /// a repeated field wins. Malformed percent escapes are kept as written.
 pub fn form(body: &str) -> Value {
-    let mut fields = Map::new();
-    for pair in body.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| wangge_core::query::percent_decode(&s.replace('+', " "));
-        fields.insert(decode(k), Value::String(decode(v)));
-    }
-    Value::Object(fields)
+    Value::Object(wangge_core::query::pairs(body).map(|(k, v)| (k, Value::String(v))).collect())
 }
 
 /// A service (GET services.json) from a catalogue category.

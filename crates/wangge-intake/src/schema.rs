@@ -31,10 +31,7 @@ pub const MAX_ERRORS: usize = 100;
 
 /// Validates `instance` against the schema `name`. Formats (`date-time`) are checked.
 pub fn validate(name: &str, instance: &Value) -> Result<(), Vec<FieldError>> {
-    let Some(schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
-        return Err(vec![FieldError::new("", "schema_missing", format!("no schema `{name}`"))]);
-    };
-    check(&schema, instance, "")
+    Checker::schema(name)?.check(instance, "")
 }
 
 /// Validates `instance` against the definition `$defs/<definition>` of schema `name`,
@@ -45,29 +42,55 @@ pub fn validate_definition(
     instance: &Value,
     prefix: &str,
 ) -> Result<(), Vec<FieldError>> {
-    let Some(mut schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
-        return Err(vec![FieldError::new(prefix, "schema_missing", format!("no schema `{name}`"))]);
-    };
-    let Some(mut item) = schema.get_mut("$defs").and_then(|d| d.get_mut(definition)).map(Value::take) else {
-        return Err(vec![FieldError::new(prefix, "schema_missing", format!("no `{definition}` in `{name}`"))]);
-    };
-    item["$schema"] = schema["$schema"].take();
-    check(&item, instance, prefix)
+    Checker::definition(name, definition)?.check(instance, prefix)
 }
 
-fn check(schema: &Value, instance: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
-    let validator = match jsonschema::options().should_validate_formats(true).build(schema) {
-        Ok(v) => v,
-        Err(e) => return Err(vec![FieldError::new(prefix, "schema_invalid", e.to_string())]),
-    };
-    let errors: Vec<FieldError> = validator
-        .iter_errors(instance)
-        .take(MAX_ERRORS)
-        .map(|e| {
-            FieldError::new(format!("{prefix}{}", e.instance_path()), e.kind().keyword().to_owned(), e.to_string())
-        })
-        .collect();
-    if errors.is_empty() { Ok(()) } else { Err(errors) }
+/// A schema compiled once, to check many instances: the items of a batch.
+pub struct Checker {
+    validator: jsonschema::Validator,
+}
+
+impl Checker {
+    /// The schema `name`.
+    pub fn schema(name: &str) -> Result<Checker, Vec<FieldError>> {
+        let Some(schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
+            return Err(vec![FieldError::new("", "schema_missing", format!("no schema `{name}`"))]);
+        };
+        Checker::compile(&schema)
+    }
+
+    /// The definition `$defs/<definition>` of schema `name`, in the schema's dialect.
+    pub fn definition(name: &str, definition: &str) -> Result<Checker, Vec<FieldError>> {
+        let Some(mut schema) = text(name).and_then(|t| serde_json::from_str::<Value>(t).ok()) else {
+            return Err(vec![FieldError::new("", "schema_missing", format!("no schema `{name}`"))]);
+        };
+        let Some(mut item) = schema.get_mut("$defs").and_then(|d| d.get_mut(definition)).map(Value::take) else {
+            return Err(vec![FieldError::new("", "schema_missing", format!("no `{definition}` in `{name}`"))]);
+        };
+        item["$schema"] = schema["$schema"].take();
+        Checker::compile(&item)
+    }
+
+    fn compile(schema: &Value) -> Result<Checker, Vec<FieldError>> {
+        match jsonschema::options().should_validate_formats(true).build(schema) {
+            Ok(validator) => Ok(Checker { validator }),
+            Err(e) => Err(vec![FieldError::new("", "schema_invalid", e.to_string())]),
+        }
+    }
+
+    /// Every problem of `instance` (at most [`MAX_ERRORS`]), each with its JSON
+    /// pointer under `prefix`.
+    pub fn check(&self, instance: &Value, prefix: &str) -> Result<(), Vec<FieldError>> {
+        let errors: Vec<FieldError> = self
+            .validator
+            .iter_errors(instance)
+            .take(MAX_ERRORS)
+            .map(|e| {
+                FieldError::new(format!("{prefix}{}", e.instance_path()), e.kind().keyword().to_owned(), e.to_string())
+            })
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
 }
 
 #[cfg(test)]

@@ -344,7 +344,9 @@ pub fn by_ids(db: &impl Sql, ids: &[String]) -> Result<Vec<Stored>, StorageError
     Ok(ids.iter().filter_map(|id| found.iter().find(|s| &s.event.id == id).cloned()).collect())
 }
 
-const STORED: &str = "WITH stored AS (SELECT id, body, status, key_region_prefix, request_hash, attempts, next_attempt_at, \
+/// `NOT MATERIALIZED`: a query that names `stored` twice (the duplicate lookup) would
+/// otherwise copy the whole table first instead of searching its indexes.
+const STORED: &str = "WITH stored AS NOT MATERIALIZED (SELECT id, body, status, key_region_prefix, request_hash, attempts, next_attempt_at, \
     last_error, case_id, merged_into, community, answer, received_at, updated_at, idempotency_key, external_key, category \
     FROM events) SELECT * FROM stored e ";
 

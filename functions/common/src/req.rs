@@ -100,15 +100,22 @@ impl Req {
     /// A JSON body of type `T`: 415 unless the content type is JSON, 413 past
     /// `limit`, 400 `malformed_json`, 422 `validation_failed` with pointers.
     pub async fn json<T: DeserializeOwned>(&mut self, limit: usize) -> Result<T, Problem> {
-        let content_type = self.header("content-type").unwrap_or("").to_ascii_lowercase();
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        if media != "application/json" && !media.ends_with("+json") {
-            return Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(
-                format!("send the body as application/json, not `{media}`"),
-                format!("请求体应为 application/json，而不是 `{media}`"),
-            ));
-        }
+        self.require_json()?;
         let body = self.body(limit).await?;
         wangge_core::json::parse_body(&body)
+    }
+
+    /// 415 `unsupported_media_type` unless the content type is JSON (`application/json`
+    /// or `…+json`): for handlers that need the raw body (to check a signature over it).
+    pub fn require_json(&self) -> Result<(), Problem> {
+        let content_type = self.header("content-type").unwrap_or("").to_ascii_lowercase();
+        let media = content_type.split(';').next().unwrap_or("").trim();
+        if media == "application/json" || media.ends_with("+json") {
+            return Ok(());
+        }
+        Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(
+            format!("send the body as application/json, not `{media}`"),
+            format!("请求体应为 application/json，而不是 `{media}`"),
+        ))
     }
 }

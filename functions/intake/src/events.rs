@@ -1,5 +1,6 @@
 //! `/v1/events`: native events, the queue, and reading an event back.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use spin_sdk::http::Response;
 use wangge_core::auth::{Principal, Scope};
@@ -39,20 +40,6 @@ pub fn invalid(errors: Vec<wangge_core::FieldError>) -> Problem {
         .with_errors(errors)
 }
 
-/// 415 unless the body is JSON.
-pub fn require_json(req: &Req) -> Result<(), Problem> {
-    let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
-    let media = content_type.split(';').next().unwrap_or("").trim().to_owned();
-    if media == "application/json" || media.ends_with("+json") {
-        Ok(())
-    } else {
-        Err(Problem::new(ErrorCode::UnsupportedMediaType).with_detail(
-            format!("send the body as application/json, not `{media}`"),
-            format!("请求体应为 application/json，而不是 `{media}`"),
-        ))
-    }
-}
-
 /// The first answer again, for a retry: the stored answer, or that it still waits.
 pub fn repeat(stored: &Stored) -> Response {
     let (status, body) = match &stored.answer {
@@ -86,14 +73,14 @@ pub async fn create(mut req: Req) -> Reply {
     let principal = req.principal()?;
     timing.lap("auth");
     principal.require(Scope::EventsWrite)?;
-    require_json(&req)?;
+    req.require_json()?;
     let body = req.body(EVENT_BODY_LIMIT).await?;
     let settings = Settings::load();
     let guard = guard::guard(&req, &principal, &body, &settings)?;
     let value = parse(&body)?;
     check_coordinates(&value, "/location")?;
     schema::validate("event.create", &value).map_err(invalid)?;
-    let input: EventIn = serde_json::from_value(value.clone())
+    let input = EventIn::deserialize(&value)
         .map_err(|e| invalid(vec![wangge_core::FieldError::new("", "type", e.to_string())]))?;
     let now = wangge_core::time::now_utc();
     let (event, reporter) = input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now))?;

@@ -2,6 +2,7 @@
 //! Each order gets its own result, so one bad order does not sink the batch; the
 //! order number makes a retried batch safe.
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 use wangge_core::auth::Scope;
 use wangge_core::{FieldError, Problem};
@@ -12,7 +13,7 @@ use wangge_intake::store::{self, Admission, Admitted};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
-use crate::events::{db, invalid, parse, require_json};
+use crate::events::{db, invalid, parse};
 use crate::guard::{self, Settings};
 use crate::process::{Context, Processed, process};
 
@@ -24,7 +25,7 @@ pub const MAX_ORDERS: usize = 100;
 pub async fn create(mut req: Req) -> Reply {
     let principal = req.principal()?;
     principal.require(Scope::EventsWrite)?;
-    require_json(&req)?;
+    req.require_json()?;
     let body = req.body(BATCH_BODY_LIMIT).await?;
     let settings = Settings::load();
     let guard = guard::guard(&req, &principal, &body, &settings)?;
@@ -32,7 +33,7 @@ pub async fn create(mut req: Req) -> Reply {
     // The envelope must hold: an object with 1 to 100 orders.
     let orders = match value.get("orders").and_then(Value::as_array) {
         Some(orders) if (1..=MAX_ORDERS).contains(&orders.len()) && value.as_object().is_some_and(|o| o.len() == 1) => {
-            orders.clone()
+            orders
         }
         _ => {
             return Err(invalid(vec![FieldError::new(
@@ -42,18 +43,19 @@ pub async fn create(mut req: Req) -> Reply {
             )]));
         }
     };
-    // Then each order on its own.
+    // Then each order on its own, against the order schema compiled once.
+    let order_schema = schema::Checker::definition("hotline.work-orders", "order").map_err(invalid)?;
     let now = wangge_core::time::now_utc();
     let mut results: Vec<Value> = vec![Value::Null; orders.len()];
     let mut accepted_orders = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         let order_no = order.get("order_no").cloned().unwrap_or(Value::Null);
         let prefix = format!("/orders/{i}");
-        if let Err(errors) = schema::validate_definition("hotline.work-orders", "order", order, &prefix) {
+        if let Err(errors) = order_schema.check(order, &prefix) {
             results[i] = rejected(i, &order_no, &invalid(errors), req.lang);
             continue;
         }
-        let Ok(parsed) = serde_json::from_value::<WorkOrder>(order.clone()) else {
+        let Ok(parsed) = WorkOrder::deserialize(order) else {
             results[i] =
                 rejected(i, &order_no, &invalid(vec![FieldError::new(prefix, "type", "not a work order")]), req.lang);
             continue;
