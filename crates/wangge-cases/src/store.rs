@@ -462,8 +462,7 @@ pub fn states(db: &impl Sql, ids: &[String]) -> Result<Vec<CaseState>, StorageEr
         .iter()
         .map(|r| {
             let state = text(&r[1]).unwrap_or_default();
-            let open =
-                serde_json::from_value::<State>(serde_json::Value::String(state.clone())).is_ok_and(State::is_open);
+            let open = state_of(&state).is_open();
             CaseState {
                 id: text(&r[0]).unwrap_or_default(),
                 state,
@@ -506,18 +505,9 @@ fn duplicate_of(db: &impl Sql, new: &NewCase, reported_at: &str) -> Result<Optio
     )?;
     Ok(rows.rows.iter().find_map(|r| {
         let (Some(other_lng), Some(other_lat)) = (r[1].as_f64(), r[2].as_f64()) else { return None };
-        (haversine_m((lng, lat), (other_lng, other_lat)) <= DUPLICATE_RADIUS_M)
+        (wangge_geo::crs::distance_m((lng, lat), (other_lng, other_lat)) <= DUPLICATE_RADIUS_M)
             .then(|| r[0].as_str().map(str::to_owned))?
     }))
-}
-
-/// Great-circle distance in metres between two WGS-84 points.
-fn haversine_m(a: (f64, f64), b: (f64, f64)) -> f64 {
-    const EARTH_RADIUS_M: f64 = 6_371_008.8;
-    let (lat1, lat2) = (a.1.to_radians(), b.1.to_radians());
-    let (dlat, dlng) = ((b.1 - a.1).to_radians(), (b.0 - a.0).to_radians());
-    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlng / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_M * h.sqrt().asin()
 }
 
 /// Applies one action, authorized and validated against the current state, in one
@@ -1034,19 +1024,8 @@ pub struct CaseFacts {
 
 /// One keyset page of facts for the period `[from, to)`: cases reported before `to` that
 /// were reported, due, closed or still open in or after `from`. Times compare as text
-/// (all stored in +08:00).
-pub fn facts_page(
-    db: &impl Sql,
-    from: &str,
-    to: &str,
-    after: &str,
-    limit: usize,
-) -> Result<Vec<CaseFacts>, StorageError> {
-    facts_page_of(db, from, to, after, limit, false)
-}
-
-/// [`facts_page`], or only the merged duplicates (`merged_only`): what assessment needs
-/// to find each case's first report before it reads every case.
+/// (all stored in +08:00). With `merged_only`, only the merged duplicates: what
+/// assessment needs to find each case's first report before it reads every case.
 pub fn facts_page_of(
     db: &impl Sql,
     from: &str,

@@ -444,7 +444,7 @@ fn a_duplicate_merges_into_an_open_case_and_says_which() {
     )
     .unwrap();
     assert_eq!(merged.state, State::Merged);
-    let facts = facts_page(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10).unwrap();
+    let facts = facts_page_of(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10, false).unwrap();
     let m2 = facts.iter().find(|f| f.case_id == "m2").unwrap();
     assert_eq!(m2.merged_into.as_deref(), Some("m1"));
 }

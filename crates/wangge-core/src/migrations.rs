@@ -89,13 +89,10 @@ pub enum StorageError {
 pub trait Sql {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
 
-    /// Takes the write lock: `BEGIN IMMEDIATE`. Implementations may wait for it their own way.
+    /// Takes the write lock: `BEGIN IMMEDIATE`.
     fn begin(&self) -> Result<(), StorageError> {
         self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
     }
-
-    /// Called once the transaction is over, committed or not.
-    fn end(&self) {}
 
     /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns
     /// `Ok`, rolled back otherwise.
@@ -117,7 +114,6 @@ pub trait Sql {
                 Err(e)
             }
         };
-        self.end();
         outcome
     }
 }
@@ -174,22 +170,11 @@ pub fn migrate(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, Stor
     if current_version(db)? >= latest {
         return Ok(Vec::new());
     }
-    // WAL cannot be switched on inside a transaction, and switching takes the database
-    // for a moment: fresh instances racing on a new file may find it busy. Wait it out.
-    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut pause = std::time::Duration::from_millis(1);
-    loop {
-        match db.execute("PRAGMA journal_mode=WAL", &[]) {
-            Ok(_) => break,
-            Err(StorageError::Io(message))
-                if (message.contains("locked") || message.contains("busy")) && std::time::Instant::now() < give_up =>
-            {
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(50));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    // WAL cannot be switched on inside a transaction. Switching takes the database for a
+    // moment, so fresh instances racing on a new file may find it busy: the connection
+    // waits that out as it does for any statement (`wangge_spin::db`, rusqlite's busy
+    // timeout natively).
+    db.execute("PRAGMA journal_mode=WAL", &[])?;
     let mut applied = Vec::new();
     for migration in migrations {
         let done = db.transaction(|db| {

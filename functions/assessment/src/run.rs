@@ -386,7 +386,6 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         Ok(v) => v,
         Err(p) => {
             let _ = db.execute("ROLLBACK", &[]);
-            db.end();
             return Err(p);
         }
     };
@@ -415,7 +414,6 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         ],
     );
     let committed = stored.and_then(|_| db.execute("COMMIT", &[]));
-    db.end();
     if let Err(e) = committed {
         let _ = db.execute("ROLLBACK", &[]);
         return Err(storage_problem(&e));

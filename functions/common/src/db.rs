@@ -83,7 +83,9 @@ impl Sql for Db {
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError> {
         let params: Vec<Value> = params.iter().map(to_spin).collect();
         match (self.run(sql, &params), &self.unchecked) {
-            (Err(StorageError::Io(_)), Some((migrations, pending))) if pending.get() => {
+            // A statement that waited 5 s for a busy database has its answer: the schema
+            // was not the cause.
+            (Err(StorageError::Io(message)), Some((migrations, pending))) if pending.get() && !is_busy(&message) => {
                 pending.set(false);
                 // A failed statement changed nothing: bring the schema up to date and
                 // try once more (it fails again if the schema was not the cause).
