@@ -18,7 +18,9 @@ scripts/setup.sh
 mkdir -p .spin
 
 # The operator key: from the environment, else the one kept in .spin/operator_key.
+key_source='$SPIN_VARIABLE_OPERATOR_KEY' key_expr='$SPIN_VARIABLE_OPERATOR_KEY'
 if [ -z "${SPIN_VARIABLE_OPERATOR_KEY:-}" ]; then
+  key_source=.spin/operator_key key_expr='$(cat .spin/operator_key)'
   if [ ! -s .spin/operator_key ]; then
     (umask 077; od -An -N24 -tx1 /dev/urandom | tr -d ' \n' > .spin/operator_key)
   fi
@@ -71,13 +73,13 @@ fi
 cat <<MSG
 
 Wangge is serving at $base  (${runner[0]})
-Operator key: .spin/operator_key
+Operator key: $key_source
 
 Try it:
   curl -s $base/v1/system/intake/health
-  curl -s "$base/v1/grids/locate?lng=120.8596&lat=32.0125&crs=gcj02" -H "Authorization: Bearer \$(cat .spin/operator_key)"
-  curl -s -X POST $base/v1/system/intake/chain -H "Authorization: Bearer \$(cat .spin/operator_key)"
-  curl -s -X POST $base/v1/events -H "Authorization: Bearer \$(cat .spin/operator_key)" -H 'content-type: application/json' \
+  curl -s "$base/v1/grids/locate?lng=120.8596&lat=32.0125&crs=gcj02" -H "Authorization: Bearer ${key_expr}"
+  curl -s -X POST $base/v1/system/intake/chain -H "Authorization: Bearer ${key_expr}"
+  curl -s -X POST $base/v1/events -H "Authorization: Bearer ${key_expr}" -H 'content-type: application/json' \
     -d '{"source":"resident","reporter":{"phone":"13812345678"},"category":"B05","description":"小区门口垃圾堆积","location":{"lng":120.802356,"lat":32.138927}}'
   curl -s $base/open311/v2/services.json
 
