@@ -247,10 +247,9 @@ pub fn record(
                     ("dead", *status, Some(format!("{detail} (after {} tries)", delivery.attempt)), None)
                 }
                 Outcome::Retry { status, detail } => {
-                    let mut next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
-                    if !delivery.urgent && is_person(&delivery.recipient_kind) {
-                        next = quiet_until(next).unwrap_or(next);
-                    }
+                    let next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
+                    // A retry keeps quiet hours as the first try did.
+                    let next = not_before(&delivery.recipient_kind, delivery.urgent, next);
                     ("pending", *status, Some(detail.clone()), Some(render(next)))
                 }
             };
@@ -539,5 +538,26 @@ mod tests {
             .scalar()
             .and_then(|v| v.as_str().map(str::to_owned));
         assert_eq!(dead_reason.as_deref(), Some("no_contact"));
+    }
+
+    #[test]
+    fn a_retry_of_a_message_to_a_person_keeps_quiet_hours() {
+        let db = db();
+        enqueue(&db, "m1", "reporter", "normal");
+        let evening = at("2026-11-26T21:59:55+08:00");
+        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, evening)).collect();
+        expand(&db, &plans, evening).unwrap();
+        let claimed = claim(&db, "d", evening, 10, Duration::seconds(60)).unwrap();
+        assert!(!claimed.is_empty(), "before 22:00 it goes");
+        let failed: Vec<(&Delivery, Outcome)> =
+            claimed.iter().map(|d| (d, Outcome::Retry { status: Some(503), detail: "busy".into() })).collect();
+        record(&db, "d", &failed, evening, &Retry::default(), &mut || 0.5).unwrap();
+        // The backoff (10 s, 7.5 s with this jitter) would make it due at 22:00:02, inside
+        // quiet hours: at 07:00 instead.
+        assert!(claim(&db, "d", at("2026-11-27T06:59:59+08:00"), 10, Duration::seconds(60)).unwrap().is_empty());
+        assert_eq!(
+            claim(&db, "d", at("2026-11-27T07:00:00+08:00"), 10, Duration::seconds(60)).unwrap().len(),
+            claimed.len()
+        );
     }
 }

@@ -22,11 +22,16 @@ fn origin(name: &str) -> Option<String> {
         .then(|| origin.trim_end_matches('/').to_owned())
 }
 
+/// The channels' settings, read once per dispatch.
 pub struct Settings {
     pub wechat: Option<String>,
     pub sms: Option<String>,
     pub hotline: Option<String>,
     pub webhook: Option<String>,
+    wechat_template_id: String,
+    sms_template_id: String,
+    sms_api_key: String,
+    webhook_secret: String,
     pub retry: Retry,
 }
 
@@ -37,6 +42,10 @@ impl Settings {
             sms: origin("sms_origin").map(|o| format!("{o}{}", var("sms_path"))),
             hotline: origin("hotline_origin").map(|o| format!("{o}{}", var("hotline_path"))),
             webhook: origin("webhook_origin").map(|o| format!("{o}{}", var("webhook_path"))),
+            wechat_template_id: var("wechat_template_id"),
+            sms_template_id: var("sms_template_id"),
+            sms_api_key: var("sms_api_key"),
+            webhook_secret: var("webhook_secret"),
             retry: Retry {
                 max_attempts: var("notification_max_attempts")
                     .parse()
@@ -73,7 +82,7 @@ async fn post(url: &str, headers: &[(&str, String)], body: &Value) -> Result<Res
     spin_sdk::http::send(request).await.map_err(|e| e.to_string())
 }
 
-fn unreachable(e: String) -> Outcome {
+fn not_reached(e: String) -> Outcome {
     Outcome::Retry { status: None, detail: format!("unreachable: {e}") }
 }
 
@@ -109,61 +118,73 @@ pub async fn wechat_token(origin: &str, force: bool) -> Result<String, String> {
     Ok(token)
 }
 
-/// One try of one delivery. `token` is the WeChat token of this pass, refreshed in
-/// place when WeChat says it expired.
-pub async fn send(settings: &Settings, delivery: &Delivery, token: &mut Option<String>, now: &str) -> Outcome {
+/// WeChat refused the pass's access token: the dispatcher fetches a new one, once for
+/// the whole pass, and tries the refused deliveries again with it.
+pub struct TokenRefused;
+
+/// One try of one delivery. `token` is the pass's WeChat access token, or why there is
+/// none.
+pub async fn send(
+    settings: &Settings,
+    delivery: &Delivery,
+    token: &Result<String, String>,
+    now: &str,
+) -> Result<Outcome, TokenRefused> {
     match delivery.channel {
-        Channel::Wechat => {
-            let Some(origin) = &settings.wechat else { return not_configured(Channel::Wechat) };
-            let body = json!({
-                "touser": delivery.address,
-                "template_id": var("wechat_template_id"),
-                "page": format!("pages/case/detail?id={}", delivery.case_id.as_deref().unwrap_or_default()),
-                "data": template_data(&delivery.kind, &delivery.payload, now),
-                "miniprogram_state": "formal",
-                "lang": "zh_CN",
-            });
-            for refreshed in [false, true] {
-                if token.is_none() || refreshed {
-                    match wechat_token(origin, refreshed).await {
-                        Ok(t) => *token = Some(t),
-                        Err(e) => return unreachable(e),
-                    }
-                }
-                let url =
-                    format!("{origin}/cgi-bin/message/subscribe/send?access_token={}", token.as_deref().unwrap_or(""));
-                let response = match post(&url, &[], &body).await {
-                    Ok(r) => r,
-                    Err(e) => return unreachable(e),
-                };
-                if !(200..300).contains(response.status()) {
-                    return status_outcome(*response.status(), response.body());
-                }
-                let answer: Value = serde_json::from_slice(response.body()).unwrap_or_default();
-                match verdict(&answer) {
-                    Verdict::Sent => return Outcome::Delivered { status: Some(200) },
-                    Verdict::TokenExpired if !refreshed => continue,
-                    Verdict::TokenExpired => {
-                        return Outcome::Retry {
-                            status: Some(200),
-                            detail: "access token refused after refresh".into(),
-                        };
-                    }
-                    Verdict::Final(code, msg) => {
-                        return Outcome::Final { status: Some(200), detail: format!("wechat {code}: {msg}") };
-                    }
-                    Verdict::Retry(code, msg) => {
-                        return Outcome::Retry { status: Some(200), detail: format!("wechat {code}: {msg}") };
-                    }
-                }
-            }
-            Outcome::Retry { status: None, detail: "unreachable".into() }
-        }
+        Channel::Wechat => send_wechat(settings, delivery, token, now).await,
+        _ => Ok(send_other(settings, delivery).await),
+    }
+}
+
+async fn send_wechat(
+    settings: &Settings,
+    delivery: &Delivery,
+    token: &Result<String, String>,
+    now: &str,
+) -> Result<Outcome, TokenRefused> {
+    let Some(origin) = &settings.wechat else { return Ok(not_configured(Channel::Wechat)) };
+    let token = match token {
+        Ok(token) => token,
+        Err(e) => return Ok(not_reached(e.clone())),
+    };
+    let body = json!({
+        "touser": delivery.address,
+        "template_id": settings.wechat_template_id,
+        "page": format!("pages/case/detail?id={}", delivery.case_id.as_deref().unwrap_or_default()),
+        "data": template_data(&delivery.kind, &delivery.payload, now),
+        "miniprogram_state": "formal",
+        "lang": "zh_CN",
+    });
+    let url = format!("{origin}/cgi-bin/message/subscribe/send?access_token={token}");
+    let response = match post(&url, &[], &body).await {
+        Ok(r) => r,
+        Err(e) => return Ok(not_reached(e)),
+    };
+    if !(200..300).contains(response.status()) {
+        return Ok(status_outcome(*response.status(), response.body()));
+    }
+    let answer: Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    Ok(match verdict(&answer) {
+        Verdict::Sent => Outcome::Delivered { status: Some(200) },
+        Verdict::TokenExpired => return Err(TokenRefused),
+        Verdict::Final(code, msg) => Outcome::Final { status: Some(200), detail: format!("wechat {code}: {msg}") },
+        Verdict::Retry(code, msg) => Outcome::Retry { status: Some(200), detail: format!("wechat {code}: {msg}") },
+    })
+}
+
+/// A WeChat delivery whose token was refused again after the pass fetched a new one.
+pub fn token_refused_after_refresh() -> Outcome {
+    Outcome::Retry { status: Some(200), detail: "access token refused after refresh".into() }
+}
+
+async fn send_other(settings: &Settings, delivery: &Delivery) -> Outcome {
+    match delivery.channel {
+        Channel::Wechat => unreachable!("WeChat is sent by send_wechat"),
         Channel::Sms => {
             let Some(url) = &settings.sms else { return not_configured(Channel::Sms) };
             let body = json!({
                 "phone": delivery.address,
-                "template_id": var("sms_template_id"),
+                "template_id": settings.sms_template_id,
                 "params": [
                     wangge_notify::wechat::subject(&delivery.kind),
                     delivery.case_id.as_deref().unwrap_or_default(),
@@ -171,10 +192,9 @@ pub async fn send(settings: &Settings, delivery: &Delivery, token: &mut Option<S
                 ],
                 "idempotency_key": delivery.id,
             });
-            let key = var("sms_api_key");
-            match post(url, &[("authorization", format!("Bearer {key}"))], &body).await {
+            match post(url, &[("authorization", format!("Bearer {}", settings.sms_api_key))], &body).await {
                 Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => unreachable(e),
+                Err(e) => not_reached(e),
             }
         }
         Channel::Hotline => {
@@ -188,7 +208,7 @@ pub async fn send(settings: &Settings, delivery: &Delivery, token: &mut Option<S
             });
             match post(url, &[], &body).await {
                 Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => unreachable(e),
+                Err(e) => not_reached(e),
             }
         }
         Channel::Webhook => {
@@ -202,7 +222,7 @@ pub async fn send(settings: &Settings, delivery: &Delivery, token: &mut Option<S
             });
             let timestamp = wangge_core::time::now_utc().timestamp();
             let signature =
-                webhook_signature(&var("webhook_secret"), &delivery.id, timestamp, body.to_string().as_bytes());
+                webhook_signature(&settings.webhook_secret, &delivery.id, timestamp, body.to_string().as_bytes());
             let headers = [
                 ("x-wangge-id", delivery.id.clone()),
                 ("x-wangge-timestamp", timestamp.to_string()),
@@ -210,7 +230,7 @@ pub async fn send(settings: &Settings, delivery: &Delivery, token: &mut Option<S
             ];
             match post(url, &headers, &body).await {
                 Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => unreachable(e),
+                Err(e) => not_reached(e),
             }
         }
     }

@@ -9,13 +9,13 @@ use wangge_core::page::{PageRequest, encode_cursor};
 use wangge_core::privacy::mask_phone;
 use wangge_core::{ErrorCode, Problem};
 use wangge_notify::route::{Channel, Contact, channels};
-use wangge_notify::store::{self, Plan};
+use wangge_notify::store::{self, Delivery, Outcome, Plan};
 use wangge_spin::chain::{Answer, call};
 use wangge_spin::db::{Db, storage_problem};
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
-use crate::channels::{Settings, send};
+use crate::channels::{Settings, TokenRefused, send, token_refused_after_refresh, wechat_token};
 
 /// How long a claim holds before another dispatcher may take the delivery over.
 const LEASE_SECONDS: i64 = 60;
@@ -124,20 +124,30 @@ pub async fn dispatch(req: Req) -> Reply {
     let claim = req.request_id.clone();
     let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS)).map_err(storage)?;
     let at = wangge_core::time::render(now);
-    let mut token = None;
-    if claimed.iter().any(|d| d.channel == Channel::Wechat)
-        && let Some(origin) = &settings.wechat
-    {
-        token = crate::channels::wechat_token(origin, false).await.ok();
-    }
+    // One WeChat access token for the pass (cached for two hours); if WeChat refuses
+    // it, one new one, and the refused deliveries are tried again with it.
+    let wechat = settings.wechat.as_deref().filter(|_| claimed.iter().any(|d| d.channel == Channel::Wechat));
+    let mut token = match wechat {
+        Some(origin) => wechat_token(origin, false).await,
+        None => Err("no WeChat delivery".into()),
+    };
+    let mut refreshed = false;
     let mut outcomes = Vec::with_capacity(claimed.len());
     for chunk in claimed.chunks(CONCURRENCY) {
-        let sends = chunk.iter().map(|d| {
-            let mut token = token.clone();
-            let (settings, at) = (&settings, &at);
-            async move { (d, send(settings, d, &mut token, at).await) }
-        });
-        outcomes.extend(futures::future::join_all(sends).await);
+        let mut sent = send_all(&settings, chunk, &token, &at).await;
+        if let Some(origin) = wechat
+            && sent.iter().any(|(_, r)| r.is_err())
+        {
+            if !refreshed {
+                token = wechat_token(origin, true).await;
+                refreshed = true;
+            }
+            let refused: Vec<&Delivery> = sent.iter().filter(|(_, r)| r.is_err()).map(|(d, _)| *d).collect();
+            let again = send_all(&settings, refused, &token, &at).await;
+            sent.retain(|(_, r)| r.is_ok());
+            sent.extend(again);
+        }
+        outcomes.extend(sent.into_iter().map(|(d, r)| (d, r.unwrap_or_else(|_| token_refused_after_refresh()))));
     }
     let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)
         .map_err(storage)?;
@@ -230,4 +240,15 @@ pub fn requeue(req: Req, id: &str) -> Reply {
         Err(Problem::new(ErrorCode::NotFound)
             .with_detail(format!("no dead delivery `{id}`"), format!("没有死信 `{id}`")))
     }
+}
+
+/// One try of each delivery, at most [`CONCURRENCY`] at once.
+async fn send_all<'a>(
+    settings: &Settings,
+    deliveries: impl IntoIterator<Item = &'a Delivery>,
+    token: &Result<String, String>,
+    at: &str,
+) -> Vec<(&'a Delivery, Result<Outcome, TokenRefused>)> {
+    futures::future::join_all(deliveries.into_iter().map(|d| async move { (d, send(settings, d, token, at).await) }))
+        .await
 }

@@ -142,6 +142,14 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     assert_eq!((item["channel"].as_str(), item["case_id"].as_str()), (Some("wechat"), Some(refused.as_str())));
     assert!(item["last_error"].as_str().unwrap().contains("43101"));
     assert_eq!(dispatch(&suite)["claimed"], 0, "nothing left to send");
+
+    // A renewed token is fetched once for the pass, however many WeChat messages it sends.
+    fake.rotate_token();
+    urgent(&suite, 3, "oREPORTER3");
+    urgent(&suite, 4, "oREPORTER4");
+    let pass = dispatch(&suite);
+    assert_eq!(pass["delivered"], 8, "{pass}");
+    assert_eq!(fake.token_fetches(), 3, "one fetch for the pass, not one per message");
 }
 
 #[test]
