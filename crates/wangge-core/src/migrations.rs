@@ -101,7 +101,7 @@ pub trait Sql {
         Self: Sized,
     {
         self.begin()?;
-        let outcome = match work(self) {
+        match work(self) {
             Ok(value) => match self.execute("COMMIT", &[]) {
                 Ok(_) => Ok(value),
                 Err(e) => {
@@ -113,8 +113,7 @@ pub trait Sql {
                 let _ = self.execute("ROLLBACK", &[]);
                 Err(e)
             }
-        };
-        outcome
+        }
     }
 }
 
