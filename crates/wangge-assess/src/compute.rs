@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use wangge_core::region::{district_of, town_of};
 
 use crate::period::Period;
 use crate::rules::Rules;
@@ -15,10 +16,12 @@ use crate::score::{
     grid_score, mean, rank, rollup, round2,
 };
 
-/// Counts of a grid's month (月度汇总统计).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Counts of a grid's month (月度汇总统计). Stored as JSON; a field missing from a
+/// stored row reads as 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Statistics {
-    /// Cases first reported in the month, by the first report's source.
+    /// Cases reported in the month, by the source of each case's own report.
     pub reported: BTreeMap<String, u64>,
     pub accepted: u64,
     pub rejected: u64,
@@ -66,7 +69,6 @@ pub struct Run {
     points: HashMap<(String, usize), BTreeMap<String, f64>>,
     statistics: HashMap<String, Statistics>,
     departments: BTreeMap<String, DepartmentMonth>,
-    pub facts: u64,
 }
 
 /// A scored grid or region.
@@ -89,22 +91,6 @@ fn at(s: &Option<String>) -> Option<DateTime<Utc>> {
     s.as_deref().and_then(wangge_core::time::parse)
 }
 
-fn parent_code(code: &str, keep: usize) -> String {
-    if code.len() < 12 {
-        return code.to_owned();
-    }
-    format!("{}{}", &code[..keep], "0".repeat(12 - keep))
-}
-
-/// The town (街道/乡镇) of a community code, and the district (区/县) of a town.
-pub fn town_of(community: &str) -> String {
-    parent_code(community, 9)
-}
-
-pub fn district_of(code: &str) -> String {
-    parent_code(code, 6)
-}
-
 impl Run {
     pub fn new(
         period: Period,
@@ -124,7 +110,6 @@ impl Run {
             points: HashMap::new(),
             statistics: HashMap::new(),
             departments: BTreeMap::new(),
-            facts: 0,
         }
     }
 
@@ -140,7 +125,6 @@ impl Run {
 
     /// Pass 2: one case. Returns its deductions, for the caller to store as they come.
     pub fn add(&mut self, fact: &Fact) -> Vec<Deduction> {
-        self.facts += 1;
         let grid = fact.responsible_grid.clone().or_else(|| fact.comprehensive_grid.clone()).unwrap_or_default();
         let Some(own) = FirstReport::of(fact) else { return Vec::new() };
         let first = match self.merged_first.get(&fact.case_id) {
@@ -292,15 +276,4 @@ pub struct Finished {
     pub scores: Vec<Scored>,
     pub statistics: HashMap<String, Statistics>,
     pub departments: BTreeMap<String, DepartmentMonth>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_climb_to_their_town_and_district() {
-        assert_eq!(town_of("320613001001"), "320613001000");
-        assert_eq!(district_of("320613001000"), "320613000000");
-    }
 }

@@ -18,8 +18,6 @@ pub struct Fact {
     pub responsible_grid: Option<String>,
     #[serde(default)]
     pub comprehensive_grid: Option<String>,
-    #[serde(default)]
-    pub community: String,
     pub category: String,
     #[serde(default)]
     pub priority: String,
@@ -68,7 +66,6 @@ pub struct FirstReport {
     pub reported_at: DateTime<Utc>,
     pub discovered_at: Option<DateTime<Utc>>,
     pub from_grid_staff: bool,
-    pub source: String,
 }
 
 impl FirstReport {
@@ -77,7 +74,6 @@ impl FirstReport {
             reported_at: wangge_core::time::parse(&fact.reported_at)?,
             discovered_at: fact.discovered_at.as_deref().and_then(wangge_core::time::parse),
             from_grid_staff: fact.reporter_is_grid_staff_of_case,
-            source: fact.source.clone(),
         })
     }
 
@@ -91,7 +87,8 @@ impl FirstReport {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deduction {
     pub grid: String,
-    pub period: String,
+    /// The month it falls in (`2026-11`).
+    pub month: String,
     pub case_id: String,
     pub rule: &'static str,
     pub domain: String,
@@ -126,7 +123,7 @@ pub fn deductions(
     let mut lose = |rule: &'static str, points: f64| {
         out.push(Deduction {
             grid: grid.clone(),
-            period: month.label.clone(),
+            month: month.label.clone(),
             case_id: fact.case_id.clone(),
             rule,
             domain: category.domain.clone(),
@@ -319,7 +316,6 @@ mod tests {
             case_id: id.into(),
             responsible_grid: Some("G1".into()),
             comprehensive_grid: Some("G1".into()),
-            community: "C1".into(),
             category: "B05".into(),
             priority: "normal".into(),
             source: "resident".into(),

@@ -344,8 +344,7 @@ pub fn department_for(db: &impl Sql, kind: &str, community: &str) -> Result<Opti
     if community.len() != 12 {
         return Ok(None);
     }
-    let town = format!("{}000", &community[..9]);
-    let district = format!("{}000000", &community[..6]);
+    let (town, district) = (wangge_core::region::town_of(community), wangge_core::region::district_of(community));
     let rows = db.execute(
         "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments WHERE kind = ? AND region_code IN (?, ?) \
          ORDER BY CASE level WHEN 'town' THEN 0 ELSE 1 END LIMIT 1",

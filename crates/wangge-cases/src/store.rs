@@ -802,9 +802,7 @@ fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<V
 }
 
 /// The town (street) code above a community: its command centre's region.
-pub fn town_of(community: &str) -> String {
-    if community.len() == 12 { format!("{}000", &community[..9]) } else { community.to_owned() }
-}
+pub use wangge_core::region::town_of;
 
 /// The reporter of a case (personal data: callers decide whether to mask it).
 pub fn reporter(db: &impl Sql, id: &str) -> Result<Reporter, StorageError> {

@@ -14,6 +14,7 @@ pub mod page;
 pub mod privacy;
 pub mod problem;
 pub mod query;
+pub mod region;
 pub mod time;
 
 pub use lang::Lang;

@@ -128,11 +128,8 @@ pub fn ancestors_of_community(community: &str) -> Option<[String; 3]> {
     if community.len() != 12 || !community.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    Some([
-        format!("{}000", &community[..9]),
-        format!("{}000000", &community[..6]),
-        format!("{}00000000", &community[..4]),
-    ])
+    use wangge_core::region::{city_of, district_of, town_of};
+    Some([town_of(community), district_of(community), city_of(community)])
 }
 
 #[cfg(test)]

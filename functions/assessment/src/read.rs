@@ -200,57 +200,13 @@ pub fn statistics(req: Req, raw: &str) -> Reply {
     let mut total = Statistics::default();
     let mut grids = 0;
     for r in &rows.rows {
-        if let Some(counts) = r[0].as_str().and_then(|c| serde_json::from_str::<StatisticsIn>(c).ok()) {
-            total.add(&counts.into());
+        if let Some(counts) = r[0].as_str().and_then(|c| serde_json::from_str::<Statistics>(c).ok()) {
+            total.add(&counts);
             grids += 1;
         }
     }
     let rate = total.on_time_rate();
     Ok(json(200, &json!({ "period": label, "region": region, "grids": grids, "counts": total, "on_time_rate": rate })))
-}
-
-#[derive(serde::Deserialize, Default)]
-struct StatisticsIn {
-    #[serde(default)]
-    reported: std::collections::BTreeMap<String, u64>,
-    #[serde(default)]
-    accepted: u64,
-    #[serde(default)]
-    rejected: u64,
-    #[serde(default)]
-    merged: u64,
-    #[serde(default)]
-    due: u64,
-    #[serde(default)]
-    resolved_on_time: u64,
-    #[serde(default)]
-    resolved_late: u64,
-    #[serde(default)]
-    overdue_unresolved: u64,
-    #[serde(default)]
-    reopened: u64,
-    #[serde(default)]
-    missed_discovery: u64,
-    #[serde(default)]
-    late_report: u64,
-}
-
-impl From<StatisticsIn> for Statistics {
-    fn from(s: StatisticsIn) -> Statistics {
-        Statistics {
-            reported: s.reported,
-            accepted: s.accepted,
-            rejected: s.rejected,
-            merged: s.merged,
-            due: s.due,
-            resolved_on_time: s.resolved_on_time,
-            resolved_late: s.resolved_late,
-            overdue_unresolved: s.overdue_unresolved,
-            reopened: s.reopened,
-            missed_discovery: s.missed_discovery,
-            late_report: s.late_report,
-        }
-    }
 }
 
 /// `GET /v1/assessments/{period}/departments`: due, on time, closed, reworked, score.

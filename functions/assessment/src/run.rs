@@ -6,13 +6,14 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{IncomingResponse, Method, Request};
-use wangge_assess::compute::{Run, district_of, town_of};
+use wangge_assess::compute::Run;
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
 use wangge_cases::calendar::Within;
 use wangge_core::auth::Scope;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
+use wangge_core::region::{district_of, town_of};
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_spin::chain::{Answer, call, internal_url};
 use wangge_spin::db::{Db, storage_problem};
@@ -321,8 +322,8 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         let mut deductions = Batch::new("deductions (period, grid, month, case_id, rule, domain, points)", 7);
         let count = facts(&period, false, &req.request_id, |fact| {
             for d in computation.add(&fact) {
-                hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.period, d.case_id, d.rule, d.domain, d.points));
-                let row = [text(&label), text(&d.grid), text(&d.period), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()];
+                hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.month, d.case_id, d.rule, d.domain, d.points));
+                let row = [text(&label), text(&d.grid), text(&d.month), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()];
                 if failed.is_none()
                     && let Err(e) = deductions.push(&db, row)
                 {

@@ -148,10 +148,9 @@ fn serve(stream: std::net::TcpStream, requests: &Mutex<Vec<Recorded>>, script: &
 
 fn respond(r: &Recorded, script: &Mutex<Script>) -> (u16, Value) {
     let mut s = script.lock().unwrap();
-    if let Some((path, (left, status))) =
-        s.failures.iter_mut().find(|(p, (left, _))| r.target.starts_with(p.as_str()) && *left > 0)
+    if let Some((left, status)) =
+        s.failures.iter_mut().find(|(p, (left, _))| r.target.starts_with(p.as_str()) && *left > 0).map(|(_, f)| f)
     {
-        let _ = path;
         *left -= 1;
         return (*status, json!({ "error": "scripted failure" }));
     }
