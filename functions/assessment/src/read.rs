@@ -10,7 +10,8 @@ use wangge_core::{ErrorCode, Problem};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{Reply, Req, json};
 
-use crate::run::{db, period};
+use crate::COMPONENT;
+use crate::run::period;
 
 fn reader(req: &Req) -> Result<Principal, Problem> {
     let principal = req.principal()?;
@@ -63,7 +64,7 @@ pub fn grid(req: Req, raw: &str, code: &str) -> Reply {
     let principal = reader(&req)?;
     principal.require_region(code)?;
     let label = period(raw)?.label;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     let run = run_of(&db, &label)?;
     let rows = db
         .execute(
@@ -98,7 +99,7 @@ pub fn region(req: Req, raw: &str, code: &str) -> Reply {
     let principal = reader(&req)?;
     principal.require_region(significant_prefix(code))?;
     let label = period(raw)?.label;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     let run = run_of(&db, &label)?;
     let rows = db
         .execute(
@@ -166,7 +167,7 @@ pub fn rankings(req: Req, raw: &str) -> Reply {
     let label = period(raw)?.label;
     let level = level_param(&req)?;
     let parent = req.query_param("parent");
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
     let rows = match &parent {
         Some(p) => db.execute(
@@ -189,7 +190,7 @@ pub fn statistics(req: Req, raw: &str) -> Reply {
     let region = req.query_param("region").unwrap_or_else(|| principal.region_prefix.clone());
     principal.require_region(&region)?;
     let label = period(raw)?.label;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
     let rows = db
         .execute(
@@ -213,7 +214,7 @@ pub fn statistics(req: Req, raw: &str) -> Reply {
 pub fn departments(req: Req, raw: &str) -> Reply {
     reader(&req)?;
     let label = period(raw)?.label;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
     let rows = db
         .execute(
@@ -242,7 +243,7 @@ pub fn export(req: Req, raw: &str) -> Reply {
     reader(&req)?;
     let label = period(raw)?.label;
     let level = level_param(&req)?;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
     let rows = db
         .execute(

@@ -21,10 +21,6 @@ use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
 
-pub fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
-
 pub fn period(raw: &str) -> Result<Period, Problem> {
     Period::parse(raw).ok_or_else(|| {
         Problem::new(ErrorCode::InvalidParameter)
@@ -99,21 +95,24 @@ async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
     Ok(Catalogue { domains, default_weights, categories })
 }
 
-/// The current rules and their version (0: the defaults, never stored).
-fn current_rules(db: &Db, catalogue: &Catalogue) -> Result<(i64, Rules), Problem> {
+/// The latest stored rules: version, body, and the hash stored with them.
+fn stored_rules(db: &Db) -> Result<Option<(i64, Rules, String)>, Problem> {
     let rows = db
-        .execute("SELECT version, body FROM rules ORDER BY version DESC LIMIT 1", &[])
+        .execute("SELECT version, body, sha256 FROM rules ORDER BY version DESC LIMIT 1", &[])
         .map_err(|e| storage_problem(&e))?;
-    match rows.rows.first() {
-        Some(r) => {
-            let rules = r[1]
-                .as_str()
-                .and_then(|b| serde_json::from_str(b).ok())
-                .ok_or_else(|| Problem::new(ErrorCode::Internal))?;
-            Ok((r[0].as_i64().unwrap_or(0), rules))
-        }
-        None => Ok((0, Rules::defaults(catalogue.default_weights.clone()))),
-    }
+    let Some(r) = rows.rows.first() else { return Ok(None) };
+    let rules =
+        r[1].as_str().and_then(|b| serde_json::from_str(b).ok()).ok_or_else(|| Problem::new(ErrorCode::Internal))?;
+    Ok(Some((r[0].as_i64().unwrap_or(0), rules, r[2].as_str().unwrap_or_default().to_owned())))
+}
+
+/// The rules in force and their version: the latest stored, or (version 0, never
+/// stored) the defaults with the catalogue's weights.
+fn current_rules(db: &Db, catalogue: &Catalogue) -> Result<(i64, Rules), Problem> {
+    Ok(match stored_rules(db)? {
+        Some((version, rules, _)) => (version, rules),
+        None => (0, Rules::defaults(catalogue.default_weights.clone())),
+    })
 }
 
 /// `PUT /v1/assessments/rules` (`assessments:run`, every region): a new version, unless
@@ -130,9 +129,10 @@ pub async fn put_rules(mut req: Req) -> Reply {
         return Err(invalid(errors));
     }
     let sha = rules.sha256();
-    let db = db()?;
-    let (current, current_rules) = current_rules(&db, &catalogue)?;
-    if current > 0 && current_rules.sha256() == sha {
+    let db = COMPONENT.db()?;
+    if let Some((current, _, current_sha)) = stored_rules(&db)?
+        && current_sha == sha
+    {
         return Ok(json(200, &json!({ "version": current, "sha256": sha, "changed": false })));
     }
     let now = wangge_core::time::render(wangge_core::time::now_utc());
@@ -171,10 +171,17 @@ fn invalid(errors: Vec<FieldError>) -> Problem {
 pub async fn get_rules(req: Req) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
-    let catalogue = catalogue(&req).await?;
-    let db = db()?;
-    let (version, rules) = current_rules(&db, &catalogue)?;
-    Ok(json(200, &json!({ "version": version, "sha256": rules.sha256(), "rules": rules })))
+    // The catalogue is asked for only when no rules are stored: its weights are the defaults'.
+    let db = COMPONENT.db()?;
+    let (version, rules, sha) = match stored_rules(&db)? {
+        Some(stored) => stored,
+        None => {
+            let rules = Rules::defaults(catalogue(&req).await?.default_weights);
+            let sha = rules.sha256();
+            (0, rules, sha)
+        }
+    };
+    Ok(json(200, &json!({ "version": version, "sha256": sha, "rules": rules })))
 }
 
 /// Streams case-routing's facts for `[from, to)`, one parsed line at a time.
@@ -281,7 +288,7 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         stages.push(json!({ "stage": name, "count": count, "ms": (started.elapsed().as_secs_f64() * 1000.0).round() }));
     };
     let catalogue = catalogue(&req).await?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let (rules_version, rules) = current_rules(&db, &catalogue)?;
     let Answer::Ok(grid_doc) =
         call("grid-lookup", Method::Get, "/internal/grids", &req.request_id, req.lang, None).await

@@ -16,10 +16,6 @@ use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 
-fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
-
 fn storage(e: StorageError) -> Problem {
     storage_problem(&e)
 }
@@ -56,7 +52,7 @@ fn view_one(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Proble
 /// `POST /internal/cases`: intake hands over a report.
 pub async fn create(mut req: Req) -> Reply {
     let new: NewCase = req.json(256 * KIB).await?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let category = reference::category(&db, &new.category).map_err(storage)?.ok_or_else(|| {
         Problem::new(ErrorCode::UnknownCategory)
             .with_detail(
@@ -89,7 +85,7 @@ pub async fn create(mut req: Req) -> Reply {
 /// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services,
 /// hotline categories).
 pub fn categories() -> Reply {
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let document = reference::catalogue_document(&db).map_err(storage)?;
     Ok(json(200, &document.unwrap_or_else(|| json!({ "categories": [] }))))
 }
@@ -105,7 +101,7 @@ pub async fn states(mut req: Req) -> Reply {
     if body.ids.len() > 1000 {
         return Err(Problem::new(ErrorCode::ValidationFailed).with_detail("at most 1000 ids", "最多 1000 个 id"));
     }
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let states = store::states(&db, &body.ids).map_err(storage)?;
     Ok(json(200, &json!({ "cases": states })))
 }
@@ -124,7 +120,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
         request.expected_version = Some(version);
     }
     timing.lap("request");
-    let db = db()?;
+    let db = COMPONENT.db()?;
     timing.lap("open");
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
@@ -152,7 +148,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
 pub fn get(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
     let mut response = json(200, &view_one(&db, &case, &principal)?);
@@ -164,7 +160,7 @@ pub fn get(req: Req, id: &str) -> Reply {
 pub fn log(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
     let (entries, verification) = store::history(&db, id).map_err(storage)?;
@@ -228,7 +224,7 @@ pub fn list(req: Req) -> Reply {
         }),
     };
     let page = PageRequest::from_query(&req.query)?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
     let next = if items.len() > page.limit {
         items.truncate(page.limit);
@@ -308,7 +304,7 @@ pub async fn sweep(req: Req) -> Reply {
                 .with_extension("parameter", "cursor")
         })?,
     };
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let calendar = reference::calendar(&db).map_err(storage)?;
     let report = store::sweep(&db, &Context { calendar: &calendar, now: wangge_core::time::now_utc() }, &after, limit)
         .map_err(problem)?;

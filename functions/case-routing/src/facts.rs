@@ -7,7 +7,7 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam
 use wangge_cases::store;
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::Req;
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::storage_problem;
 use wangge_spin::reply::{problem, send};
 
 use crate::COMPONENT;
@@ -32,7 +32,7 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
         (Ok(from), Ok(to)) => (from, to),
         (Err(p), _) | (_, Err(p)) => return send(out, problem(&p, lang)).await,
     };
-    let db = match Db::open_for_reads(COMPONENT.database, COMPONENT.migrations) {
+    let db = match COMPONENT.db_for_reads() {
         Ok(db) => db,
         Err(p) => return send(out, problem(&p, lang)).await,
     };

@@ -7,18 +7,10 @@ use wangge_cases::reference::{self, Department, ReferenceError};
 use wangge_core::auth::Scope;
 use wangge_core::page::{PageRequest, encode_cursor};
 use wangge_core::{ErrorCode, Problem};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
-
-fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
-
-fn db_for_reads() -> Result<Db, Problem> {
-    Db::open_for_reads(COMPONENT.database, COMPONENT.migrations)
-}
 
 /// Registry and reference data change for the whole deployment: `grids:admin` on a
 /// key for every region.
@@ -61,7 +53,7 @@ pub async fn put_calendar(mut req: Req, raw_year: &str) -> Reply {
     admin(&req)?;
     let year = year(raw_year)?;
     let body = req.body(64 * KIB).await?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let parsed = reference::put_calendar(&db, year, &body).map_err(problem)?;
     Ok(json(
         200,
@@ -73,7 +65,7 @@ pub async fn put_calendar(mut req: Req, raw_year: &str) -> Reply {
 pub fn get_calendar(req: Req, raw_year: &str) -> Reply {
     req.principal()?;
     let year = year(raw_year)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let document = reference::calendar_document(&db, year).map_err(|e| storage_problem(&e))?;
     Ok(json(200, &document.ok_or_else(|| not_found("calendar for", raw_year))?))
 }
@@ -87,7 +79,7 @@ pub fn deadline(req: Req) -> Reply {
     let within = req.query_param("within").and_then(|w| Within::parse(&w).ok()).ok_or_else(|| {
         invalid("within", "within is 30m, 4h, 4wh or 5wd", "within 应为 30m、4h、4wh 或 5wd 这样的时长")
     })?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let calendar = reference::calendar(&db).map_err(|e| storage_problem(&e))?;
     let due = calendar.deadline(start, within);
     Ok(json(
@@ -105,7 +97,7 @@ pub fn deadline(req: Req) -> Reply {
 pub async fn put_categories(mut req: Req) -> Reply {
     admin(&req)?;
     let body = req.body(1024 * KIB).await?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let (count, unchanged) = reference::put_catalogue(&db, &body).map_err(problem)?;
     Ok(json(if unchanged { 200 } else { 201 }, &json!({ "categories": count, "unchanged": unchanged })))
 }
@@ -113,7 +105,7 @@ pub async fn put_categories(mut req: Req) -> Reply {
 /// `GET /v1/categories`: the catalogue as loaded.
 pub fn get_categories(req: Req) -> Reply {
     req.principal()?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let document = reference::catalogue_document(&db).map_err(|e| storage_problem(&e))?;
     document.map(|d| json(200, &d)).ok_or_else(|| {
         Problem::new(ErrorCode::DatasetMissing)
@@ -125,7 +117,7 @@ pub fn get_categories(req: Req) -> Reply {
 /// `GET /v1/categories/{code}`.
 pub fn get_category(req: Req, code: &str) -> Reply {
     req.principal()?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let category = reference::category(&db, code).map_err(|e| storage_problem(&e))?;
     Ok(json(200, &category.ok_or_else(|| not_found("category", code))?))
 }
@@ -153,7 +145,7 @@ pub async fn put_departments(mut req: Req) -> Reply {
             ));
         }
     };
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let count = reference::put_departments(&db, &departments).map_err(problem)?;
     Ok(json(200, &json!({ "departments": count })))
 }
@@ -167,7 +159,7 @@ pub fn list_departments(req: Req) -> Reply {
     }
     let kind = req.query_param("kind");
     let page = PageRequest::from_query(&req.query)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let mut items =
         reference::departments(&db, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
             .map_err(|e| storage_problem(&e))?;

@@ -31,4 +31,17 @@ pub struct Component {
     pub chain_next: Option<&'static str>,
 }
 
+impl Component {
+    /// Its database, the schema brought up to date first: for writes.
+    pub fn db(&self) -> Result<db::Db, Problem> {
+        db::Db::open(self.database, self.migrations)
+    }
+
+    /// Its database for reads: no schema check unless a statement fails (one host
+    /// call fewer).
+    pub fn db_for_reads(&self) -> Result<db::Db, Problem> {
+        db::Db::open_for_reads(self.database, self.migrations)
+    }
+}
+
 pub const KIB: usize = 1024;

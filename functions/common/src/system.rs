@@ -18,7 +18,7 @@ use wangge_core::migrations::{Sql, SqlValue, current_version};
 use wangge_core::{ErrorCode, Problem};
 
 use crate::auth::KV_STORE;
-use crate::db::{Db, storage_problem};
+use crate::db::storage_problem;
 use crate::reply::{json, method_not_allowed, route_not_found};
 use crate::{Component, KIB, Reply, Req};
 
@@ -103,7 +103,7 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
         }
         None => Vec::new(),
     };
-    let db = Db::open(component.database, component.migrations)?;
+    let db = component.db()?;
     let at = wangge_core::time::render(wangge_core::time::now_utc());
     let rows = db
         .transaction(|db| {
@@ -123,7 +123,7 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
 }
 
 fn health(component: &Component) -> Reply {
-    let db = Db::open(component.database, component.migrations)?;
+    let db = component.db()?;
     db.execute("SELECT 1", &[]).map_err(|e| storage_problem(&e))?;
     let kv = Store::open(KV_STORE).and_then(|s| s.exists("health")).is_ok();
     let status = if kv { 200 } else { 503 };
@@ -139,7 +139,7 @@ fn health(component: &Component) -> Reply {
 }
 
 fn version(component: &Component) -> Reply {
-    let db = Db::open(component.database, component.migrations)?;
+    let db = component.db()?;
     let schema = current_version(&db).map_err(|e| storage_problem(&e))?;
     Ok(json(
         200,

@@ -11,14 +11,10 @@ use wangge_core::migrations::{Rows, Sql, SqlValue};
 use wangge_core::page::{PageRequest, encode_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::auth::{KV_STORE, kv_key};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
-
-fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
 
 fn kv_problem() -> Problem {
     Problem::new(ErrorCode::StorageUnavailable)
@@ -50,7 +46,7 @@ pub async fn create(mut req: Req) -> Reply {
         signing_secret,
     };
     let scopes_json = serde_json::to_string(&key.scopes).map_err(|_| Problem::new(ErrorCode::Internal))?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     db.execute(
         "INSERT INTO api_keys (id, name, scopes, region_prefix, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         &[
@@ -83,7 +79,7 @@ pub async fn create(mut req: Req) -> Reply {
 pub fn list(req: Req) -> Reply {
     req.principal()?.require(Scope::KeysAdmin)?;
     let page = PageRequest::from_query(&req.query)?;
-    let rows = db()?
+    let rows = COMPONENT.db()?
         .execute(
             "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id > ? ORDER BY id LIMIT ?",
             &[page.after.unwrap_or_default().into(), (page.limit as i64 + 1).into()],
@@ -102,7 +98,7 @@ pub fn list(req: Req) -> Reply {
 /// `DELETE /v1/keys/{id}`: the key stops working at once; its record stays.
 pub fn revoke(req: Req, id: &str) -> Reply {
     req.principal()?.require(Scope::KeysAdmin)?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let found = db
         .execute("SELECT token_hash, revoked_at FROM api_keys WHERE id = ?", &[id.into()])
         .map_err(|e| storage_problem(&e))?;

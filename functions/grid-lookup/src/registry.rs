@@ -16,15 +16,6 @@ use crate::COMPONENT;
 
 const MIB: usize = 1024 * KIB;
 
-fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
-
-/// For reads: no schema check unless a statement fails (one host call fewer).
-fn db_for_reads() -> Result<Db, Problem> {
-    Db::open_for_reads(COMPONENT.database, COMPONENT.migrations)
-}
-
 fn storage(e: StorageError) -> Problem {
     storage_problem(&e)
 }
@@ -86,7 +77,7 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
             ));
         }
     };
-    let db = db()?;
+    let db = COMPONENT.db()?;
     match import(&db, dataset, format, &body) {
         Ok(report) => Ok(json(if report.unchanged { 200 } else { 201 }, &report)),
         Err(ImportError::Malformed(why)) => {
@@ -120,7 +111,7 @@ fn accepted(dataset: Dataset) -> &'static str {
 pub fn get_grid(req: Req, code: &str) -> Reply {
     let principal = reader(&req)?;
     principal.require_region(code)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let grids = version(&db, &req, Dataset::Grids)?;
     let grid = read::grid(&db, grids, code).map_err(storage)?.ok_or_else(|| not_found("grid", code))?;
     let regions = version(&db, &req, Dataset::Regions)?;
@@ -152,7 +143,7 @@ pub fn list_grids(req: Req) -> Reply {
         ));
     }
     let page = PageRequest::from_query(&req.query)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
     let prefix = if prefix.is_empty() { principal.region_prefix.clone() } else { prefix };
     let mut items =
@@ -170,7 +161,7 @@ pub fn get_region(req: Req, code: &str) -> Reply {
         principal.require_region(code)?;
     }
     let page = PageRequest::from_query(&req.query)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
     let region = read::region(&db, v, code).map_err(storage)?.ok_or_else(|| not_found("region", code))?;
     let chain = read::region_chain(&db, v, code).map_err(storage)?;
@@ -190,7 +181,7 @@ pub fn list_regions(req: Req) -> Reply {
     check_prefix(&principal, &prefix)?;
     let prefix = if prefix.is_empty() { principal.region_prefix.clone() } else { prefix };
     let page = PageRequest::from_query(&req.query)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
     let mut items =
         read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
@@ -201,7 +192,7 @@ pub fn list_regions(req: Req) -> Reply {
 /// `GET /v1/staff/{id}`: one staff member, phone masked.
 pub fn get_staff(req: Req, id: &str) -> Reply {
     let principal = reader(&req)?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
     let staff = read::staff_member(&db, v, id).map_err(storage)?.ok_or_else(|| not_found("staff member", id))?;
     principal.require_region(&staff.region_code)?;
@@ -223,7 +214,7 @@ pub async fn staff_contacts(mut req: Req) -> Reply {
     if body.ids.len() > 1000 || body.grids.len() > 1000 {
         return Err(invalid_parameter("ids", "at most 1000 ids and 1000 grids", "最多 1000 个 id 和 1000 个网格"));
     }
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
     let contacts = read::staff_contacts(&db, v, &body.ids, &body.grids).map_err(storage)?;
     Ok(json(200, &json!({ "staff": contacts, "staff_version": v })))
@@ -232,7 +223,7 @@ pub async fn staff_contacts(mut req: Req) -> Reply {
 /// `GET /internal/grids` (assessment): every grid of the current version, with its kind
 /// and region: `{"grids": [{"code", "kind", "region_code"}]}`.
 pub fn all_grids(req: Req) -> Reply {
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
     let rows = db
         .execute("SELECT code, kind, region_code FROM grids WHERE version = ? ORDER BY code", &[v.into()])
@@ -308,7 +299,7 @@ pub fn locate_point(req: Req) -> Reply {
     let crs = Crs::parse(&crs_name)
         .ok_or_else(|| invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09"))?;
     let (w_lng, w_lat) = crs.to_wgs84(lng, lat);
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     // One statement reads the grids near the point with their regions and staff: on
     // Spin each statement is a host call, so the hot path counts them.
     let requested = match req.query_param("version") {
@@ -379,7 +370,7 @@ struct PlaceRequest {
 /// district outline does (a blind spot: the district centre answers); or `none`.
 pub async fn place(mut req: Req) -> Reply {
     let body: PlaceRequest = req.json(4 * KIB).await?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let mut resolution = Value::Null;
     let (lng, lat, accuracy) = match (body.lng, body.lat, body.address.as_deref()) {
         (Some(lng), Some(lat), _) => (lng, lat, body.accuracy.unwrap_or(0.0).clamp(0.0, 5000.0)),
@@ -420,7 +411,7 @@ pub fn resolve_address(req: Req) -> Reply {
     if q.trim().is_empty() || q.chars().count() > 200 {
         return Err(invalid_parameter("q", "q is an address of 1 to 200 characters", "q 应为 1 到 200 个字符的地址"));
     }
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Addresses)?;
     let regions = version(&db, &req, Dataset::Regions)?;
     let cities = read::city_names(&db, regions).map_err(storage)?;
@@ -454,7 +445,7 @@ pub fn audit(req: Req) -> Reply {
     let prefix = audit::significant_prefix(&region).to_owned();
     principal.require_region(&prefix)?;
     let tolerance = number(&req, "tolerance_m2", 0.0..=1e9, Some(audit::DEFAULT_TOLERANCE_M2))?;
-    let db = db_for_reads()?;
+    let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
     let outline = audit::outline_for(&db, &prefix).map_err(storage)?;
     let report = audit::audit(&db, v, &prefix, outline.as_ref(), tolerance).map_err(storage)?;
@@ -465,7 +456,7 @@ pub fn audit(req: Req) -> Reply {
 pub async fn put_outline(mut req: Req, code: &str) -> Reply {
     admin(&req)?;
     let body: Value = req.json(8 * MIB).await?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let shape = outline_shape(&db, code, &body, "")?;
     audit::put_outline(&db, code, &shape).map_err(storage)?;
     Ok(json(200, &json!({ "region_code": code, "area_m2": shape.area_m2().round() })))
@@ -479,7 +470,7 @@ pub async fn put_outlines(mut req: Req) -> Reply {
         return Err(Problem::new(ErrorCode::MalformedDataset)
             .with_detail("expected a GeoJSON FeatureCollection", "应为 GeoJSON FeatureCollection"));
     };
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let mut shapes = Vec::new();
     let mut errors = Vec::new();
     for (i, feature) in features.iter().enumerate() {

@@ -21,10 +21,6 @@ pub const EVENT_BODY_LIMIT: usize = 64 * KIB;
 /// Due events retried at the end of an ordinary request.
 const RETRIES_PER_REQUEST: usize = 2;
 
-pub fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
-
 /// 400 `malformed_json`, or the body as JSON.
 pub fn parse(body: &[u8]) -> Result<Value, Problem> {
     wangge_core::json::parse_body::<Value>(body)
@@ -150,7 +146,7 @@ pub async fn take(
         external_key: one.external_key,
         request_hash: one.hash,
     };
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let admitted = store::admit(&db, guard, &[admission], wangge_core::time::now_utc())
         .map_err(|e| storage_problem(&e))?
         .map_err(|r| guard::refused(r, ctx.settings))?;
@@ -231,7 +227,7 @@ pub async fn retry_pending(req: Req) -> Reply {
         })?,
     };
     let settings = Settings::load();
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
     let report = retry_due(&db, &ctx, limit).await;
     let (waiting, oldest) = store::pending(&db).map_err(|e| storage_problem(&e))?;
@@ -248,7 +244,7 @@ pub async fn retry_pending(req: Req) -> Reply {
 pub fn get(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::EventsRead, Scope::EventsWrite])?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?.ok_or_else(|| {
         Problem::new(ErrorCode::NotFound).with_detail(format!("no event `{id}`"), format!("事件 `{id}` 不存在"))
     })?;

@@ -13,7 +13,8 @@ use wangge_intake::store::{self, Admission, Admitted};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
-use crate::events::{db, invalid, parse};
+use crate::COMPONENT;
+use crate::events::{invalid, parse};
 use crate::guard::{self, Settings};
 use crate::process::{Context, Processed, process};
 
@@ -75,7 +76,7 @@ pub async fn create(mut req: Req) -> Reply {
             request_hash: hash,
         })
         .collect();
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let admitted = if admissions.is_empty() {
         Vec::new()
     } else {

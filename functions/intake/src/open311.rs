@@ -14,7 +14,8 @@ use wangge_spin::chain::{Answer, call};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
-use crate::events::{EVENT_BODY_LIMIT, One, Taken, db, repeat, take};
+use crate::COMPONENT;
+use crate::events::{EVENT_BODY_LIMIT, One, Taken, repeat, take};
 use crate::guard::{self, Settings};
 use crate::process::{Context, Processed};
 use wangge_spin::Timing;
@@ -221,7 +222,7 @@ async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
 
 /// `GET requests.json?service_request_id=&service_code=&start_date=&end_date=&status=`.
 async fn list(req: &Req) -> Result<Response, Problem> {
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let csv = |name: &str| -> Vec<String> {
         req.query_param(name)
             .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
@@ -277,7 +278,7 @@ async fn list(req: &Req) -> Result<Response, Problem> {
 
 /// `GET requests/{id}.json`: a one-element array, as the spec has it.
 async fn one(req: &Req, id: &str) -> Result<Response, Problem> {
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?;
     match stored.filter(|s| s.status != "rejected") {
         Some(s) => Ok(json(200, &requests(req, std::slice::from_ref(&s)).await)),

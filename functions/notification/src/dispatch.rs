@@ -11,7 +11,7 @@ use wangge_core::{ErrorCode, Problem};
 use wangge_notify::route::{Channel, Contact, channels};
 use wangge_notify::store::{self, Delivery, Outcome, Plan};
 use wangge_spin::chain::{Answer, call};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::storage_problem;
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
@@ -21,10 +21,6 @@ use crate::channels::{Settings, TokenRefused, send, token_refused_after_refresh,
 const LEASE_SECONDS: i64 = 60;
 /// Sends in flight at once within one dispatch.
 const CONCURRENCY: usize = 16;
-
-fn db() -> Result<Db, Problem> {
-    Db::open(COMPONENT.database, COMPONENT.migrations)
-}
 
 fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
@@ -79,7 +75,7 @@ pub async fn dispatch(req: Req) -> Reply {
         })?,
     };
     let settings = Settings::load();
-    let db = db()?;
+    let db = COMPONENT.db()?;
     let storage = |e| storage_problem(&e);
     let now = wangge_core::time::now_utc();
 
@@ -203,7 +199,7 @@ pub fn trace(req: Req) -> Reply {
             .with_detail("case_id is required", "缺少 case_id")
             .with_extension("parameter", "case_id"));
     };
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     let whole = principal.has_scope(Scope::NotificationsAdmin);
     let messages: Vec<Value> =
         store::trace(&db, &case_id).map_err(|e| storage_problem(&e))?.into_iter().map(|m| mask(m, whole)).collect();
@@ -215,7 +211,7 @@ pub fn dead(req: Req) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
     let page = PageRequest::from_query(&req.query)?;
-    let db = db()?;
+    let db = COMPONENT.db_for_reads()?;
     let mut items =
         store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1).map_err(|e| storage_problem(&e))?;
     let next = if items.len() > page.limit {
@@ -233,7 +229,7 @@ pub fn dead(req: Req) -> Reply {
 /// counted afresh.
 pub fn requeue(req: Req, id: &str) -> Reply {
     req.principal()?.require(Scope::NotificationsAdmin)?;
-    let db = db()?;
+    let db = COMPONENT.db()?;
     if store::requeue(&db, id, wangge_core::time::now_utc()).map_err(|e| storage_problem(&e))? {
         Ok(json(200, &json!({ "id": id, "state": "pending" })))
     } else {

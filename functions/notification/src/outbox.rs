@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wangge_core::migrations::{Sql, StorageError};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -45,7 +45,7 @@ pub async fn enqueue(mut req: Req) -> Reply {
         return Err(wangge_core::Problem::new(wangge_core::ErrorCode::ValidationFailed)
             .with_detail(format!("at most {MAX_BATCH} messages per call"), format!("每次最多 {MAX_BATCH} 条消息")));
     }
-    let db = Db::open(COMPONENT.database, COMPONENT.migrations)?;
+    let db = COMPONENT.db()?;
     let now = wangge_core::time::render(wangge_core::time::now_utc());
     let (enqueued, duplicates) = db
         .transaction(|db| {
