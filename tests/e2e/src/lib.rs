@@ -2,7 +2,7 @@
 //! its databases in a fresh directory per test.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub mod fake;
 pub mod load;
@@ -165,16 +165,21 @@ pub fn city_template() -> &'static std::path::Path {
 
 /// The suite on a fresh copy of the demo city, with Spin variables set.
 pub fn start_city(test: &str, variables: &[(&str, &str)]) -> Suite {
-    let template = city_template();
     let mut options = options(test, &[]);
-    let dir = options.state_dir.clone().expect("state dir");
-    for label in ["grid_lookup", "case_routing"] {
-        std::fs::copy(template.join(format!("{label}.db")), dir.join(format!("{label}.db"))).expect("copy the city");
-    }
+    copy_city(options.state_dir.as_deref().expect("state dir"));
     for (name, value) in variables {
         options.variables.insert((*name).to_owned(), (*value).to_owned());
     }
     start_with(options)
+}
+
+/// Puts a copy of the loaded demo city (grid-lookup's and case-routing's databases,
+/// see [`city_template`]) into the state directory `dir`.
+pub fn copy_city(dir: &Path) {
+    let template = city_template();
+    for label in ["grid_lookup", "case_routing"] {
+        std::fs::copy(template.join(format!("{label}.db")), dir.join(format!("{label}.db"))).expect("copy the city");
+    }
 }
 
 impl Suite {

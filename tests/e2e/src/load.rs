@@ -110,8 +110,7 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
             let shot = shot.clone();
             std::thread::spawn(move || {
                 let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
-                let (mut latencies, mut app, mut errors) = (Vec::new(), Vec::new(), 0);
-                let mut stages: Vec<(String, Vec<f64>)> = Vec::new();
+                let (mut latencies, mut app, mut stages, mut errors) = (Vec::new(), Vec::new(), Vec::new(), 0);
                 let mut i = client * 1_000_003;
                 // Paced: this client's k-th request is due at k * clients + client
                 // intervals after the warm-up began.
@@ -140,12 +139,7 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
                     if t0 >= start {
                         latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
                         app.extend(outcome.app_ms);
-                        for (name, ms) in outcome.stages {
-                            match stages.iter_mut().find(|(n, _)| *n == name) {
-                                Some((_, all)) => all.push(ms),
-                                None => stages.push((name, vec![ms])),
-                            }
-                        }
+                        stages.extend(outcome.stages);
                         if !outcome.ok {
                             errors += 1;
                         }
@@ -156,6 +150,7 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
         })
         .collect();
     let (mut all, mut app, mut errors) = (Vec::new(), Vec::new(), 0);
+    // Each stage's times, the stages in the order they first appear.
     let mut stages: Vec<(String, Vec<f64>)> = Vec::new();
     for h in handles {
         let (l, a, e, s) = h.join().expect("client thread");
@@ -164,8 +159,8 @@ fn drive(name: &str, clients: usize, rate: Option<f64>, duration: Duration, shot
         errors += e;
         for (name, ms) in s {
             match stages.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, all)) => all.extend(ms),
-                None => stages.push((name, ms)),
+                Some((_, times)) => times.push(ms),
+                None => stages.push((name, vec![ms])),
             }
         }
     }

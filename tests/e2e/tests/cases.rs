@@ -8,23 +8,7 @@ fn start_cases(test: &str) -> Suite {
     let mut options = options(test, &[]);
     options.manifest = workspace_root().join("tests/e2e/fixtures/cases.toml");
     let suite = start_with(options);
-    let auth = bearer(OPERATOR_KEY);
-    let put = |path: &str, content_type: &str, body: Vec<u8>| {
-        let r = request(
-            "PUT",
-            &suite.url(path),
-            &[("authorization", auth.as_str()), ("content-type", content_type)],
-            Some(&body),
-        );
-        assert!(matches!(r.status, 200 | 201), "PUT {path}: {}", r.body);
-    };
-    put("/v1/categories", "application/json", std::fs::read(workspace_root().join("data/categories.json")).unwrap());
-    put(
-        "/v1/calendar/2026",
-        "application/json",
-        std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap(),
-    );
-    put("/v1/departments", "text/csv", demo("departments.csv"));
+    suite.load_reference();
     suite
 }
 

@@ -50,7 +50,7 @@ fn args() -> Args {
                 other => panic!("--only takes `actions`, `intake`, `notification` or `assessment`, not {other:?}"),
             },
             other => panic!(
-                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --year-cases N [--only actions|intake|notification|assessment]"
+                "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --dispatch-messages N --year-cases N [--only actions|intake|notification|assessment]"
             ),
         }
     }
@@ -175,35 +175,20 @@ fn cases_app(name: &str) -> Suite {
     let mut options = options(name, &[]);
     options.manifest = workspace_root().join("tests/e2e/fixtures/cases-bench.toml");
     let app = start_with(options);
-    let auth = bearer(OPERATOR_KEY);
-    for (path, content_type, body) in [
-        (
-            "/v1/categories",
-            "application/json",
-            std::fs::read(workspace_root().join("data/categories.json")).expect("catalogue"),
-        ),
-        (
-            "/v1/calendar/2026",
-            "application/json",
-            std::fs::read(workspace_root().join("data/calendar-2026.json")).expect("calendar"),
-        ),
-        ("/v1/departments", "text/csv", demo("departments.csv")),
-    ] {
-        let r = request(
-            "PUT",
-            &app.url(path),
-            &[("authorization", auth.as_str()), ("content-type", content_type)],
-            Some(&body),
-        );
-        assert!(matches!(r.status, 200 | 201), "PUT {path}: {}", r.body);
-    }
+    app.load_reference();
     app
 }
 
-/// Intake at 1, 16 and 64 clients on the demo city: resident reports at interior
-/// points of random grids, in varied categories. Afterwards the queue is drained and
+/// Intake at 1, 16 and 64 clients on the demo city, and at `clients` paced at each of
+/// [`INTAKE_RATES`]: resident reports at interior points of random grids, in varied
+/// categories. Afterwards the queue is drained and
 /// every answered event is counted against intake's and case-routing's records.
-fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duration) -> (Vec<Figure>, String) {
+fn intake_figures(
+    suite: &Suite,
+    points: Arc<Vec<(f64, f64)>>,
+    clients: usize,
+    duration: Duration,
+) -> (Vec<Figure>, String) {
     const CATEGORIES: [&str; 8] = ["B05", "C03", "C04", "C05", "C07", "D01", "A01", "B04"];
     let answered = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let url = suite.url("/v1/events");
@@ -253,7 +238,8 @@ fn intake_figures(suite: &Suite, points: Arc<Vec<(f64, f64)>>, duration: Duratio
         .collect();
     for rate in INTAKE_RATES {
         settle(suite, &labels);
-        figures.push(load::run_paced(&format!("intake, 16 clients at {rate}/s"), 16, rate, duration, shot.clone()));
+        let name = format!("intake, {clients} clients at {rate}/s");
+        figures.push(load::run_paced(&name, clients, rate, duration, shot.clone()));
     }
     // Drain what waits (nothing should), then count.
     for _ in 0..100 {
@@ -356,13 +342,10 @@ fn dispatch_figure(messages: usize) -> String {
 /// 9207 grids, written straight into case-routing's database; each run timed in the
 /// component, with the largest instance memory it reached.
 fn assessment_figures(year_cases: usize) -> String {
-    let template = city_template();
     let mut options = options("bench-assessment", &[]);
     options.max_instances = 1000;
     let dir = options.state_dir.clone().expect("state dir");
-    for label in ["grid_lookup", "case_routing"] {
-        std::fs::copy(template.join(format!("{label}.db")), dir.join(format!("{label}.db"))).expect("copy the city");
-    }
+    copy_city(&dir);
     let grids: Vec<(String, String)> = {
         let db = rusqlite::Connection::open(dir.join("grid_lookup.db")).expect("grid lookup");
         let mut stmt = db
@@ -423,6 +406,32 @@ fn main() {
     let trivial_url = probe.url("/probe/exact");
     let trivial: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, _| fire(agent.get(&trivial_url).call(), &[200]));
 
+    // The groups that need neither the demo city's suite nor its points.
+    match args.only.as_deref() {
+        Some("actions") => {
+            let baselines = Baselines::measure(&trivial, args.clients, duration, &ACTION_RATES);
+            let (_app, figures) = action_figures(args.clients, duration);
+            println!();
+            println!("{}", baselines.table(&figures));
+            return;
+        }
+        Some(group @ ("assessment" | "notification")) => {
+            let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
+            let figure = match group {
+                "assessment" => assessment_figures(args.year_cases),
+                _ => dispatch_figure(args.dispatch_messages),
+            };
+            println!();
+            println!("{group}:");
+            println!("{figure}");
+            println!();
+            println!("{}", load::header());
+            println!("{}", load::row(&baseline, &baseline));
+            return;
+        }
+        _ => {}
+    }
+
     // The suite with the demo city.
     eprintln!("loading the demo city ...");
     // Spin's default instance limit (1000): at 64 clients a request holds two or three instances at once.
@@ -461,37 +470,10 @@ fn main() {
         })
         .collect();
 
-    if args.only.as_deref() == Some("assessment") {
-        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
-        println!();
-        println!("assessment:");
-        println!("{}", assessment_figures(args.year_cases));
-        println!();
-        println!("{}", load::header());
-        println!("{}", load::row(&baseline, &baseline));
-        return;
-    }
-    if args.only.as_deref() == Some("actions") {
-        let baselines = Baselines::measure(&trivial, args.clients, duration, &ACTION_RATES);
-        let (_app, figures) = action_figures(args.clients, duration);
-        println!();
-        println!("{}", baselines.table(&figures));
-        return;
-    }
-    if args.only.as_deref() == Some("notification") {
-        let baseline = load::run("trivial component (baseline)", args.clients, duration, trivial.clone());
-        println!();
-        println!("notification:");
-        println!("{}", dispatch_figure(args.dispatch_messages));
-        println!();
-        println!("{}", load::header());
-        println!("{}", load::row(&baseline, &baseline));
-        return;
-    }
     if args.only.as_deref() == Some("intake") {
         let baselines = Baselines::measure(&trivial, args.clients, duration, &INTAKE_RATES);
         let chained = load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained);
-        let (figures, summary) = intake_figures(&suite, Arc::new(nantong), duration);
+        let (figures, summary) = intake_figures(&suite, Arc::new(nantong), args.clients, duration);
         println!();
         println!("intake:");
         println!("{summary}");
@@ -592,7 +574,7 @@ fn main() {
     let facts_seconds = started.elapsed().as_secs_f64();
     eprintln!("dispatching {} notifications ...", args.dispatch_messages);
     let dispatch = dispatch_figure(args.dispatch_messages);
-    let (intake, intake_summary) = intake_figures(&suite, nantong.clone(), duration);
+    let (intake, intake_summary) = intake_figures(&suite, nantong.clone(), args.clients, duration);
     eprintln!("assessing {} cases ...", args.year_cases);
     let assessment = assessment_figures(args.year_cases);
 
