@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use wangge_core::FieldError;
 
 /// Weights must sum to 1 within this.
@@ -112,8 +111,7 @@ impl Rules {
 
     /// SHA-256 of the rules' canonical JSON (keys sorted): what results record.
     pub fn sha256(&self) -> String {
-        let value = serde_json::to_value(self).unwrap_or_default();
-        hex::encode(Sha256::digest(wangge_core::json::canonical(&value).as_bytes()))
+        wangge_core::json::canonical_sha256(&serde_json::to_value(self).unwrap_or_default())
     }
 
     /// The grade of a published (rounded) score.

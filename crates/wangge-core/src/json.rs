@@ -5,6 +5,13 @@ use serde_json::Value;
 
 use crate::{ErrorCode, FieldError, Problem};
 
+/// SHA-256 of `value`'s canonical JSON, in hex: the same document with its keys in
+/// another order has the same hash.
+pub fn canonical_sha256(value: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(canonical(value).as_bytes()))
+}
+
 /// Canonical JSON (conventions.md), for hashes and signatures: keys sorted, no
 /// insignificant whitespace, UTF-8, numbers as written. Keys are sorted here rather
 /// than trusting the map's order, which a feature flag anywhere in the dependency

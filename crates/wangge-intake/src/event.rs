@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_geo::Crs;
 
@@ -171,7 +170,7 @@ impl EventIn {
 /// SHA-256 of a body's canonical JSON (keys sorted, no insignificant whitespace): the
 /// same request re-sent with its keys in another order is the same request.
 pub fn request_hash(body: &Value) -> String {
-    hex::encode(Sha256::digest(canonical(body).as_bytes()))
+    wangge_core::json::canonical_sha256(body)
 }
 
 /// Canonical JSON, as conventions.md defines it.
