@@ -51,6 +51,18 @@ pub struct Signed<'a> {
     pub body: &'a [u8],
 }
 
+/// The hex digits of a presented signature: trimmed, an optional `sha256=` dropped.
+fn presented_hex(signature: &str) -> &str {
+    let signature = signature.trim();
+    signature.strip_prefix("sha256=").unwrap_or(signature)
+}
+
+/// A verified signature as the replay check keeps it: the hex [`verify`] checked, in
+/// lower case, so that one MAC written two ways is one signature.
+pub fn replay_key(signature: &str) -> String {
+    presented_hex(signature).to_ascii_lowercase()
+}
+
 /// Checks a request's signature against `secret` at `now` (unix seconds). The
 /// replay check is the store's: see [`crate::store::Admission::signature`].
 pub fn verify(secret: &str, request: &Signed<'_>, now: i64) -> Result<(), SignatureError> {
@@ -64,8 +76,7 @@ pub fn verify(secret: &str, request: &Signed<'_>, now: i64) -> Result<(), Signat
     if skew.abs() > MAX_SKEW_SECONDS {
         return Err(SignatureError::Expired { skew_seconds: skew });
     }
-    let presented = signature.trim().strip_prefix("sha256=").unwrap_or(signature.trim());
-    let Ok(presented) = hex::decode(presented) else { return Err(SignatureError::Invalid) };
+    let Ok(presented) = hex::decode(presented_hex(signature)) else { return Err(SignatureError::Invalid) };
     let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).map_err(|_| SignatureError::Invalid)?;
     mac.update(&string_to_sign(timestamp.trim(), request.method, request.path_and_query, request.body));
     // `verify_slice` compares in constant time.
@@ -128,5 +139,11 @@ mod tests {
         assert!(matches!(verify("s", &request("soon", &sig, b""), at), Err(SignatureError::Expired { .. })));
         let unsigned = Signed { timestamp: None, signature: None, method: "POST", path_and_query: "/", body: b"" };
         assert_eq!(verify("s", &unsigned, at), Err(SignatureError::Missing));
+    }
+
+    #[test]
+    fn one_mac_written_two_ways_has_one_replay_key() {
+        assert_eq!(replay_key(" sha256=ABCdef01 "), "abcdef01");
+        assert_eq!(replay_key("abcdef01"), replay_key("sha256=ABCDEF01"));
     }
 }

@@ -67,8 +67,7 @@ pub fn guard(req: &Req, principal: &Principal, body: &[u8], settings: &Settings)
                     "X-Wangge-Signature 与用该密钥对时间戳、方法、路径和请求体计算的 HMAC-SHA-256 不符",
                 ),
             })?;
-            let normalized = presented.unwrap_or_default().trim().trim_start_matches("sha256=").to_ascii_lowercase();
-            Some((normalized, now + 2 * MAX_SKEW_SECONDS))
+            Some((signature::replay_key(presented.unwrap_or_default()), now + 2 * MAX_SKEW_SECONDS))
         }
     };
     let rate = (!principal.is_operator()).then(|| (principal.key_id.clone(), settings.rate_limit));
