@@ -42,6 +42,16 @@ impl PageRequest {
     }
 }
 
+/// Ends a page read with one item more than it holds (`limit + 1`): keeps `limit`
+/// items and answers the cursor after the last one kept, or `None` when none follows.
+pub fn next_cursor<T>(items: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> Option<&str>) -> Option<String> {
+    if items.len() <= limit {
+        return None;
+    }
+    items.truncate(limit);
+    items.last().and_then(key).map(encode_cursor)
+}
+
 /// The cursor for a page that ended at `key`.
 pub fn encode_cursor(key: &str) -> String {
     hex::encode(key.as_bytes())

@@ -8,7 +8,7 @@ use wangge_cases::supervision::Light;
 use wangge_cases::{notices, reference};
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::migrations::StorageError;
-use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::page::{PageRequest, encode_cursor, next_cursor};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::db::{Db, storage_problem};
@@ -85,7 +85,7 @@ pub async fn create(mut req: Req) -> Reply {
 /// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services,
 /// hotline categories).
 pub fn categories() -> Reply {
-    let db = COMPONENT.db()?;
+    let db = COMPONENT.db_for_reads()?;
     let document = reference::catalogue_document(&db).map_err(storage)?;
     Ok(json(200, &document.unwrap_or_else(|| json!({ "categories": [] }))))
 }
@@ -101,7 +101,7 @@ pub async fn states(mut req: Req) -> Reply {
     if body.ids.len() > 1000 {
         return Err(Problem::new(ErrorCode::ValidationFailed).with_detail("at most 1000 ids", "最多 1000 个 id"));
     }
-    let db = COMPONENT.db()?;
+    let db = COMPONENT.db_for_reads()?;
     let states = store::states(&db, &body.ids).map_err(storage)?;
     Ok(json(200, &json!({ "cases": states })))
 }
@@ -148,7 +148,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
 pub fn get(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
-    let db = COMPONENT.db()?;
+    let db = COMPONENT.db_for_reads()?;
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
     let mut response = json(200, &view_one(&db, &case, &principal)?);
@@ -160,7 +160,7 @@ pub fn get(req: Req, id: &str) -> Reply {
 pub fn log(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
-    let db = COMPONENT.db()?;
+    let db = COMPONENT.db_for_reads()?;
     let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region(&case.community)?;
     let (entries, verification) = store::history(&db, id).map_err(storage)?;
@@ -224,14 +224,9 @@ pub fn list(req: Req) -> Reply {
         }),
     };
     let page = PageRequest::from_query(&req.query)?;
-    let db = COMPONENT.db()?;
+    let db = COMPONENT.db_for_reads()?;
     let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().map(|c| encode_cursor(&c.id))
-    } else {
-        None
-    };
+    let next = next_cursor(&mut items, page.limit, |c| Some(&c.id));
     // The light is computed, not stored: a page filtered by it may hold fewer than
     // `limit` cases, and `next_cursor` still continues after the last case read.
     if let Some(wanted) = wanted_light {

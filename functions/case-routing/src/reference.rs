@@ -5,7 +5,7 @@ use serde_json::json;
 use wangge_cases::calendar::Within;
 use wangge_cases::reference::{self, Department, ReferenceError};
 use wangge_core::auth::Scope;
-use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
@@ -163,11 +163,6 @@ pub fn list_departments(req: Req) -> Reply {
     let mut items =
         reference::departments(&db, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
             .map_err(|e| storage_problem(&e))?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().map(|d| encode_cursor(&d.dept_code))
-    } else {
-        None
-    };
+    let next = next_cursor(&mut items, page.limit, |d| Some(&d.dept_code));
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use spin_sdk::key_value::Store;
 use wangge_core::auth::{ApiKey, NewKeyRequest, Scope, generate_token, hash_token};
 use wangge_core::migrations::{Rows, Sql, SqlValue};
-use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::auth::{KV_STORE, kv_key};
 use wangge_spin::db::storage_problem;
@@ -86,12 +86,7 @@ pub fn list(req: Req) -> Reply {
         )
         .map_err(|e| storage_problem(&e))?;
     let mut items: Vec<Value> = records(&rows);
-    let next_cursor = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().and_then(|k| k["id"].as_str()).map(encode_cursor)
-    } else {
-        None
-    };
+    let next_cursor = next_cursor(&mut items, page.limit, |k| k["id"].as_str());
     Ok(json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 

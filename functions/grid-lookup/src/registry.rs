@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::migrations::{Sql, StorageError};
-use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
 use wangge_registry::import::{Dataset, Format, ImportError, import, readable_version};
@@ -149,7 +149,7 @@ pub fn list_grids(req: Req) -> Reply {
     let mut items =
         read::grids_by_prefix(&db, v, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
             .map_err(storage)?;
-    let next = next_cursor(&mut items, page.limit, |g| g.code.clone());
+    let next = next_cursor(&mut items, page.limit, |g| Some(&g.code));
     Ok(json(200, &json!({ "grids_version": v, "items": items, "next_cursor": next })))
 }
 
@@ -167,7 +167,7 @@ pub fn get_region(req: Req, code: &str) -> Reply {
     let chain = read::region_chain(&db, v, code).map_err(storage)?;
     let mut children =
         read::children(&db, v, code, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
-    let next = next_cursor(&mut children, page.limit, |r| r.code.clone());
+    let next = next_cursor(&mut children, page.limit, |r| Some(&r.code));
     Ok(json(
         200,
         &json!({ "region": region, "regions_version": v, "chain": &chain[1.min(chain.len())..], "children": children, "next_cursor": next }),
@@ -185,7 +185,7 @@ pub fn list_regions(req: Req) -> Reply {
     let v = version(&db, &req, Dataset::Regions)?;
     let mut items =
         read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
-    let next = next_cursor(&mut items, page.limit, |r| r.code.clone());
+    let next = next_cursor(&mut items, page.limit, |r| Some(&r.code));
     Ok(json(200, &json!({ "regions_version": v, "items": items, "next_cursor": next })))
 }
 
@@ -244,15 +244,6 @@ fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
         return principal.require_region(prefix);
     }
     Ok(())
-}
-
-fn next_cursor<T>(items: &mut Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Option<String> {
-    if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|item| encode_cursor(&key(item)))
-    } else {
-        None
-    }
 }
 
 fn not_found(what: &str, id: &str) -> Problem {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use spin_sdk::http::Method;
 use wangge_core::auth::Scope;
-use wangge_core::page::{PageRequest, encode_cursor};
+use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::privacy::mask_phone;
 use wangge_core::{ErrorCode, Problem};
 use wangge_notify::route::{Channel, Contact, channels};
@@ -214,12 +214,7 @@ pub fn dead(req: Req) -> Reply {
     let db = COMPONENT.db_for_reads()?;
     let mut items =
         store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1).map_err(|e| storage_problem(&e))?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().and_then(|d| d["id"].as_str()).map(encode_cursor)
-    } else {
-        None
-    };
+    let next = next_cursor(&mut items, page.limit, |d| d["id"].as_str());
     let whole = principal.has_scope(Scope::NotificationsAdmin);
     let items: Vec<Value> = items.into_iter().map(|d| mask(d, whole)).collect();
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
