@@ -635,6 +635,8 @@ fn transition_with(
             let (Ok(respond), Ok(resolve)) = (respond, resolve) else {
                 return Err(CaseError::Invalid(format!("category {} has unreadable deadlines", category.code)));
             };
+            // The only read of the calendar in a transition: ActionRequest::sets_deadlines
+            // must name every action that reaches it, or the caller leaves it unloaded.
             let (respond_due, resolve_due) =
                 (ctx.calendar.deadline(ctx.now, respond), ctx.calendar.deadline(ctx.now, resolve));
             sets.extend([
