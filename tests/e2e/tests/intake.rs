@@ -399,6 +399,38 @@ fn events_wait_in_the_queue_while_a_downstream_is_down_and_none_is_lost_or_doubl
     assert_eq!((bad.status, bad.json()["code"].as_str()), (400, Some("invalid_parameter")));
 }
 
+/// An event that waited in the queue and then turns out unacceptable is not dropped:
+/// it is kept as `rejected`, its problem the answer every retry of it gets.
+#[test]
+fn an_event_found_unacceptable_on_a_retry_is_kept_as_rejected_with_its_problem() {
+    let suite = start_city("intake-rejected-on-retry", &[("jurisdiction", "320613")]);
+    // Where it is cannot be known while grid-lookup is down: it waits.
+    suite.app.app.set_reachable("grid-lookup", false);
+    let idempotency = [("idempotency-key", "rudong-1")];
+    let queued = post(&suite, OPERATOR_KEY, &resident_event(RUDONG, "B05"), &idempotency);
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let id = queued.json()["event_id"].as_str().unwrap().to_owned();
+    suite.app.app.set_reachable("grid-lookup", true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let r = call("POST", &suite.url("/v1/events/retry-pending?limit=10"), OPERATOR_KEY, None).json();
+        if r["pending"] == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still pending: {r}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let stored = call("GET", &suite.url(&format!("/v1/events/{id}")), OPERATOR_KEY, None).json();
+    assert_eq!(stored["status"], "rejected", "{stored}");
+    assert_eq!(stored["answer"]["code"], "outside_jurisdiction", "{stored}");
+    assert_eq!(suite.count("case_routing", "cases"), 0);
+    // The same request again gets that problem, and nothing new is made.
+    let again = post(&suite, OPERATOR_KEY, &resident_event(RUDONG, "B05"), &idempotency);
+    assert_eq!((again.status, again.json()["code"].as_str()), (422, Some("outside_jurisdiction")), "{}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(suite.count("intake", "events"), 1);
+}
+
 #[test]
 fn stopping_case_routing_mid_run_loses_and_doubles_nothing() {
     let suite = start_city("intake-mid-run", &[]);

@@ -152,6 +152,57 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     assert_eq!(fake.token_fetches(), 3, "one fetch for the pass, not one per message");
 }
 
+/// A refusal that will not change (400/401/403/404/410/422) is dead after one try.
+/// Dead letters are listed page by page, a person's address masked for a reading key;
+/// only `notifications:admin` requeues; a dispatch takes at most 1000.
+#[test]
+fn a_refusal_that_will_not_change_is_dead_at_once_and_only_an_admin_requeues_it() {
+    let fake = Fake::start();
+    let suite = start("notify-final", &fake, &[]);
+    fake.fail(WEBHOOK, 1, 410);
+    fake.fail("/sms/send", 1, 400);
+    urgent(&suite, 0, "oR1");
+    let pass = dispatch(&suite);
+    assert_eq!(
+        (pass["delivered"].as_u64(), pass["dead"].as_u64()),
+        (Some(1), Some(2)),
+        "WeChat goes, SMS and webhook die: {pass}"
+    );
+    assert_eq!((fake.requests(WEBHOOK).len(), fake.requests("/sms/send").len()), (1, 1), "one try each");
+    assert_eq!(dispatch(&suite)["claimed"], 0, "never retried");
+
+    let reader = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({ "name": "ops", "scopes": ["notifications:read"] })),
+    )
+    .json()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = call("GET", &suite.url("/v1/notifications/dead?limit=1"), &reader, None).json();
+    let second_url = format!("/v1/notifications/dead?limit=1&cursor={}", first["next_cursor"].as_str().unwrap());
+    let second = call("GET", &suite.url(&second_url), &reader, None).json();
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let items: Vec<&Value> =
+        first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).collect();
+    assert_eq!(items.len(), 2);
+    let sms = items.iter().find(|d| d["channel"] == "sms").unwrap();
+    assert_eq!(sms["address"], "138****5678", "masked for notifications:read");
+    let whole = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).body;
+    assert!(whole.contains("13812345678"), "whole for notifications:admin");
+
+    let href = sms["requeue"]["href"].as_str().unwrap().to_owned();
+    let refused = call("POST", &suite.url(&href), &reader, None);
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (403, Some("scope_missing")));
+    assert_eq!(call("POST", &suite.url(&href), OPERATOR_KEY, None).status, 200);
+    assert_eq!(dispatch(&suite)["delivered"], 1, "requeued, and the gateway takes it now");
+
+    let too_many = call("POST", &suite.url("/v1/notifications/dispatch?limit=1001"), OPERATOR_KEY, None);
+    assert_eq!((too_many.status, too_many.json()["code"].as_str()), (400, Some("invalid_parameter")));
+}
+
 #[test]
 fn failed_deliveries_back_off_die_after_the_last_try_and_can_be_requeued() {
     let fake = Fake::start();
