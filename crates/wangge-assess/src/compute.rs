@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use wangge_core::region::{district_of, town_of};
+use wangge_core::region::{city_of, district_of, town_of};
 
 use crate::period::Period;
 use crate::rules::Rules;
@@ -245,11 +245,7 @@ impl Run {
         for (code, s) in &towns {
             rows.push(region("town", code, district_of(code), *s));
         }
-        let city_code = self
-            .grids
-            .first()
-            .map(|g| format!("{}00000000", &g.district[..4.min(g.district.len())]))
-            .unwrap_or_default();
+        let city_code = self.grids.first().map(|g| city_of(&g.district)).unwrap_or_default();
         for (code, s) in &districts {
             rows.push(region("district", code, city_code.clone(), *s));
         }
@@ -276,4 +272,56 @@ pub struct Finished {
     pub scores: Vec<Scored>,
     pub statistics: HashMap<String, Statistics>,
     pub departments: BTreeMap<String, DepartmentMonth>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::score::GridInfo;
+
+    /// One grid with one missed discovery (2 points of eco_environment, weight 0.15:
+    /// 99.70 for its month), scored over `period`.
+    fn score_with_one_deduction_in_october(period: &str) -> f64 {
+        let rules = Rules::defaults(crate::rules::tests::default_weights());
+        let categories = HashMap::from([(
+            "B05".to_owned(),
+            CategoryRule { domain: "eco_environment".into(), discoverable: true, report_within_seconds: 4 * 3600 },
+        )]);
+        let grid = GridInfo {
+            code: "320613001001001".into(),
+            kind: "comprehensive".into(),
+            community: "320613001001".into(),
+            town: "320613001000".into(),
+            district: "320613000000".into(),
+        };
+        let run_at = wangge_core::time::parse("2027-01-05T00:00:00+08:00").unwrap();
+        let mut run = Run::new(Period::parse(period).unwrap(), run_at, rules, categories, vec![grid]);
+        let fact = Fact {
+            case_id: "c1".into(),
+            responsible_grid: Some("320613001001001".into()),
+            comprehensive_grid: Some("320613001001001".into()),
+            category: "B05".into(),
+            priority: "normal".into(),
+            source: "resident".into(),
+            reported_at: "2026-10-10T09:00:00+08:00".into(),
+            handling_level: Some("grid".into()),
+            ..Fact::default()
+        };
+        assert_eq!(run.add(&fact).len(), 1);
+        let finished = run.finish();
+        let grid = finished.scores.iter().find(|s| s.level == "grid").unwrap();
+        let city = finished.scores.iter().find(|s| s.level == "city").unwrap();
+        assert_eq!(city.code, "320600000000");
+        grid.score
+    }
+
+    #[test]
+    fn a_quarter_is_the_mean_of_its_months_and_a_year_of_its_quarters() {
+        let october = 100.0 - 2.0 * 0.15;
+        assert!((score_with_one_deduction_in_october("2026-10") - october).abs() < 1e-9);
+        let quarter = (october + 100.0 + 100.0) / 3.0;
+        assert!((score_with_one_deduction_in_october("2026-Q4") - quarter).abs() < 1e-9);
+        let year = (100.0 * 3.0 + quarter) / 4.0;
+        assert!((score_with_one_deduction_in_october("2026") - year).abs() < 1e-9);
+    }
 }
