@@ -158,6 +158,22 @@ pub fn grids_by_prefix(
     ))
 }
 
+/// Where a grid sits, for scoring: its code, kind and community.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridPlace {
+    pub code: String,
+    pub kind: String,
+    pub region_code: String,
+}
+
+/// Every grid of `version`, by code: what assessment scores.
+pub fn grid_places(db: &impl Sql, version: i64) -> Result<Vec<GridPlace>, StorageError> {
+    let rows =
+        db.execute("SELECT code, kind, region_code FROM grids WHERE version = ? ORDER BY code", &[version.into()])?;
+    let text = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
+    Ok(rows.rows.iter().map(|r| GridPlace { code: text(&r[0]), kind: text(&r[1]), region_code: text(&r[2]) }).collect())
+}
+
 /// A staff member as shown to integrators: phone masked, no openid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StaffView {

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 use wangge_core::auth::{Principal, Scope};
-use wangge_core::migrations::{Sql, StorageError};
+use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
@@ -225,14 +225,7 @@ pub async fn staff_contacts(mut req: Req) -> Reply {
 pub fn all_grids(req: Req) -> Reply {
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
-    let rows = db
-        .execute("SELECT code, kind, region_code FROM grids WHERE version = ? ORDER BY code", &[v.into()])
-        .map_err(storage)?;
-    let grids: Vec<Value> = rows
-        .rows
-        .iter()
-        .map(|r| json!({ "code": r[0].as_str(), "kind": r[1].as_str(), "region_code": r[2].as_str() }))
-        .collect();
+    let grids = read::grid_places(&db, v).map_err(storage)?;
     Ok(json(200, &json!({ "grids_version": v, "grids": grids })))
 }
 
@@ -366,10 +359,7 @@ pub async fn place(mut req: Req) -> Reply {
     let (lng, lat, accuracy) = match (body.lng, body.lat, body.address.as_deref()) {
         (Some(lng), Some(lat), _) => (lng, lat, body.accuracy.unwrap_or(0.0).clamp(0.0, 5000.0)),
         (_, _, Some(q)) if !q.trim().is_empty() => {
-            let v = version(&db, &req, Dataset::Addresses)?;
-            let regions = version(&db, &req, Dataset::Regions)?;
-            let cities = read::city_names(&db, regions).map_err(storage)?;
-            let found = address::resolve(&db, v, q, &cities).map_err(storage)?;
+            let (_, found) = resolve(&db, &req, q)?;
             resolution = serde_json::to_value(&found).unwrap_or_default();
             match found.matched {
                 Some(m) if found.kind != address::MatchKind::None => (m.lng, m.lat, 0.0),
@@ -395,6 +385,15 @@ pub async fn place(mut req: Req) -> Reply {
     Ok(json(200, &view))
 }
 
+/// `q` against the address list of the version the request asks for (the current one by
+/// default), the region names of the current regions dropped: (version, resolution).
+fn resolve(db: &Db, req: &Req, q: &str) -> Result<(i64, address::Resolution), Problem> {
+    let v = version(db, req, Dataset::Addresses)?;
+    let regions = version(db, req, Dataset::Regions)?;
+    let cities = read::city_names(db, regions).map_err(storage)?;
+    Ok((v, address::resolve(db, v, q, &cities).map_err(storage)?))
+}
+
 /// `GET /v1/addresses/resolve?q=`.
 pub fn resolve_address(req: Req) -> Reply {
     reader(&req)?;
@@ -403,10 +402,7 @@ pub fn resolve_address(req: Req) -> Reply {
         return Err(invalid_parameter("q", "q is an address of 1 to 200 characters", "q 应为 1 到 200 个字符的地址"));
     }
     let db = COMPONENT.db_for_reads()?;
-    let v = version(&db, &req, Dataset::Addresses)?;
-    let regions = version(&db, &req, Dataset::Regions)?;
-    let cities = read::city_names(&db, regions).map_err(storage)?;
-    let resolution = address::resolve(&db, v, &q, &cities).map_err(storage)?;
+    let (v, resolution) = resolve(&db, &req, &q)?;
     if resolution.kind == address::MatchKind::None {
         return Err(Problem::new(ErrorCode::AddressUnresolved)
             .with_detail(
