@@ -96,6 +96,22 @@ fn a_grid_workers_report_the_grid_may_resolve_is_accepted_and_assigned_on_deadli
     assert!(verification.valid);
 }
 
+/// A hotline order or Open311 request handed over again under a new id is the case
+/// its external reference already made.
+#[test]
+fn the_same_external_reference_again_is_the_same_case() {
+    let (db, calendar) = setup("external-ref");
+    let mut first = new_case("h1", "hotline", "A01", None);
+    first.external_ref = Some("GD-2026-0001".into());
+    let made = create_at(&db, &calendar, &first, "2026-11-27T10:00:00+08:00");
+    let mut again = new_case("h2", "hotline", "A01", None);
+    again.external_ref = Some("GD-2026-0001".into());
+    let found = create_at(&db, &calendar, &again, "2026-11-27T10:05:00+08:00");
+    assert_eq!(found.id, made.id);
+    let count = db.execute("SELECT count(*) FROM cases", &[]).unwrap().scalar().and_then(|v| v.as_i64());
+    assert_eq!(count, Some(1));
+}
+
 #[test]
 fn a_residents_report_waits_for_the_centre_and_urgent_matters_skip_the_queue() {
     let (db, calendar) = setup("queue");
@@ -447,6 +463,9 @@ fn a_duplicate_merges_into_an_open_case_and_says_which() {
     let facts = facts_page_of(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10, false).unwrap();
     let m2 = facts.iter().find(|f| f.case_id == "m2").unwrap();
     assert_eq!(m2.merged_into.as_deref(), Some("m1"));
+    // Assessment's first pass reads only the merged duplicates.
+    let merged = facts_page_of(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10, true).unwrap();
+    assert_eq!(merged.iter().map(|f| f.case_id.as_str()).collect::<Vec<_>>(), ["m2"]);
 }
 
 #[test]
