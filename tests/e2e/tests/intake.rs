@@ -399,6 +399,25 @@ fn events_wait_in_the_queue_while_a_downstream_is_down_and_none_is_lost_or_doubl
     assert_eq!((bad.status, bad.json()["code"].as_str()), (400, Some("invalid_parameter")));
 }
 
+/// A queued event does not wait for the scheduler alone: the next intake request that
+/// finds it due takes it along.
+#[test]
+fn the_next_intake_request_takes_a_due_queued_event_along() {
+    let suite = start_city("intake-piggyback", &[]);
+    suite.app.app.set_reachable("case-routing", false);
+    let queued = post(&suite, OPERATOR_KEY, &resident_event(CHONGCHUAN, "B05"), &[]);
+    assert_eq!(queued.status, 202, "{}", queued.body);
+    let id = queued.json()["event_id"].as_str().unwrap().to_owned();
+    suite.app.app.set_reachable("case-routing", true);
+    // Its first retry is due 5 s after the failed attempt.
+    std::thread::sleep(std::time::Duration::from_millis(5500));
+    let next = post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03"), &[]);
+    assert_eq!(next.status, 201, "{}", next.body);
+    let stored = call("GET", &suite.url(&format!("/v1/events/{id}")), OPERATOR_KEY, None).json();
+    assert_eq!(stored["status"], "accepted", "taken along by the next request: {stored}");
+    assert_eq!(suite.count("case_routing", "cases"), 2);
+}
+
 /// An event that waited in the queue and then turns out unacceptable is not dropped:
 /// it is kept as `rejected`, its problem the answer every retry of it gets.
 #[test]
