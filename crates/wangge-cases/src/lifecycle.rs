@@ -1,8 +1,11 @@
-//! Case states and the transitions between them (`../shared/domain/lifecycle.md`).
+//! Case states and the transitions between them, and who may act on a case (`docs/lifecycle.md`).
 //! Anything not in the table is a conflict that names the current state.
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use wangge_core::migrations::Sql;
+
+use crate::store::{Actor, Case, CaseError, staff};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -149,6 +152,36 @@ pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, T
             }
         }
         (state, action) => Err(TransitionError::NotAllowed { state, action }),
+    }
+}
+
+/// Who may do what ("Who may act"): a centre anything but the handler's own steps
+/// within its region; a department or the grid's staff the handler's steps on a case
+/// assigned to them; the reporter only a rating or a comment; automatic routing
+/// nothing by request.
+pub fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> Result<(), CaseError> {
+    use Action as A;
+    let handler = matches!(action, A::Sign | A::Return | A::Resolve | A::Escalate | A::Comment);
+    let allowed = match actor {
+        Actor::Centre(region) => {
+            case.community.starts_with(region.as_str())
+                && !matches!(action, A::Sign | A::Resolve | A::Return | A::RateDissatisfied)
+        }
+        Actor::Department(code) => {
+            handler && case.assignee_kind.as_deref() == Some("department") && case.assignee.as_deref() == Some(code)
+        }
+        Actor::Staff(id) => {
+            let grid_level = case.assignee_kind.as_deref() != Some("department");
+            let listed = staff(db, &case.id)?.iter().any(|s| &s.staff_id == id);
+            listed && grid_level && handler
+        }
+        Actor::Reporter => matches!(action, A::RateDissatisfied | A::Comment),
+        Actor::System => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden(format!("{} `{}` may not {} this case", actor.role(), actor.id(), action.as_str())))
     }
 }
 

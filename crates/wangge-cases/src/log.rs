@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use wangge_core::migrations::{Sql, StorageError};
+
+use crate::lifecycle::State;
+use crate::store::Actor;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -58,6 +62,67 @@ pub fn verify(chain: &[(Entry, String)]) -> Verification {
         previous = stored.clone();
     }
     Verification { valid: true, broken_at_seq: None, entries: chain.len() }
+}
+
+/// The log of a case with its stored hashes, and whether the chain holds.
+pub fn history(db: &impl Sql, id: &str) -> Result<(Vec<(Entry, String)>, Verification), StorageError> {
+    let rows = db.execute("SELECT entry, hash FROM case_log WHERE case_id = ? ORDER BY seq", &[id.into()])?;
+    let chain: Vec<(Entry, String)> = rows
+        .rows
+        .iter()
+        .filter_map(|r| Some((serde_json::from_str(r[0].as_str()?).ok()?, r[1].as_str()?.to_owned())))
+        .collect();
+    let mut verification = verify(&chain);
+    if chain.len() != rows.rows.len() {
+        // An entry that no longer parses is an edit too.
+        verification.valid = false;
+    }
+    Ok((chain, verification))
+}
+
+/// One log entry to append: the transition, and the actor's note and attachments.
+pub(crate) struct Draft<'a> {
+    pub from: Option<State>,
+    pub to: State,
+    pub action: &'a str,
+    pub actor: &'a Actor,
+    pub at: &'a str,
+    pub note: Option<String>,
+    pub attachments: Vec<String>,
+}
+
+/// The next log entry of a case whose log ends at `(seq, hash)`, and its hash.
+pub(crate) fn next_entry(case_id: &str, (seq, previous): (i64, &str), draft: Draft) -> (Entry, String) {
+    let Draft { from, to, action, actor, at, note, attachments } = draft;
+    let previous = if previous.is_empty() { GENESIS } else { previous };
+    let entry = Entry {
+        case_id: case_id.to_owned(),
+        seq: seq + 1,
+        from: from.map(|s| s.as_str().to_owned()),
+        to: to.as_str().to_owned(),
+        action: action.to_owned(),
+        actor: actor.id(),
+        role: actor.role().to_owned(),
+        at: at.to_owned(),
+        note,
+        attachments,
+    };
+    let hash = hash(previous, &entry);
+    (entry, hash)
+}
+
+/// Appends an entry to the log table (the case row keeps the chain's head).
+pub(crate) fn insert_entry(db: &impl Sql, entry: &Entry, hash: &str) -> Result<(), StorageError> {
+    db.execute(
+        "INSERT INTO case_log (case_id, seq, entry, hash) VALUES (?, ?, ?, ?)",
+        &[
+            entry.case_id.as_str().into(),
+            entry.seq.into(),
+            serde_json::to_string(entry).unwrap_or_default().into(),
+            hash.into(),
+        ],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

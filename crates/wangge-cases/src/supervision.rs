@@ -2,16 +2,29 @@
 //! 80 % of the time allowed, yellow up to 100 %, red beyond. Working-time deadlines
 //! count working time on both sides of the ratio.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use wangge_core::migrations::{Sql, StorageError};
+use wangge_core::time::{parse, render};
 
 use crate::calendar::{Calendar, Within};
+use crate::lifecycle::{Action, State};
+use crate::notices::{Notice, Recipient};
+use crate::reference::{self, Category};
+use crate::store::reads::{COLUMNS, cases_from};
+use crate::store::transition::transition_with;
+use crate::store::{Actor, Case, CaseError, Context, town_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Light {
+    /// At most 80 % of the allowed time used.
     Green,
+    /// Over 80 %, up to 100 %: a reminder.
     Yellow,
+    /// Past the deadline: supervision.
     Red,
 }
 
@@ -40,6 +53,139 @@ pub fn light(used: f64) -> Light {
     } else {
         Light::Red
     }
+}
+
+/// What one sweep batch did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SweepReport {
+    pub handled: usize,
+    pub reminders: usize,
+    pub supervision_notices: usize,
+    pub escalated: usize,
+    /// Where the next batch starts, when more open cases remain.
+    pub next_cursor: Option<String>,
+}
+
+/// One bounded batch of the supervision sweep (督办), in one transaction: the traffic
+/// light of each open deadline, a reminder to the assignee on yellow, a supervision
+/// notice to the assignee and their superior on red, and one escalation when a case
+/// stays red for another full `resolve_within`. Every notice has a key derived from its
+/// cause, so running the sweep twice (or concurrently) sends nothing twice.
+pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<SweepReport, CaseError> {
+    db.transaction(|db| {
+        let cases = cases_from(db.execute(
+            &format!(
+                "SELECT {COLUMNS} FROM cases WHERE id > ? AND state IN ('assigned', 'in_progress', 'returned', 'escalated') \
+                 AND assigned_at IS NOT NULL ORDER BY id LIMIT ?"
+            ),
+            &[after.into(), (limit as i64 + 1).into()],
+        )?);
+        let mut report = SweepReport::default();
+        let more = cases.len() > limit;
+        let cases: Vec<Case> = cases.into_iter().take(limit).collect();
+        let heads = grid_heads(db, &cases)?;
+        let mut categories: HashMap<String, Option<Category>> = HashMap::new();
+        let mut owed: Vec<Notice> = Vec::new();
+        let mut to_escalate: Vec<&Case> = Vec::new();
+        for case in &cases {
+            report.handled += 1;
+            report.next_cursor = more.then(|| case.id.clone());
+            if !categories.contains_key(&case.category) {
+                categories.insert(case.category.clone(), reference::category(db, &case.category)?);
+            }
+            let Some(Some(category)) = categories.get(&case.category) else { continue };
+            if supervise(case, category, heads.get(&case.id), ctx, &mut owed) {
+                to_escalate.push(case);
+            }
+        }
+        for kind in crate::notices::record_many(db, &owed, &render(ctx.now))? {
+            match kind.as_str() {
+                "reminder" => report.reminders += 1,
+                _ => report.supervision_notices += 1,
+            }
+        }
+        for case in to_escalate {
+            let remarks = (Some("督办：超期未办结".into()), Vec::new());
+            transition_with(db, case, (Action::Escalate, &Actor::System, None), remarks, ctx)?;
+            report.escalated += 1;
+        }
+        Ok(report)
+    })
+}
+
+/// The grid heads of a batch of cases (ordered by id), in one read.
+fn grid_heads(db: &impl Sql, cases: &[Case]) -> Result<HashMap<String, String>, StorageError> {
+    let (first, last) = (
+        cases.first().map(|c| c.id.clone()).unwrap_or_default(),
+        cases.last().map(|c| c.id.clone()).unwrap_or_default(),
+    );
+    Ok(db
+        .execute(
+            "SELECT case_id, staff_id FROM case_staff WHERE case_id >= ? AND case_id <= ? AND role = 'grid_head'",
+            &[first.into(), last.into()],
+        )?
+        .rows
+        .iter()
+        .filter_map(|r| Some((r[0].as_str()?.to_owned(), r[1].as_str()?.to_owned())))
+        .collect())
+}
+
+/// The notices one case's open deadlines owe now (pushed to `owed`), and whether it is
+/// to be escalated: red on resolving for another full `resolve_within`, not yet escalated.
+fn supervise(case: &Case, category: &Category, head: Option<&String>, ctx: &Context, owed: &mut Vec<Notice>) -> bool {
+    let (Some(assigned), Ok(respond), Ok(resolve)) = (
+        case.assigned_at.as_deref().and_then(parse),
+        Within::parse(&category.respond_within),
+        Within::parse(&category.resolve_within),
+    ) else {
+        return false;
+    };
+    let mut deadlines = Vec::new();
+    if case.state == State::Assigned
+        && let Some(due) = case.respond_due.as_deref().and_then(parse)
+    {
+        deadlines.push(("respond", due, respond));
+    }
+    if case.first_resolved_at.is_none()
+        && let Some(due) = case.resolve_due.as_deref().and_then(parse)
+    {
+        deadlines.push(("resolve", due, resolve));
+    }
+    let recipient =
+        |kind: &str, id: &str| Recipient { kind: kind.into(), id: id.into(), phone: None, wechat_openid: None };
+    let assignee =
+        recipient(case.assignee_kind.as_deref().unwrap_or_default(), case.assignee.as_deref().unwrap_or_default());
+    let mut escalate = false;
+    for (which, due, within) in deadlines {
+        let lit = light(used(ctx.calendar, assigned, due, within, ctx.now));
+        let due_text = render(due);
+        let notice = |kind: &str, recipient: Recipient| Notice {
+            idempotency_key: format!("{kind}:{}:{which}:{due_text}:{}:{}", case.id, recipient.kind, recipient.id),
+            case_id: case.id.clone(),
+            kind: kind.to_owned(),
+            recipient,
+            urgency: if case.priority == "urgent" { "urgent".into() } else { "normal".into() },
+            payload: serde_json::json!({ "case_id": case.id, "deadline": which, "due": due_text, "light": lit }),
+        };
+        match lit {
+            Light::Green => {}
+            Light::Yellow => owed.push(notice("reminder", assignee.clone())),
+            Light::Red => {
+                // The superior: the community's grid head for a grid, the town centre for a department.
+                let superior = match (case.assignee_kind.as_deref(), head) {
+                    (Some("department"), _) | (_, None) => recipient("centre", &town_of(&case.community)),
+                    (_, Some(head)) => recipient("staff", head),
+                };
+                owed.push(notice("supervision", assignee.clone()));
+                owed.push(notice("supervision", superior));
+                // Red for another full resolve_within: up one level, once.
+                escalate |= which == "resolve"
+                    && case.state != State::Escalated
+                    && ctx.now > ctx.calendar.deadline(due, within).at;
+            }
+        }
+    }
+    escalate
 }
 
 #[cfg(test)]
