@@ -15,6 +15,7 @@ pub mod privacy;
 pub mod problem;
 pub mod query;
 pub mod region;
+pub mod route;
 pub mod time;
 
 pub use lang::Lang;

@@ -12,6 +12,7 @@ pub mod db;
 pub mod log;
 pub mod reply;
 pub mod req;
+pub mod router;
 pub mod system;
 pub mod timing;
 

@@ -3,6 +3,7 @@
 //! - `GET  health`  — database reachable and migrated, key-value store reachable (no key needed);
 //! - `GET  version` — build and schema versions (no key needed);
 //! - `POST echo`    — any valid key: the JSON body back, with who the key is;
+//! - `GET  routes`  — this function's public routes, read from its route table (no key needed);
 //! - `POST chain`   — any valid key: one call chained through the functions
 //!   (intake → grid-lookup → case-routing → notification; assessment → case-routing →
 //!   notification). Each hop writes its own database and the shared key-value store.
@@ -12,14 +13,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use spin_sdk::http::Method;
 use spin_sdk::key_value::Store;
 use wangge_core::migrations::{Sql, SqlValue, current_version};
 use wangge_core::{ErrorCode, Problem};
 
 use crate::auth::KV_STORE;
-use crate::db::storage_problem;
-use crate::reply::{json, method_not_allowed, route_not_found};
+use crate::reply::json;
+use crate::router::Routes;
 use crate::{Component, KIB, Reply, Req};
 
 /// One function's part of a chained call.
@@ -45,39 +45,44 @@ pub struct ChainAnswer {
     pub hops: Vec<Hop>,
 }
 
-/// Routes `/v1/system/<component>/<action>` (`rest` is what follows the component).
-pub async fn handle(mut req: Req, component: &Component, rest: &[&str]) -> Reply {
-    match (&req.method, rest) {
-        (Method::Get, ["health"]) => health(component),
-        (Method::Get, ["version"]) => version(component),
-        (Method::Post, ["echo"]) => {
-            let principal = req.principal()?;
-            let body: Value = req.json(64 * KIB).await?;
-            Ok(json(
-                200,
-                &json!({
-                    "component": component.name,
-                    "request_id": req.request_id,
-                    "key": {
-                        "id": principal.key_id,
-                        "name": principal.name,
-                        "scopes": principal.scopes,
-                        "region_prefix": principal.region_prefix,
-                    },
-                    "echo": body,
-                }),
-            ))
-        }
-        (Method::Post, ["chain"]) => {
-            req.principal()?;
-            let chain_id = wangge_core::ids::new_id();
-            let answer = chain_hop(component, &chain_id, &req.request_id).await?;
-            Ok(json(200, &answer))
-        }
-        (_, ["health" | "version"]) => Err(method_not_allowed(&req, "GET")),
-        (_, ["echo" | "chain"]) => Err(method_not_allowed(&req, "POST")),
-        _ => Err(route_not_found(&req)),
-    }
+/// `POST echo`: any valid key; the JSON body back (at most 64 KiB), with who the key is.
+pub async fn echo(mut req: Req, component: &Component) -> Reply {
+    let principal = req.principal()?;
+    let body: Value = req.json(64 * KIB).await?;
+    Ok(json(
+        200,
+        &json!({
+            "component": component.name,
+            "request_id": req.request_id,
+            "key": {
+                "id": principal.key_id,
+                "name": principal.name,
+                "scopes": principal.scopes,
+                "region_prefix": principal.region_prefix,
+            },
+            "echo": body,
+        }),
+    ))
+}
+
+/// `POST chain`: any valid key; one call chained through the functions.
+pub async fn chain(req: Req, component: &Component) -> Reply {
+    req.principal()?;
+    let chain_id = wangge_core::ids::new_id();
+    let answer = chain_hop(component, &chain_id, &req.request_id).await?;
+    Ok(json(200, &answer))
+}
+
+/// `GET routes` (no key): the public routes of this function's table, as `{method,
+/// path}` with named parameters; what the OpenAPI document must list.
+pub fn routes(component: &Component, table: &'static Routes) -> Reply {
+    let routes: Vec<Value> = table
+        .listing()
+        .into_iter()
+        .filter(|(_, pattern)| !pattern.starts_with("/internal/"))
+        .map(|(method, path)| json!({ "method": method, "path": path }))
+        .collect();
+    Ok(json(200, &json!({ "component": component.name, "routes": routes })))
 }
 
 /// `POST /internal/chain`, reached only through service chaining.
@@ -105,15 +110,13 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
     };
     let db = component.db()?;
     let at = wangge_core::time::render(wangge_core::time::now_utc());
-    let rows = db
-        .transaction(|db| {
-            db.execute(
-                "INSERT INTO system_chain (chain_id, component, at) VALUES (?, ?, ?)",
-                &[chain_id.into(), component.name.into(), at.as_str().into()],
-            )?;
-            Ok(db.execute("SELECT count(*) FROM system_chain", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
-        })
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.transaction(|db| -> Result<i64, Problem> {
+        db.execute(
+            "INSERT INTO system_chain (chain_id, component, at) VALUES (?, ?, ?)",
+            &[chain_id.into(), component.name.into(), at.as_str().into()],
+        )?;
+        Ok(db.execute("SELECT count(*) FROM system_chain", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
+    })?;
     let kv_key = format!("chain:{}:last", component.name);
     Store::open(KV_STORE)
         .and_then(|store| store.set(&kv_key, chain_id.as_bytes()))
@@ -122,9 +125,10 @@ async fn chain_hop(component: &Component, chain_id: &str, request_id: &str) -> R
     Ok(ChainAnswer { chain_id: chain_id.to_owned(), hops })
 }
 
-fn health(component: &Component) -> Reply {
+/// `GET health` (no key): database reachable and migrated, key-value store reachable.
+pub fn health(component: &Component) -> Reply {
     let db = component.db()?;
-    db.execute("SELECT 1", &[]).map_err(|e| storage_problem(&e))?;
+    db.execute("SELECT 1", &[])?;
     let kv = Store::open(KV_STORE).and_then(|s| s.exists("health")).is_ok();
     let status = if kv { 200 } else { 503 };
     Ok(json(
@@ -138,9 +142,10 @@ fn health(component: &Component) -> Reply {
     ))
 }
 
-fn version(component: &Component) -> Reply {
+/// `GET version` (no key): component, version and schema version.
+pub fn version(component: &Component) -> Reply {
     let db = component.db()?;
-    let schema = current_version(&db).map_err(|e| storage_problem(&e))?;
+    let schema = current_version(&db)?;
     Ok(json(
         200,
         &json!({
