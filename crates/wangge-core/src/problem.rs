@@ -67,6 +67,7 @@ error_codes! {
     Conflict = "conflict", 409, "The request conflicts with the current state", "请求与当前状态冲突";
     IdempotencyKeyReused = "idempotency_key_reused", 409, "The idempotency key was used with a different body", "该幂等键已用于不同的请求体";
     DatasetMissing = "dataset_missing", 409, "A dataset this needs has not been imported", "所依赖的数据集尚未导入";
+    ImportInProgress = "import_in_progress", 409, "Another import is running; retry after the stated time", "另一项导入正在进行，请稍后重试";
     // 413 / 415
     BodyTooLarge = "body_too_large", 413, "The body is larger than this endpoint accepts", "请求体超过该接口的大小上限";
     UnsupportedMediaType = "unsupported_media_type", 415, "Unsupported content type", "不支持的内容类型";
@@ -128,13 +129,15 @@ pub struct Problem {
     pub retry_after: Option<u32>,
     /// Extra members (RFC 9457 extensions), e.g. `current_state` on a conflict.
     pub extensions: Map<String, Value>,
+    /// What went wrong inside, for the log line of the response; never shown to the client.
+    pub cause: Option<String>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 impl Problem {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, detail: None, errors: Vec::new(), retry_after: None, extensions: Map::new() }
+        Self { code, detail: None, errors: Vec::new(), retry_after: None, extensions: Map::new(), cause: None }
     }
 
     /// Another function's problem, as it rendered it: passed on to our caller with
@@ -212,6 +215,18 @@ impl Problem {
             headers.push(("retry-after", seconds.to_string()));
         }
         headers
+    }
+}
+
+/// Storage that fails is 503 `storage_unavailable`, to be retried shortly; the cause
+/// goes to the response's log line, not to the client.
+impl From<crate::migrations::StorageError> for Problem {
+    fn from(e: crate::migrations::StorageError) -> Self {
+        let mut problem = Problem::new(ErrorCode::StorageUnavailable)
+            .with_detail("storage is unavailable; retry shortly", "存储暂不可用，请稍后重试")
+            .with_retry_after(1);
+        problem.cause = Some(e.to_string());
+        problem
     }
 }
 

@@ -7,18 +7,13 @@ use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter,
 use wangge_cases::supervision::Light;
 use wangge_cases::{notices, reference};
 use wangge_core::auth::{Principal, Scope};
-use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, encode_cursor, next_cursor};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
-
-fn storage(e: StorageError) -> Problem {
-    storage_problem(&e)
-}
 
 fn problem(e: CaseError) -> Problem {
     match e {
@@ -29,7 +24,7 @@ fn problem(e: CaseError) -> Problem {
             .with_extension("current_version", version),
         CaseError::Forbidden(why) => Problem::new(ErrorCode::ActorForbidden).with_detail(why.clone(), why),
         CaseError::Invalid(why) => Problem::new(ErrorCode::ValidationFailed).with_detail(why.clone(), why),
-        CaseError::Storage(e) => storage(e),
+        CaseError::Storage(e) => e.into(),
     }
 }
 
@@ -46,14 +41,14 @@ fn view(case: &Case, reporter: Reporter, principal: &Principal) -> Value {
 
 /// One case as answered, with its reporter read.
 fn view_one(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Problem> {
-    Ok(view(case, store::reporter(db, &case.id).map_err(storage)?, principal))
+    Ok(view(case, store::reporter(db, &case.id)?, principal))
 }
 
 /// `POST /internal/cases`: intake hands over a report.
 pub async fn create(mut req: Req) -> Reply {
     let new: NewCase = req.json(256 * KIB).await?;
     let db = COMPONENT.db()?;
-    let category = reference::category(&db, &new.category).map_err(storage)?.ok_or_else(|| {
+    let category = reference::category(&db, &new.category)?.ok_or_else(|| {
         Problem::new(ErrorCode::UnknownCategory)
             .with_detail(
                 format!("no category `{}` in the catalogue of matters", new.category),
@@ -65,7 +60,7 @@ pub async fn create(mut req: Req) -> Reply {
                 format!("no category `{}` in the catalogue", new.category),
             )])
     })?;
-    let calendar = reference::calendar(&db).map_err(storage)?;
+    let calendar = reference::calendar(&db)?;
     let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
     deliver(&db, &req.request_id).await;
@@ -86,7 +81,7 @@ pub async fn create(mut req: Req) -> Reply {
 /// hotline categories).
 pub fn categories() -> Reply {
     let db = COMPONENT.db_for_reads()?;
-    let document = reference::catalogue_document(&db).map_err(storage)?;
+    let document = reference::catalogue_document(&db)?;
     Ok(json(200, &document.unwrap_or_else(|| json!({ "categories": [] }))))
 }
 
@@ -102,7 +97,7 @@ pub async fn states(mut req: Req) -> Reply {
         return Err(Problem::new(ErrorCode::ValidationFailed).with_detail("at most 1000 ids", "最多 1000 个 id"));
     }
     let db = COMPONENT.db_for_reads()?;
-    let states = store::states(&db, &body.ids).map_err(storage)?;
+    let states = store::states(&db, &body.ids)?;
     Ok(json(200, &json!({ "cases": states })))
 }
 
@@ -122,11 +117,10 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     timing.lap("request");
     let db = COMPONENT.db()?;
     timing.lap("open");
-    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
-    principal.require_region(&case.community)?;
+    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region_unnamed(&case.community)?;
     // Only an action that sets deadlines needs the working calendar parsed.
-    let calendar =
-        if request.sets_deadlines() { reference::calendar(&db).map_err(storage)? } else { Calendar::default() };
+    let calendar = if request.sets_deadlines() { reference::calendar(&db)? } else { Calendar::default() };
     timing.lap("read");
     let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
         .map_err(problem)?;
@@ -149,8 +143,8 @@ pub fn get(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
     let db = COMPONENT.db_for_reads()?;
-    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
-    principal.require_region(&case.community)?;
+    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region_unnamed(&case.community)?;
     let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     Ok(response)
@@ -161,9 +155,9 @@ pub fn log(req: Req, id: &str) -> Reply {
     let principal = req.principal()?;
     principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
     let db = COMPONENT.db_for_reads()?;
-    let case = store::get(&db, id).map_err(storage)?.ok_or_else(|| problem(CaseError::NotFound))?;
-    principal.require_region(&case.community)?;
-    let (entries, verification) = store::history(&db, id).map_err(storage)?;
+    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    principal.require_region_unnamed(&case.community)?;
+    let (entries, verification) = store::history(&db, id)?;
     let entries: Vec<Value> = entries
         .into_iter()
         .map(|(entry, hash)| {
@@ -225,18 +219,18 @@ pub fn list(req: Req) -> Reply {
     };
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
-    let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit)?;
     let next = next_cursor(&mut items, page.limit, |c| Some(&c.id));
     // The light is computed, not stored: a page filtered by it may hold fewer than
     // `limit` cases, and `next_cursor` still continues after the last case read.
     if let Some(wanted) = wanted_light {
-        let calendar = reference::calendar(&db).map_err(storage)?;
+        let calendar = reference::calendar(&db)?;
         let now = wangge_core::time::now_utc();
         let mut categories = std::collections::HashMap::new();
         let mut kept = Vec::new();
         for case in items {
             if !categories.contains_key(&case.category) {
-                let category = reference::category(&db, &case.category).map_err(storage)?;
+                let category = reference::category(&db, &case.category)?;
                 categories.insert(case.category.clone(), category);
             }
             let light = categories[&case.category].as_ref().and_then(|c| store::light_of(&case, c, &calendar, now));
@@ -247,7 +241,7 @@ pub fn list(req: Req) -> Reply {
         items = kept;
     }
     let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
-    let mut reporters = store::reporters(&db, &ids).map_err(storage)?;
+    let mut reporters = store::reporters(&db, &ids)?;
     let items: Vec<Value> =
         items.iter().map(|c| view(c, reporters.remove(&c.id).unwrap_or_default(), &principal)).collect();
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
@@ -300,7 +294,7 @@ pub async fn sweep(req: Req) -> Reply {
         })?,
     };
     let db = COMPONENT.db()?;
-    let calendar = reference::calendar(&db).map_err(storage)?;
+    let calendar = reference::calendar(&db)?;
     let report = store::sweep(&db, &Context { calendar: &calendar, now: wangge_core::time::now_utc() }, &after, limit)
         .map_err(problem)?;
     let (delivered, pending) = deliver(&db, &req.request_id).await;

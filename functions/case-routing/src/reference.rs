@@ -7,7 +7,6 @@ use wangge_cases::reference::{self, Department, ReferenceError};
 use wangge_core::auth::Scope;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -29,7 +28,7 @@ fn problem(e: ReferenceError) -> Problem {
                 format!("发现 {} 个问题，未做任何修改", errors.len()),
             )
             .with_errors(errors),
-        ReferenceError::Storage(e) => storage_problem(&e),
+        ReferenceError::Storage(e) => e.into(),
     }
 }
 
@@ -66,7 +65,7 @@ pub fn get_calendar(req: Req, raw_year: &str) -> Reply {
     req.principal()?;
     let year = year(raw_year)?;
     let db = COMPONENT.db_for_reads()?;
-    let document = reference::calendar_document(&db, year).map_err(|e| storage_problem(&e))?;
+    let document = reference::calendar_document(&db, year)?;
     Ok(json(200, &document.ok_or_else(|| not_found("calendar for", raw_year))?))
 }
 
@@ -80,7 +79,7 @@ pub fn deadline(req: Req) -> Reply {
         invalid("within", "within is 30m, 4h, 4wh or 5wd", "within 应为 30m、4h、4wh 或 5wd 这样的时长")
     })?;
     let db = COMPONENT.db_for_reads()?;
-    let calendar = reference::calendar(&db).map_err(|e| storage_problem(&e))?;
+    let calendar = reference::calendar(&db)?;
     let due = calendar.deadline(start, within);
     Ok(json(
         200,
@@ -106,7 +105,7 @@ pub async fn put_categories(mut req: Req) -> Reply {
 pub fn get_categories(req: Req) -> Reply {
     req.principal()?;
     let db = COMPONENT.db_for_reads()?;
-    let document = reference::catalogue_document(&db).map_err(|e| storage_problem(&e))?;
+    let document = reference::catalogue_document(&db)?;
     document.map(|d| json(200, &d)).ok_or_else(|| {
         Problem::new(ErrorCode::DatasetMissing)
             .with_detail("no catalogue of matters yet (PUT /v1/categories)", "尚未导入事项清单（PUT /v1/categories）")
@@ -118,7 +117,7 @@ pub fn get_categories(req: Req) -> Reply {
 pub fn get_category(req: Req, code: &str) -> Reply {
     req.principal()?;
     let db = COMPONENT.db_for_reads()?;
-    let category = reference::category(&db, code).map_err(|e| storage_problem(&e))?;
+    let category = reference::category(&db, code)?;
     Ok(json(200, &category.ok_or_else(|| not_found("category", code))?))
 }
 
@@ -161,8 +160,7 @@ pub fn list_departments(req: Req) -> Reply {
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
     let mut items =
-        reference::departments(&db, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
-            .map_err(|e| storage_problem(&e))?;
+        reference::departments(&db, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)?;
     let next = next_cursor(&mut items, page.limit, |d| Some(&d.dept_code));
     Ok(json(200, &json!({ "items": items, "next_cursor": next })))
 }

@@ -3,8 +3,8 @@
 use std::cell::Cell;
 
 use spin_sdk::sqlite3::{Connection, Error, Value};
+use wangge_core::Problem;
 use wangge_core::migrations::{Migration, Rows, Sql, SqlValue, StorageError, migrate};
-use wangge_core::{ErrorCode, Problem};
 
 pub struct Db {
     conn: Connection,
@@ -19,7 +19,7 @@ impl Db {
     /// (one `PRAGMA user_version` read when it already is).
     pub fn open(label: &'static str, migrations: &'static [Migration]) -> Result<Db, Problem> {
         let db = Db::connect(label, None)?;
-        migrate(&db, migrations).map_err(|e| storage_problem(&e))?;
+        migrate(&db, migrations)?;
         Ok(db)
     }
 
@@ -36,10 +36,10 @@ impl Db {
     /// millisecond (a writer committing; the last connection to close checkpointing the
     /// WAL into the database) waits tens of milliseconds.
     fn connect(label: &'static str, unchecked: Option<(&'static [Migration], Cell<bool>)>) -> Result<Db, Problem> {
-        let conn = Connection::open(label).map_err(|e| storage_problem(&to_storage_error(label, e)))?;
+        let conn = Connection::open(label).map_err(|e| Problem::from(to_storage_error(label, e)))?;
         let db = Db { conn, label, unchecked };
         // Touches no file, so it cannot meet a lock.
-        db.run_once("PRAGMA busy_timeout = 0", &[]).map_err(|e| storage_problem(&e))?;
+        db.run_once("PRAGMA busy_timeout = 0", &[])?;
         Ok(db)
     }
 
@@ -130,12 +130,4 @@ fn to_storage_error(label: &str, e: Error) -> StorageError {
         Error::DatabaseFull => StorageError::Io("database full".into()),
         Error::Io(message) => StorageError::Io(message),
     }
-}
-
-/// 503 `storage_unavailable`; the cause goes to the log, not to the client.
-pub fn storage_problem(e: &StorageError) -> Problem {
-    eprintln!("{}", serde_json::json!({"level": "error", "event": "storage_error", "error": e.to_string()}));
-    Problem::new(ErrorCode::StorageUnavailable)
-        .with_detail("storage is unavailable; retry shortly", "存储暂不可用，请稍后重试")
-        .with_retry_after(1)
 }

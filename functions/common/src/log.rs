@@ -14,6 +14,7 @@ pub fn request(
     path: &str,
     status: u16,
     code: Option<&str>,
+    cause: Option<&str>,
     started: std::time::Instant,
 ) {
     emit(json!({
@@ -26,6 +27,7 @@ pub fn request(
         "path": path,
         "status": status,
         "code": code,
+        "cause": cause,
         "ms": started.elapsed().as_secs_f64() * 1000.0,
     }));
 }

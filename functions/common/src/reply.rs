@@ -64,16 +64,25 @@ where
     let req = Req::new(incoming);
     let (method, path, request_id, lang, started) =
         (req.method.to_string(), req.path.clone(), req.request_id.clone(), req.lang, req.started);
-    let (mut response, code) = match route(req).await {
-        Ok(response) => (response, None),
-        Err(p) => (problem(&p, lang), Some(p.code.as_str())),
+    let (mut response, code, cause) = match route(req).await {
+        Ok(response) => (response, None, None),
+        Err(p) => (problem(&p, lang), Some(p.code.as_str()), p.cause),
     };
     response.set_header("x-request-id", request_id.clone());
     // `app` first: the whole time in the component; then any stages the handler timed.
     let stages =
         response.header("server-timing").and_then(|v| v.as_str()).map(|v| format!(", {v}")).unwrap_or_default();
     response.set_header("server-timing", format!("app;dur={:.3}{stages}", started.elapsed().as_secs_f64() * 1000.0));
-    crate::log::request(component.name, &request_id, &method, &path, response.status().to_owned(), code, started);
+    crate::log::request(
+        component.name,
+        &request_id,
+        &method,
+        &path,
+        response.status().to_owned(),
+        code,
+        cause.as_deref(),
+        started,
+    );
     response
 }
 

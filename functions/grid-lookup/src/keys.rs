@@ -11,7 +11,6 @@ use wangge_core::migrations::{Rows, Sql, SqlValue};
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::auth::{KV_STORE, kv_key};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -57,8 +56,7 @@ pub async fn create(mut req: Req) -> Reply {
             token_hash.as_str().into(),
             key.created_at.as_str().into(),
         ],
-    )
-    .map_err(|e| storage_problem(&e))?;
+    )?;
     // KV has no transactions: if the live copy cannot be written, undo the record.
     let record = serde_json::to_vec(&key).map_err(|_| Problem::new(ErrorCode::Internal))?;
     let published = Store::open(KV_STORE).and_then(|store| store.set(&kv_key(&token_hash), &record));
@@ -79,12 +77,10 @@ pub async fn create(mut req: Req) -> Reply {
 pub fn list(req: Req) -> Reply {
     req.principal()?.require(Scope::KeysAdmin)?;
     let page = PageRequest::from_query(&req.query)?;
-    let rows = COMPONENT.db()?
-        .execute(
-            "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id > ? ORDER BY id LIMIT ?",
-            &[page.after.unwrap_or_default().into(), (page.limit as i64 + 1).into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let rows = COMPONENT.db()?.execute(
+        "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id > ? ORDER BY id LIMIT ?",
+        &[page.after.unwrap_or_default().into(), (page.limit as i64 + 1).into()],
+    )?;
     let mut items: Vec<Value> = records(&rows);
     let next_cursor = next_cursor(&mut items, page.limit, |k| k["id"].as_str());
     Ok(json(200, &json!({ "items": items, "next_cursor": next_cursor })))
@@ -94,9 +90,7 @@ pub fn list(req: Req) -> Reply {
 pub fn revoke(req: Req, id: &str) -> Reply {
     req.principal()?.require(Scope::KeysAdmin)?;
     let db = COMPONENT.db()?;
-    let found = db
-        .execute("SELECT token_hash, revoked_at FROM api_keys WHERE id = ?", &[id.into()])
-        .map_err(|e| storage_problem(&e))?;
+    let found = db.execute("SELECT token_hash, revoked_at FROM api_keys WHERE id = ?", &[id.into()])?;
     let Some(row) = found.rows.first() else {
         return Err(Problem::new(ErrorCode::NotFound)
             .with_detail(format!("no API key `{id}`"), format!("API 密钥 `{id}` 不存在")));
@@ -105,15 +99,12 @@ pub fn revoke(req: Req, id: &str) -> Reply {
     Store::open(KV_STORE).and_then(|store| store.delete(&kv_key(&token_hash))).map_err(|_| kv_problem())?;
     if row[1] == SqlValue::Null {
         let now = wangge_core::time::render(wangge_core::time::now_utc());
-        db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", &[now.into(), id.into()])
-            .map_err(|e| storage_problem(&e))?;
+        db.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ?", &[now.into(), id.into()])?;
     }
-    let rows = db
-        .execute(
-            "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id = ?",
-            &[id.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.execute(
+        "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id = ?",
+        &[id.into()],
+    )?;
     Ok(json(200, &json!({ "key": records(&rows).into_iter().next() })))
 }
 

@@ -10,7 +10,6 @@ use wangge_intake::event::request_hash;
 use wangge_intake::hotline::WorkOrder;
 use wangge_intake::schema;
 use wangge_intake::store::{self, Admission, Admitted};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -80,9 +79,7 @@ pub async fn create(mut req: Req) -> Reply {
     let admitted = if admissions.is_empty() {
         Vec::new()
     } else {
-        store::admit(&db, &guard, &admissions, now)
-            .map_err(|e| storage_problem(&e))?
-            .map_err(|r| guard::refused(r, &settings))?
+        store::admit(&db, &guard, &admissions, now)?.map_err(|r| guard::refused(r, &settings))?
     };
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
     let mut outcomes = Vec::new();
@@ -109,7 +106,7 @@ pub async fn create(mut req: Req) -> Reply {
             }
         };
     }
-    store::finish(&db, &outcomes, wangge_core::time::now_utc()).map_err(|e| storage_problem(&e))?;
+    store::finish(&db, &outcomes, wangge_core::time::now_utc())?;
     let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
     let summary = json!({
         "orders": results.len(),

@@ -11,7 +11,6 @@ use wangge_core::{ErrorCode, Problem};
 use wangge_notify::route::{Channel, Contact, channels};
 use wangge_notify::store::{self, Delivery, Outcome, Plan};
 use wangge_spin::chain::{Answer, call};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
@@ -76,12 +75,11 @@ pub async fn dispatch(req: Req) -> Reply {
     };
     let settings = Settings::load();
     let db = COMPONENT.db()?;
-    let storage = |e| storage_problem(&e);
     let now = wangge_core::time::now_utc();
 
     // 1. Who: reporters carry their contact; staff, and a grid's staff, are looked up
     // in the staff directory.
-    let messages = store::unresolved(&db, limit).map_err(storage)?;
+    let messages = store::unresolved(&db, limit)?;
     let wanted = |kind: &str| -> Vec<String> {
         messages.iter().filter(|m| m.recipient_kind == kind).map(|m| m.recipient_id.clone()).collect()
     };
@@ -114,11 +112,11 @@ pub async fn dispatch(req: Req) -> Reply {
             not_before: store::not_before(&m.recipient_kind, m.urgent, now),
         });
     }
-    let (made, unreachable) = store::expand(&db, &plans, now).map_err(storage)?;
+    let (made, unreachable) = store::expand(&db, &plans, now)?;
 
     // 2. Claim, 3. send, 4. record.
     let claim = req.request_id.clone();
-    let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS)).map_err(storage)?;
+    let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS))?;
     let at = wangge_core::time::render(now);
     // One WeChat access token for the pass (cached for two hours); if WeChat refuses
     // it, one new one, and the refused deliveries are tried again with it.
@@ -145,10 +143,9 @@ pub async fn dispatch(req: Req) -> Reply {
         }
         outcomes.extend(sent.into_iter().map(|(d, r)| (d, r.unwrap_or_else(|_| token_refused_after_refresh()))));
     }
-    let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)
-        .map_err(storage)?;
-    let (due, waiting) = store::backlog(&db, wangge_core::time::now_utc()).map_err(storage)?;
-    let more = due > 0 || store::unresolved(&db, 1).map_err(storage)?.len() == 1;
+    let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)?;
+    let (due, waiting) = store::backlog(&db, wangge_core::time::now_utc())?;
+    let more = due > 0 || store::unresolved(&db, 1)?.len() == 1;
     Ok(json(
         200,
         &json!({
@@ -201,8 +198,7 @@ pub fn trace(req: Req) -> Reply {
     };
     let db = COMPONENT.db_for_reads()?;
     let whole = principal.has_scope(Scope::NotificationsAdmin);
-    let messages: Vec<Value> =
-        store::trace(&db, &case_id).map_err(|e| storage_problem(&e))?.into_iter().map(|m| mask(m, whole)).collect();
+    let messages: Vec<Value> = store::trace(&db, &case_id)?.into_iter().map(|m| mask(m, whole)).collect();
     Ok(json(200, &json!({ "case_id": case_id, "messages": messages })))
 }
 
@@ -212,8 +208,7 @@ pub fn dead(req: Req) -> Reply {
     principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
-    let mut items =
-        store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1).map_err(|e| storage_problem(&e))?;
+    let mut items = store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1)?;
     let next = next_cursor(&mut items, page.limit, |d| d["id"].as_str());
     let whole = principal.has_scope(Scope::NotificationsAdmin);
     let items: Vec<Value> = items.into_iter().map(|d| mask(d, whole)).collect();
@@ -225,7 +220,7 @@ pub fn dead(req: Req) -> Reply {
 pub fn requeue(req: Req, id: &str) -> Reply {
     req.principal()?.require(Scope::NotificationsAdmin)?;
     let db = COMPONENT.db()?;
-    if store::requeue(&db, id, wangge_core::time::now_utc()).map_err(|e| storage_problem(&e))? {
+    if store::requeue(&db, id, wangge_core::time::now_utc())? {
         Ok(json(200, &json!({ "id": id, "state": "pending" })))
     } else {
         Err(Problem::new(ErrorCode::NotFound)

@@ -4,7 +4,6 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use wangge_core::migrations::{Sql, StorageError};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -72,7 +71,6 @@ pub async fn enqueue(mut req: Req) -> Reply {
                 if inserted.rows.is_empty() { seen += 1 } else { new += 1 }
             }
             Ok::<_, StorageError>((new, seen))
-        })
-        .map_err(|e| storage_problem(&e))?;
+        })?;
     Ok(json(200, &json!({ "enqueued": enqueued, "duplicates": duplicates })))
 }
