@@ -197,6 +197,31 @@ impl Principal {
         code.starts_with(&self.region_prefix)
     }
 
+    /// Whether an answer may name `code` to this key: a region or grid inside its prefix,
+    /// or one that contains the prefix (its district, the city), which answers name as
+    /// parents.
+    pub fn sees_region(&self, code: &str) -> bool {
+        self.covers_region(code) || crate::region::is_ancestor_of(code, &self.region_prefix)
+    }
+
+    /// 403 `region_forbidden` unless `code` falls inside this key's prefix, without
+    /// naming `code`: for a code the server found (the grid a point lies in), which a key
+    /// outside it may not learn.
+    pub fn require_region_unnamed(&self, code: &str) -> Result<(), Problem> {
+        if self.covers_region(code) {
+            return Ok(());
+        }
+        Err(Problem::new(ErrorCode::RegionForbidden)
+            .with_detail(
+                format!(
+                    "this key may touch regions under `{}` only; what you asked for lies outside",
+                    self.region_prefix
+                ),
+                format!("该密钥只能访问 `{}` 下的区域；所请求的内容不在其中", self.region_prefix),
+            )
+            .with_extension("region_prefix", self.region_prefix.clone()))
+    }
+
     /// 403 `region_forbidden` unless `code` falls inside this key's prefix.
     pub fn require_region(&self, code: &str) -> Result<(), Problem> {
         if self.covers_region(code) {

@@ -26,9 +26,44 @@ fn prefix_of(code: &str, keep: usize) -> String {
     }
 }
 
+/// The digits that name a region, without the zeros that fill it to twelve: the city's
+/// four (`320600000000` → `3206`), a district's six, a town's nine; a community's or a
+/// grid's code is all significant.
+pub fn significant(code: &str) -> &str {
+    let trimmed = code.trim_end_matches('0');
+    let keep = match trimmed.len() {
+        0..=2 => 2,
+        3..=4 => 4,
+        5..=6 => 6,
+        7..=9 => 9,
+        _ => code.len(),
+    };
+    &code[..keep.min(code.len())]
+}
+
+/// Whether `code` is `prefix`'s own region or one that contains it (a parent, the city):
+/// what a key bound to `prefix` may see named as a parent.
+pub fn is_ancestor_of(code: &str, prefix: &str) -> bool {
+    code.len() == 12 && code.bytes().all(|b| b.is_ascii_digit()) && prefix.starts_with(significant(code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn significant_digits_and_ancestors() {
+        assert_eq!(significant("320600000000"), "3206");
+        assert_eq!(significant("320613000000"), "320613");
+        assert_eq!(significant("320613001000"), "320613001");
+        assert_eq!(significant("320613001001"), "320613001001");
+        assert_eq!(significant("320610000000"), "320610", "a district code ending in 0 keeps six");
+        assert!(is_ancestor_of("320600000000", "320612"));
+        assert!(is_ancestor_of("320612000000", "320612001"));
+        assert!(!is_ancestor_of("320613000000", "320612"));
+        assert!(!is_ancestor_of("320612001000", "320612"), "a child, not a parent");
+        assert!(!is_ancestor_of("320610000000", "320612"));
+    }
 
     #[test]
     fn parents_are_prefixes_filled_with_zeros() {

@@ -7,7 +7,6 @@ use wangge_assess::compute::Statistics;
 use wangge_core::auth::{Principal, Scope};
 use wangge_core::migrations::{Rows, Sql, SqlValue};
 use wangge_core::{ErrorCode, Problem};
-use wangge_spin::db::storage_problem;
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
@@ -46,12 +45,10 @@ fn score_rows(rows: &Rows) -> Vec<Value> {
 const SCORE_COLUMNS: &str = "level, code, parent, rounded, grade, rank, subs";
 
 fn run_of(db: &wangge_spin::db::Db, label: &str) -> Result<Value, Problem> {
-    let rows = db
-        .execute(
-            "SELECT run_at, rules_version, rules_sha256, result_sha256, facts FROM runs WHERE period = ?",
-            &[label.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.execute(
+        "SELECT run_at, rules_version, rules_sha256, result_sha256, facts FROM runs WHERE period = ?",
+        &[label.into()],
+    )?;
     let r = rows.rows.first().ok_or_else(|| not_run(label))?;
     Ok(
         json!({ "run_at": text(&r[0]), "rules_version": r[1].as_i64(), "rules_sha256": text(&r[2]), "result_sha256": text(&r[3]), "facts": r[4].as_i64() }),
@@ -66,14 +63,10 @@ pub fn grid(req: Req, raw: &str, code: &str) -> Reply {
     let label = period(raw)?.label;
     let db = COMPONENT.db_for_reads()?;
     let run = run_of(&db, &label)?;
-    let rows = db
-        .execute(
-            &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level IN ('grid', 'dedicated') AND code = ?"
-            ),
-            &[label.as_str().into(), code.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.execute(
+        &format!("SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level IN ('grid', 'dedicated') AND code = ?"),
+        &[label.as_str().into(), code.into()],
+    )?;
     let grid = score_rows(&rows).into_iter().next().ok_or_else(|| {
         Problem::new(ErrorCode::NotFound)
             .with_detail(format!("no grid `{code}` in {label}"), format!("{label} 中没有网格 `{code}`"))
@@ -82,8 +75,7 @@ pub fn grid(req: Req, raw: &str, code: &str) -> Reply {
         .execute(
             "SELECT month, case_id, rule, domain, points FROM deductions WHERE period = ? AND grid = ? ORDER BY month, case_id, rule",
             &[label.as_str().into(), code.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+        )?;
     let deductions: Vec<Value> = deductions
         .rows
         .iter()
@@ -97,7 +89,7 @@ pub fn grid(req: Req, raw: &str, code: &str) -> Reply {
 /// city, with the ranked members one level down.
 pub fn region(req: Req, raw: &str, code: &str) -> Reply {
     let principal = reader(&req)?;
-    principal.require_region(significant_prefix(code))?;
+    principal.require_region(wangge_core::region::significant(code))?;
     let label = period(raw)?.label;
     let db = COMPONENT.db_for_reads()?;
     let run = run_of(&db, &label)?;
@@ -105,8 +97,7 @@ pub fn region(req: Req, raw: &str, code: &str) -> Reply {
         .execute(
             &format!("SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level IN ('community', 'town', 'district', 'city') AND code = ?"),
             &[label.as_str().into(), code.into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+        )?;
     let region = score_rows(&rows).into_iter().next().ok_or_else(|| {
         Problem::new(ErrorCode::NotFound)
             .with_detail(format!("no region `{code}` in {label}"), format!("{label} 中没有区域 `{code}`"))
@@ -117,30 +108,15 @@ pub fn region(req: Req, raw: &str, code: &str) -> Reply {
         Some("town") => ("community", "parent = ?"),
         _ => ("grid", "code >= ? AND code < ? || 'z'"),
     };
-    let members = db
-        .execute(
-            &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? AND {filter} ORDER BY rank, code"
-            ),
-            &if child_level == "grid" {
-                vec![label.as_str().into(), child_level.into(), code.into(), code.into()]
-            } else {
-                vec![label.as_str().into(), child_level.into(), code.into()]
-            },
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let members = db.execute(
+        &format!("SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? AND {filter} ORDER BY rank, code"),
+        &if child_level == "grid" {
+            vec![label.as_str().into(), child_level.into(), code.into(), code.into()]
+        } else {
+            vec![label.as_str().into(), child_level.into(), code.into()]
+        },
+    )?;
     Ok(json(200, &json!({ "period": label, "run": run, "region": region, "members": score_rows(&members) })))
-}
-
-/// The significant prefix of a region code, for key checks (`320613000000` → `320613`).
-fn significant_prefix(code: &str) -> &str {
-    let trimmed = code.trim_end_matches('0');
-    match trimmed.len() {
-        0..=4 => &code[..4.min(code.len())],
-        5..=6 => &code[..6.min(code.len())],
-        7..=9 => &code[..9.min(code.len())],
-        _ => code,
-    }
 }
 
 const LEVELS: &[&str] = &["grid", "dedicated", "community", "town", "district", "city"];
@@ -162,11 +138,19 @@ fn level_param(req: &Req) -> Result<String, Problem> {
 /// `GET /v1/assessments/{period}/rankings?level=&parent=`: competition ranks within
 /// each parent (grids and communities within their town, towns within their district,
 /// districts within the city), equal scores by code.
+///
+/// A key bound to a region sees only the rows it may name: its region's members and
+/// the parents above it ([`Principal::sees_region`]); a `parent` it may not see is 403.
 pub fn rankings(req: Req, raw: &str) -> Reply {
-    reader(&req)?;
+    let principal = reader(&req)?;
     let label = period(raw)?.label;
     let level = level_param(&req)?;
     let parent = req.query_param("parent");
+    if let Some(p) = &parent
+        && !principal.sees_region(p)
+    {
+        principal.require_region(p)?;
+    }
     let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
     let rows = match &parent {
@@ -178,9 +162,12 @@ pub fn rankings(req: Req, raw: &str) -> Reply {
             &format!("SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? ORDER BY parent, rank, code LIMIT 10000"),
             &[label.as_str().into(), level.as_str().into()],
         ),
-    }
-    .map_err(|e| storage_problem(&e))?;
-    Ok(json(200, &json!({ "period": label, "level": level, "parent": parent, "items": score_rows(&rows) })))
+    }?;
+    let items: Vec<Value> = score_rows(&rows)
+        .into_iter()
+        .filter(|r| r["code"].as_str().is_some_and(|c| principal.sees_region(c)))
+        .collect();
+    Ok(json(200, &json!({ "period": label, "level": level, "parent": parent, "items": items })))
 }
 
 /// `GET /v1/assessments/{period}/statistics?region=`: the counts of every grid under a
@@ -192,12 +179,10 @@ pub fn statistics(req: Req, raw: &str) -> Reply {
     let label = period(raw)?.label;
     let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
-    let rows = db
-        .execute(
-            "SELECT counts FROM statistics WHERE period = ? AND grid >= ? AND grid < ? || 'z'",
-            &[label.as_str().into(), region.as_str().into(), region.as_str().into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.execute(
+        "SELECT counts FROM statistics WHERE period = ? AND grid >= ? AND grid < ? || 'z'",
+        &[label.as_str().into(), region.as_str().into(), region.as_str().into()],
+    )?;
     let mut total = Statistics::default();
     let mut grids = 0;
     for r in &rows.rows {
@@ -210,9 +195,10 @@ pub fn statistics(req: Req, raw: &str) -> Reply {
     Ok(json(200, &json!({ "period": label, "region": region, "grids": grids, "counts": total, "on_time_rate": rate })))
 }
 
-/// `GET /v1/assessments/{period}/departments`: due, on time, closed, reworked, score.
+/// `GET /v1/assessments/{period}/departments`: due, on time, closed, reworked, score;
+/// a key bound to a region sees its region's departments only.
 pub fn departments(req: Req, raw: &str) -> Reply {
-    reader(&req)?;
+    let principal = reader(&req)?;
     let label = period(raw)?.label;
     let db = COMPONENT.db_for_reads()?;
     run_of(&db, &label)?;
@@ -220,11 +206,11 @@ pub fn departments(req: Req, raw: &str) -> Reply {
         .execute(
             "SELECT department, due, on_time, closed, reworked, score FROM departments WHERE period = ? ORDER BY department",
             &[label.as_str().into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+        )?;
     let items: Vec<Value> = rows
         .rows
         .iter()
+        .filter(|r| r[0].as_str().is_some_and(|d| principal.covers_region(d)))
         .map(|r| {
             let due = r[1].as_i64().unwrap_or(0) as f64;
             let rate = |v: &SqlValue| (due > 0.0).then(|| v.as_i64().unwrap_or(0) as f64 / due);
@@ -238,9 +224,10 @@ pub fn departments(req: Req, raw: &str) -> Reply {
 }
 
 /// `GET /v1/assessments/{period}/export.csv?level=`: UTF-8 with a BOM and Chinese
-/// headers, so that Excel opens it cleanly.
+/// headers, so that Excel opens it cleanly. A key bound to a region gets the rows it may
+/// name, as in rankings.
 pub fn export(req: Req, raw: &str) -> Reply {
-    reader(&req)?;
+    let principal = reader(&req)?;
     let label = period(raw)?.label;
     let level = level_param(&req)?;
     let db = COMPONENT.db_for_reads()?;
@@ -249,8 +236,7 @@ pub fn export(req: Req, raw: &str) -> Reply {
         .execute(
             "SELECT code, parent, rounded, grade, rank FROM scores WHERE period = ? AND level = ? ORDER BY parent, rank, code",
             &[label.as_str().into(), level.as_str().into()],
-        )
-        .map_err(|e| storage_problem(&e))?;
+        )?;
     let mut csv = String::from("\u{feff}周期,层级,代码,上级,得分,等级,排名\r\n");
     let level_name = match level.as_str() {
         "grid" => "综合网格",
@@ -260,7 +246,7 @@ pub fn export(req: Req, raw: &str) -> Reply {
         "district" => "区县",
         _ => "市",
     };
-    for r in &rows.rows {
+    for r in rows.rows.iter().filter(|r| r[0].as_str().is_some_and(|c| principal.sees_region(c))) {
         csv.push_str(&format!(
             "{label},{level_name},{},{},{:.2},{},{}\r\n",
             r[0].as_str().unwrap_or(""),
