@@ -16,6 +16,30 @@ pub fn error(status: u16, description: &str) -> Value {
     json!([{ "code": status, "description": description }])
 }
 
+/// The spec's XML error list, for resources asked for as `.xml`.
+pub fn error_xml(status: u16, description: &str, error_code: Option<&str>) -> String {
+    let code = error_code.map(|c| format!("<error_code>{}</error_code>", escape_xml(c))).unwrap_or_default();
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<errors><error><code>{status}</code><description>{}</description>{code}</error></errors>",
+        escape_xml(description)
+    )
+}
+
+fn escape_xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Decodes a form body (`a=1&b=x+y`) into a JSON object of strings: the last value of
 /// a repeated field wins. Malformed percent escapes are kept as written.
 pub fn form(body: &str) -> Value {
@@ -108,6 +132,14 @@ pub fn request(event: &Event, status: &str, updated_at: &str, case: Option<&Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn xml_errors_escape_their_text() {
+        assert_eq!(
+            error_xml(400, "a < b & \"c\"", Some("validation_failed")),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<errors><error><code>400</code><description>a &lt; b &amp; &quot;c&quot;</description><error_code>validation_failed</error_code></error></errors>"
+        );
+    }
 
     #[test]
     fn forms_decode_plus_and_percent() {

@@ -11,8 +11,8 @@ use wangge_intake::open311::{self, MAX_RANGE_DAYS, MAX_RECORDS};
 use wangge_intake::schema;
 use wangge_intake::store::{self, Stored};
 use wangge_spin::chain::{Answer, call};
-use wangge_spin::db::storage_problem;
-use wangge_spin::{KIB, Reply, Req, json};
+use wangge_spin::router::{Found, method_name};
+use wangge_spin::{KIB, Reply, Req, json, route_table};
 
 use crate::COMPONENT;
 use crate::events::{EVENT_BODY_LIMIT, One, Taken, repeat, take};
@@ -20,15 +20,47 @@ use crate::guard::{self, Settings};
 use crate::process::{Context, Processed};
 use wangge_spin::Timing;
 
-/// An Open311 error response.
-fn error(status: u16, description: impl Into<String>) -> Response {
-    json(status, &open311::error(status, &description.into()))
+/// The representation a resource path asks for (`requests.json`, `requests.xml`).
+/// Errors come back in it; resources are served as JSON only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    /// `.json`, which every resource serves.
+    Json,
+    /// `.xml`, the spec's other format: only its errors are served in it.
+    Xml,
+}
+
+/// An Open311 error response: `[{"code", "description"}]`, or the spec's
+/// `<errors><error>…</error></errors>` for `.xml`.
+fn error(format: Format, status: u16, description: impl Into<String>) -> Response {
+    error_with(format, status, &description.into(), None)
+}
+
+fn error_with(format: Format, status: u16, description: &str, error_code: Option<&str>) -> Response {
+    match format {
+        Format::Json => {
+            let mut body = open311::error(status, description);
+            if let Some(code) = error_code {
+                body[0]["error_code"] = code.into();
+            }
+            json(status, &body)
+        }
+        Format::Xml => Response::builder()
+            .status(status)
+            .header("content-type", "text/xml; charset=utf-8")
+            .body(open311::error_xml(status, description, error_code))
+            .build(),
+    }
 }
 
 /// One of our problems in the spec's shape, with the spec's statuses: a bad key is
 /// 403, bad input 400. Our stable code comes along as `error_code`.
-fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
-    let body = p.to_json(lang);
+fn from_problem(format: Format, p: &Problem, lang: wangge_core::Lang) -> Response {
+    from_problem_json(format, &p.to_json(lang), p.headers().into_iter().map(|(n, v)| (n.to_owned(), v)))
+}
+
+/// A problem+json body (ours, or one stored with an event) in the spec's shape.
+fn from_problem_json(format: Format, body: &Value, headers: impl Iterator<Item = (String, String)>) -> Response {
     let mut description = body["detail"].as_str().or(body["title"].as_str()).unwrap_or_default().to_owned();
     if let Some(errors) = body["errors"].as_array() {
         let fields: Vec<String> = errors
@@ -37,14 +69,13 @@ fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
             .collect();
         description = format!("{description}: {}", fields.join("; "));
     }
-    let status = match p.status() {
+    let status = match body["status"].as_u64().unwrap_or(500) as u16 {
         401 => 403,
         422 => 400,
         s => s,
     };
-    let mut response =
-        json(status, &json!([{ "code": status, "description": description, "error_code": p.code.as_str() }]));
-    for (name, value) in p.headers() {
+    let mut response = error_with(format, status, &description, body["code"].as_str());
+    for (name, value) in headers {
         if name != "content-type" {
             response.set_header(name, value);
         }
@@ -52,37 +83,52 @@ fn from_problem(p: &Problem, lang: wangge_core::Lang) -> Response {
     response
 }
 
-pub async fn handle(req: Req, rest: &[&str]) -> Reply {
+route_table! {
+    /// GeoReport v2's resources; `{format}` is `json` (or `xml`, refused in XML).
+    pub static ROUTES;
+    |req, p| {
+        GET  "/open311/v2/services.{format}" => services(&req).await,
+        GET  "/open311/v2/services/{code}.{format}" => definition(&req, p.get("code")).await,
+        POST "/open311/v2/requests.{format}" => create(req, &Settings::load()).await,
+        GET  "/open311/v2/requests.{format}" => list(&req).await,
+        GET  "/open311/v2/requests/{id}.{format}" => one(&req, p.get("id")).await,
+    }
+}
+
+/// Everything under `/open311/v2/`: dispatched through [`ROUTES`], every error in the
+/// spec's shape (404 and 405 included), never problem+json.
+pub async fn handle(req: Req) -> Reply {
     let lang = req.lang;
-    let settings = Settings::load();
+    let last = req.path.rsplit('/').next().unwrap_or_default();
+    let format = match last.rsplit_once('.') {
+        Some((_, "json")) => Format::Json,
+        Some((_, "xml")) => Format::Xml,
+        Some((_, other)) => return Ok(error(Format::Json, 400, format!("format `{other}` is not served; use .json"))),
+        None => return Ok(error(Format::Json, 404, "Open311 resources end in .json")),
+    };
+    let jurisdiction = Settings::load().jurisdiction;
     if let Some(j) = req.query_param("jurisdiction_id").filter(|j| !j.is_empty())
-        && !settings.jurisdiction.starts_with(&j)
-        && !j.starts_with(&settings.jurisdiction)
+        && !jurisdiction.starts_with(&j)
+        && !j.starts_with(&jurisdiction)
     {
         return Ok(error(
+            format,
             404,
-            format!("jurisdiction_id `{j}` is not served here; this endpoint serves {}", settings.jurisdiction),
+            format!("jurisdiction_id `{j}` is not served here; this endpoint serves {jurisdiction}"),
         ));
     }
-    let Some((last, format)) = rest.last().and_then(|l| l.rsplit_once('.')) else {
-        return Ok(error(404, "Open311 resources end in .json"));
-    };
-    if format != "json" {
-        return Ok(error(400, format!("format `{format}` is not served; use .json")));
+    match ROUTES.find(method_name(&req.method), &req.path) {
+        Found::NotFound => Ok(error(format, 404, "no such Open311 resource")),
+        Found::MethodNotAllowed(allow) => {
+            let mut response = error(format, 405, format!("method not allowed; use {allow}"));
+            response.set_header("allow", allow);
+            Ok(response)
+        }
+        Found::Route(..) if format == Format::Xml => Ok(error(format, 400, "format `xml` is not served; use .json")),
+        Found::Route(row, params) => {
+            Ok((row.handler)(req, params).await.unwrap_or_else(|p| from_problem(format, &p, lang)))
+        }
     }
-    let mut path: Vec<&str> = rest.to_vec();
-    let n = path.len();
-    path[n - 1] = last;
-    let outcome = match (&req.method, path.as_slice()) {
-        (Method::Get, ["services"]) => services(&req).await,
-        (Method::Get, ["services", code]) => definition(&req, code).await,
-        (Method::Post, ["requests"]) => create(req, &settings).await,
-        (Method::Get, ["requests"]) => list(&req).await,
-        (Method::Get, ["requests", id]) => one(&req, id).await,
-        (_, ["services" | "requests"] | ["services" | "requests", _]) => return Ok(error(405, "method not allowed")),
-        _ => return Ok(error(404, "no such Open311 resource")),
-    };
-    Ok(outcome.unwrap_or_else(|p| from_problem(&p, lang)))
 }
 
 async fn catalogue(req: &Req) -> Result<Value, Problem> {
@@ -113,7 +159,7 @@ async fn definition(req: &Req, code: &str) -> Result<Response, Problem> {
     let catalogue = catalogue(req).await?;
     match category(&catalogue, code) {
         Some(_) => Ok(json(200, &open311::definition(code))),
-        None => Ok(error(404, format!("no service `{code}`"))),
+        None => Ok(error(Format::Json, 404, format!("no service `{code}`"))),
     }
 }
 
@@ -121,7 +167,7 @@ async fn definition(req: &Req, code: &str) -> Result<Response, Problem> {
 async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> {
     let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
     if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Ok(error(400, "send the request as application/x-www-form-urlencoded"));
+        return Ok(error(Format::Json, 400, "send the request as application/x-www-form-urlencoded"));
     }
     let body = req.body(EVENT_BODY_LIMIT.min(16 * KIB)).await?;
     let mut fields = open311::form(&String::from_utf8_lossy(&body));
@@ -131,7 +177,7 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
         fields["api_key"] = key.into();
     }
     let Some(api_key) = fields["api_key"].as_str().map(str::to_owned) else {
-        return Ok(error(403, "api_key is required"));
+        return Ok(error(Format::Json, 403, "api_key is required"));
     };
     let principal = wangge_spin::auth::authenticate(Some(&format!("Bearer {api_key}")))
         .map_err(|_| Problem::new(ErrorCode::InvalidApiKey).with_detail("api_key is not valid", "api_key 无效"))?;
@@ -149,7 +195,7 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
     if let Some(c) = &catalogue
         && category(c, &code).is_none()
     {
-        return Ok(error(404, format!("service_code `{code}` is not a service here")));
+        return Ok(error(Format::Json, 404, format!("service_code `{code}` is not a service here")));
     }
     let now = wangge_core::time::now_utc();
     let (event, reporter) = open311::into_event(&fields, wangge_core::ids::new_id(), wangge_core::time::render(now))?;
@@ -161,6 +207,14 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
     let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
     let processed = match take(&principal, &guard, &ctx, one, &mut Timing::start()).await? {
         Taken::Again(stored) => {
+            if stored.status == "rejected"
+                && let Some(problem) = &stored.answer
+            {
+                // The first answer was a refusal: the same refusal, in the spec's shape.
+                let mut again = from_problem_json(Format::Json, problem, std::iter::empty());
+                again.set_header("idempotent-replayed", "true");
+                return Ok(again);
+            }
             let first = repeat(&stored);
             if first.status() >= &400 {
                 return Ok(first);
@@ -209,13 +263,21 @@ async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
         }
     }
     let catalogue = catalogue(req).await.unwrap_or_default();
+    // Reading needs no key, as the spec has it; the handling agency's code (a grid or a
+    // department) is shown only to a key whose region covers it.
+    let reader = req.header("authorization").and_then(|_| req.principal().ok());
     stored
         .iter()
         .filter(|s| s.status != "rejected")
         .map(|s| {
             let case = s.case_id.as_deref().and_then(|id| states.get(id));
             let name = category(&catalogue, &s.event.category).and_then(|c| c["name"].as_str()).unwrap_or_default();
-            open311::request(&s.event, &s.status, &s.updated_at, case, name)
+            let mut request = open311::request(&s.event, &s.status, &s.updated_at, case, name);
+            let agency = request["agency_responsible"].as_str().unwrap_or_default();
+            if !reader.as_ref().is_some_and(|r| r.covers_region(agency)) {
+                request["agency_responsible"] = "".into();
+            }
+            request
         })
         .collect()
 }
@@ -232,15 +294,19 @@ async fn list(req: &Req) -> Result<Response, Problem> {
     let stored = if !ids.is_empty() {
         // The spec: service_request_id overrides every other filter.
         if ids.len() > MAX_RECORDS {
-            return Ok(error(400, format!("at most {MAX_RECORDS} service_request_id values")));
+            return Ok(error(Format::Json, 400, format!("at most {MAX_RECORDS} service_request_id values")));
         }
-        store::by_ids(&db, &ids).map_err(|e| storage_problem(&e))?
+        store::by_ids(&db, &ids)?
     } else {
         let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Response> {
             match req.query_param(name) {
                 None => Ok(None),
                 Some(t) => wangge_core::time::parse(&t).map(Some).ok_or_else(|| {
-                    error(400, format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"))
+                    error(
+                        Format::Json,
+                        400,
+                        format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"),
+                    )
                 }),
             }
         };
@@ -259,17 +325,21 @@ async fn list(req: &Req) -> Result<Response, Problem> {
             }
         };
         if end < start || end - start > range {
-            return Ok(error(400, format!("start_date to end_date may span at most {MAX_RANGE_DAYS} days")));
+            return Ok(error(
+                Format::Json,
+                400,
+                format!("start_date to end_date may span at most {MAX_RANGE_DAYS} days"),
+            ));
         }
         let from = wangge_core::time::render(start);
         let to = wangge_core::time::render(end);
-        store::received_between(&db, &from, &to, &csv("service_code"), MAX_RECORDS).map_err(|e| storage_problem(&e))?
+        store::received_between(&db, &from, &to, &csv("service_code"), MAX_RECORDS)?
     };
     let mut out = requests(req, &stored).await;
     let statuses = csv("status");
     if !statuses.is_empty() {
         if statuses.iter().any(|s| s != "open" && s != "closed") {
-            return Ok(error(400, "status is open or closed"));
+            return Ok(error(Format::Json, 400, "status is open or closed"));
         }
         out.retain(|r| statuses.iter().any(|s| r["status"] == s.as_str()));
     }
@@ -279,9 +349,9 @@ async fn list(req: &Req) -> Result<Response, Problem> {
 /// `GET requests/{id}.json`: a one-element array, as the spec has it.
 async fn one(req: &Req, id: &str) -> Result<Response, Problem> {
     let db = COMPONENT.db()?;
-    let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?;
+    let stored = store::get(&db, id)?;
     match stored.filter(|s| s.status != "rejected") {
         Some(s) => Ok(json(200, &requests(req, std::slice::from_ref(&s)).await)),
-        None => Ok(error(404, format!("no service request `{id}`"))),
+        None => Ok(error(Format::Json, 404, format!("no service request `{id}`"))),
     }
 }

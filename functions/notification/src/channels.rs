@@ -1,6 +1,8 @@
 //! The channels' endpoints and credentials (Spin variables), and one send on each.
-//! A channel whose origin is unset (or a `.invalid` placeholder) is not configured:
-//! its deliveries die at once with that reason, and can be requeued once it is.
+//! A channel whose origin is unset (or a `.invalid` placeholder) is not configured,
+//! and neither is WeChat without `wechat_appid` and `wechat_secret` (its default origin
+//! is real, but no token can be had without them): such deliveries die at once as
+//! `channel_not_configured`, and can be requeued once it is.
 
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Request, Response};
@@ -38,7 +40,10 @@ pub struct Settings {
 impl Settings {
     pub fn load() -> Settings {
         Settings {
-            wechat: origin("wechat_origin"),
+            // The default origin is WeChat's own: without the app's credentials no token can
+            // be had, so the channel is not configured.
+            wechat: origin("wechat_origin")
+                .filter(|_| !var("wechat_appid").is_empty() && !var("wechat_secret").is_empty()),
             sms: origin("sms_origin").map(|o| format!("{o}{}", var("sms_path"))),
             hotline: origin("hotline_origin").map(|o| format!("{o}{}", var("hotline_path"))),
             webhook: origin("webhook_origin").map(|o| format!("{o}{}", var("webhook_path"))),

@@ -1,0 +1,153 @@
+//! Contracts at the edges: each function's route table answers 404 and 405 itself;
+//! Open311 answers every error in GeoReport's shape, never problem+json; WeChat without
+//! its credentials is not configured.
+
+use serde_json::{Value, json};
+use wangge_e2e::fake::Fake;
+use wangge_e2e::*;
+
+/// Form-encodes `fields` and posts them to `path` (with extra headers).
+fn form(suite: &Suite, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| {
+            let v: String = v
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            format!("{k}={v}")
+        })
+        .collect();
+    let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    request("POST", &suite.url(path), &all, Some(body.join("&").as_bytes()))
+}
+
+/// An Open311 JSON error: `[{"code", "description", "error_code"?}]`, the status as the code.
+fn open311_error(reply: &Reply) -> (u16, Option<String>) {
+    assert!(
+        reply.header("content-type").is_some_and(|t| t.starts_with("application/json")),
+        "not JSON but {:?}: {}",
+        reply.header("content-type"),
+        reply.body
+    );
+    let body = reply.json();
+    let error = &body.as_array().expect("an array of errors")[0];
+    assert_eq!(error["code"].as_u64(), Some(u64::from(reply.status)), "{body}");
+    assert!(error["description"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    (reply.status, error["error_code"].as_str().map(str::to_owned))
+}
+
+#[test]
+fn open311_answers_every_error_in_its_own_shape() {
+    let suite = start_city("contracts-open311", &[]);
+    let made = call(
+        "POST",
+        &suite.url("/v1/keys"),
+        OPERATOR_KEY,
+        Some(&json!({ "name": "open311 app", "scopes": ["events:write"] })),
+    );
+    let api_key = made.json()["token"].as_str().unwrap().to_owned();
+    // Beijing: in China, outside Nantong's coverage.
+    let fields = [
+        ("api_key", api_key.as_str()),
+        ("service_code", "B05"),
+        ("lat", "39.9042"),
+        ("long", "116.4074"),
+        ("description", "垃圾"),
+    ];
+    let refused = form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
+    assert_eq!(open311_error(&refused).0 / 100, 4, "{}", refused.body);
+    assert!(refused.json()[0]["error_code"].as_str().is_some());
+    // Bad input changes nothing: the same request again is the same refusal, same shape.
+    let again = form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
+    assert_eq!(open311_error(&again), open311_error(&refused));
+
+    // Too large a body; a wrong method (with Allow); an unknown resource; a bad key.
+    let big = "x".repeat(20 * 1024);
+    let mut oversized = fields.to_vec();
+    oversized[4] = ("description", &big);
+    assert_eq!(open311_error(&form(&suite, "/open311/v2/requests.json", &oversized, &[])).0, 413);
+    let wrong = request("DELETE", &suite.url("/open311/v2/requests.json"), &[], None);
+    assert_eq!(open311_error(&wrong).0, 405);
+    assert_eq!(wrong.header("allow"), Some("POST, GET"));
+    assert_eq!(open311_error(&get(&suite.url("/open311/v2/nothing.json"))).0, 404);
+    assert_eq!(open311_error(&get(&suite.url("/open311/v2/requests/a/b.json"))).0, 404);
+    let mut bad_key = fields.to_vec();
+    bad_key[0] = ("api_key", "wg_nope");
+    assert_eq!(open311_error(&form(&suite, "/open311/v2/requests.json", &bad_key, &[])).0, 403);
+
+    // Asked for as XML: the error in the spec's XML shape.
+    for (path, status) in [("/open311/v2/services.xml", 400), ("/open311/v2/nothing.xml", 404)] {
+        let xml = get(&suite.url(path));
+        assert_eq!(xml.status, status, "{path}: {}", xml.body);
+        assert!(xml.header("content-type").is_some_and(|t| t.starts_with("text/xml")), "{path}");
+        assert!(
+            xml.body.contains(&format!("<errors><error><code>{status}</code><description>")),
+            "{path}: {}",
+            xml.body
+        );
+    }
+    // Outside /open311/ problems stay problem+json.
+    let native = call("DELETE", &suite.url("/v1/events"), OPERATOR_KEY, None);
+    assert_eq!(native.header("content-type"), Some("application/problem+json"));
+}
+
+/// Each function's table derives 405 (with the methods of the path) and 404; a literal
+/// segment owns its path against a parameter.
+#[test]
+fn route_tables_derive_404_and_405() {
+    let suite = start("contracts-routes");
+    for (method, path, status, allow) in [
+        ("GET", "/v1/events/retry-pending", 405, Some("POST")),
+        ("PUT", "/v1/events/e-1", 405, Some("GET")),
+        ("POST", "/v1/grids", 405, Some("PUT, GET")),
+        ("PATCH", "/v1/keys/k-1", 405, Some("DELETE")),
+        ("DELETE", "/v1/cases/c-1/actions", 405, Some("POST")),
+        ("POST", "/v1/assessments/2026-11/export.csv", 405, Some("GET")),
+        ("GET", "/v1/notifications/dead/d-1/requeue", 405, Some("POST")),
+        ("POST", "/v1/system/assessment/health", 405, Some("GET")),
+        ("GET", "/v1/cases/c-1/nothing", 404, None),
+        ("GET", "/v1/grids/a/b/c", 404, None),
+        ("GET", "/v1/system/intake/nothing", 404, None),
+    ] {
+        let reply = call(method, &suite.url(path), OPERATOR_KEY, None);
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
+        let code = if status == 405 { "method_not_allowed" } else { "route_not_found" };
+        assert_eq!(reply.json()["code"], code, "{method} {path}");
+        assert_eq!(reply.json()["allow"].as_str(), allow, "{method} {path}");
+    }
+}
+
+/// WeChat's origin defaults to the real API, but without an app id and secret no token
+/// can be had: the delivery is dead at once as `channel_not_configured`, not retried.
+#[test]
+fn wechat_without_credentials_is_not_configured_and_dies_at_once() {
+    let fake = Fake::start();
+    let suite =
+        start_city("contracts-wechat", &[("wechat_origin", fake.url.as_str()), ("sms_origin", fake.url.as_str())]);
+    let body = json!({
+        "source": "resident",
+        "reporter": { "phone": "13812345678", "wechat_openid": "o-contract" },
+        "category": "A07",
+        "description": "小区门口有人聚集",
+        "location": { "lng": 120.802356, "lat": 32.138927 }
+    });
+    let made = call("POST", &suite.url("/v1/events"), OPERATOR_KEY, Some(&body));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let pass = call("POST", &suite.url("/v1/notifications/dispatch"), OPERATOR_KEY, None).json();
+    let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
+    let wechat: Vec<&Value> = dead["items"].as_array().unwrap().iter().filter(|d| d["channel"] == "wechat").collect();
+    assert!(!wechat.is_empty(), "the WeChat delivery is dead: {pass} {dead}");
+    for d in wechat {
+        assert!(d["last_error"].as_str().unwrap().starts_with("channel_not_configured"), "{d}");
+        assert_eq!(d["attempts"].as_u64(), Some(1), "dead at the first try: {d}");
+    }
+    assert!(fake.requests("/cgi-bin/token").is_empty(), "no token was asked for");
+}
