@@ -12,8 +12,8 @@ use wangge_core::region::{city_of, district_of, town_of};
 use crate::period::Period;
 use crate::rules::Rules;
 use crate::score::{
-    CategoryRule, Deduction, DepartmentMonth, Fact, FirstReport, GridInfo, Ranked, Rollup, deductions, grid_level,
-    grid_score, mean, rank, rollup, round2,
+    CategoryRule, Deduction, DepartmentMonth, Fact, FirstReport, GridInfo, Ranked, Rollup, Rule, deductions,
+    grid_level, grid_score, mean, rank, rollup, round2,
 };
 
 /// Counts of a grid's month (月度汇总统计). Stored as JSON; a field missing from a
@@ -174,9 +174,9 @@ impl Run {
                 .count() as u64;
             for d in &found {
                 match d.rule {
-                    "missed_discovery" => stats.missed_discovery += 1,
-                    "late_report" => stats.late_report += 1,
-                    _ => {}
+                    Rule::MissedDiscovery => stats.missed_discovery += 1,
+                    Rule::LateReport => stats.late_report += 1,
+                    Rule::Unresolved | Rule::Rework => {}
                 }
             }
             if let Some(department) = &fact.department
@@ -301,10 +301,10 @@ mod tests {
             responsible_grid: Some("320613001001001".into()),
             comprehensive_grid: Some("320613001001001".into()),
             category: "B05".into(),
-            priority: "normal".into(),
+            priority: wangge_cases::reference::Priority::Normal,
             source: "resident".into(),
             reported_at: "2026-10-10T09:00:00+08:00".into(),
-            handling_level: Some("grid".into()),
+            handling_level: Some(wangge_cases::lifecycle::AssigneeKind::Grid),
             ..Fact::default()
         };
         assert_eq!(run.add(&fact).len(), 1);

@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use wangge_cases::lifecycle::AssigneeKind;
+use wangge_cases::reference::Priority;
 
 use crate::period::Period;
 use crate::rules::Rules;
@@ -20,7 +22,7 @@ pub struct Fact {
     pub comprehensive_grid: Option<String>,
     pub category: String,
     #[serde(default)]
-    pub priority: String,
+    pub priority: Priority,
     #[serde(default)]
     pub state: String,
     #[serde(default)]
@@ -31,7 +33,7 @@ pub struct Fact {
     pub discovered_at: Option<String>,
     pub reported_at: String,
     #[serde(default)]
-    pub handling_level: Option<String>,
+    pub handling_level: Option<AssigneeKind>,
     #[serde(default)]
     pub department: Option<String>,
     #[serde(default)]
@@ -83,6 +85,49 @@ impl FirstReport {
     }
 }
 
+/// A deduction rule (扣分规则), by the name stored with each deduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// 应发现未发现: a discoverable matter first reported by someone other than the grid's staff.
+    MissedDiscovery,
+    /// 应上报未上报: the grid's staff found it but reported it later than the category allows.
+    LateReport,
+    /// 应解决未解决: due in the month, passed when the assessment runs, not resolved by then.
+    Unresolved,
+    /// 返工: reopened after it was resolved, once per reopening.
+    Rework,
+}
+
+impl Rule {
+    /// Every rule, in the order above.
+    pub const ALL: [Rule; 4] = [Rule::MissedDiscovery, Rule::LateReport, Rule::Unresolved, Rule::Rework];
+
+    /// The name stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::MissedDiscovery => "missed_discovery",
+            Rule::LateReport => "late_report",
+            Rule::Unresolved => "unresolved",
+            Rule::Rework => "rework",
+        }
+    }
+}
+
+impl std::str::FromStr for Rule {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Rule, String> {
+        Rule::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| format!("unknown deduction rule `{s}`"))
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One lost point, explained.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deduction {
@@ -90,7 +135,7 @@ pub struct Deduction {
     /// The month it falls in (`2026-11`).
     pub month: String,
     pub case_id: String,
-    pub rule: &'static str,
+    pub rule: Rule,
     pub domain: String,
     pub points: f64,
 }
@@ -102,7 +147,7 @@ fn at(s: &Option<String>) -> Option<DateTime<Utc>> {
 /// Whether a case was handled at grid level: assigned to grid staff, never escalated
 /// to a department.
 pub fn grid_level(fact: &Fact) -> bool {
-    fact.handling_level.as_deref() == Some("grid") && !fact.escalated_to_department
+    fact.handling_level == Some(AssigneeKind::Grid) && !fact.escalated_to_department
 }
 
 /// The deductions one case costs its responsible grid in `month`, as of `run_at`.
@@ -118,9 +163,9 @@ pub fn deductions(
     if category.domain == GENERAL || fact.merged_into.is_some() {
         return Vec::new();
     }
-    let multiplier = if fact.priority == "urgent" { rules.urgent_multiplier } else { 1.0 };
+    let multiplier = if fact.priority == Priority::Urgent { rules.urgent_multiplier } else { 1.0 };
     let mut out = Vec::new();
-    let mut lose = |rule: &'static str, points: f64| {
+    let mut lose = |rule: Rule, points: f64| {
         out.push(Deduction {
             grid: grid.clone(),
             month: month.label.clone(),
@@ -133,7 +178,7 @@ pub fn deductions(
     let reported_in_month = month.contains(first.reported_at);
     // 应发现未发现: found by someone other than the grid's own staff.
     if category.discoverable && reported_in_month && !first.from_grid_staff {
-        lose("missed_discovery", rules.points.missed_discovery);
+        lose(Rule::MissedDiscovery, rules.points.missed_discovery);
     }
     // 应上报未上报: the grid's staff found it, but reported it late.
     if first.from_grid_staff
@@ -141,7 +186,7 @@ pub fn deductions(
         && let Some(discovered) = first.discovered_at
         && (first.reported_at - discovered).num_seconds() > category.report_within_seconds
     {
-        lose("late_report", rules.points.late_report);
+        lose(Rule::LateReport, rules.points.late_report);
     }
     if grid_level(fact) {
         // 应解决未解决: due in the month, passed when the assessment runs, not resolved by then.
@@ -150,12 +195,12 @@ pub fn deductions(
             && due < run_at
             && at(&fact.first_resolved_at).is_none_or(|resolved| resolved > due)
         {
-            lose("unresolved", rules.points.unresolved);
+            lose(Rule::Unresolved, rules.points.unresolved);
         }
         // 返工: one per reopening in the month.
         for reopened in fact.reopened_at.iter().filter_map(|t| wangge_core::time::parse(t)) {
             if month.contains(reopened) {
-                lose("rework", rules.points.rework);
+                lose(Rule::Rework, rules.points.rework);
             }
         }
     }
@@ -317,10 +362,10 @@ mod tests {
             responsible_grid: Some("G1".into()),
             comprehensive_grid: Some("G1".into()),
             category: "B05".into(),
-            priority: "normal".into(),
+            priority: Priority::Normal,
             source: "resident".into(),
             reported_at: "2026-10-10T09:00:00+08:00".into(),
-            handling_level: Some("grid".into()),
+            handling_level: Some(AssigneeKind::Grid),
             ..Fact::default()
         }
     }
@@ -330,7 +375,7 @@ mod tests {
     }
 
     fn rules_of(d: &[Deduction]) -> Vec<(&str, f64)> {
-        d.iter().map(|d| (d.rule, d.points)).collect()
+        d.iter().map(|d| (d.rule.as_str(), d.points)).collect()
     }
 
     #[test]
@@ -366,7 +411,7 @@ mod tests {
     #[test]
     fn urgent_cases_count_double_and_general_ones_not_at_all() {
         let mut urgent = fact("u1");
-        urgent.priority = "urgent".into();
+        urgent.priority = Priority::Urgent;
         let first = FirstReport::of(&urgent).unwrap();
         assert_eq!(
             rules_of(&deductions(&urgent, &first, &rubbish(), &rules(), &october(), run())),
@@ -498,5 +543,16 @@ mod tests {
         assert_eq!((d.due, d.on_time, d.closed, d.reworked), (2, 1, 1, 1));
         assert!((d.score().unwrap() - (15.0 + 20.0 + 15.0)).abs() < 1e-9);
         assert_eq!(DepartmentMonth::default().score(), None);
+    }
+
+    #[test]
+    fn rules_keep_the_names_stored_with_each_deduction() {
+        let names: Vec<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(names, ["missed_discovery", "late_report", "unresolved", "rework"]);
+        for rule in Rule::ALL {
+            assert_eq!(rule.as_str().parse::<Rule>(), Ok(rule));
+            assert_eq!(serde_json::to_value(rule).unwrap(), rule.as_str());
+        }
+        assert!("returned".parse::<Rule>().is_err());
     }
 }

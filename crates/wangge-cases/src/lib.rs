@@ -1,9 +1,14 @@
 //! The case lifecycle behind the `case-routing` function, host-independent:
 //!
 //! - [`calendar`]: working days and hours, and deadlines in `m`, `h`, `wh` and `wd`;
-//! - [`lifecycle`]: the states, the allowed transitions, and who acts;
+//! - [`lifecycle`]: the states, the allowed transitions, who may act, and the small
+//!   enums of a case (assignee kind, escalation level);
 //! - [`log`]: the append-only, hash-chained history of a case;
-//! - [`supervision`]: the traffic light of a deadline (督办).
+//! - [`notices`]: the outbox of notices a change owes;
+//! - [`reference`]: the catalogue of matters (with each matter's [`reference::Priority`]),
+//!   calendars and departments;
+//! - [`store`]: cases in storage — made, read, acted on, and the facts assessment reads;
+//! - [`supervision`]: the traffic light of a deadline and the sweep (督办).
 
 pub mod calendar;
 pub mod lifecycle;

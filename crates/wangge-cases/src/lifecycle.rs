@@ -94,6 +94,75 @@ impl Action {
     }
 }
 
+/// Who a case is assigned to (交办对象), and so the level that handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssigneeKind {
+    /// A grid and its staff (网格).
+    Grid,
+    /// A functional department (职能部门).
+    Department,
+}
+
+/// How far up a case has been escalated (上报上级), one level at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationLevel {
+    /// The community (社区), first above the grid.
+    Community,
+    /// The town's command centre (街道/镇).
+    Town,
+    /// The district's command centre (区).
+    District,
+    /// The city's command centre (市), the top.
+    City,
+}
+
+impl EscalationLevel {
+    /// One level up from `current` (the grid, when never escalated); the city stays the city.
+    pub fn above(current: Option<EscalationLevel>) -> EscalationLevel {
+        match current {
+            None => EscalationLevel::Community,
+            Some(EscalationLevel::Community) => EscalationLevel::Town,
+            Some(EscalationLevel::Town) => EscalationLevel::District,
+            Some(EscalationLevel::District | EscalationLevel::City) => EscalationLevel::City,
+        }
+    }
+}
+
+/// The wire and database strings of the small enums above, parsed in one place.
+macro_rules! strings {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            /// The string stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!("unknown {} `{other}`", stringify!($name))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use strings;
+
+strings!(AssigneeKind { Grid => "grid", Department => "department" });
+strings!(EscalationLevel { Community => "community", Town => "town", District => "district", City => "city" });
+
 /// What the transition table needs to know besides the state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Facts {
@@ -168,10 +237,10 @@ pub fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> R
                 && !matches!(action, A::Sign | A::Resolve | A::Return | A::RateDissatisfied)
         }
         Actor::Department(code) => {
-            handler && case.assignee_kind.as_deref() == Some("department") && case.assignee.as_deref() == Some(code)
+            handler && case.assignee_kind == Some(AssigneeKind::Department) && case.assignee.as_deref() == Some(code)
         }
         Actor::Staff(id) => {
-            let grid_level = case.assignee_kind.as_deref() != Some("department");
+            let grid_level = case.assignee_kind != Some(AssigneeKind::Department);
             let listed = staff(db, &case.id)?.iter().any(|s| &s.staff_id == id);
             listed && grid_level && handler
         }
@@ -275,5 +344,34 @@ mod tests {
     fn conflicts_name_the_current_state() {
         let e = apply(S::Closed, A::Sign, Facts::default()).unwrap_err();
         assert_eq!(e.to_string(), "a case that is closed cannot be sign");
+    }
+
+    #[test]
+    fn the_small_enums_keep_their_wire_and_database_strings() {
+        use crate::reference::Priority;
+        fn round_trip<T>(value: T, text: &str)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + std::str::FromStr + std::fmt::Display,
+        {
+            assert_eq!(value.to_string(), text);
+            assert_eq!(text.parse::<T>().ok(), Some(value));
+            assert_eq!(serde_json::to_value(value).unwrap(), text);
+        }
+        round_trip(AssigneeKind::Grid, "grid");
+        round_trip(AssigneeKind::Department, "department");
+        round_trip(EscalationLevel::Community, "community");
+        round_trip(EscalationLevel::Town, "town");
+        round_trip(EscalationLevel::District, "district");
+        round_trip(EscalationLevel::City, "city");
+        round_trip(Priority::Normal, "normal");
+        round_trip(Priority::High, "high");
+        round_trip(Priority::Urgent, "urgent");
+        assert!("Urgent".parse::<Priority>().is_err(), "parsed exactly, never guessed");
+        let levels: Vec<EscalationLevel> =
+            std::iter::successors(Some(EscalationLevel::above(None)), |l| Some(EscalationLevel::above(Some(*l))))
+                .take(5)
+                .collect();
+        use EscalationLevel as L;
+        assert_eq!(levels, [L::Community, L::Town, L::District, L::City, L::City]);
     }
 }

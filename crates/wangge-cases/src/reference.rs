@@ -130,7 +130,27 @@ pub struct CatalogueFile {
     pub categories: Vec<Category>,
 }
 
-pub const PRIORITIES: &[&str] = &["normal", "high", "urgent"];
+/// How pressing a matter is (紧急程度), as the catalogue says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// 一般: the usual deadlines.
+    #[default]
+    Normal,
+    /// 较急: pressing, still in the centre's queue.
+    High,
+    /// 紧急: skips the queue, notices go out at once, deductions count double.
+    Urgent,
+}
+
+crate::lifecycle::strings!(Priority { Normal => "normal", High => "high", Urgent => "urgent" });
+
+impl Priority {
+    /// The urgency of the notices a case of this priority causes.
+    pub fn urgency(self) -> &'static str {
+        if self == Priority::Urgent { "urgent" } else { "normal" }
+    }
+}
 
 /// Checks a catalogue: unique codes, known domains and priorities, durations that
 /// parse, a department kind where the grid may not resolve, and default weights of
@@ -152,7 +172,7 @@ pub fn validate_catalogue(file: &CatalogueFile) -> Vec<FieldError> {
                 format!("category {}: no domain `{}`", c.code, c.domain),
             ));
         }
-        if !PRIORITIES.contains(&c.priority.as_str()) {
+        if c.priority.parse::<Priority>().is_err() {
             errors.push(FieldError::new(
                 at("priority"),
                 "unknown_priority",

@@ -10,7 +10,7 @@ use wangge_core::migrations::{Sql, StorageError};
 use wangge_core::time::{parse, render};
 
 use crate::calendar::{Calendar, Within};
-use crate::lifecycle::{Action, State};
+use crate::lifecycle::{Action, AssigneeKind, State};
 use crate::notices::{Notice, Recipient};
 use crate::reference::{self, Category};
 use crate::store::reads::{COLUMNS, cases_from};
@@ -153,8 +153,10 @@ fn supervise(case: &Case, category: &Category, head: Option<&String>, ctx: &Cont
     }
     let recipient =
         |kind: &str, id: &str| Recipient { kind: kind.into(), id: id.into(), phone: None, wechat_openid: None };
-    let assignee =
-        recipient(case.assignee_kind.as_deref().unwrap_or_default(), case.assignee.as_deref().unwrap_or_default());
+    let assignee = recipient(
+        case.assignee_kind.map(AssigneeKind::as_str).unwrap_or_default(),
+        case.assignee.as_deref().unwrap_or_default(),
+    );
     let mut escalate = false;
     for (which, due, within) in deadlines {
         let lit = light(used(ctx.calendar, assigned, due, within, ctx.now));
@@ -164,7 +166,7 @@ fn supervise(case: &Case, category: &Category, head: Option<&String>, ctx: &Cont
             case_id: case.id.clone(),
             kind: kind.to_owned(),
             recipient,
-            urgency: if case.priority == "urgent" { "urgent".into() } else { "normal".into() },
+            urgency: case.priority.urgency().into(),
             payload: serde_json::json!({ "case_id": case.id, "deadline": which, "due": due_text, "light": lit }),
         };
         match lit {
@@ -172,8 +174,8 @@ fn supervise(case: &Case, category: &Category, head: Option<&String>, ctx: &Cont
             Light::Yellow => owed.push(notice("reminder", assignee.clone())),
             Light::Red => {
                 // The superior: the community's grid head for a grid, the town centre for a department.
-                let superior = match (case.assignee_kind.as_deref(), head) {
-                    (Some("department"), _) | (_, None) => recipient("centre", &town_of(&case.community)),
+                let superior = match (case.assignee_kind, head) {
+                    (Some(AssigneeKind::Department), _) | (_, None) => recipient("centre", &town_of(&case.community)),
                     (_, Some(head)) => recipient("staff", head),
                 };
                 owed.push(notice("supervision", assignee.clone()));

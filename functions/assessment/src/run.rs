@@ -330,7 +330,7 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         let count = facts(&period, false, &req.request_id, |fact| {
             for d in computation.add(&fact) {
                 hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.month, d.case_id, d.rule, d.domain, d.points));
-                let row = [text(&label), text(&d.grid), text(&d.month), text(&d.case_id), d.rule.into(), text(&d.domain), d.points.into()];
+                let row = [text(&label), text(&d.grid), text(&d.month), text(&d.case_id), d.rule.as_str().into(), text(&d.domain), d.points.into()];
                 if failed.is_none()
                     && let Err(e) = deductions.push(&db, row)
                 {

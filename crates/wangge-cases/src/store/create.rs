@@ -6,7 +6,7 @@ use wangge_core::time::{parse, render};
 
 use crate::lifecycle::{Action, State};
 use crate::log::{self, Draft, GENESIS};
-use crate::reference::{self, Category};
+use crate::reference::{self, Category, Priority};
 use crate::store::transition::transition;
 use crate::store::{Actor, Case, CaseError, Context, NewCase, SOURCES, Target, get};
 
@@ -18,6 +18,8 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
         return Err(CaseError::Invalid(format!("unknown source `{}`", new.source)));
     }
     let times = Times::of(new, ctx)?;
+    // The catalogue's priority, parsed once: the catalogue was checked when it was imported.
+    let priority: Priority = category.priority.parse().map_err(CaseError::Invalid)?;
     let existing = db.transaction(|db| {
         // The same report sent twice (intake retrying after a lost answer) is the same case.
         if let Some(id) = same_case(db, new)? {
@@ -32,7 +34,7 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
             transition(db, &new.id, Action::Merge, &Actor::System, Some(&Target::Case(into)), ctx)?;
             return Ok(None);
         }
-        route(db, new, category, ctx)?;
+        route(db, new, category, priority, ctx)?;
         Ok(None)
     })?;
     get(db, existing.as_deref().unwrap_or(&new.id))?.ok_or(CaseError::NotFound)
@@ -146,10 +148,16 @@ fn log_report(db: &impl Sql, new: &NewCase, now: &str) -> Result<(), StorageErro
 /// Automatic routing: a grid staff report in a matter the grid may resolve, and any
 /// urgent matter, is accepted at once and assigned to the grid or to its department.
 /// Everything else waits for the centre.
-fn route(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) -> Result<(), CaseError> {
+fn route(
+    db: &impl Sql,
+    new: &NewCase,
+    category: &Category,
+    priority: Priority,
+    ctx: &Context,
+) -> Result<(), CaseError> {
     let by_grid_staff = new.source == "grid_staff"
         && new.reporter_staff_id.as_ref().is_some_and(|id| new.staff.iter().any(|s| &s.staff_id == id));
-    let urgent = category.priority == "urgent";
+    let urgent = priority == Priority::Urgent;
     if !((by_grid_staff && category.grid_may_resolve) || urgent) {
         return Ok(());
     }

@@ -3,6 +3,10 @@
 use serde::Serialize;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 
+use crate::lifecycle::AssigneeKind;
+use crate::reference::Priority;
+use crate::store::reads::parsed;
+
 /// One case as assessment needs it (assessment.md): grids, category, the first report,
 /// how it was handled, every deadline, and when it was resolved, closed and reopened.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -13,7 +17,7 @@ pub struct CaseFacts {
     pub community: String,
     pub category: String,
     pub domain: String,
-    pub priority: String,
+    pub priority: Priority,
     pub state: String,
     pub source: String,
     /// The reporter, when grid staff, and whether they are grid staff of this case.
@@ -21,7 +25,7 @@ pub struct CaseFacts {
     pub reporter_is_grid_staff_of_case: bool,
     pub discovered_at: Option<String>,
     pub reported_at: String,
-    pub handling_level: Option<String>,
+    pub handling_level: Option<AssigneeKind>,
     pub department: Option<String>,
     pub escalated_to_department: bool,
     pub assigned_at: Option<String>,
@@ -69,14 +73,14 @@ pub fn facts_page_of(
             community: s(&r[3]),
             category: s(&r[4]),
             domain: s(&r[5]),
-            priority: s(&r[6]),
+            priority: s(&r[6]).parse().unwrap_or_default(),
             state: s(&r[7]),
             source: s(&r[8]),
             reporter_staff_id: t(&r[9]),
             reporter_is_grid_staff_of_case: r[10].as_i64() == Some(1),
             discovered_at: t(&r[11]),
             reported_at: s(&r[12]),
-            handling_level: t(&r[13]),
+            handling_level: parsed(&r[13]),
             department: t(&r[14]),
             escalated_to_department: r[15].as_i64() == Some(1),
             assigned_at: t(&r[16]),

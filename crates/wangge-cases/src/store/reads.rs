@@ -9,8 +9,8 @@ use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
 use wangge_core::time::parse;
 
 use crate::calendar::{Calendar, Within};
-use crate::lifecycle::State;
-use crate::reference::Category;
+use crate::lifecycle::{AssigneeKind, EscalationLevel, State};
+use crate::reference::{Category, Priority};
 use crate::store::{CaseStaff, Reporter};
 use crate::supervision::{Light, light, used};
 
@@ -22,7 +22,7 @@ pub struct Case {
     pub state: State,
     pub category: String,
     pub domain: String,
-    pub priority: String,
+    pub priority: Priority,
     pub source: String,
     pub reporter_staff_id: Option<String>,
     pub responsible_grid: Option<String>,
@@ -31,8 +31,8 @@ pub struct Case {
     pub discovered_at: Option<String>,
     pub reported_at: String,
     pub description: String,
-    pub handling_level: Option<String>,
-    pub assignee_kind: Option<String>,
+    pub handling_level: Option<AssigneeKind>,
+    pub assignee_kind: Option<AssigneeKind>,
     pub assignee: Option<String>,
     pub assigned_at: Option<String>,
     pub respond_due: Option<String>,
@@ -43,7 +43,7 @@ pub struct Case {
     pub reopen_count: i64,
     pub reopened_by_rating: bool,
     pub external_ref: Option<String>,
-    pub escalation_level: Option<String>,
+    pub escalation_level: Option<EscalationLevel>,
     /// For a duplicate: the open case it joined.
     pub merged_into: Option<String>,
     #[serde(skip)]
@@ -61,6 +61,11 @@ pub(crate) fn state_of(s: &str) -> State {
     serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
 }
 
+/// An optional column of one of the small enums; text it does not know reads as none.
+pub(crate) fn parsed<T: std::str::FromStr>(v: &SqlValue) -> Option<T> {
+    v.as_str().and_then(|s| s.parse().ok())
+}
+
 pub(crate) fn cases_from(rows: Rows) -> Vec<Case> {
     let t = |v: &SqlValue| v.as_str().map(str::to_owned);
     let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
@@ -72,7 +77,7 @@ pub(crate) fn cases_from(rows: Rows) -> Vec<Case> {
             state: state_of(r[2].as_str().unwrap_or_default()),
             category: s(&r[3]),
             domain: s(&r[4]),
-            priority: s(&r[5]),
+            priority: s(&r[5]).parse().unwrap_or_default(),
             source: s(&r[6]),
             reporter_staff_id: t(&r[7]),
             responsible_grid: t(&r[8]),
@@ -81,8 +86,8 @@ pub(crate) fn cases_from(rows: Rows) -> Vec<Case> {
             discovered_at: t(&r[11]),
             reported_at: s(&r[12]),
             description: s(&r[13]),
-            handling_level: t(&r[14]),
-            assignee_kind: t(&r[15]),
+            handling_level: parsed(&r[14]),
+            assignee_kind: parsed(&r[15]),
             assignee: t(&r[16]),
             assigned_at: t(&r[17]),
             respond_due: t(&r[18]),
@@ -93,7 +98,7 @@ pub(crate) fn cases_from(rows: Rows) -> Vec<Case> {
             reopen_count: r[23].as_i64().unwrap_or(0),
             reopened_by_rating: r[24].as_i64() == Some(1),
             external_ref: t(&r[25]),
-            escalation_level: t(&r[26]),
+            escalation_level: parsed(&r[26]),
             log_seq: r[27].as_i64().unwrap_or(0),
             log_hash: s(&r[28]),
             merged_into: t(&r[29]),

@@ -7,7 +7,7 @@ use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::time::{parse, render};
 
 use crate::calendar::Within;
-use crate::lifecycle::{self, Action, Facts, Transition, TransitionError, authorize};
+use crate::lifecycle::{self, Action, AssigneeKind, EscalationLevel, Facts, Transition, TransitionError, authorize};
 use crate::log::{self, Draft};
 use crate::notices::{Notice, Recipient};
 use crate::reference;
@@ -114,13 +114,7 @@ fn state_change(
         Action::Assign | Action::Reassign => assignment(db, case, target, ctx)?,
         Action::Escalate => {
             // Up one level: grid → community → town centre → district centre → city centre.
-            let next = match case.escalation_level.as_deref() {
-                None => "community",
-                Some("community") => "town",
-                Some("town") => "district",
-                _ => "city",
-            };
-            vec![("escalation_level", next.into())]
+            vec![("escalation_level", EscalationLevel::above(case.escalation_level).as_str().into())]
         }
         Action::Merge => {
             let Some(Target::Case(into)) = target else {
@@ -153,7 +147,7 @@ fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context
             if Some(code) != case.responsible_grid.as_ref() && Some(code) != case.comprehensive_grid.as_ref() {
                 return Err(CaseError::Invalid(format!("grid {code} is not this case's grid")));
             }
-            ("grid", code)
+            (AssigneeKind::Grid, code)
         }
         Target::Case(_) => return Err(CaseError::Invalid("assign a grid or a department, not a case".into())),
         Target::Department(code) => {
@@ -162,7 +156,7 @@ fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context
                 return Err(CaseError::Invalid(format!("no department `{code}`")));
             }
             sets.push(("escalated_to_department", 1i64.into()));
-            ("department", code)
+            (AssigneeKind::Department, code)
         }
     };
     let (respond, resolve) = (Within::parse(&category.respond_within), Within::parse(&category.resolve_within));
@@ -174,8 +168,8 @@ fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context
     let (respond_due, resolve_due) = (ctx.calendar.deadline(ctx.now, respond), ctx.calendar.deadline(ctx.now, resolve));
     let now = render(ctx.now);
     sets.extend([
-        ("handling_level", kind.into()),
-        ("assignee_kind", kind.into()),
+        ("handling_level", kind.as_str().into()),
+        ("assignee_kind", kind.as_str().into()),
         ("assignee", code.as_str().into()),
         ("assigned_at", now.as_str().into()),
         ("respond_due", render(respond_due.at).into()),
@@ -257,7 +251,7 @@ fn queue_notices(db: &impl Sql, case_id: &str, action: Action, seq: i64, now: &s
 /// rejection, merging and closing, a hotline gets its result back, an assignee hears of
 /// the assignment, and the centre of an escalation.
 fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<Vec<Notice>, StorageError> {
-    let urgency = if case.priority == "urgent" { "urgent" } else { "normal" };
+    let urgency = case.priority.urgency();
     let payload = serde_json::json!({
         "case_id": case.id,
         "category": case.category,
@@ -291,15 +285,15 @@ fn notices_for(db: &impl Sql, case: &Case, action: Action, seq: i64) -> Result<V
             }
         }
         Action::Assign | Action::Reassign => {
-            if let (Some(kind), Some(id)) = (&case.assignee_kind, &case.assignee) {
+            if let (Some(kind), Some(id)) = (case.assignee_kind, &case.assignee) {
                 // A department is reached at its system, and at its duty phone when it has one.
-                let phone = match kind.as_str() {
-                    "department" => reference::department(db, id)?.and_then(|d| d.duty_phone),
-                    _ => None,
+                let phone = match kind {
+                    AssigneeKind::Department => reference::department(db, id)?.and_then(|d| d.duty_phone),
+                    AssigneeKind::Grid => None,
                 };
                 out.push(notice(
                     "assignment",
-                    Recipient { kind: kind.clone(), id: id.clone(), phone, wechat_openid: None },
+                    Recipient { kind: kind.as_str().into(), id: id.clone(), phone, wechat_openid: None },
                 ));
             }
         }
