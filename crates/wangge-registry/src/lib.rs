@@ -18,4 +18,5 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "api_keys", sql: include_str!("../migrations/0002_api_keys.sql") },
     Migration { version: 3, name: "registry", sql: include_str!("../migrations/0003_registry.sql") },
+    Migration { version: 4, name: "imports", sql: include_str!("../migrations/0004_imports.sql") },
 ];

@@ -6,7 +6,7 @@ use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
-use wangge_registry::import::{Dataset, Format, ImportError, import, readable_version};
+use wangge_registry::import::{Dataset, Format, ImportError, claim, import, readable_version};
 use wangge_registry::locate::{Hit, locate};
 use wangge_registry::{address, audit, read};
 use wangge_spin::db::{Db, storage_problem};
@@ -78,26 +78,42 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
         }
     };
     let db = COMPONENT.db()?;
-    match import(&db, dataset, format, &body) {
-        Ok(report) => Ok(json(if report.unchanged { 200 } else { 201 }, &report)),
-        Err(ImportError::Malformed(why)) => {
-            Err(Problem::new(ErrorCode::MalformedDataset).with_detail(why.clone(), why))
-        }
-        Err(ImportError::Invalid { errors, total }) => Err(Problem::new(ErrorCode::ValidationFailed)
+    let report = import(&db, dataset, format, &body).map_err(|e| import_problem(e, dataset.as_str()))?;
+    Ok(json(if report.unchanged { 200 } else { 201 }, &report))
+}
+
+/// Why an import of `what` wrote nothing, as the client is told it.
+fn import_problem(e: ImportError, what: &str) -> Problem {
+    match e {
+        ImportError::Malformed(why) => Problem::new(ErrorCode::MalformedDataset).with_detail(why.clone(), why),
+        ImportError::Invalid { errors, total } => Problem::new(ErrorCode::ValidationFailed)
             .with_detail(
                 format!("{total} problems; nothing was imported"),
                 format!("发现 {total} 个问题，未导入任何数据"),
             )
             .with_errors(errors)
-            .with_extension("total_errors", total)),
-        Err(ImportError::MissingDependency(before)) => Err(Problem::new(ErrorCode::DatasetMissing)
+            .with_extension("total_errors", total),
+        ImportError::MissingDependency(before) => Problem::new(ErrorCode::DatasetMissing)
+            .with_detail(format!("import {before} before {what}"), format!("请先导入 {before}，再导入 {what}"))
+            .with_extension("dataset", before),
+        ImportError::InProgress { dataset, retry_after_seconds } => Problem::new(ErrorCode::ImportInProgress)
             .with_detail(
-                format!("import {before} before {}", dataset.as_str()),
-                format!("请先导入 {before}，再导入 {}", dataset.as_str()),
+                format!("an import of {dataset} is running; nothing was imported, try again shortly"),
+                format!("{dataset} 的导入正在进行，本次未导入任何数据，请稍后重试"),
             )
-            .with_extension("dataset", before)),
-        Err(ImportError::Storage(e)) => Err(storage(e)),
+            .with_extension("dataset", dataset)
+            .with_retry_after(retry_after_seconds),
+        ImportError::Storage(e) => e.into(),
     }
+}
+
+/// Runs `work` holding the import slot, as `outlines`: one import at a time, whichever
+/// route it came by (see [`wangge_registry::import::claim`]).
+fn holding_slot<T>(db: &Db, work: impl FnOnce() -> Result<T, Problem>) -> Result<T, Problem> {
+    let claim = claim::claim(db, "outlines", claim::now_ms()).map_err(|e| import_problem(e, "outlines"))?;
+    let result = work();
+    claim.release(db);
+    result
 }
 
 fn accepted(dataset: Dataset) -> &'static str {
@@ -444,8 +460,11 @@ pub async fn put_outline(mut req: Req, code: &str) -> Reply {
     admin(&req)?;
     let body: Value = req.json(8 * MIB).await?;
     let db = COMPONENT.db()?;
-    let shape = outline_shape(&db, code, &body, "")?;
-    audit::put_outline(&db, code, &shape).map_err(storage)?;
+    let shape = holding_slot(&db, || {
+        let shape = outline_shape(&db, code, &body, "")?;
+        audit::put_outline(&db, code, &shape)?;
+        Ok(shape)
+    })?;
     Ok(json(200, &json!({ "region_code": code, "area_m2": shape.area_m2().round() })))
 }
 
@@ -458,11 +477,28 @@ pub async fn put_outlines(mut req: Req) -> Reply {
             .with_detail("expected a GeoJSON FeatureCollection", "应为 GeoJSON FeatureCollection"));
     };
     let db = COMPONENT.db()?;
+    let shapes = holding_slot(&db, || {
+        let shapes = outline_shapes(&db, features)?;
+        use wangge_core::migrations::Sql;
+        db.transaction(|db| {
+            for (code, shape) in &shapes {
+                audit::put_outline(db, code, shape)?;
+            }
+            Ok::<_, StorageError>(())
+        })?;
+        Ok(shapes)
+    })?;
+    Ok(json(200, &json!({ "outlines": shapes.iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+}
+
+/// Each feature's outline, its region named by `properties.code`; 422 listing every
+/// invalid one.
+fn outline_shapes(db: &Db, features: &[Value]) -> Result<Vec<(String, wangge_geo::Shape)>, Problem> {
     let mut shapes = Vec::new();
     let mut errors = Vec::new();
     for (i, feature) in features.iter().enumerate() {
         let code = feature.pointer("/properties/code").and_then(Value::as_str).unwrap_or_default();
-        match outline_shape(&db, code, feature, &format!("/features/{i}")) {
+        match outline_shape(db, code, feature, &format!("/features/{i}")) {
             Ok(shape) => shapes.push((code.to_owned(), shape)),
             Err(p) => errors.extend(p.errors),
         }
@@ -472,15 +508,7 @@ pub async fn put_outlines(mut req: Req) -> Reply {
             .with_detail("some outlines are invalid; none was stored", "部分边界无效，均未保存")
             .with_errors(errors));
     }
-    use wangge_core::migrations::Sql;
-    db.transaction(|db| {
-        for (code, shape) in &shapes {
-            audit::put_outline(db, code, shape)?;
-        }
-        Ok::<_, StorageError>(())
-    })
-    .map_err(storage)?;
-    Ok(json(200, &json!({ "outlines": shapes.iter().map(|(c, _)| c).collect::<Vec<_>>() })))
+    Ok(shapes)
 }
 
 /// Registry and reference data change for the whole deployment: `grids:admin` on a

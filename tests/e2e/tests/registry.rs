@@ -321,3 +321,104 @@ fn a_read_on_a_brand_new_database_migrates_it_first() {
     let version = get(&suite.url("/v1/system/grid-lookup/version")).json();
     assert_eq!(version["schema_version"], wangge_registry::MIGRATIONS.len());
 }
+
+/// The row of grid-lookup's `imports` table, if an import holds the slot: its dataset.
+fn import_slot(suite: &Suite) -> Option<String> {
+    suite.database("grid_lookup").query_row("SELECT dataset FROM imports WHERE slot = 1", [], |r| r.get(0)).ok()
+}
+
+#[test]
+fn a_second_import_while_one_runs_is_refused_at_once_and_the_first_completes() {
+    use std::time::{Duration, Instant};
+    let suite = start("registry-concurrent-imports");
+    let auth = bearer(OPERATOR_KEY);
+    let put = |path: &str, content_type: &str, body: &[u8]| {
+        request(
+            "PUT",
+            &suite.url(path),
+            &[("authorization", auth.as_str()), ("content-type", content_type)],
+            Some(body),
+        )
+    };
+    let regions = demo("regions.csv");
+    assert_eq!(put("/v1/regions", "text/csv", &regions).status, 201);
+    let grids = demo("grids.geojson");
+    std::thread::scope(|s| {
+        let first = s.spawn(|| put("/v1/grids", "application/geo+json", &grids));
+        // The grids import holds the slot once its body has arrived; it then takes about a
+        // second to parse, validate and write Nantong's 9,207 grids.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while import_slot(&suite).is_none() && !first.is_finished() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let started = Instant::now();
+        let second = put("/v1/regions", "text/csv", &regions);
+        let took = started.elapsed();
+        let still_running = !first.is_finished();
+        let first = first.join().unwrap();
+        assert_eq!(first.status, 201, "the first import completes: {}", first.body);
+        assert_eq!(first.json()["rows"], 9207);
+        assert!(still_running, "the second import was sent while the first ran");
+        assert_eq!(
+            (second.status, second.json()["code"].as_str()),
+            (409, Some("import_in_progress")),
+            "{}",
+            second.body
+        );
+        assert_eq!(second.json()["dataset"], "grids", "names what is running");
+        assert!(second.header("retry-after").is_some_and(|s| s.parse::<u32>().is_ok_and(|n| n >= 1)));
+        assert!(took < Duration::from_secs(1), "refused at once, not after waiting for the lock: {took:?}");
+    });
+    assert_eq!(import_slot(&suite), None, "the first import gave the slot up");
+    let versions = call("GET", &suite.url("/v1/regions?limit=1"), OPERATOR_KEY, None).json();
+    assert_eq!(versions["regions_version"], 1, "the refused import wrote nothing");
+    let again = put("/v1/regions", "text/csv", &regions);
+    assert_eq!((again.status, again.json()["unchanged"].as_bool()), (200, Some(true)), "the slot is free again");
+}
+
+#[test]
+fn a_claim_left_by_an_import_that_died_lapses_and_a_live_one_refuses_every_import_route() {
+    let suite = start("registry-stale-import");
+    let auth = bearer(OPERATOR_KEY);
+    let put = |path: &str, content_type: &str, body: &[u8]| {
+        request(
+            "PUT",
+            &suite.url(path),
+            &[("authorization", auth.as_str()), ("content-type", content_type)],
+            Some(body),
+        )
+    };
+    // Migrate the fresh database (any read does), then plant claims as an import would leave them.
+    call("GET", &suite.url("/v1/regions"), OPERATOR_KEY, None);
+    let plant = |age_ms: i64| {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        suite
+            .database("grid_lookup")
+            .execute(
+                "INSERT OR REPLACE INTO imports (slot, token, dataset, claimed_at, heartbeat_ms) VALUES (1, 'planted', 'grids', '', ?)",
+                [now_ms - age_ms],
+            )
+            .unwrap();
+    };
+    // A live claim (heartbeat a second ago) refuses the dataset and outline routes alike.
+    plant(1_000);
+    let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n";
+    for (path, content_type, body) in [
+        ("/v1/regions", "text/csv", regions.to_owned()),
+        (
+            "/v1/regions/outlines",
+            "application/geo+json",
+            json!({"type": "FeatureCollection", "features": []}).to_string(),
+        ),
+        ("/v1/regions/320613000000/outline", "application/geo+json", "{}".to_owned()),
+    ] {
+        let reply = put(path, content_type, body.as_bytes());
+        assert_eq!((reply.status, reply.json()["code"].as_str()), (409, Some("import_in_progress")), "{path}");
+        assert!(reply.header("retry-after").is_some(), "{path}");
+    }
+    // A claim whose heartbeat is older than the stale timeout belongs to an import that died.
+    plant(wangge_registry::import::claim::STALE_AFTER_MS + 1_000);
+    let reply = put("/v1/regions", "text/csv", regions.as_bytes());
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    assert_eq!(import_slot(&suite), None);
+}

@@ -9,7 +9,11 @@
 //! - [`parse`]: the body as records, each with the JSON pointer that names it;
 //! - [`validate`]: every record against the rules and the datasets before it;
 //! - [`write`]: the new version, switched to in one transaction.
+//!
+//! One import runs at a time: [`claim`] holds the slot, and a second import meanwhile is
+//! refused at once with [`ImportError::InProgress`].
 
+pub mod claim;
 mod parse;
 mod validate;
 mod write;
@@ -22,6 +26,7 @@ use wangge_core::migrations::{Sql, SqlValue, StorageError};
 
 pub use write::insert_grid;
 
+use claim::Claim;
 use parse::parse;
 use validate::{Context, validate};
 use write::write;
@@ -94,6 +99,13 @@ pub enum ImportError {
     Invalid { errors: Vec<FieldError>, total: usize },
     /// A dataset this one depends on has not been imported (409).
     MissingDependency(&'static str),
+    /// Another import is running (409 `import_in_progress`): try again after the pause.
+    InProgress {
+        /// What the running import imports (a dataset's name, or `outlines`).
+        dataset: String,
+        /// Seconds to wait before trying again (`Retry-After`).
+        retry_after_seconds: u32,
+    },
     /// The database failed (503).
     Storage(StorageError),
 }
@@ -125,8 +137,20 @@ pub fn readable_version(db: &impl Sql, dataset: Dataset, requested: Option<i64>)
     })
 }
 
-/// Imports `body` as the next version of `dataset`.
+/// Imports `body` as the next version of `dataset`, holding the import slot while it
+/// runs: while another import holds it, refused at once with [`ImportError::InProgress`].
 pub fn import(db: &impl Sql, dataset: Dataset, format: Format, body: &[u8]) -> Result<ImportReport, ImportError> {
+    claim::holding(db, dataset.as_str(), |claim| run(db, dataset, format, body, claim))
+}
+
+/// The import itself, under `claim`: parse, validate, write.
+fn run(
+    db: &impl Sql,
+    dataset: Dataset,
+    format: Format,
+    body: &[u8],
+    claim: &Claim,
+) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let sha256 = hex::encode(Sha256::digest(body));
     if let Some(report) = unchanged(db, dataset, &sha256, started)? {
@@ -137,6 +161,7 @@ pub fn import(db: &impl Sql, dataset: Dataset, format: Format, body: &[u8]) -> R
     let t = Instant::now();
     let records = parse(dataset, format, body)?;
     stages.push(Stage { stage: "parse", rows: records.len(), ms: ms(t) });
+    claim.refresh(db, claim::now_ms())?;
 
     let t = Instant::now();
     let errors = validate(&records, &context);
@@ -144,10 +169,14 @@ pub fn import(db: &impl Sql, dataset: Dataset, format: Format, body: &[u8]) -> R
     if !errors.is_empty() {
         return Err(parse::invalid(errors));
     }
+    claim.refresh(db, claim::now_ms())?;
 
     let t = Instant::now();
     let rows = records.len();
-    let (version, previous_version) = db.transaction(|db| write(db, dataset, &records, &sha256, &context))?;
+    let (version, previous_version) = db.transaction(|db| {
+        claim.give_up_in(db)?;
+        Ok::<_, ImportError>(write(db, dataset, &records, &sha256, &context)?)
+    })?;
     stages.push(Stage { stage: "write", rows, ms: ms(t) });
     Ok(ImportReport {
         dataset: dataset.as_str(),
