@@ -244,3 +244,107 @@ fn the_openapi_document_lists_exactly_the_routes_the_functions_serve() {
     assert!(undocumented.is_empty(), "served but not in schemas/openapi.json: {undocumented:?}");
     assert!(unserved.is_empty(), "in schemas/openapi.json but not served: {unserved:?}");
 }
+
+/// The text of every `.rs` file under `crates/`, `functions/` and `tests/` (not `target/`).
+fn rust_sources() -> String {
+    fn walk(dir: &std::path::Path, out: &mut String) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy();
+            if path.is_dir() && name != "target" && name != "node_modules" {
+                walk(&path, out);
+            } else if name.ends_with(".rs") {
+                out.push_str(&std::fs::read_to_string(&path).unwrap());
+                out.push('\n');
+            }
+        }
+    }
+    let mut out = String::new();
+    for dir in ["crates", "functions", "tests"] {
+        walk(&workspace_root().join(dir), &mut out);
+    }
+    out
+}
+
+/// Whether `name` is defined in `sources`: a function, constant, type, module or enum variant.
+fn defined(sources: &str, name: &str) -> bool {
+    ["fn ", "const ", "struct ", "enum ", "trait ", "type ", "mod ", "static "]
+        .iter()
+        .any(|kind| sources.contains(&format!("{kind}{name}")))
+        || [format!("    {name},"), format!("    {name}("), format!("    {name} {{")]
+            .iter()
+            .any(|v| sources.contains(v))
+}
+
+/// Checks every backticked span of a docs page that names a path, a `crate::module::item` or
+/// a long snake_case name (a test, a field or an error code); returns how many it checked.
+fn check_names(page: &str, text: &str, sources: &str) -> usize {
+    let root = workspace_root();
+    let mut checked = 0;
+    for span in text.split('`').skip(1).step_by(2) {
+        if span.contains(' ') && !span.contains("::") {
+            continue;
+        }
+        let is_path = ["crates/", "functions/", "tests/", "data/", "schemas/", "scripts/", "docs/"]
+            .iter()
+            .any(|p| span.starts_with(p));
+        if is_path {
+            assert!(root.join(span).exists(), "docs/{page} names `{span}`, which does not exist");
+            checked += 1;
+        } else if let Some((_, last)) = span.rsplit_once("::") {
+            // `crate::module::function` or `crate::module::{a, b}`: each last name is defined.
+            for name in last.trim_matches(|c| c == '{' || c == '}').split(',').map(str::trim) {
+                assert!(defined(sources, name), "docs/{page} names `{span}`: `{name}` is not in the sources");
+                checked += 1;
+            }
+        } else if span.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && span.matches('_').count() >= 3
+        {
+            let named = [format!("fn {span}("), format!(" {span}: "), format!("\"{span}\"")]
+                .iter()
+                .any(|form| sources.contains(form.as_str()));
+            assert!(named, "docs/{page} names `{span}`, which is in no function, field or code");
+            checked += 1;
+        }
+    }
+    checked
+}
+
+/// Checks that every name in a "Test:" or "Tests:" list of a docs page (up to the next
+/// "Code:", bullet or paragraph) is a test function, even a short one; returns how many.
+fn check_test_lists(page: &str, text: &str, sources: &str) -> usize {
+    let mut checked = 0;
+    for paragraph in text.split("\n\n") {
+        for (at, _) in paragraph.match_indices("Test") {
+            let rest = &paragraph[at..];
+            if !(rest.starts_with("Test:") || rest.starts_with("Tests:")) {
+                continue;
+            }
+            let list = rest.split("Code:").next().unwrap().split("\n-").next().unwrap();
+            for span in list.split('`').skip(1).step_by(2) {
+                if !span.is_empty() && span.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                    assert!(sources.contains(&format!("fn {span}(")), "docs/{page}: no test `{span}`");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    checked
+}
+
+/// The pages in `docs/` name the code and the tests behind each rule. Every file path they
+/// give exists, and every function, constant and test they name is in the sources, so a
+/// rename or a removal that leaves a page behind fails here.
+#[test]
+fn the_docs_pages_name_code_and_tests_that_exist() {
+    let sources = rust_sources();
+    let mut checked = 0;
+    for page in ["lifecycle.md", "assessment.md", "intake.md", "conventions.md"] {
+        let text = std::fs::read_to_string(workspace_root().join("docs").join(page))
+            .unwrap_or_else(|_| panic!("docs/{page} is missing"));
+        assert!(!text.contains("../shared"), "docs/{page} points outside the repository");
+        checked += check_names(page, &text, &sources) + check_test_lists(page, &text, &sources);
+    }
+    // Not a count to keep exact: a floor, so that a parser that stopped seeing spans fails.
+    assert!(checked >= 100, "only {checked} names checked in docs/");
+}
