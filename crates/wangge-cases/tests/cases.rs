@@ -503,3 +503,37 @@ fn escalation_climbs_one_level_at_a_time_or_goes_straight_to_a_department() {
     assert_eq!(&actions[3..], ["escalate", "assign"]);
     assert!(verification.valid);
 }
+
+/// A reopened case is open again: the rating that reopens a closed case clears its
+/// closure on the row (what assessment reads), while the log keeps the closing.
+#[test]
+fn a_dissatisfied_rating_clears_the_closure_and_the_log_keeps_it() {
+    let (db, calendar) = setup("reopen-clears");
+    let id = "reopen1";
+    create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
+    let worker = || Actor::Staff("S000002".into());
+    let centre = || Actor::Centre("320613".into());
+    let step = |action, actor, now| act_at(&db, &calendar, id, action, actor, None, now).unwrap();
+    step(Action::Sign, worker(), "2026-11-30T09:00:00+08:00");
+    step(Action::Resolve, worker(), "2026-11-30T15:00:00+08:00");
+    let closed = step(Action::VerifyPass, centre(), "2026-12-01T09:00:00+08:00");
+    assert_eq!(closed.closed_at.as_deref(), Some("2026-12-01T09:00:00+08:00"));
+    let reopened = step(Action::RateDissatisfied, Actor::Reporter, "2026-12-02T09:00:00+08:00");
+    assert_eq!(reopened.state, State::InProgress);
+    assert_eq!(reopened.closed_at, None, "in progress again, so not closed");
+    assert_eq!(reopened.first_resolved_at.as_deref(), Some("2026-11-30T15:00:00+08:00"), "the first resolution stays");
+    let facts = facts_page_of(&db, "2026-12-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00", "", 10, false).unwrap();
+    let fact = facts.iter().find(|f| f.case_id == id).unwrap();
+    assert_eq!(
+        (fact.closed_at.as_deref(), fact.reopened_at.as_slice()),
+        (None, &["2026-12-02T09:00:00+08:00".to_owned()][..])
+    );
+    let (log, verification) = history(&db, id).unwrap();
+    let closing = log.iter().find(|(e, _)| e.action == "verify_pass").map(|(e, _)| e.at.as_str());
+    assert_eq!(closing, Some("2026-12-01T09:00:00+08:00"), "the log keeps the closing");
+    assert!(verification.valid);
+    // Closed again later: the new closure is the one on the row.
+    step(Action::Resolve, worker(), "2026-12-03T09:00:00+08:00");
+    let again = step(Action::VerifyPass, centre(), "2026-12-03T10:00:00+08:00");
+    assert_eq!(again.closed_at.as_deref(), Some("2026-12-03T10:00:00+08:00"));
+}

@@ -179,8 +179,9 @@ fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context
     Ok(sets)
 }
 
-/// Step 3, back to work (返工): one more reopening, and its time, on the row; a
-/// dissatisfied rating is remembered, since it reopens a case only once.
+/// Step 3, back to work (返工): one more reopening, and its time, on the row; a case
+/// reopened from closed is no longer closed (the log keeps the closing); a dissatisfied
+/// rating is remembered, since it reopens a case only once.
 fn rework(db: &impl Sql, case: &Case, action: Action, now: &str) -> Result<Sets, StorageError> {
     let mut times: Vec<String> = db
         .execute("SELECT reopened_at FROM cases WHERE id = ?", &[case.id.as_str().into()])?
@@ -193,6 +194,9 @@ fn rework(db: &impl Sql, case: &Case, action: Action, now: &str) -> Result<Sets,
         ("reopen_count", (case.reopen_count + 1).into()),
         ("reopened_at", serde_json::to_string(&times).unwrap_or_else(|_| "[]".into()).into()),
     ];
+    if case.closed_at.is_some() {
+        sets.push(("closed_at", SqlValue::Null));
+    }
     if action == Action::RateDissatisfied {
         sets.push(("reopened_by_rating", 1i64.into()));
     }
