@@ -2,25 +2,16 @@
 //! causes them, delivered to the notification function afterwards, each exactly once
 //! by its key.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
+use wangge_notify::api::Message;
 
-/// Who a notice is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Recipient {
-    /// `reporter`, `staff`, `grid`, `department`, `centre`, `hotline`.
-    pub kind: String,
-    pub id: String,
-    /// A reporter's contact (personal data).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub wechat_openid: Option<String>,
-}
+/// Who a notice is for: the outbox's own recipient type.
+pub use wangge_notify::api::Recipient;
 
-/// One notice, as handed to notification's `POST /internal/enqueue`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One notice a change owes, as recorded with it. It reaches notification as a
+/// [`Message`] of its outbox ([`pending`]), with the case's region.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
     pub idempotency_key: String,
     pub case_id: String,
@@ -72,22 +63,24 @@ pub fn record_many(db: &impl Sql, notices: &[Notice], now: &str) -> Result<Vec<S
     Ok(new_kinds)
 }
 
-/// Up to `limit` notices not yet delivered, oldest first.
-pub fn pending(db: &impl Sql, limit: usize) -> Result<Vec<Notice>, StorageError> {
+/// Up to `limit` notices not yet delivered, oldest first, as messages for
+/// notification's outbox, each with its case's community as its region.
+pub fn pending(db: &impl Sql, limit: usize) -> Result<Vec<Message>, StorageError> {
     let rows = db.execute(
-        "SELECT idempotency_key, case_id, kind, recipient_kind, recipient_id, urgency, payload, recipient_phone, \
-         recipient_openid FROM case_notices \
-         WHERE delivered_at IS NULL ORDER BY created_at, idempotency_key LIMIT ?",
+        "SELECT n.idempotency_key, n.case_id, n.kind, n.recipient_kind, n.recipient_id, n.urgency, n.payload, \
+         n.recipient_phone, n.recipient_openid, c.community FROM case_notices n JOIN cases c ON c.id = n.case_id \
+         WHERE n.delivered_at IS NULL ORDER BY n.created_at, n.idempotency_key LIMIT ?",
         &[(limit as i64).into()],
     )?;
     let text = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
     Ok(rows
         .rows
         .iter()
-        .map(|r| Notice {
+        .map(|r| Message {
             idempotency_key: text(&r[0]),
-            case_id: text(&r[1]),
+            case_id: Some(text(&r[1])),
             kind: text(&r[2]),
+            region: text(&r[9]),
             recipient: Recipient {
                 kind: text(&r[3]),
                 id: text(&r[4]),

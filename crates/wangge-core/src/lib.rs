@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod ids;
+pub mod internal;
 pub mod json;
 pub mod lang;
 pub mod migrations;

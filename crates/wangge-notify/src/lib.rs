@@ -2,10 +2,14 @@
 //!
 //! - [`route`]: which channels reach a recipient, quiet hours, retry backoff with jitter;
 //! - [`wechat`]: subscription-message data cut to WeChat's field limits, and its error codes;
-//! - [`store`]: the outbox, deliveries claimed before they are sent, attempts, dead letters.
+//! - [`api`]: the internal route other functions enqueue messages through, typed once;
+//! - [`outbox`]: taking those messages in, each key once;
+//! - [`store`]: deliveries claimed before they are sent, attempts, dead letters, traces.
 
 use wangge_core::Migration;
 
+pub mod api;
+pub mod outbox;
 pub mod route;
 pub mod store;
 pub mod wechat;
@@ -15,4 +19,5 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, name: "outbox", sql: include_str!("../migrations/0002_outbox.sql") },
     Migration { version: 3, name: "delivery", sql: include_str!("../migrations/0003_delivery.sql") },
+    Migration { version: 4, name: "region", sql: include_str!("../migrations/0004_region.sql") },
 ];

@@ -306,12 +306,14 @@ pub fn backlog(db: &impl Sql, now: DateTime<Utc>) -> Result<(i64, i64), StorageE
     Ok((due, r.and_then(|r| r[1].as_i64()).unwrap_or(0) - due))
 }
 
-/// Dead deliveries after `after` (an id), oldest first.
-pub fn dead(db: &impl Sql, after: &str, limit: usize) -> Result<Vec<Value>, StorageError> {
+/// Dead deliveries after `after` (an id), oldest first, of messages whose region lies
+/// under `region_prefix` (`""`: every region).
+pub fn dead(db: &impl Sql, region_prefix: &str, after: &str, limit: usize) -> Result<Vec<Value>, StorageError> {
     let rows = db.execute(
         "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.attempts, d.last_error, o.kind, o.recipient_kind, o.recipient_id \
-         FROM deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.state = 'dead' AND d.id > ? ORDER BY d.id LIMIT ?",
-        &[after.into(), (limit as i64).into()],
+         FROM deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.state = 'dead' AND d.id > ? \
+         AND substr(o.region, 1, length(?)) = ? ORDER BY d.id LIMIT ?",
+        &[after.into(), region_prefix.into(), region_prefix.into(), (limit as i64).into()],
     )?;
     Ok(rows
         .rows
@@ -328,21 +330,23 @@ pub fn dead(db: &impl Sql, after: &str, limit: usize) -> Result<Vec<Value>, Stor
 }
 
 /// Puts a dead delivery back in the queue, due now, with its tries counted afresh.
-/// False when there is no such dead delivery.
-pub fn requeue(db: &impl Sql, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
+/// False when there is no such dead delivery of a message under `region_prefix`.
+pub fn requeue(db: &impl Sql, region_prefix: &str, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
     let rows = db.execute(
-        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead' RETURNING 1",
-        &[render(now).into(), id.into()],
+        "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead' \
+         AND message_id IN (SELECT id FROM outbox WHERE substr(region, 1, length(?)) = ?) RETURNING 1",
+        &[render(now).into(), id.into(), region_prefix.into(), region_prefix.into()],
     )?;
     Ok(!rows.rows.is_empty())
 }
 
-/// Every message about a case, with its deliveries and their tries.
-pub fn trace(db: &impl Sql, case_id: &str) -> Result<Vec<Value>, StorageError> {
+/// Every message about a case whose region lies under `region_prefix` (`""`: every
+/// region), with its deliveries and their tries.
+pub fn trace(db: &impl Sql, region_prefix: &str, case_id: &str) -> Result<Vec<Value>, StorageError> {
     let messages = db.execute(
         "SELECT id, kind, recipient_kind, recipient_id, urgency, state, dead_reason, created_at FROM outbox \
-         WHERE case_id = ? ORDER BY created_at, id",
-        &[case_id.into()],
+         WHERE case_id = ? AND substr(region, 1, length(?)) = ? ORDER BY created_at, id",
+        &[case_id.into(), region_prefix.into(), region_prefix.into()],
     )?;
     let deliveries = db.execute(
         "SELECT id, message_id, channel, address, state, attempts, next_attempt_at, last_error, delivered_at FROM deliveries \
@@ -470,7 +474,7 @@ mod tests {
         assert_eq!((tally.delivered, tally.retried), (1, 1));
         let (due, waiting) = backlog(&db, later).unwrap();
         assert_eq!((due, waiting), (0, 1));
-        let trace = trace(&db, "c1").unwrap();
+        let trace = trace(&db, "", "c1").unwrap();
         assert_eq!(trace[0]["deliveries"].as_array().unwrap().len(), 2);
     }
 
@@ -504,11 +508,12 @@ mod tests {
                 assert_eq!(tally.dead, 1);
             }
         }
-        let dead = dead(&db, "", 10).unwrap();
+        let dead = dead(&db, "", "", 10).unwrap();
         assert_eq!(dead.len(), 1);
         let id = dead[0]["id"].as_str().unwrap().to_owned();
-        assert!(requeue(&db, &id, now).unwrap());
-        assert!(!requeue(&db, &id, now).unwrap(), "only a dead one");
+        assert!(!requeue(&db, "320612", &id, now).unwrap(), "not in the key's region");
+        assert!(requeue(&db, "", &id, now).unwrap());
+        assert!(!requeue(&db, "", &id, now).unwrap(), "only a dead one");
         assert_eq!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap()[0].attempt, 1);
     }
 

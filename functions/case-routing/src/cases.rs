@@ -256,9 +256,10 @@ async fn deliver(db: &Db, request_id: &str) -> (usize, usize) {
     if pending.is_empty() {
         return (0, 0);
     }
-    let answer: Result<Value, Problem> =
-        wangge_spin::chain::post_json("notification", "/internal/enqueue", request_id, &json!({ "messages": pending }))
-            .await;
+    let batch = wangge_notify::api::Batch { messages: pending };
+    let answer =
+        wangge_spin::chain::ask::<wangge_notify::api::Enqueue>(&batch, request_id, wangge_core::Lang::En).await;
+    let pending = batch.messages;
     match answer {
         Ok(_) => {
             let keys: Vec<String> = pending.iter().map(|n| n.idempotency_key.clone()).collect();

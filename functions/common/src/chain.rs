@@ -46,6 +46,27 @@ fn unavailable(component: &str, why: &str) -> Problem {
         .with_extension("dependency", component)
 }
 
+/// Calls the internal route `R` with its request, and reads its answer as `R`'s
+/// response type: strictly, so an answer with an unknown or a missing field is
+/// [`Answer::Unavailable`], naming the field, never a default.
+pub async fn ask<R: wangge_core::internal::Route>(
+    body: &R::Request,
+    request_id: &str,
+    lang: wangge_core::Lang,
+) -> Result<R::Response, Answer> {
+    let method = match R::METHOD {
+        "GET" => Method::Get,
+        _ => Method::Post,
+    };
+    let body = match method {
+        Method::Get => None,
+        _ => Some(serde_json::to_vec(body).map_err(|e| Answer::Unavailable(e.to_string()))?),
+    };
+    let response = send(R::COMPONENT, method, R::PATH, request_id, lang, body).await?;
+    wangge_core::internal::parse(response.body())
+        .map_err(|e| Answer::Unavailable(format!("{} sent an unreadable answer to {}: {e}", R::COMPONENT, R::PATH)))
+}
+
 /// What another component answered, sorted for a caller that must tell a refusal
 /// (final: the request is unacceptable) from an outage (retry later).
 #[derive(Debug)]
@@ -68,6 +89,26 @@ pub async fn call(
     lang: wangge_core::Lang,
     body: Option<&serde_json::Value>,
 ) -> Answer {
+    let body = body.map(|b| b.to_string().into_bytes());
+    match send(component, method, path, request_id, lang, body).await {
+        Ok(response) => match serde_json::from_slice(response.body()) {
+            Ok(body) => Answer::Ok(body),
+            Err(_) => Answer::Unavailable(format!("{component} answered {}", response.status())),
+        },
+        Err(answer) => answer,
+    }
+}
+
+/// Sends one request to another component: its 2xx response, or why not (a refusal
+/// with its problem, or an outage).
+async fn send(
+    component: &str,
+    method: Method,
+    path: &str,
+    request_id: &str,
+    lang: wangge_core::Lang,
+    body: Option<Vec<u8>>,
+) -> Result<Response, Answer> {
     let mut builder = Request::builder();
     builder
         .method(method)
@@ -75,18 +116,20 @@ pub async fn call(
         .header("x-request-id", request_id)
         .header("accept-language", if lang == wangge_core::Lang::Zh { "zh-CN" } else { "en" });
     let request = match body {
-        Some(b) => builder.header("content-type", "application/json").body(b.to_string().into_bytes()).build(),
+        Some(b) => builder.header("content-type", "application/json").body(b).build(),
         None => builder.build(),
     };
     let response: Response = match spin_sdk::http::send(request).await {
         Ok(r) => r,
-        Err(e) => return Answer::Unavailable(format!("{component}: {e}")),
+        Err(e) => return Err(Answer::Unavailable(format!("{component}: {e}"))),
     };
     let status = *response.status();
-    let body: Option<serde_json::Value> = serde_json::from_slice(response.body()).ok();
-    match (status, body) {
-        (200..=299, Some(body)) => Answer::Ok(body),
-        (400..=499, Some(problem)) => Answer::Refused { status, problem },
-        (_, _) => Answer::Unavailable(format!("{component} answered {status}")),
+    match status {
+        200..=299 => Ok(response),
+        400..=499 => match serde_json::from_slice(response.body()) {
+            Ok(problem) => Err(Answer::Refused { status, problem }),
+            Err(_) => Err(Answer::Unavailable(format!("{component} answered {status}"))),
+        },
+        _ => Err(Answer::Unavailable(format!("{component} answered {status}"))),
     }
 }

@@ -198,7 +198,8 @@ pub fn trace(req: Req) -> Reply {
     };
     let db = COMPONENT.db_for_reads()?;
     let whole = principal.has_scope(Scope::NotificationsAdmin);
-    let messages: Vec<Value> = store::trace(&db, &case_id)?.into_iter().map(|m| mask(m, whole)).collect();
+    let messages: Vec<Value> =
+        store::trace(&db, &principal.region_prefix, &case_id)?.into_iter().map(|m| mask(m, whole)).collect();
     Ok(json(200, &json!({ "case_id": case_id, "messages": messages })))
 }
 
@@ -208,7 +209,7 @@ pub fn dead(req: Req) -> Reply {
     principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
-    let mut items = store::dead(&db, page.after.as_deref().unwrap_or(""), page.limit + 1)?;
+    let mut items = store::dead(&db, &principal.region_prefix, page.after.as_deref().unwrap_or(""), page.limit + 1)?;
     let next = next_cursor(&mut items, page.limit, |d| d["id"].as_str());
     let whole = principal.has_scope(Scope::NotificationsAdmin);
     let items: Vec<Value> = items.into_iter().map(|d| mask(d, whole)).collect();
@@ -218,9 +219,10 @@ pub fn dead(req: Req) -> Reply {
 /// `POST /v1/notifications/dead/{id}/requeue` (`notifications:admin`): due now, tries
 /// counted afresh.
 pub fn requeue(req: Req, id: &str) -> Reply {
-    req.principal()?.require(Scope::NotificationsAdmin)?;
+    let principal = req.principal()?;
+    principal.require(Scope::NotificationsAdmin)?;
     let db = COMPONENT.db()?;
-    if store::requeue(&db, id, wangge_core::time::now_utc())? {
+    if store::requeue(&db, &principal.region_prefix, id, wangge_core::time::now_utc())? {
         Ok(json(200, &json!({ "id": id, "state": "pending" })))
     } else {
         Err(Problem::new(ErrorCode::NotFound)

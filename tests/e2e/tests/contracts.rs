@@ -151,3 +151,45 @@ fn wechat_without_credentials_is_not_configured_and_dies_at_once() {
     }
     assert!(fake.requests("/cgi-bin/token").is_empty(), "no token was asked for");
 }
+
+/// The OpenAPI document lists exactly the routes the five functions serve, read from
+/// their route tables (`GET /v1/system/<component>/routes`), parameter names included;
+/// Open311's `{format}` is documented as `.json`.
+#[test]
+fn the_openapi_document_lists_exactly_the_routes_the_tables_serve() {
+    let suite = start("contracts-openapi");
+    let mut served = std::collections::BTreeSet::new();
+    for (component, _) in COMPONENTS {
+        let listing = get(&suite.url(&format!("/v1/system/{component}/routes")));
+        assert_eq!(listing.status, 200, "{component}: {}", listing.body);
+        let listing = listing.json();
+        assert_eq!(listing["component"], *component);
+        for route in listing["routes"].as_array().unwrap() {
+            let path = route["path"].as_str().unwrap().replace(".{format}", ".json");
+            assert!(!path.starts_with("/internal/"), "{component} lists an internal route: {path}");
+            served.insert((route["method"].as_str().unwrap().to_owned(), path));
+        }
+    }
+    let openapi: Value =
+        serde_json::from_str(&std::fs::read_to_string(workspace_root().join("schemas/openapi.json")).unwrap()).unwrap();
+    assert_eq!(openapi["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, operations) in openapi["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+        // Every request body points at a schema that exists in schemas/.
+        for operation in operations.as_object().unwrap().values() {
+            for media in operation["requestBody"]["content"].as_object().into_iter().flat_map(|c| c.values()) {
+                if let Some(reference) = media["schema"]["$ref"].as_str() {
+                    let file = reference.rsplit('/').next().unwrap();
+                    assert!(workspace_root().join("schemas").join(file).exists(), "{path}: {reference}");
+                }
+            }
+        }
+    }
+    let undocumented: Vec<_> = served.difference(&documented).collect();
+    let unserved: Vec<_> = documented.difference(&served).collect();
+    assert!(undocumented.is_empty(), "served but not in schemas/openapi.json: {undocumented:?}");
+    assert!(unserved.is_empty(), "in schemas/openapi.json but not served: {unserved:?}");
+}

@@ -1,0 +1,51 @@
+//! Internal routes: the messages functions send each other over service chaining.
+//!
+//! Each internal route is one type implementing [`Route`], defined once in the crate of
+//! the function that serves it, with one request type and one response type. Caller and
+//! server both use them, so a renamed field breaks both at compile time, and a message
+//! from a mismatched build is refused at run time: every message type denies unknown
+//! fields and defaults none of its own.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// One internal route.
+pub trait Route {
+    /// The component that serves it (its `<component>.spin.internal` host).
+    const COMPONENT: &'static str;
+    /// `GET` or `POST`.
+    const METHOD: &'static str;
+    /// The path, under `/internal/`.
+    const PATH: &'static str;
+    /// What the caller sends (`()` for a `GET`).
+    type Request: Serialize + DeserializeOwned;
+    /// What the server answers with 2xx.
+    type Response: Serialize + DeserializeOwned;
+}
+
+/// Reads a message strictly: unknown and missing fields are errors, named in the text.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Serialize, Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Ping {
+        id: String,
+        n: u32,
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_are_errors() {
+        assert_eq!(parse::<Ping>(br#"{"id":"a","n":1}"#), Ok(Ping { id: "a".into(), n: 1 }));
+        let unknown = parse::<Ping>(br#"{"id":"a","n":1,"m":2}"#).unwrap_err();
+        assert!(unknown.contains("unknown field `m`"), "{unknown}");
+        let missing = parse::<Ping>(br#"{"id":"a"}"#).unwrap_err();
+        assert!(missing.contains("missing field `n`"), "{missing}");
+    }
+}

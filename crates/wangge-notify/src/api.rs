@@ -1,0 +1,68 @@
+//! notification's internal route, `POST /internal/enqueue`: the outbox other functions
+//! hand messages to. Its request and response types are defined here, once, and used by
+//! the callers (case-routing) and by notification alike.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `POST /internal/enqueue`.
+pub struct Enqueue;
+
+impl wangge_core::internal::Route for Enqueue {
+    const COMPONENT: &'static str = "notification";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/internal/enqueue";
+    type Request = Batch;
+    type Response = Enqueued;
+}
+
+/// At most this many messages per call.
+pub const MAX_BATCH: usize = 500;
+
+/// Messages for the outbox: each idempotency key is taken once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Batch {
+    pub messages: Vec<Message>,
+}
+
+/// Who a message is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipient {
+    /// `reporter`, `staff`, `grid`, `department`, `centre`, `hotline`.
+    pub kind: String,
+    pub id: String,
+    /// A reporter's contact (personal data); `null` for everyone else.
+    pub phone: Option<String>,
+    pub wechat_openid: Option<String>,
+}
+
+/// One message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    /// The same key again changes nothing.
+    pub idempotency_key: String,
+    /// `case_accepted`, `case_rejected`, `case_merged`, `case_closed`, `hotline_result`,
+    /// `assignment`, `reminder`, `supervision`, `escalation`.
+    pub kind: String,
+    pub case_id: Option<String>,
+    /// The region the message concerns (the case's community): a key bound to a
+    /// region reads only its region's messages.
+    pub region: String,
+    pub recipient: Recipient,
+    /// `normal` or `urgent`.
+    pub urgency: String,
+    pub payload: Value,
+}
+
+/// What became of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enqueued {
+    /// New messages.
+    pub enqueued: u64,
+    /// Messages whose key was seen before.
+    pub duplicates: u64,
+}
