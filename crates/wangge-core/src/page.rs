@@ -13,23 +13,27 @@ pub struct PageRequest {
     pub after: Option<String>,
 }
 
+/// The `limit` query parameter: `default` when absent, else a whole number from 1 to
+/// `max`, or 400 `invalid_parameter`. Lists and bounded batches (a sweep, a dispatch,
+/// a retry pass) read it alike.
+pub fn limit(query: &str, default: usize, max: usize) -> Result<usize, Problem> {
+    match crate::query::param(query, "limit") {
+        None => Ok(default),
+        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
+            Problem::new(ErrorCode::InvalidParameter)
+                .with_detail(
+                    format!("limit must be a whole number from 1 to {max}"),
+                    format!("limit 应为 1 到 {max} 之间的整数"),
+                )
+                .with_extension("parameter", "limit")
+        }),
+    }
+}
+
 impl PageRequest {
     /// From the `limit` and `cursor` query parameters.
     pub fn from_query(query: &str) -> Result<PageRequest, Problem> {
-        let limit = match crate::query::param(query, "limit") {
-            None => DEFAULT_LIMIT,
-            Some(raw) => match raw.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => {
-                    return Err(Problem::new(ErrorCode::InvalidParameter)
-                        .with_detail(
-                            format!("limit must be a whole number from 1 to {MAX_LIMIT}"),
-                            format!("limit 应为 1 到 {MAX_LIMIT} 之间的整数"),
-                        )
-                        .with_extension("parameter", "limit"));
-                }
-            },
-        };
+        let limit = limit(query, DEFAULT_LIMIT, MAX_LIMIT)?;
         let after = match crate::query::param(query, "cursor").filter(|c| !c.is_empty()) {
             None => None,
             Some(cursor) => Some(decode_cursor(&cursor).ok_or_else(|| {

@@ -13,8 +13,7 @@ use crate::COMPONENT;
 use crate::run::period;
 
 fn reader(req: &Req) -> Result<Principal, Problem> {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
+    let principal = req.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
     Ok(principal)
 }
 

@@ -104,8 +104,7 @@ pub async fn states(mut req: Req) -> Reply {
 /// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.
 pub async fn act(mut req: Req, id: &str) -> Reply {
     let mut timing = Timing::start();
-    let principal = req.principal()?;
-    principal.require(Scope::CasesAct)?;
+    let principal = req.require(Scope::CasesAct)?;
     let mut request: ActionRequest = req.json(64 * KIB).await?;
     if let Some(tag) = req.header("if-match") {
         let version = tag.trim().trim_start_matches("W/").trim_matches('"').parse::<i64>().map_err(|_| {
@@ -138,13 +137,19 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     Ok(response)
 }
 
-/// `GET /v1/cases/{id}` (`cases:read` or `cases:act`).
-pub fn get(req: Req, id: &str) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+/// A case the key may read (`cases:read` or `cases:act`, over its community), with
+/// the database it was read from.
+fn readable(req: &Req, id: &str) -> Result<(Principal, Db, Case), Problem> {
+    let principal = req.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
     let db = COMPONENT.db_for_reads()?;
     let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
     principal.require_region_unnamed(&case.community)?;
+    Ok((principal, db, case))
+}
+
+/// `GET /v1/cases/{id}` (`cases:read` or `cases:act`).
+pub fn get(req: Req, id: &str) -> Reply {
+    let (principal, db, case) = readable(&req, id)?;
     let mut response = json(200, &view_one(&db, &case, &principal)?);
     response.set_header("etag", format!("\"{}\"", case.version));
     Ok(response)
@@ -152,11 +157,7 @@ pub fn get(req: Req, id: &str) -> Reply {
 
 /// `GET /v1/cases/{id}/log`: every entry and whether the hash chain holds.
 pub fn log(req: Req, id: &str) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
-    let db = COMPONENT.db_for_reads()?;
-    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
-    principal.require_region_unnamed(&case.community)?;
+    let (_, db, _) = readable(&req, id)?;
     let (entries, verification) = store::history(&db, id)?;
     let entries: Vec<Value> = entries
         .into_iter()
@@ -171,8 +172,7 @@ pub fn log(req: Req, id: &str) -> Reply {
 
 /// `GET /v1/cases?region=&grid=&assignee=&status=&category=&light=&from=&to=&limit=&cursor=`.
 pub fn list(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+    let principal = req.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
     let region = req.query_param("region").unwrap_or_else(|| principal.region_prefix.clone());
     if !region.starts_with(&principal.region_prefix) {
         principal.require_region(&region)?;
@@ -276,16 +276,8 @@ async fn deliver(db: &Db, request_id: &str) -> (usize, usize) {
 /// `POST /v1/cases/sweep?limit=&cursor=` (`scheduler`): one bounded batch of the
 /// supervision sweep, then delivery of the notices it owes.
 pub async fn sweep(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::Scheduler)?;
-    let limit = match req.query_param("limit") {
-        None => 500,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=5000).contains(n)).ok_or_else(|| {
-            Problem::new(ErrorCode::InvalidParameter)
-                .with_detail("limit is a whole number from 1 to 5000", "limit 应为 1 到 5000 之间的整数")
-                .with_extension("parameter", "limit")
-        })?,
-    };
+    req.require(Scope::Scheduler)?;
+    let limit = wangge_core::page::limit(&req.query, 500, 5000)?;
     let after = match req.query_param("cursor").filter(|c| !c.is_empty()) {
         None => String::new(),
         Some(c) => wangge_core::page::decode_cursor(&c).ok_or_else(|| {

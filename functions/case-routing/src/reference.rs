@@ -14,8 +14,7 @@ use crate::COMPONENT;
 /// Registry and reference data change for the whole deployment: `grids:admin` on a
 /// key for every region.
 fn admin(req: &Req) -> Result<(), Problem> {
-    let principal = req.principal()?;
-    principal.require(Scope::GridsAdmin)?;
+    let principal = req.require(Scope::GridsAdmin)?;
     principal.require_every_region()
 }
 

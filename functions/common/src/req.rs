@@ -4,7 +4,8 @@
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use spin_sdk::http::{IncomingRequest, Method};
-use wangge_core::{ErrorCode, Lang, Problem, auth::Principal};
+use wangge_core::auth::{Principal, Scope};
+use wangge_core::{ErrorCode, Lang, Problem};
 
 pub struct Req {
     pub method: Method,
@@ -63,6 +64,20 @@ impl Req {
     /// Checks the bearer token: see [`crate::auth`].
     pub fn principal(&self) -> Result<Principal, Problem> {
         crate::auth::authenticate(self.header("authorization"))
+    }
+
+    /// The caller, who must hold `scope` (401, or 403 `scope_missing`).
+    pub fn require(&self, scope: Scope) -> Result<Principal, Problem> {
+        let principal = self.principal()?;
+        principal.require(scope)?;
+        Ok(principal)
+    }
+
+    /// The caller, who must hold one of `scopes`.
+    pub fn require_any(&self, scopes: &[Scope]) -> Result<Principal, Problem> {
+        let principal = self.principal()?;
+        principal.require_any(scopes)?;
+        Ok(principal)
     }
 
     /// The raw body, refused with 413 `body_too_large` past `limit` bytes, whether

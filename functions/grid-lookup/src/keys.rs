@@ -23,7 +23,7 @@ fn kv_problem() -> Problem {
 
 /// `POST /v1/keys` → 201 with the token, once.
 pub async fn create(mut req: Req) -> Reply {
-    req.principal()?.require(Scope::KeysAdmin)?;
+    req.require(Scope::KeysAdmin)?;
     let body: NewKeyRequest = req.json(4 * KIB).await?;
     let (scopes, region_prefix) = body.validate().map_err(|errors| {
         Problem::new(ErrorCode::ValidationFailed)
@@ -75,7 +75,7 @@ pub async fn create(mut req: Req) -> Reply {
 
 /// `GET /v1/keys?limit=&cursor=`: every key, oldest first, revoked ones included.
 pub fn list(req: Req) -> Reply {
-    req.principal()?.require(Scope::KeysAdmin)?;
+    req.require(Scope::KeysAdmin)?;
     let page = PageRequest::from_query(&req.query)?;
     let rows = COMPONENT.db()?.execute(
         "SELECT id, name, scopes, region_prefix, created_at, revoked_at FROM api_keys WHERE id > ? ORDER BY id LIMIT ?",
@@ -88,7 +88,7 @@ pub fn list(req: Req) -> Reply {
 
 /// `DELETE /v1/keys/{id}`: the key stops working at once; its record stays.
 pub fn revoke(req: Req, id: &str) -> Reply {
-    req.principal()?.require(Scope::KeysAdmin)?;
+    req.require(Scope::KeysAdmin)?;
     let db = COMPONENT.db()?;
     let found = db.execute("SELECT token_hash, revoked_at FROM api_keys WHERE id = ?", &[id.into()])?;
     let Some(row) = found.rows.first() else {

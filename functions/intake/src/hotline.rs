@@ -23,8 +23,7 @@ pub const MAX_ORDERS: usize = 100;
 
 /// `POST /v1/hotline/work-orders` (`events:write`) → 200 with one result per order.
 pub async fn create(mut req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::EventsWrite)?;
+    let principal = req.require(Scope::EventsWrite)?;
     req.require_json()?;
     let body = req.body(BATCH_BODY_LIMIT).await?;
     let settings = Settings::load();

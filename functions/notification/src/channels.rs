@@ -87,6 +87,14 @@ async fn post(url: &str, headers: &[(&str, String)], body: &Value) -> Result<Res
     spin_sdk::http::send(request).await.map_err(|e| e.to_string())
 }
 
+/// A channel's answer to a post: its status decides, or it was not reached.
+fn sent(answer: Result<Response, String>) -> Outcome {
+    match answer {
+        Ok(r) => status_outcome(*r.status(), r.body()),
+        Err(e) => not_reached(e),
+    }
+}
+
 fn not_reached(e: String) -> Outcome {
     Outcome::Retry { status: None, detail: format!("unreachable: {e}") }
 }
@@ -197,10 +205,7 @@ async fn send_other(settings: &Settings, delivery: &Delivery) -> Outcome {
                 ],
                 "idempotency_key": delivery.id,
             });
-            match post(url, &[("authorization", format!("Bearer {}", settings.sms_api_key))], &body).await {
-                Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => not_reached(e),
-            }
+            sent(post(url, &[("authorization", format!("Bearer {}", settings.sms_api_key))], &body).await)
         }
         Channel::Hotline => {
             let Some(url) = &settings.hotline else { return not_configured(Channel::Hotline) };
@@ -211,10 +216,7 @@ async fn send_other(settings: &Settings, delivery: &Delivery) -> Outcome {
                 "closed_at": delivery.payload["closed_at"],
                 "idempotency_key": delivery.id,
             });
-            match post(url, &[], &body).await {
-                Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => not_reached(e),
-            }
+            sent(post(url, &[], &body).await)
         }
         Channel::Webhook => {
             let Some(url) = &settings.webhook else { return not_configured(Channel::Webhook) };
@@ -233,10 +235,7 @@ async fn send_other(settings: &Settings, delivery: &Delivery) -> Outcome {
                 ("x-wangge-timestamp", timestamp.to_string()),
                 ("x-wangge-signature", signature),
             ];
-            match post(url, &headers, &body).await {
-                Ok(r) => status_outcome(*r.status(), r.body()),
-                Err(e) => not_reached(e),
-            }
+            sent(post(url, &headers, &body).await)
         }
     }
 }

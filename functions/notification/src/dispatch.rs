@@ -63,16 +63,8 @@ async fn directory(ids: Vec<String>, grids: Vec<String>, req: &Req) -> Option<Di
 /// deliveries, claims what is due, sends it, and records every try. Safe to run
 /// concurrently with itself: a delivery is claimed in a transaction before it is sent.
 pub async fn dispatch(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::Scheduler)?;
-    let limit = match req.query_param("limit") {
-        None => 200,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
-            Problem::new(ErrorCode::InvalidParameter)
-                .with_detail("limit is 1 to 1000", "limit 应为 1 到 1000")
-                .with_extension("parameter", "limit")
-        })?,
-    };
+    req.require(Scope::Scheduler)?;
+    let limit = wangge_core::page::limit(&req.query, 200, 1000)?;
     let settings = Settings::load();
     let db = COMPONENT.db()?;
     let now = wangge_core::time::now_utc();
@@ -189,8 +181,7 @@ fn mask(mut value: Value, whole: bool) -> Value {
 /// `GET /v1/notifications?case_id=` (`notifications:read`): each message of a case,
 /// its deliveries, and every try with its outcome.
 pub fn trace(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
+    let principal = req.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
     let Some(case_id) = req.query_param("case_id").filter(|c| !c.is_empty()) else {
         return Err(Problem::new(ErrorCode::InvalidParameter)
             .with_detail("case_id is required", "缺少 case_id")
@@ -205,8 +196,7 @@ pub fn trace(req: Req) -> Reply {
 
 /// `GET /v1/notifications/dead?limit=&cursor=` (`notifications:read`).
 pub fn dead(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
+    let principal = req.require_any(&[Scope::NotificationsRead, Scope::NotificationsAdmin])?;
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
     let mut items = store::dead(&db, &principal.region_prefix, page.after.as_deref().unwrap_or(""), page.limit + 1)?;
@@ -219,8 +209,7 @@ pub fn dead(req: Req) -> Reply {
 /// `POST /v1/notifications/dead/{id}/requeue` (`notifications:admin`): due now, tries
 /// counted afresh.
 pub fn requeue(req: Req, id: &str) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::NotificationsAdmin)?;
+    let principal = req.require(Scope::NotificationsAdmin)?;
     let db = COMPONENT.db()?;
     if store::requeue(&db, &principal.region_prefix, id, wangge_core::time::now_utc())? {
         Ok(json(200, &json!({ "id": id, "state": "pending" })))
