@@ -238,3 +238,17 @@ pub fn raw(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> (String, Stri
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
 }
+
+/// Polls `check` until it returns `Some`, and returns that; panics with `what` once
+/// `within` has passed. For waits that a backoff or a lease decides: the test waits as
+/// long as the system needs and no longer, instead of a fixed sleep matched to it by hand.
+pub fn wait_until<T>(within: std::time::Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "still waiting after {within:?}: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

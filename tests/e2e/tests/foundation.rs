@@ -221,7 +221,7 @@ fn keys_list_with_keyset_pagination() {
             None => break,
         }
     }
-    assert_eq!(pages, 3);
+    assert_eq!(pages, 3, "five keys, two a page: 2 + 2 + 1");
     assert_eq!(names, ["k0", "k1", "k2", "k3", "k4"]);
     for bad in ["limit=0", "limit=501", "limit=ten", "cursor=not-hex"] {
         let r = call("GET", &suite.url(&format!("/v1/keys?{bad}")), OPERATOR_KEY, None);
@@ -243,7 +243,7 @@ fn bad_requests_get_their_own_codes_and_change_nothing() {
     let big = vec![b' '; 64 * 1024 + 1];
     let too_large = request("POST", &echo, &[("authorization", &auth), json_type], Some(&big));
     assert_eq!((too_large.status, too_large.json()["code"].as_str()), (413, Some("body_too_large")));
-    assert_eq!(too_large.json()["limit_bytes"], 65536);
+    assert_eq!(too_large.json()["limit_bytes"], 65536, "the echo limit, 64 KiB = 64 × 1024 bytes");
     let fits = request("POST", &echo, &[("authorization", &auth), json_type], Some(&big[1..]));
     assert_eq!(fits.json()["code"], "malformed_json", "64 KiB exactly is read (and is not JSON)");
 
@@ -282,7 +282,7 @@ fn a_subset_of_components_runs_alone_when_it_includes_what_it_calls() {
     assert_eq!(get(&suite.url("/v1/system/notification/health")).status, 200);
     assert_eq!(get(&suite.url("/v1/system/intake/health")).status, 404, "intake is not deployed");
     let chain = call("POST", &suite.url("/v1/system/notification/chain"), OPERATOR_KEY, None);
-    assert_eq!(chain.json()["hops"].as_array().unwrap().len(), 1);
+    assert_eq!(chain.json()["hops"].as_array().unwrap().len(), 1, "notification is the chain's last hop: itself only");
     let err = wangge_host::RunningApp::start(&options("subset-alone", &["notification"]), "127.0.0.1:0").err().unwrap();
     assert!(err.to_string().contains("grid-lookup"), "{err}");
 

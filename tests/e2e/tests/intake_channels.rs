@@ -42,6 +42,7 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let answer = reply.json();
     let results = answer["results"].as_array().unwrap();
+    // GD-1 and GD-4 placed, GD-2 accepted into the centre's queue (3); GD-3 lacks its content (1).
     assert_eq!(answer["summary"], json!({ "orders": 4, "accepted": 3, "merged": 0, "queued": 0, "rejected": 1 }));
     // Keyword → B05, resolved through the dictionary to its grid.
     assert_eq!((results[0]["category"].as_str(), results[0]["category_from"].as_str()), (Some("B05"), Some("keyword")));
@@ -60,7 +61,7 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     let case_id = results[0]["case_id"].as_str().unwrap();
     let case = call("GET", &suite.url(&format!("/v1/cases/{case_id}")), OPERATOR_KEY, None).json();
     assert_eq!((case["source"].as_str(), case["external_ref"].as_str()), (Some("hotline"), Some("GD-1")));
-    assert_eq!(suite.count("case_routing", "cases"), 3);
+    assert_eq!(suite.count("case_routing", "cases"), 3, "one case per accepted order");
 
     // The hotline retries the whole batch after a timeout: the same answers, nothing new.
     let again = batch(&suite, &orders).json();
@@ -69,8 +70,8 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
         assert_eq!(again[i]["event_id"], results[i]["event_id"], "order {i}");
         assert_eq!(again[i]["replayed"], true);
     }
-    assert_eq!(suite.count("case_routing", "cases"), 3);
-    assert_eq!(suite.count("intake", "events"), 3);
+    assert_eq!(suite.count("case_routing", "cases"), 3, "still the three accepted orders' cases");
+    assert_eq!(suite.count("intake", "events"), 3, "the three accepted orders; the refused one left no event");
     // The same order number with other content is a conflict, for that order only.
     let changed = batch(
         &suite,

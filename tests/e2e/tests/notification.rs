@@ -76,22 +76,24 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     assert_eq!(put.status, 200, "{}", put.body);
     let case_id = urgent(&suite, 0, "oREPORTER1");
     let pass = dispatch(&suite);
+    // The reporter by WeChat and, the matter being urgent, by SMS (2); the department by its
+    // webhook and by SMS to its duty phone (2): 4.
     assert_eq!((pass["claimed"].as_u64(), pass["delivered"].as_u64()), (Some(4), Some(4)), "{pass}");
 
     let sent = fake.requests("/cgi-bin/message/subscribe/send");
-    assert_eq!(sent.len(), 1);
+    assert_eq!(sent.len(), 1, "WeChat reaches the reporter only");
     let message = sent[0].json();
     assert_eq!((message["touser"].as_str(), message["template_id"].as_str()), (Some("oREPORTER1"), Some("TPL-1")));
     assert!(message["data"]["thing1"]["value"].as_str().unwrap().chars().count() <= 20);
     assert_eq!(message["data"]["character_string2"]["value"].as_str().unwrap().len(), 32, "the case id, cut to 32");
-    assert_eq!(fake.token_fetches(), 1);
+    assert_eq!(fake.token_fetches(), 1, "one token for the first send");
     let phones: std::collections::BTreeSet<String> =
         fake.requests("/sms/send").iter().map(|r| r.json()["phone"].as_str().unwrap().to_owned()).collect();
     let expected: std::collections::BTreeSet<String> =
         ["051285550110", "13812345678"].iter().map(|s| s.to_string()).collect();
     assert_eq!(phones, expected, "urgent: SMS as well, to the reporter and to the department's duty phone");
     let hooks = fake.requests(WEBHOOK);
-    assert_eq!(hooks.len(), 1);
+    assert_eq!(hooks.len(), 1, "the department's one webhook");
     let hook = &hooks[0];
     assert!(hook.json()["recipient"]["id"].as_str().unwrap().ends_with("-public_security"), "{}", hook.body);
     let expected = wangge_notify::route::webhook_signature(
@@ -116,7 +118,7 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     let traced = trace(&suite, &reader, &case_id);
     let deliveries: Vec<&Value> =
         traced["messages"].as_array().unwrap().iter().flat_map(|m| m["deliveries"].as_array().unwrap()).collect();
-    assert_eq!(deliveries.len(), 4);
+    assert_eq!(deliveries.len(), 4, "the four deliveries of the pass above");
     assert!(deliveries.iter().all(|d| d["state"] == "delivered" && d["tries"][0]["outcome"] == "delivered"));
     let sms =
         deliveries.iter().find(|d| d["channel"] == "sms" && d["address"].as_str().unwrap().starts_with("138")).unwrap();
@@ -128,14 +130,15 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     fake.rotate_token();
     urgent(&suite, 1, "oREPORTER1");
     let pass = dispatch(&suite);
-    assert_eq!(pass["delivered"], 4, "{pass}");
-    assert_eq!(fake.token_fetches(), 2);
+    assert_eq!(pass["delivered"], 4, "the same four as the first case: {pass}");
+    assert_eq!(fake.token_fetches(), 2, "the first token, and the one fetched after 42001");
     assert_eq!(fake.requests("/cgi-bin/message/subscribe/send").len(), 3, "the refused send, then the resend");
 
     // 43101 (not subscribed) is final: dead after one try, never retried. SMS still goes.
     fake.unsubscribe("oNOSUB");
     let refused = urgent(&suite, 2, "oNOSUB");
     let pass = dispatch(&suite);
+    // Of the four: the reporter's SMS, the webhook and the duty phone's SMS go (3); WeChat dies (1).
     assert_eq!((pass["delivered"].as_u64(), pass["dead"].as_u64()), (Some(3), Some(1)), "{pass}");
     let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
     let item = &dead["items"][0];
@@ -148,8 +151,8 @@ fn urgent_reports_reach_the_reporter_by_wechat_and_sms_and_the_department_by_sig
     urgent(&suite, 3, "oREPORTER3");
     urgent(&suite, 4, "oREPORTER4");
     let pass = dispatch(&suite);
-    assert_eq!(pass["delivered"], 8, "{pass}");
-    assert_eq!(fake.token_fetches(), 3, "one fetch for the pass, not one per message");
+    assert_eq!(pass["delivered"], 8, "two cases × the four deliveries of each: {pass}");
+    assert_eq!(fake.token_fetches(), 3, "the two before, and one fetch for the pass, not one per message");
 }
 
 /// A refusal that will not change (400/401/403/404/410/422) is dead after one try.
@@ -187,7 +190,7 @@ fn a_refusal_that_will_not_change_is_dead_at_once_and_only_an_admin_requeues_it(
     assert!(second["next_cursor"].is_null(), "{second}");
     let items: Vec<&Value> =
         first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).collect();
-    assert_eq!(items.len(), 2);
+    assert_eq!(items.len(), 2, "the dead SMS and the dead webhook");
     let sms = items.iter().find(|d| d["channel"] == "sms").unwrap();
     assert_eq!(sms["address"], "138****5678", "masked for notifications:read");
     let whole = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).body;
@@ -197,7 +200,7 @@ fn a_refusal_that_will_not_change_is_dead_at_once_and_only_an_admin_requeues_it(
     let refused = call("POST", &suite.url(&href), &reader, None);
     assert_eq!((refused.status, refused.json()["code"].as_str()), (403, Some("scope_missing")));
     assert_eq!(call("POST", &suite.url(&href), OPERATOR_KEY, None).status, 200);
-    assert_eq!(dispatch(&suite)["delivered"], 1, "requeued, and the gateway takes it now");
+    assert_eq!(dispatch(&suite)["delivered"], 1, "the one requeued SMS, and the gateway takes it now");
 
     let too_many = call("POST", &suite.url("/v1/notifications/dispatch?limit=1001"), OPERATOR_KEY, None);
     assert_eq!((too_many.status, too_many.json()["code"].as_str()), (400, Some("invalid_parameter")));
@@ -214,23 +217,28 @@ fn failed_deliveries_back_off_die_after_the_last_try_and_can_be_requeued() {
     fake.fail(WEBHOOK, 100, 503);
     let case_id = urgent(&suite, 0, "oR1");
     let first = dispatch(&suite);
+    // The reporter's WeChat and SMS go (2); the failing webhook is retried (1).
     assert_eq!((first["delivered"].as_u64(), first["retried"].as_u64()), (Some(2), Some(1)), "{first}");
     // Not due again before its backoff (3 s here, with jitter: 1.5 to 3 s).
     assert_eq!(dispatch(&suite)["claimed"], 0);
-    std::thread::sleep(std::time::Duration::from_millis(3100));
-    let second = dispatch(&suite);
+    // Due again once the backoff has passed: polled, with 3 s of slack beyond the longest backoff.
+    let second = wait_until(std::time::Duration::from_secs(6), "the webhook's retry to fall due", || {
+        let answer = dispatch(&suite);
+        (answer["claimed"] != 0).then_some(answer)
+    });
+    // The webhook alone is due (1); its second try is its last, so it is dead (1).
     assert_eq!((second["claimed"].as_u64(), second["dead"].as_u64()), (Some(1), Some(1)), "{second}");
-    assert_eq!(fake.requests(WEBHOOK).len(), 2);
+    assert_eq!(fake.requests(WEBHOOK).len(), 2, "notification_max_attempts = 2 tries, then dead");
 
     let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
     let id = dead["items"][0]["id"].as_str().unwrap().to_owned();
-    assert_eq!(dead["items"][0]["attempts"], 2);
+    assert_eq!(dead["items"][0]["attempts"], 2, "notification_max_attempts");
     let href = dead["items"][0]["requeue"]["href"].as_str().unwrap().to_owned();
     fake.fail(WEBHOOK, 0, 503);
     let requeued = call("POST", &suite.url(&href), OPERATOR_KEY, None);
     assert_eq!(requeued.status, 200, "{}", requeued.body);
     assert_eq!(call("POST", &suite.url(&href), OPERATOR_KEY, None).json()["code"], "not_found");
-    assert_eq!(dispatch(&suite)["delivered"], 1);
+    assert_eq!(dispatch(&suite)["delivered"], 1, "the one requeued webhook");
     let traced = trace(&suite, OPERATOR_KEY, &case_id);
     let hook = traced["messages"]
         .as_array()
@@ -250,7 +258,7 @@ fn concurrent_dispatchers_never_send_anything_twice() {
     let fake = Fake::start();
     let suite = start("notify-concurrent", &fake, &[]);
     let cases: Vec<String> = (0..40).map(|i| urgent(&suite, i, &format!("oR{i}"))).collect();
-    assert_eq!(cases.len(), 40);
+    assert_eq!(cases.len(), 40, "one case per report made above");
     let url = suite.url("/v1/notifications/dispatch?limit=10");
     std::thread::scope(|s| {
         for _ in 0..4 {
@@ -279,6 +287,7 @@ fn concurrent_dispatchers_never_send_anything_twice() {
     assert_eq!(tries, 120, "one try each");
     let wechat = fake.requests("/cgi-bin/message/subscribe/send");
     let distinct: std::collections::HashSet<String> = wechat.iter().map(|r| r.json()["page"].to_string()).collect();
+    // One of each channel per case, 40 cases: 40 sends, each a different message.
     assert_eq!((wechat.len(), distinct.len()), (40, 40));
     let sms: std::collections::HashSet<String> =
         fake.requests("/sms/send").iter().map(|r| r.json()["idempotency_key"].to_string()).collect();
@@ -401,6 +410,7 @@ fn a_channel_left_unconfigured_is_dead_at_once_with_its_reason() {
     );
     urgent(&suite, 0, "oR1");
     let pass = dispatch(&suite);
+    // The reporter's WeChat and the department's webhook go (2); the reporter's SMS dies (1).
     assert_eq!((pass["delivered"].as_u64(), pass["dead"].as_u64()), (Some(2), Some(1)), "{pass}");
     let dead = call("GET", &suite.url("/v1/notifications/dead"), OPERATOR_KEY, None).json();
     assert_eq!(dead["items"][0]["channel"], "sms");

@@ -18,6 +18,7 @@ fn the_calendar_loads_per_year_and_answers_deadlines() {
     let body = std::fs::read(workspace_root().join("data/calendar-2026.json")).unwrap();
     let r = put(&suite, "/v1/calendar/2026", "application/json", &body);
     assert_eq!(r.status, 200, "{}", r.body);
+    // 元旦 3 + 春节 9 + 清明 3 + 劳动节 5 + 端午 3 + 中秋 3 + 国庆 7 = 33 days.
     assert_eq!(r.json()["holidays"], 33);
     assert_eq!(read_json(&suite, "/v1/calendar/2026").json()["extra_workdays"][5], "2026-10-10");
     assert_eq!(read_json(&suite, "/v1/calendar/2031").json()["code"], "not_found");
@@ -51,7 +52,11 @@ fn the_calendar_loads_per_year_and_answers_deadlines() {
         json!({"year": 2026, "work_hours": [["17:30", "08:30"]]}).to_string().as_bytes(),
     );
     assert_eq!(bad.json()["errors"][0]["pointer"], "/work_hours");
-    assert_eq!(read_json(&suite, "/v1/calendar/2026").json()["holidays"].as_array().unwrap().len(), 33, "unchanged");
+    assert_eq!(
+        read_json(&suite, "/v1/calendar/2026").json()["holidays"].as_array().unwrap().len(),
+        33,
+        "the 33 above, unchanged"
+    );
 }
 
 #[test]
@@ -60,11 +65,12 @@ fn the_catalogue_and_departments_load_and_read_back() {
     assert_eq!(read_json(&suite, "/v1/categories").json()["code"], "dataset_missing");
     let body = std::fs::read(workspace_root().join("data/categories.json")).unwrap();
     let first = put(&suite, "/v1/categories", "application/json", &body);
+    // The demo catalogue's 42 matters: 9 + 6 + 7 + 8 + 2 + 4 + 3 in the seven assessed domains, 3 general.
     assert_eq!((first.status, first.json()["categories"].as_i64()), (201, Some(42)));
     let again = put(&suite, "/v1/categories", "application/json", &body);
     assert_eq!((again.status, again.json()["unchanged"].as_bool()), (200, Some(true)));
     assert_eq!(read_json(&suite, "/v1/categories/A01").json()["name"], "邻里纠纷");
-    assert_eq!(read_json(&suite, "/v1/categories").json()["categories"].as_array().unwrap().len(), 42);
+    assert_eq!(read_json(&suite, "/v1/categories").json()["categories"].as_array().unwrap().len(), 42, "all 42");
 
     let mut broken: serde_json::Value = serde_json::from_slice(&body).unwrap();
     broken["categories"][0]["resolve_within"] = "soon".into();
@@ -72,12 +78,13 @@ fn the_catalogue_and_departments_load_and_read_back() {
     assert_eq!((r.status, r.json()["errors"][0]["pointer"].as_str()), (422, Some("/categories/0/resolve_within")));
 
     let departments = put(&suite, "/v1/departments", "text/csv", &demo("departments.csv"));
+    // 16 kinds in each of the 7 districts (112), and 6 kinds with a station in each of the 93 towns (558).
     assert_eq!((departments.status, departments.json()["departments"].as_i64()), (200, Some(670)));
     let water = read_json(&suite, "/v1/departments?region=320613&kind=water").json();
-    assert_eq!(water["items"].as_array().unwrap().len(), 1);
+    assert_eq!(water["items"].as_array().unwrap().len(), 1, "崇川区's water bureau; water has no town stations");
     assert_eq!(water["items"][0]["level"], "district");
     let page = read_json(&suite, "/v1/departments?region=3206&limit=100").json();
-    assert_eq!(page["items"].as_array().unwrap().len(), 100);
+    assert_eq!(page["items"].as_array().unwrap().len(), 100, "a full page: limit=100 of the 670");
     assert!(page["next_cursor"].is_string());
     let wrong = put(&suite, "/v1/departments", "text/plain", b"x");
     assert_eq!(wrong.json()["code"], "unsupported_media_type");
