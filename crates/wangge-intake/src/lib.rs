@@ -2,6 +2,8 @@
 //!
 //! - [`schema`]: the JSON Schemas integrators code against, validated at run time;
 //! - [`event`]: a native event, checked and normalised to WGS-84;
+//! - [`jurisdiction`]: whose event it is: blind spots, unplaced addresses, the
+//!   deployment's jurisdiction and the sending key's region;
 //! - [`signature`]: HMAC-SHA-256 request signatures with a ±5 minute window;
 //! - [`store`]: the durable queue, idempotency, replay and rate-limit records;
 //! - [`hotline`]: 12345 work orders and their category keywords;
@@ -11,6 +13,7 @@ use wangge_core::Migration;
 
 pub mod event;
 pub mod hotline;
+pub mod jurisdiction;
 pub mod open311;
 pub mod schema;
 pub mod signature;

@@ -70,14 +70,87 @@ impl Roster {
 }
 
 impl Located {
-    /// The grid that answers for the point: the smallest dedicated grid holding it,
-    /// else the comprehensive one.
+    /// The grid that answers for the point (责任网格): the smallest dedicated grid
+    /// holding it, else the comprehensive one.
     pub fn responsible(&self) -> Option<&Hit> {
         self.dedicated
             .iter()
             .min_by(|a, b| a.area_m2.total_cmp(&b.area_m2).then_with(|| a.code.cmp(&b.code)))
             .or(self.comprehensive.as_ref())
     }
+
+    /// Who answers for the point, when a grid holds it.
+    ///
+    /// - The responsible grid is [`Located::responsible`].
+    /// - The community is the comprehensive grid's. A dedicated grid may reach past the
+    ///   comprehensive grids (a park on the coast): then it alone answers for the point,
+    ///   and its own community is the point's.
+    /// - On duty: the staff of the responsible grid, then of the comprehensive grid, then
+    ///   the community's grid heads (网格长).
+    pub fn placement(&self) -> Option<Placement> {
+        let responsible = self.responsible()?.clone();
+        let comprehensive = self.comprehensive.clone();
+        let community = comprehensive.as_ref().unwrap_or(&responsible).region_code.clone();
+        let mut grids = vec![responsible.code.as_str()];
+        if let Some(c) = comprehensive.as_ref().filter(|c| c.code != responsible.code) {
+            grids.push(c.code.as_str());
+        }
+        let staff = self.roster.on_duty(&grids, &community);
+        Some(Placement {
+            on_boundary: comprehensive.as_ref().is_some_and(|c| c.position == Position::OnBoundary),
+            chain: self.roster.chain(&community),
+            staff,
+            community,
+            responsible,
+            comprehensive,
+        })
+    }
+}
+
+/// Who answers for a point that a grid holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement {
+    /// The grid that answers for the point (责任网格).
+    pub responsible: Hit,
+    /// The comprehensive grid (综合网格) holding the point, if any.
+    pub comprehensive: Option<Hit>,
+    /// The community (社区) the point belongs to.
+    pub community: String,
+    /// The point lies on an edge or vertex the comprehensive grid shares.
+    pub on_boundary: bool,
+    /// The regions above the community, nearest first (community, town, district, city).
+    pub chain: Vec<Region>,
+    /// The staff on duty, phones masked.
+    pub staff: Vec<StaffView>,
+}
+
+/// What a point comes to, as intake asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    /// A grid holds the point: who answers for it, and what was located around it.
+    Grid {
+        /// Who answers for the point.
+        placement: Box<Placement>,
+        /// The grids located around the point.
+        located: Box<Located>,
+    },
+    /// A blind spot (盲区): no grid holds the point, but this district's outline does,
+    /// so the district's centre answers for it.
+    District(String),
+    /// No grid and no district outline holds the point: outside the registry's coverage.
+    Nowhere,
+}
+
+/// Places a WGS-84 point in the current grids, or failing that in a district outline.
+pub fn place_point(db: &impl Sql, lng: f64, lat: f64, accuracy_m: f64) -> Result<Found, StorageError> {
+    let located = locate(db, None, lng, lat, accuracy_m)?;
+    if let Some(placement) = located.placement() {
+        return Ok(Found::Grid { placement: Box::new(placement), located: Box::new(located) });
+    }
+    Ok(match crate::audit::region_holding(db, lng, lat)? {
+        Some(district) => Found::District(district),
+        None => Found::Nowhere,
+    })
 }
 
 /// How far to look for a nearest grid when none holds the point.
@@ -212,4 +285,111 @@ pub fn locate(
             .min_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then_with(|| a.code.cmp(&b.code)));
     }
     Ok(located)
+}
+
+#[cfg(test)]
+mod tests {
+    use wangge_core::migrations::migrate;
+    use wangge_core::native::NativeDb;
+
+    use super::*;
+    use crate::import::{Dataset, Format, import};
+
+    fn hit(code: &str, kind: GridKind, area_m2: f64, position: Position) -> Hit {
+        Hit {
+            code: code.into(),
+            name: code.into(),
+            kind,
+            region_code: code[..12].into(),
+            area_m2,
+            grid_head: None,
+            members: Vec::new(),
+            position,
+            distance_m: 0.0,
+        }
+    }
+
+    fn staff(id: &str, role: &str, grid_code: &str, region_code: &str) -> StaffView {
+        let (staff_id, name, role) = (id.to_owned(), id.to_owned(), role.to_owned());
+        StaffView {
+            staff_id,
+            name,
+            role,
+            grid_code: grid_code.into(),
+            region_code: region_code.into(),
+            phone: "".into(),
+        }
+    }
+
+    #[test]
+    fn the_smallest_dedicated_grid_answers_in_the_comprehensive_grids_community() {
+        let comprehensive = hit("320612001002001", GridKind::Comprehensive, 90_000.0, Position::Inside);
+        let mut located = Located {
+            comprehensive: Some(comprehensive.clone()),
+            dedicated: vec![
+                hit("320612001002502", GridKind::Dedicated, 8_000.0, Position::Inside),
+                hit("320612001002501", GridKind::Dedicated, 5_000.0, Position::OnBoundary),
+            ],
+            ..Located::default()
+        };
+        located.roster.staff = vec![
+            staff("S3", "grid_head", "", "320612001002"),
+            staff("S2", "grid_worker", "320612001002001", "320612001002"),
+            staff("S1", "informant", "320612001002501", "320612001002"),
+            staff("S4", "informant", "320612001002502", "320612001002"),
+        ];
+        let placement = located.placement().unwrap();
+        assert_eq!(placement.responsible.code, "320612001002501", "the smaller of two dedicated grids");
+        assert_eq!(placement.comprehensive, Some(comprehensive));
+        assert_eq!(placement.community, "320612001002");
+        assert!(!placement.on_boundary, "only the comprehensive grid's edges count");
+        let on_duty: Vec<&str> = placement.staff.iter().map(|s| s.staff_id.as_str()).collect();
+        assert_eq!(on_duty, ["S1", "S2", "S3"], "the responsible grid's, the comprehensive grid's, the grid head");
+    }
+
+    #[test]
+    fn a_dedicated_grid_past_the_comprehensive_grids_answers_alone() {
+        let located = Located {
+            dedicated: vec![hit("320612001002501", GridKind::Dedicated, 5_000.0, Position::Inside)],
+            ..Located::default()
+        };
+        let placement = located.placement().unwrap();
+        assert_eq!((placement.responsible.code.as_str(), placement.comprehensive), ("320612001002501", None));
+        assert_eq!(placement.community, "320612001002", "the dedicated grid's own community");
+    }
+
+    #[test]
+    fn a_point_on_a_shared_edge_is_on_the_boundary_and_no_grid_is_no_placement() {
+        let located = Located {
+            comprehensive: Some(hit("320612001002001", GridKind::Comprehensive, 1.0, Position::OnBoundary)),
+            ..Located::default()
+        };
+        let placement = located.placement().unwrap();
+        assert_eq!(placement.responsible.code, "320612001002001");
+        assert!(placement.on_boundary);
+        assert_eq!(Located::default().placement(), None);
+    }
+
+    #[test]
+    fn a_point_is_placed_in_a_grid_in_a_districts_blind_spot_or_nowhere() {
+        let db = NativeDb::in_memory().unwrap();
+        migrate(&db, crate::MIGRATIONS).unwrap();
+        let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n\
+                       320613001000,街道,town,320613000000\n320613001001,社区,community,320613001000\n";
+        import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();
+        let rect = |x0: f64, x1: f64| serde_json::json!({"type": "Polygon", "coordinates": [[[x0, 32.0], [x1, 32.0], [x1, 32.001], [x0, 32.001], [x0, 32.0]]]});
+        let grids = serde_json::json!({"type": "FeatureCollection", "features": [{"type": "Feature",
+            "properties": {"code": "320613001001001", "name": "甲", "kind": "comprehensive", "region_code": "320613001001"},
+            "geometry": rect(120.800, 120.802)}]});
+        import(&db, Dataset::Grids, Format::Json, grids.to_string().as_bytes()).unwrap();
+        let outline = Shape::from_geojson(&rect(120.800, 120.810)).unwrap();
+        crate::audit::put_outline(&db, "320613000000", &outline).unwrap();
+
+        match place_point(&db, 120.801, 32.0005, 0.0).unwrap() {
+            Found::Grid { placement, .. } => assert_eq!(placement.responsible.code, "320613001001001"),
+            other => panic!("expected a grid, got {other:?}"),
+        }
+        assert_eq!(place_point(&db, 120.805, 32.0005, 0.0).unwrap(), Found::District("320613000000".into()));
+        assert_eq!(place_point(&db, 120.9, 32.0005, 0.0).unwrap(), Found::Nowhere);
+    }
 }

@@ -7,7 +7,7 @@ use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
 use wangge_registry::import::{Dataset, Format, ImportError, claim, import, readable_version};
-use wangge_registry::locate::{Hit, locate};
+use wangge_registry::locate::{Found, Hit, Located, Placement, locate, place_point};
 use wangge_registry::{address, audit, read};
 use wangge_spin::db::{Db, storage_problem};
 use wangge_spin::{KIB, Reply, Req, json};
@@ -308,7 +308,7 @@ pub fn locate_point(req: Req) -> Reply {
     };
     let located = locate(&db, requested, w_lng, w_lat, accuracy).map_err(storage)?;
     let point = json!({ "lng": lng, "lat": lat, "crs": crs.as_str(), "wgs84": { "lng": w_lng, "lat": w_lat }, "accuracy_m": accuracy });
-    let Some(responsible) = located.responsible().cloned() else {
+    let Some(placement) = located.placement() else {
         // Nothing here: is it the point, or are there no grids at all?
         let v = version(&db, &req, Dataset::Grids)?;
         return Err(Problem::new(ErrorCode::OutsideCoverage)
@@ -320,34 +320,28 @@ pub fn locate_point(req: Req) -> Reply {
             .with_extension("grids_version", v)
             .with_extension("nearest", located.nearest.as_ref().map(hit_json).unwrap_or(Value::Null)));
     };
-    principal.require_region(&responsible.code)?;
-    let mut view = located_view(&located, &responsible);
+    principal.require_region(&placement.responsible.code)?;
+    let mut view = located_view(&located, &placement);
     view["point"] = point;
     Ok(json(200, &view))
 }
 
-/// Where a point falls: its responsible and comprehensive grids, the region chain
-/// and the staff on duty, as `locate` and `/internal/place` answer it.
-fn located_view(located: &wangge_registry::locate::Located, responsible: &Hit) -> Value {
-    // A dedicated grid may reach past the comprehensive grids (a park on the coast):
-    // then it alone answers for the point.
-    let comprehensive = located.comprehensive.as_ref();
-    let community = comprehensive.unwrap_or(responsible).region_code.clone();
-    let mut grids = vec![responsible.code.as_str()];
-    if let Some(c) = comprehensive.filter(|c| c.code != responsible.code) {
-        grids.push(c.code.as_str());
-    }
-    let (chain, staff) = (located.roster.chain(&community), located.roster.on_duty(&grids, &community));
-    let level = |name: &str| chain.iter().find(|r| r.level == name).map(|r| json!({ "code": r.code, "name": r.name }));
+/// Where a point falls, as `locate` and `/internal/place` answer it: the placement
+/// (responsible and comprehensive grids, community, chain, staff on duty) and the other
+/// grids located around the point.
+fn located_view(located: &Located, placement: &Placement) -> Value {
+    let level = |name: &str| {
+        placement.chain.iter().find(|r| r.level == name).map(|r| json!({ "code": r.code, "name": r.name }))
+    };
     json!({
-        "community_code": community,
-        "comprehensive": comprehensive.map(hit_json),
+        "community_code": placement.community,
+        "comprehensive": placement.comprehensive.as_ref().map(hit_json),
         "dedicated": located.dedicated.iter().map(hit_json).collect::<Vec<_>>(),
-        "responsible": hit_json(responsible),
+        "responsible": hit_json(&placement.responsible),
         "alternatives": located.alternatives.iter().map(hit_json).collect::<Vec<_>>(),
-        "on_boundary": comprehensive.is_some_and(|c| c.position == wangge_geo::Position::OnBoundary),
+        "on_boundary": placement.on_boundary,
         "chain": { "community": level("community"), "town": level("town"), "district": level("district"), "city": level("city") },
-        "staff": staff,
+        "staff": placement.staff,
     })
 }
 
@@ -384,17 +378,20 @@ pub async fn place(mut req: Req) -> Reply {
         }
         _ => return Err(invalid_parameter("lng", "send lng and lat, or address", "请提供 lng 和 lat，或 address")),
     };
-    let located = locate(&db, None, lng, lat, accuracy).map_err(storage)?;
     let point = json!({ "lng": lng, "lat": lat });
-    let Some(responsible) = located.responsible().cloned() else {
-        let district = audit::region_holding(&db, lng, lat).map_err(storage)?;
-        let found = if district.is_some() { "district" } else { "none" };
-        return Ok(json(
-            200,
-            &json!({ "found": found, "district_code": district, "point": point, "address": resolution }),
-        ));
+    let (placement, located) = match place_point(&db, lng, lat, accuracy)? {
+        Found::Grid { placement, located } => (placement, located),
+        Found::District(district) => {
+            let answer =
+                json!({ "found": "district", "district_code": district, "point": point, "address": resolution });
+            return Ok(json(200, &answer));
+        }
+        Found::Nowhere => {
+            let answer = json!({ "found": "none", "district_code": null, "point": point, "address": resolution });
+            return Ok(json(200, &answer));
+        }
     };
-    let mut view = located_view(&located, &responsible);
+    let mut view = located_view(&located, &placement);
     view["found"] = "grid".into();
     view["point"] = point;
     view["address"] = resolution;

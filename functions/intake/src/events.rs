@@ -7,6 +7,7 @@ use wangge_core::auth::{Principal, Scope};
 use wangge_core::privacy::{mask_name, mask_phone};
 use wangge_core::{ErrorCode, Problem};
 use wangge_intake::event::{Event, EventIn, Reporter, check_coordinates, request_hash};
+use wangge_intake::jurisdiction;
 use wangge_intake::schema;
 use wangge_intake::store::{self, Admission, Admitted, Guard, Stored};
 use wangge_spin::db::{Db, storage_problem};
@@ -248,17 +249,15 @@ pub fn get(req: Req, id: &str) -> Reply {
     let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?.ok_or_else(|| {
         Problem::new(ErrorCode::NotFound).with_detail(format!("no event `{id}`"), format!("事件 `{id}` 不存在"))
     })?;
-    let region = stored.community.clone().unwrap_or_else(|| stored.key_region_prefix.clone());
-    if !principal.covers_region(&region) && !stored.key_region_prefix.starts_with(&principal.region_prefix) {
-        principal.require_region(&region)?;
+    if !jurisdiction::may_read(&principal, &stored) {
+        principal.require_region(jurisdiction::event_region(&stored))?;
     }
     let reporter = store::reporter(&db, id).map_err(|e| storage_problem(&e))?;
     Ok(json(200, &view(&stored, reporter, &principal)))
 }
 
 fn view(stored: &Stored, reporter: wangge_intake::event::Reporter, principal: &Principal) -> Value {
-    let centre =
-        principal.has_scope(Scope::CasesAct) && stored.community.as_deref().is_some_and(|c| principal.covers_region(c));
+    let centre = jurisdiction::is_handling_centre(principal, stored);
     let mut event = serde_json::to_value(&stored.event).unwrap_or_default();
     event["reporter"] = json!({
         "name": reporter.name.map(|n| if centre { n } else { mask_name(&n) }),

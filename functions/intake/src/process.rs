@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use spin_sdk::http::Method;
 use wangge_core::{ErrorCode, Lang, Problem};
 use wangge_intake::event::{Event, Reporter};
+use wangge_intake::jurisdiction::{self, Placed, Refusal};
 use wangge_intake::store::Outcome;
 use wangge_spin::chain::{Answer, call};
 
@@ -38,80 +39,47 @@ pub struct Context<'a> {
     pub lang: Lang,
 }
 
+/// Makes `event` a case, or finds why it cannot be one now (or ever).
 pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str, ctx: &Context<'_>) -> Processed {
-    // 1. Where: a point, or an address through the dictionary, in one call.
+    let steps = async {
+        let place = place(event, ctx).await?;
+        let community = whose(event, &place, key_region_prefix, ctx.settings)?;
+        let case = open_case(&new_case(event, reporter, &place, &community), ctx).await?;
+        Ok(accepted(event, &place, community, &case))
+    };
+    steps.await.unwrap_or_else(|stopped| stopped)
+}
+
+/// Step 1, where: a point, or an address through the dictionary, in one call to grid-lookup.
+async fn place(event: &Event, ctx: &Context<'_>) -> Result<Value, Processed> {
     let place_request = match &event.point {
         Some(p) => json!({ "lng": p.wgs84_lng, "lat": p.wgs84_lat, "accuracy": p.accuracy_m }),
         None => json!({ "address": event.address }),
     };
-    let place = match call(
-        "grid-lookup",
-        Method::Post,
-        "/internal/place",
-        ctx.request_id,
-        ctx.lang,
-        Some(&place_request),
-    )
-    .await
-    {
-        Answer::Ok(place) => place,
+    match call("grid-lookup", Method::Post, "/internal/place", ctx.request_id, ctx.lang, Some(&place_request)).await {
+        Answer::Ok(place) => Ok(place),
         Answer::Refused { status, .. } => {
-            return Processed::Unavailable(format!("grid-lookup refused the place ({status})"));
+            Err(Processed::Unavailable(format!("grid-lookup refused the place ({status})")))
         }
-        Answer::Unavailable(why) => return Processed::Unavailable(why),
-    };
-    let jurisdiction = ctx.settings.jurisdiction.as_str();
-    let (community, owner_district) = match place["found"].as_str() {
-        Some("grid") => (
-            place["community_code"].as_str().unwrap_or_default().to_owned(),
-            place["chain"]["district"]["code"].as_str().map(str::to_owned),
-        ),
-        // A blind spot: no grid, but a district outline holds it. Its centre answers.
-        Some("district") => {
-            let district = place["district_code"].as_str().unwrap_or_default().to_owned();
-            (district.clone(), Some(district))
-        }
-        // An address the dictionary cannot place goes to the centre's queue, never dropped:
-        // the sending key's own region when it lies within the jurisdiction, else the jurisdiction's.
-        _ if event.point.is_none() => {
-            let centre = if key_region_prefix.starts_with(jurisdiction) { key_region_prefix } else { jurisdiction };
-            (centre.to_owned(), None)
-        }
-        _ => {
-            return Processed::Rejected(
-                Problem::new(ErrorCode::OutsideCoverage)
-                    .with_detail(
-                        "the point lies in no grid and in no district this deployment knows",
-                        "该位置不在任何网格内，也不在本部署已知的任何区县内",
-                    )
-                    .with_extension("point", place["point"].clone()),
-            );
-        }
-    };
-    // 2. Whose: this deployment's jurisdiction, then the key's region.
-    if !community.starts_with(jurisdiction) {
-        let owner = owner_district.unwrap_or_else(|| community.clone());
-        return Processed::Rejected(
-            Problem::new(ErrorCode::OutsideJurisdiction)
-                .with_detail(
-                    format!("the point belongs to district {owner}; this deployment serves {jurisdiction}"),
-                    format!("该位置属于区县 {owner}；本部署服务于 {jurisdiction}"),
-                )
-                .with_extension("owner_district", owner)
-                .with_extension("jurisdiction", jurisdiction),
-        );
+        Answer::Unavailable(why) => Err(Processed::Unavailable(why)),
     }
-    if !community.starts_with(key_region_prefix) {
-        return Processed::Rejected(
-            Problem::new(ErrorCode::RegionForbidden)
-                .with_detail(
-                    format!("this key may report in regions under `{key_region_prefix}` only, not `{community}`"),
-                    format!("该密钥只能上报 `{key_region_prefix}` 下的区域，不能上报 `{community}`"),
-                )
-                .with_extension("region_prefix", key_region_prefix),
-        );
-    }
-    // 3. The case: its id is the event's, so asking twice is the same case.
+}
+
+/// Step 2, whose: a grid's community, a blind spot's district or a centre's queue; within
+/// this deployment's jurisdiction and the key's region ([`jurisdiction::owner`]).
+fn whose(event: &Event, place: &Value, key_region_prefix: &str, settings: &Settings) -> Result<String, Processed> {
+    let owner = jurisdiction::owner(placed(place), event.point.is_some(), key_region_prefix, &settings.jurisdiction);
+    owner.map_err(|refusal| {
+        Processed::Rejected(match refusal {
+            Refusal::OutsideCoverage => Problem::from(refusal).with_extension("point", place["point"].clone()),
+            refusal => refusal.into(),
+        })
+    })
+}
+
+/// Step 3, the case case-routing is asked for: its id is the event's, so asking twice is the
+/// same case.
+fn new_case(event: &Event, reporter: &Reporter, place: &Value, community: &str) -> Value {
     let staff: Vec<Value> = place["staff"]
         .as_array()
         .map(|s| {
@@ -120,8 +88,8 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
                 .collect()
         })
         .unwrap_or_default();
-    let point = place["point"].clone();
-    let new_case = json!({
+    let point = &place["point"];
+    json!({
         "id": event.id,
         "source": event.source,
         "reporter_staff_id": event.reporter_staff_id,
@@ -138,20 +106,27 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
         "attachments": event.attachments,
         "external_ref": event.external_id,
         "staff": staff,
-    });
-    let case =
-        match call("case-routing", Method::Post, "/internal/cases", ctx.request_id, ctx.lang, Some(&new_case)).await {
-            Answer::Ok(case) => case,
-            Answer::Refused { status, problem } => {
-                return Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
-                    Problem::new(ErrorCode::ValidationFailed).with_detail(
-                        format!("case-routing refused the case ({status})"),
-                        format!("案件服务拒绝建案（{status}）"),
-                    )
-                }));
-            }
-            Answer::Unavailable(why) => return Processed::Unavailable(why),
-        };
+    })
+}
+
+/// Step 4, the case from case-routing: a refusal is final, an outage leaves the event queued.
+async fn open_case(new_case: &Value, ctx: &Context<'_>) -> Result<Value, Processed> {
+    match call("case-routing", Method::Post, "/internal/cases", ctx.request_id, ctx.lang, Some(new_case)).await {
+        Answer::Ok(case) => Ok(case),
+        Answer::Refused { status, problem } => {
+            Err(Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
+                Problem::new(ErrorCode::ValidationFailed).with_detail(
+                    format!("case-routing refused the case ({status})"),
+                    format!("案件服务拒绝建案（{status}）"),
+                )
+            })))
+        }
+        Answer::Unavailable(why) => Err(Processed::Unavailable(why)),
+    }
+}
+
+/// Step 5, the answer the client gets, now and on every retry.
+fn accepted(event: &Event, place: &Value, community: String, case: &Value) -> Processed {
     let case_id = case["id"].as_str().unwrap_or(&event.id).to_owned();
     let merged_into = case["merged_into"].as_str().map(str::to_owned);
     let answer = json!({
@@ -175,6 +150,19 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
     Processed::Accepted {
         outcome: Outcome::Accepted { case_id, merged_into, community, answer: answer.clone() },
         answer,
+    }
+}
+
+/// What grid-lookup's `/internal/place` answer says of where the event is.
+fn placed(place: &Value) -> Placed {
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    match place["found"].as_str() {
+        Some("grid") => Placed::Grid {
+            community: text(&place["community_code"]),
+            district: place["chain"]["district"]["code"].as_str().map(str::to_owned),
+        },
+        Some("district") => Placed::BlindSpot { district: text(&place["district_code"]) },
+        _ => Placed::Nowhere,
     }
 }
 
