@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "notices", sql: include_str!("../migrations/0004_notices.sql") },
     Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
     Migration { version: 6, name: "duty_phone", sql: include_str!("../migrations/0006_duty_phone.sql") },
+    Migration { version: 7, name: "first_report", sql: include_str!("../migrations/0007_first_report.sql") },
 ];
 
 #[derive(Debug)]

@@ -537,3 +537,52 @@ fn a_dissatisfied_rating_clears_the_closure_and_the_log_keeps_it() {
     let again = step(Action::VerifyPass, centre(), "2026-12-03T10:00:00+08:00");
     assert_eq!(again.closed_at.as_deref(), Some("2026-12-03T10:00:00+08:00"));
 }
+
+fn fact_ids(db: &NativeDb, from: &str, to: &str) -> Vec<String> {
+    facts_page_of(db, from, to, "", 100, false).unwrap().into_iter().map(|f| f.case_id).collect()
+}
+
+/// The month of a case is the month of its first report, merged duplicates included: a
+/// case made from a report of 1 November 00:10 (+08:00; 31 October 16:10 UTC), joined by
+/// one of 31 October 23:50, is in October's facts.
+#[test]
+fn facts_select_a_case_by_its_first_report_merged_duplicates_included() {
+    let (db, calendar) = setup("facts-first-report");
+    let mut later = new_case("m1", "resident", "B05", None);
+    later.reported_at = "2026-11-01T00:10:00+08:00".into();
+    let mut earlier = new_case("m2", "resident", "B05", None);
+    (earlier.lng, earlier.lat) = (later.lng, later.lat);
+    earlier.reported_at = "2026-10-31T23:50:00+08:00".into();
+    create_at(&db, &calendar, &later, "2026-11-01T00:11:00+08:00");
+    let merged = create_at(&db, &calendar, &earlier, "2026-11-01T00:12:00+08:00");
+    assert_eq!(merged.merged_into.as_deref(), Some("m1"));
+    let october = fact_ids(&db, "2026-10-01T00:00:00+08:00", "2026-11-01T00:00:00+08:00");
+    assert_eq!(october, ["m1", "m2"], "the case with the duplicate that first reported it");
+    let november = fact_ids(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00");
+    assert_eq!(november, ["m1", "m2"], "its own report is November's");
+    let september = fact_ids(&db, "2026-09-01T00:00:00+08:00", "2026-10-01T00:00:00+08:00");
+    assert!(september.is_empty(), "{september:?}");
+}
+
+/// A rework (返工) falls in the month of its reopening, however long ago the case was
+/// first reported, resolved and closed.
+#[test]
+fn facts_select_a_case_by_a_reopening_in_the_period() {
+    let (db, calendar) = setup("facts-rework");
+    let id = "rw1";
+    create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-10-05T09:00:00+08:00");
+    let worker = || Actor::Staff("S000002".into());
+    let centre = || Actor::Centre("320613".into());
+    let step = |action, actor, now| act_at(&db, &calendar, id, action, actor, None, now).unwrap();
+    step(Action::Sign, worker(), "2026-10-05T10:00:00+08:00");
+    step(Action::Resolve, worker(), "2026-10-09T15:00:00+08:00");
+    step(Action::VerifyPass, centre(), "2026-10-28T10:00:00+08:00");
+    step(Action::RateDissatisfied, Actor::Reporter, "2026-11-02T10:00:00+08:00");
+    step(Action::Resolve, worker(), "2026-11-03T10:00:00+08:00");
+    step(Action::VerifyPass, centre(), "2026-11-03T11:00:00+08:00");
+    let november = facts_page_of(&db, "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00", "", 10, false).unwrap();
+    assert_eq!(november.len(), 1);
+    assert_eq!(november[0].reopened_at, ["2026-11-02T10:00:00+08:00"]);
+    // Reported, due and closed before December, reopened in November: not December's.
+    assert!(fact_ids(&db, "2026-12-01T00:00:00+08:00", "2027-01-01T00:00:00+08:00").is_empty());
+}

@@ -190,3 +190,148 @@ fn rules_are_validated_versioned_and_recorded_with_each_result() {
     let grid = call("GET", &suite.url("/v1/assessments/2026-10/grids/320613001001001"), OPERATOR_KEY, None).json();
     assert_eq!(grid["grid"]["score"], 100.0);
 }
+
+/// One action on a case, which must be allowed.
+fn act(suite: &Suite, case: &str, body: Value) {
+    let r = call("POST", &suite.url(&format!("/v1/cases/{case}/actions")), OPERATOR_KEY, Some(&body));
+    assert_eq!(r.status, 200, "{body}: {}", r.body);
+}
+
+fn run_month(suite: &Suite, month: &str) {
+    let run = call("POST", &suite.url(&format!("/v1/assessments/{month}/run")), OPERATOR_KEY, None);
+    assert_eq!(run.status, 200, "{}", run.body);
+}
+
+/// `(rule, case_id)` of every deduction of GRID in `month` (already run).
+fn deductions_of_grid(suite: &Suite, month: &str) -> Vec<(String, String)> {
+    let grid = call("GET", &suite.url(&format!("/v1/assessments/{month}/grids/{GRID}")), OPERATOR_KEY, None).json();
+    grid["deductions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{grid}"))
+        .iter()
+        .map(|d| (d["rule"].as_str().unwrap().to_owned(), d["case_id"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// In grid GRID, as the address dictionary resolves it.
+const GRID_ADDRESS: &str = "江苏省南通市崇川区新江街道建设街24号";
+
+/// One 12345 hotline order about rubbish (B05, discoverable) at GRID_ADDRESS; its case id
+/// (for a merged order, the case it made before it joined another).
+fn hotline_order(suite: &Suite, no: &str, received_at: &str) -> Value {
+    let order = json!({
+        "order_no": no, "request_type": "投诉", "caller": { "name": "赵六", "phone": "13700001111" },
+        "address": GRID_ADDRESS, "content": "小区门口垃圾堆积无人清理", "received_at": received_at
+    });
+    let r = call("POST", &suite.url("/v1/hotline/work-orders"), OPERATOR_KEY, Some(&json!({ "orders": [order] })));
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["results"][0].clone()
+}
+
+/// A department resolves an urgent case on time, the centre closes it, and the
+/// reporter's dissatisfied rating reopens it: the department's KPI for the month the
+/// case was due counts it due, on time and reworked, but not closed.
+#[test]
+fn a_case_reopened_by_its_rating_is_not_closed_in_its_departments_kpi() {
+    let suite = start_city("assessment-reopened", &[]);
+    // A07 (群体性事件苗头) is urgent: accepted at once and assigned to the town's public security.
+    let case = event(
+        &suite,
+        json!({ "source": "resident", "reporter": { "phone": "13800000003" }, "category": "A07", "description": "聚集", "location": { "lng": P.0, "lat": P.1 } }),
+    );
+    let read = call("GET", &suite.url(&format!("/v1/cases/{case}")), OPERATOR_KEY, None).json();
+    assert_eq!(read["assignee_kind"], "department", "{read}");
+    let department = read["assignee"].as_str().unwrap().to_owned();
+    let by_department = json!({ "kind": "department", "id": department });
+    act(&suite, &case, json!({ "action": "sign", "actor": by_department }));
+    act(&suite, &case, json!({ "action": "resolve", "actor": by_department }));
+    act(&suite, &case, json!({ "action": "verify_pass", "actor": { "kind": "centre", "id": "3206" } }));
+    act(&suite, &case, json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }));
+    let reopened = call("GET", &suite.url(&format!("/v1/cases/{case}")), OPERATOR_KEY, None).json();
+    assert_eq!((reopened["state"].as_str(), &reopened["closed_at"]), (Some("in_progress"), &Value::Null));
+    // The KPI belongs to the month the case is due (24 h on, in +08:00).
+    let month = reopened["resolve_due"].as_str().unwrap()[..7].to_owned();
+    run_month(&suite, &month);
+    let kpis = call("GET", &suite.url(&format!("/v1/assessments/{month}/departments")), OPERATOR_KEY, None).json();
+    let ours = kpis["items"].as_array().unwrap().iter().find(|d| d["department"] == department.as_str()).cloned();
+    let ours = ours.unwrap_or_else(|| panic!("{kpis}"));
+    // One case due, resolved on time, reopened: closure 0 of 1, on time 1 of 1, rework 1 of 1.
+    assert_eq!(ours["due"], 1, "{ours}");
+    assert_eq!(
+        (ours["on_time_rate"].as_f64(), ours["closure_rate"].as_f64(), ours["rework_rate"].as_f64()),
+        (Some(1.0), Some(0.0), Some(1.0)),
+        "{ours}"
+    );
+}
+
+/// A hotline order received on 31 October 23:50 (+08:00) joins the case an order of
+/// 1 November 00:10 made: the case was first reported in October, so October's run
+/// has its missed discovery (应发现未发现) and November's does not, although the case's
+/// own report is November's (and, in UTC, October's too: 31 Oct 16:10).
+#[test]
+fn a_case_whose_first_report_merged_in_from_october_is_octobers_missed_discovery() {
+    let suite = start_city("assessment-first-report", &[]);
+    let later = hotline_order(&suite, "GD-1101", "2026-11-01T00:10:00+08:00");
+    let root = later["case_id"].as_str().unwrap_or_else(|| panic!("{later}")).to_owned();
+    let earlier = hotline_order(&suite, "GD-1031", "2026-10-31T23:50:00+08:00");
+    assert_eq!(
+        earlier["merged_into"].as_str(),
+        Some(root.as_str()),
+        "the earlier order joins the open case: {earlier}"
+    );
+
+    run_month(&suite, "2026-10");
+    let october = deductions_of_grid(&suite, "2026-10");
+    assert_eq!(october, [("missed_discovery".to_owned(), root.clone())], "October: its first report");
+    run_month(&suite, "2026-11");
+    let november = deductions_of_grid(&suite, "2026-11");
+    assert!(!november.iter().any(|(rule, _)| rule == "missed_discovery"), "not twice: {november:?}");
+}
+
+/// A rework (返工) on 2 November on a case first reported, resolved and closed in
+/// October is November's: the reporter's dissatisfied rating reopened it. The actions
+/// run on the server's clock; the case's times are then set to that story on its row.
+#[test]
+fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
+    let suite = start_city("assessment-rework-month", &[]);
+    let located =
+        call("GET", &suite.url(&format!("/v1/grids/locate?lng={}&lat={}", P.0, P.1)), OPERATOR_KEY, None).json();
+    let worker = located["staff"].as_array().unwrap().iter().find(|s| s["role"] == "grid_worker").unwrap()["staff_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = hotline_order(&suite, "GD-1005", "2026-10-05T09:00:00+08:00");
+    let case = made["case_id"].as_str().unwrap_or_else(|| panic!("{made}")).to_owned();
+    let centre = json!({ "kind": "centre", "id": "3206" });
+    let staff = json!({ "kind": "staff", "id": worker });
+    act(&suite, &case, json!({ "action": "accept", "actor": centre }));
+    act(&suite, &case, json!({ "action": "assign", "actor": centre, "target": { "kind": "grid", "code": GRID } }));
+    act(&suite, &case, json!({ "action": "sign", "actor": staff }));
+    act(&suite, &case, json!({ "action": "resolve", "actor": staff }));
+    act(&suite, &case, json!({ "action": "verify_pass", "actor": centre }));
+    act(&suite, &case, json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }));
+    // The story: assigned 5 Oct, due 12 Oct, resolved 9 Oct, closed 28 Oct, reopened
+    // 2 Nov. A time the row does not hold (a cleared closure) stays cleared.
+    let changed = suite
+        .database("case_routing")
+        .execute(
+            "UPDATE cases SET assigned_at = '2026-10-05T10:00:00+08:00', respond_due = '2026-10-05T14:00:00+08:00', \
+             resolve_due = '2026-10-12T17:30:00+08:00', first_resolved_at = '2026-10-09T15:00:00+08:00', \
+             closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE '2026-10-28T10:00:00+08:00' END, \
+             reopened_at = '[\"2026-11-02T10:00:00+08:00\"]' WHERE id = ?1",
+            [&case],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+
+    run_month(&suite, "2026-11");
+    let november = deductions_of_grid(&suite, "2026-11");
+    assert!(november.contains(&("rework".to_owned(), case.clone())), "{november:?}");
+    let stats =
+        call("GET", &suite.url(&format!("/v1/assessments/2026-11/statistics?region={COMMUNITY}")), OPERATOR_KEY, None)
+            .json();
+    assert_eq!(stats["counts"]["reopened"], 1, "{stats}");
+    // October keeps its own: the missed discovery of a hotline report, and no rework.
+    run_month(&suite, "2026-10");
+    assert_eq!(deductions_of_grid(&suite, "2026-10"), [("missed_discovery".to_owned(), case)]);
+}

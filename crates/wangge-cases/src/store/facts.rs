@@ -37,10 +37,21 @@ pub struct CaseFacts {
     pub merged_into: Option<String>,
 }
 
-/// One keyset page of facts for the period `[from, to)`: cases reported before `to` that
-/// were reported, due, closed or still open in or after `from`. Times compare as text
-/// (all stored in +08:00). With `merged_only`, only the merged duplicates: what
-/// assessment needs to find each case's first report before it reads every case.
+/// One keyset page of facts for the period `[from, to)`. A case is in the period when
+/// an assessment rule places something of it there:
+///
+/// - its first report: the earliest `reported_at` over the case and the duplicates
+///   merged into it (应发现未发现, 应上报未上报), so a case made from a report of
+///   1 November joined by an order of 31 October is October's;
+/// - its own report (the month's statistics by source and state);
+/// - its resolve deadline (应解决未解决, the month's due cases, department KPIs);
+/// - a reopening (返工), on a case however long ago it was first reported.
+///
+/// Cases first reported before `to` that are still open, or were closed in or after
+/// `from`, come too, as they always have; assessment places each fact by its own time.
+/// Times compare as text (all stored in +08:00, so a month starts at 00:00 Shanghai
+/// time). With `merged_only`, only the merged duplicates: what assessment needs to find
+/// each case's first report before it reads every case.
 pub fn facts_page_of(
     db: &impl Sql,
     from: &str,
@@ -54,12 +65,15 @@ pub fn facts_page_of(
          c.source, c.reporter_staff_id, EXISTS (SELECT 1 FROM case_staff s WHERE s.case_id = c.id AND s.staff_id = c.reporter_staff_id), \
          c.discovered_at, c.reported_at, c.handling_level, CASE c.assignee_kind WHEN 'department' THEN c.assignee END, \
          c.escalated_to_department, c.assigned_at, c.respond_due, c.resolve_due, c.first_resolved_at, c.closed_at, \
-         c.reopened_at, c.merged_into \
-         FROM cases c WHERE c.id > ? AND c.reported_at < ? \
-         AND (c.reported_at >= ? OR c.resolve_due >= ? OR c.closed_at >= ? OR c.closed_at IS NULL) \
-         AND (? = 0 OR c.merged_into IS NOT NULL) \
-         ORDER BY c.id LIMIT ?",
-        &[after.into(), to.into(), from.into(), from.into(), from.into(), i64::from(merged_only).into(), (limit as i64).into()],
+         c.reopened_at, c.merged_into, \
+         min(c.reported_at, coalesce((SELECT min(d.reported_at) FROM cases d WHERE d.merged_into = c.id), c.reported_at)) \
+           AS first_reported_at \
+         FROM cases c WHERE c.id > ?1 AND first_reported_at < ?3 \
+         AND (first_reported_at >= ?2 OR c.reported_at >= ?2 OR c.resolve_due >= ?2 OR c.closed_at >= ?2 OR c.closed_at IS NULL \
+              OR EXISTS (SELECT 1 FROM json_each(c.reopened_at) r WHERE r.value >= ?2 AND r.value < ?3)) \
+         AND (?4 = 0 OR c.merged_into IS NOT NULL) \
+         ORDER BY c.id LIMIT ?5",
+        &[after.into(), from.into(), to.into(), i64::from(merged_only).into(), (limit as i64).into()],
     )?;
     let t = |v: &SqlValue| v.as_str().map(str::to_owned);
     let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
