@@ -3,6 +3,7 @@
 //! - [`period`]: months, quarters and years, half-open, at 00:00 Asia/Shanghai;
 //! - [`rules`]: the rules document (points, urgent multiplier, grade bands, weights),
 //!   validated and hashed;
+//! - [`results`]: reading stored runs, scores, deductions, statistics and KPIs, and the export;
 //! - [`score`]: deductions per case, domain sub-scores, grid scores and their roll-ups,
 //!   grades, rankings; rounding half away from zero only to publish.
 
@@ -10,6 +11,7 @@ use wangge_core::Migration;
 
 pub mod compute;
 pub mod period;
+pub mod results;
 pub mod rules;
 pub mod score;
 
