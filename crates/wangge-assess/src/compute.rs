@@ -52,6 +52,42 @@ impl Statistics {
         self.late_report += other.late_report;
     }
 
+    /// Counts one case into its grid's `month`: its own report (by source and state),
+    /// its deadline if due in the month, its reopenings in the month, and the month's
+    /// deductions `found` for it.
+    fn count(&mut self, fact: &Fact, own: &FirstReport, month: &Period, run_at: DateTime<Utc>, found: &[Deduction]) {
+        if month.contains(own.reported_at) {
+            *self.reported.entry(fact.source.clone()).or_default() += 1;
+            match fact.state.as_str() {
+                "rejected" => self.rejected += 1,
+                "merged" => self.merged += 1,
+                "reported" => {}
+                _ => self.accepted += 1,
+            }
+        }
+        if fact.merged_into.is_none()
+            && let Some(due) = at(&fact.resolve_due).filter(|d| month.contains(*d))
+        {
+            self.due += 1;
+            match at(&fact.first_resolved_at) {
+                Some(r) if r <= due => self.resolved_on_time += 1,
+                Some(_) => self.resolved_late += 1,
+                None if due < run_at => self.overdue_unresolved += 1,
+                None => {}
+            }
+        }
+        self.reopened +=
+            fact.reopened_at.iter().filter_map(|t| wangge_core::time::parse(t)).filter(|t| month.contains(*t)).count()
+                as u64;
+        for d in found {
+            match d.rule {
+                Rule::MissedDiscovery => self.missed_discovery += 1,
+                Rule::LateReport => self.late_report += 1,
+                Rule::Unresolved | Rule::Rework => {}
+            }
+        }
+    }
+
     /// On-time resolution rate: resolved on time ÷ due in the month.
     pub fn on_time_rate(&self) -> Option<f64> {
         (self.due > 0).then(|| self.resolved_on_time as f64 / self.due as f64)
@@ -146,39 +182,7 @@ impl Run {
             }
             // Statistics of the grid's month (a case's own report, merged or not).
             let stats = self.statistics.entry(grid.clone()).or_default();
-            if month.contains(own.reported_at) {
-                *stats.reported.entry(fact.source.clone()).or_default() += 1;
-                match fact.state.as_str() {
-                    "rejected" => stats.rejected += 1,
-                    "merged" => stats.merged += 1,
-                    "reported" => {}
-                    _ => stats.accepted += 1,
-                }
-            }
-            if fact.merged_into.is_none()
-                && let Some(due) = at(&fact.resolve_due).filter(|d| month.contains(*d))
-            {
-                stats.due += 1;
-                match at(&fact.first_resolved_at) {
-                    Some(r) if r <= due => stats.resolved_on_time += 1,
-                    Some(_) => stats.resolved_late += 1,
-                    None if due < self.run_at => stats.overdue_unresolved += 1,
-                    None => {}
-                }
-            }
-            stats.reopened += fact
-                .reopened_at
-                .iter()
-                .filter_map(|t| wangge_core::time::parse(t))
-                .filter(|t| month.contains(*t))
-                .count() as u64;
-            for d in &found {
-                match d.rule {
-                    Rule::MissedDiscovery => stats.missed_discovery += 1,
-                    Rule::LateReport => stats.late_report += 1,
-                    Rule::Unresolved | Rule::Rework => {}
-                }
-            }
+            stats.count(fact, &own, month, self.run_at, &found);
             if let Some(department) = &fact.department
                 && !grid_level(fact)
             {
@@ -191,8 +195,18 @@ impl Run {
 
     /// Scores of every grid and region, with grades and ranks.
     pub fn finish(&self) -> Finished {
+        let (mut rows, comprehensive) = self.grid_scores();
+        rows.extend(self.region_scores(&comprehensive));
+        rank_within_parents(&mut rows);
+        Finished { scores: rows, statistics: self.statistics.clone(), departments: self.departments.clone() }
+    }
+
+    /// Every grid's score over the period, and the comprehensive grids' scores by code
+    /// (what the regions average). A quarter is the mean of its months; a year, of its
+    /// quarters.
+    fn grid_scores(&self) -> (Vec<Scored>, HashMap<String, f64>) {
         let months = self.months.len();
-        let quarters = self.period.quarters();
+        let per_quarter = (months / self.period.quarters().len().max(1)).max(1);
         let mut rows = Vec::new();
         let mut comprehensive: HashMap<String, f64> = HashMap::new();
         for g in &self.grids {
@@ -200,10 +214,8 @@ impl Run {
             let monthly: Vec<(f64, BTreeMap<String, f64>)> = (0..months)
                 .map(|i| grid_score(self.points.get(&(g.code.clone(), i)).unwrap_or(&BTreeMap::new()), weights))
                 .collect();
-            // A quarter is the mean of its months; a year, of its quarters.
-            let per_quarter = months / quarters.len().max(1);
             let quarter_scores: Vec<f64> = monthly
-                .chunks(per_quarter.max(1))
+                .chunks(per_quarter)
                 .map(|c| mean(&c.iter().map(|(s, _)| *s).collect::<Vec<_>>()).unwrap_or(100.0))
                 .collect();
             let score = mean(&quarter_scores).unwrap_or(100.0);
@@ -217,54 +229,59 @@ impl Run {
             if !dedicated {
                 comprehensive.insert(g.code.clone(), score);
             }
-            rows.push(Scored {
-                level: if dedicated { "dedicated" } else { "grid" },
-                code: g.code.clone(),
-                parent: g.town.clone(),
-                score,
-                rounded: round2(score),
-                grade: self.rules.grade(round2(score)).to_owned(),
-                rank: None,
-                subs,
-            });
+            let level = if dedicated { "dedicated" } else { "grid" };
+            rows.push(Scored { subs, ..self.scored(level, &g.code, g.town.clone(), score) });
         }
-        let Rollup { communities, towns, districts, city } = rollup(&self.grids, &comprehensive);
-        let region = |level: &'static str, code: &String, parent: String, score: f64| Scored {
+        (rows, comprehensive)
+    }
+
+    /// Communities, towns, districts and the city, each the mean of the level below.
+    fn region_scores(&self, comprehensive: &HashMap<String, f64>) -> Vec<Scored> {
+        let Rollup { communities, towns, districts, city } = rollup(&self.grids, comprehensive);
+        let mut rows = Vec::new();
+        for (code, s) in &communities {
+            rows.push(self.scored("community", code, town_of(code), *s));
+        }
+        for (code, s) in &towns {
+            rows.push(self.scored("town", code, district_of(code), *s));
+        }
+        let city_code = self.grids.first().map(|g| city_of(&g.district)).unwrap_or_default();
+        for (code, s) in &districts {
+            rows.push(self.scored("district", code, city_code.clone(), *s));
+        }
+        if let Some(s) = city {
+            rows.push(self.scored("city", &city_code, String::new(), s));
+        }
+        rows
+    }
+
+    /// A score with its rounding and grade, not yet ranked.
+    fn scored(&self, level: &'static str, code: &str, parent: String, score: f64) -> Scored {
+        Scored {
             level,
-            code: code.clone(),
+            code: code.to_owned(),
             parent,
             score,
             rounded: round2(score),
             grade: self.rules.grade(round2(score)).to_owned(),
             rank: None,
             subs: BTreeMap::new(),
-        };
-        for (code, s) in &communities {
-            rows.push(region("community", code, town_of(code), *s));
         }
-        for (code, s) in &towns {
-            rows.push(region("town", code, district_of(code), *s));
+    }
+}
+
+/// Rankings: within the parent, per level.
+fn rank_within_parents(rows: &mut [Scored]) {
+    let mut groups: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        groups.entry((r.level, r.parent.clone())).or_default().push(i);
+    }
+    for members in groups.values() {
+        let items: Vec<(String, f64)> = members.iter().map(|i| (rows[*i].code.clone(), rows[*i].score)).collect();
+        let ranked: HashMap<String, Ranked> = rank(&items).into_iter().map(|r| (r.code.clone(), r)).collect();
+        for i in members {
+            rows[*i].rank = ranked.get(&rows[*i].code).map(|r| r.rank);
         }
-        let city_code = self.grids.first().map(|g| city_of(&g.district)).unwrap_or_default();
-        for (code, s) in &districts {
-            rows.push(region("district", code, city_code.clone(), *s));
-        }
-        if let Some(s) = city {
-            rows.push(region("city", &city_code, String::new(), s));
-        }
-        // Rankings: within the parent, per level.
-        let mut groups: BTreeMap<(&'static str, String), Vec<usize>> = BTreeMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            groups.entry((r.level, r.parent.clone())).or_default().push(i);
-        }
-        for members in groups.values() {
-            let items: Vec<(String, f64)> = members.iter().map(|i| (rows[*i].code.clone(), rows[*i].score)).collect();
-            let ranked: HashMap<String, Ranked> = rank(&items).into_iter().map(|r| (r.code.clone(), r)).collect();
-            for i in members {
-                rows[*i].rank = ranked.get(&rows[*i].code).map(|r| r.rank);
-            }
-        }
-        Finished { scores: rows, statistics: self.statistics.clone(), departments: self.departments.clone() }
     }
 }
 
