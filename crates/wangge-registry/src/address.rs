@@ -132,7 +132,8 @@ fn distinct_grids(cs: &[Candidate]) -> usize {
     grids.len()
 }
 
-/// Resolves `query` against version `version` of the address dictionary.
+/// Resolves `query` against version `version` of the address dictionary: exact, then
+/// normalised, then fuzzy.
 pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) -> Result<Resolution, StorageError> {
     let query = query.trim();
     let normalized = normalize(query, city_names);
@@ -144,9 +145,23 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
         matched: None,
         candidates: Vec::new(),
     };
-    const COLUMNS: &str = "address, normalized, grid_code, lng, lat";
+    if exact_or_normalized(db, version, &mut resolution)? {
+        return Ok(resolution);
+    }
+    // A query shorter than a trigram finds nothing fuzzily.
+    if normalized.chars().count() < 3 {
+        return Ok(resolution);
+    }
+    let scored = trigram_candidates(db, version, &normalized)?;
+    fuzzy(&mut resolution, scored);
+    Ok(resolution)
+}
 
-    // 1. Exact.
+const COLUMNS: &str = "address, normalized, grid_code, lng, lat";
+
+/// Exact (confidence 1.0), then normalised (0.95): whether either found anything.
+fn exact_or_normalized(db: &impl Sql, version: i64, resolution: &mut Resolution) -> Result<bool, StorageError> {
+    let (query, normalized) = (resolution.query.clone(), resolution.normalized.clone());
     let exact = candidates_from(
         db.execute(
             &format!("SELECT {COLUMNS} FROM addresses WHERE version = ? AND address = ? LIMIT 10"),
@@ -154,7 +169,6 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
         )?,
         &normalized,
     );
-    // 2. Normalised.
     let normal = if exact.is_empty() && !normalized.is_empty() {
         candidates_from(
             db.execute(
@@ -167,28 +181,30 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
         Vec::new()
     };
     for (kind, found, confidence) in [(MatchKind::Exact, exact, 1.0), (MatchKind::Normalized, normal, 0.95)] {
-        let found: Vec<Candidate> = found.into_iter().map(|(c, _)| c).collect();
-        match distinct_grids(&found) {
-            0 => continue,
-            1 => {
-                resolution.kind = kind;
-                resolution.confidence = confidence;
-                resolution.matched = found.into_iter().next();
-            }
-            _ => {
-                resolution.kind = MatchKind::Ambiguous;
-                resolution.candidates = found.into_iter().take(MAX_CANDIDATES).collect();
-            }
+        if !found.is_empty() {
+            settle(resolution, kind, confidence, found.into_iter().map(|(c, _)| c).collect());
+            return Ok(true);
         }
-        return Ok(resolution);
     }
+    Ok(false)
+}
 
-    // 3. Fuzzy: trigram candidates, scored by bigram similarity; a standard address
-    //    that ends with the whole query (district or town left out) counts as normalised.
-    let chars: Vec<char> = normalized.chars().collect();
-    if chars.len() < 3 {
-        return Ok(resolution);
+/// Matches in one grid are a match of `kind`; matches in several are ambiguous.
+fn settle(resolution: &mut Resolution, kind: MatchKind, confidence: f64, found: Vec<Candidate>) {
+    if distinct_grids(&found) == 1 {
+        resolution.kind = kind;
+        resolution.confidence = confidence;
+        resolution.matched = found.into_iter().next();
+    } else {
+        resolution.kind = MatchKind::Ambiguous;
+        resolution.candidates = found.into_iter().take(MAX_CANDIDATES).collect();
     }
+}
+
+/// Standard addresses sharing a character trigram with the normalised query (SQLite
+/// FTS5), each scored and with its normalised form.
+fn trigram_candidates(db: &impl Sql, version: i64, normalized: &str) -> Result<Vec<(Candidate, String)>, StorageError> {
+    let chars: Vec<char> = normalized.chars().collect();
     let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).collect();
     trigrams.sort();
     trigrams.dedup();
@@ -198,42 +214,43 @@ pub fn resolve(db: &impl Sql, version: i64, query: &str, city_names: &[String]) 
          WHERE addresses_fts MATCH ? AND a.version = ? ORDER BY f.rank LIMIT 200",
         &[fts_query.into(), version.into()],
     )?;
-    let mut scored = candidates_from(rows, &normalized);
-    let suffix: Vec<Candidate> =
-        scored.iter().filter(|(_, n)| chars.len() >= 6 && n.ends_with(&normalized)).map(|(c, _)| c.clone()).collect();
+    Ok(candidates_from(rows, normalized))
+}
+
+/// Fuzzy, tried last: a standard address that ends with the whole query (district or town left
+/// out) counts as normalised (0.9); else the best bigram similarity, if high enough and
+/// not contested by another grid.
+fn fuzzy(resolution: &mut Resolution, mut scored: Vec<(Candidate, String)>) {
+    let normalized = &resolution.normalized;
+    let long_enough = normalized.chars().count() >= 6;
+    let suffix: Vec<Candidate> = scored
+        .iter()
+        .filter(|(_, n)| long_enough && n.ends_with(normalized.as_str()))
+        .map(|(c, _)| c.clone())
+        .collect();
     if !suffix.is_empty() {
-        if distinct_grids(&suffix) == 1 {
-            resolution.kind = MatchKind::Normalized;
-            resolution.confidence = 0.9;
-            resolution.matched = suffix.into_iter().next();
-        } else {
-            resolution.kind = MatchKind::Ambiguous;
-            resolution.candidates = suffix.into_iter().take(MAX_CANDIDATES).collect();
-        }
-        return Ok(resolution);
+        settle(resolution, MatchKind::Normalized, 0.9, suffix);
+        return;
     }
     scored.sort_by(|a, b| b.0.similarity.total_cmp(&a.0.similarity).then_with(|| a.0.address.cmp(&b.0.address)));
     let mut ranked: Vec<Candidate> = scored.into_iter().map(|(c, _)| c).collect();
     ranked.truncate(MAX_CANDIDATES + 1);
-    let Some(best) = ranked.first().cloned() else {
-        return Ok(resolution);
-    };
+    let Some(best) = ranked.first().cloned() else { return };
     if best.similarity < MIN_FUZZY_SIMILARITY {
         resolution.candidates = ranked.into_iter().take(MAX_CANDIDATES).collect();
-        return Ok(resolution);
+        return;
     }
     let contenders: Vec<Candidate> =
         ranked.iter().filter(|c| best.similarity - c.similarity < AMBIGUITY_MARGIN).cloned().collect();
     if distinct_grids(&contenders) > 1 {
         resolution.kind = MatchKind::Ambiguous;
         resolution.candidates = contenders.into_iter().take(MAX_CANDIDATES).collect();
-        return Ok(resolution);
+        return;
     }
     resolution.kind = MatchKind::Fuzzy;
     resolution.confidence = (best.similarity * 0.9 * 1000.0).round() / 1000.0;
     resolution.candidates = ranked.into_iter().skip(1).take(MAX_CANDIDATES).collect();
     resolution.matched = Some(best);
-    Ok(resolution)
 }
 
 #[cfg(test)]

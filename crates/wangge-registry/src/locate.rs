@@ -4,7 +4,7 @@
 //! it; a point exactly on an edge or vertex shared by several belongs to the one with
 //! the smallest code. Dedicated grids list every one whose closure holds the point.
 
-use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
+use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_geo::shape::metres_per_degree;
 use wangge_geo::{Position, Shape};
 
@@ -197,56 +197,62 @@ fn candidates(
            AND role = 'grid_head' AND grid_code = ''",
         &[(lng + dx).into(), (lng - dx).into(), (lat + dy).into(), (lat - dy).into(), version.into()],
     )?;
-    let text = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
-    let mut grid_rows = Vec::new();
+    let mut hits = Vec::new();
     for r in rows.rows {
         match r[0].as_str() {
-            Some("grid") => grid_rows.push(r),
-            Some("region") => roster.chains.push((
-                text(&r[6]),
-                r[5].as_i64().unwrap_or(0),
-                Region {
-                    code: text(&r[1]),
-                    name: text(&r[2]),
-                    level: text(&r[3]),
-                    parent: r[4].as_str().map(str::to_owned),
-                },
-            )),
-            _ => roster.staff.push(StaffView {
-                staff_id: text(&r[1]),
-                name: text(&r[2]),
-                role: text(&r[3]),
-                grid_code: text(&r[4]),
-                region_code: text(&r[5]),
-                phone: mask_phone(&text(&r[6])),
-            }),
+            Some("grid") => hits.extend(hit(&r[1..], lng, lat)),
+            Some("region") => roster.chains.push(chain_link(&r)),
+            _ => roster.staff.push(staff_view(&r)),
         }
-    }
-    let rows = Rows { columns: Vec::new(), rows: grid_rows.into_iter().map(|mut r| r.split_off(1)).collect() };
-    let mut hits = Vec::with_capacity(rows.rows.len());
-    for r in rows.rows {
-        let SqlValue::Blob(bytes) = &r[7] else { continue };
-        let Some(shape) = Shape::decode(bytes) else { continue };
-        let position = shape.position(lng, lat);
-        let distance_m = if position == Position::Outside { shape.distance_m(lng, lat) } else { 0.0 };
-        let text = |i: usize| r[i].as_str().unwrap_or_default().to_owned();
-        hits.push(Hit {
-            code: text(0),
-            name: text(1),
-            kind: GridKind::parse(r[2].as_str().unwrap_or_default()).unwrap_or(GridKind::Comprehensive),
-            region_code: text(3),
-            area_m2: match r[4] {
-                SqlValue::Real(f) => f,
-                _ => 0.0,
-            },
-            grid_head: r[5].as_str().map(str::to_owned),
-            members: serde_json::from_str(r[6].as_str().unwrap_or("[]")).unwrap_or_default(),
-            position,
-            distance_m,
-        });
     }
     hits.sort_by(|a, b| a.code.cmp(&b.code));
     Ok(hits)
+}
+
+fn text(v: &SqlValue) -> String {
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// A `grid` row of [`candidates`] (without its tag) as a hit, placed against the point;
+/// `None` if its outline cannot be read.
+fn hit(r: &[SqlValue], lng: f64, lat: f64) -> Option<Hit> {
+    let SqlValue::Blob(bytes) = &r[7] else { return None };
+    let shape = Shape::decode(bytes)?;
+    let position = shape.position(lng, lat);
+    let distance_m = if position == Position::Outside { shape.distance_m(lng, lat) } else { 0.0 };
+    Some(Hit {
+        code: text(&r[0]),
+        name: text(&r[1]),
+        kind: GridKind::parse(r[2].as_str().unwrap_or_default()).unwrap_or(GridKind::Comprehensive),
+        region_code: text(&r[3]),
+        area_m2: match r[4] {
+            SqlValue::Real(f) => f,
+            _ => 0.0,
+        },
+        grid_head: r[5].as_str().map(str::to_owned),
+        members: serde_json::from_str(r[6].as_str().unwrap_or("[]")).unwrap_or_default(),
+        position,
+        distance_m,
+    })
+}
+
+/// A `region` row of [`candidates`]: (community, depth above it, region).
+fn chain_link(r: &[SqlValue]) -> (String, i64, Region) {
+    let region =
+        Region { code: text(&r[1]), name: text(&r[2]), level: text(&r[3]), parent: r[4].as_str().map(str::to_owned) };
+    (text(&r[6]), r[5].as_i64().unwrap_or(0), region)
+}
+
+/// A `staff` row of [`candidates`], phone masked.
+fn staff_view(r: &[SqlValue]) -> StaffView {
+    StaffView {
+        staff_id: text(&r[1]),
+        name: text(&r[2]),
+        role: text(&r[3]),
+        grid_code: text(&r[4]),
+        region_code: text(&r[5]),
+        phone: mask_phone(&text(&r[6])),
+    }
 }
 
 /// Locates a WGS-84 point in grids version `version` (`None`: the current one);
