@@ -5,6 +5,7 @@
 //!   enums of a case (assignee kind, escalation level);
 //! - [`log`]: the append-only, hash-chained history of a case;
 //! - [`notices`]: the outbox of notices a change owes;
+//! - [`refusal`]: why a request is refused, with stable codes and text in zh-CN and en;
 //! - [`reference`]: the catalogue of matters (with each matter's [`reference::Priority`]),
 //!   calendars and departments;
 //! - [`store`]: cases in storage — made, read, acted on, and the facts assessment reads;
@@ -15,5 +16,6 @@ pub mod lifecycle;
 pub mod log;
 pub mod notices;
 pub mod reference;
+pub mod refusal;
 pub mod store;
 pub mod supervision;

@@ -247,11 +247,7 @@ pub fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> R
         Actor::Reporter => matches!(action, A::RateDissatisfied | A::Comment),
         Actor::System => false,
     };
-    if allowed {
-        Ok(())
-    } else {
-        Err(CaseError::Forbidden(format!("{} `{}` may not {} this case", actor.role(), actor.id(), action.as_str())))
-    }
+    if allowed { Ok(()) } else { Err(CaseError::Forbidden { role: actor.role(), actor: actor.id(), action }) }
 }
 
 #[cfg(test)]

@@ -164,7 +164,7 @@ fn who_may_act_is_checked_and_refusals_change_nothing() {
     let forbidden = |action, actor| {
         matches!(
             act_at(&db, &calendar, "w1", action, actor, None, "2026-11-27T11:00:00+08:00"),
-            Err(CaseError::Forbidden(_))
+            Err(CaseError::Forbidden { .. })
         )
     };
     assert!(forbidden(Action::Accept, Actor::Centre("320612".into())), "another district's centre");
@@ -424,7 +424,10 @@ fn a_report_within_50_m_and_24_h_of_an_open_case_of_its_category_is_merged_on_ar
     assert_eq!((near.state, near.merged_into.as_deref()), (State::Merged, Some("d1")));
     // The reporter is owed a notice naming the case the report joined.
     let owed = wangge_cases::notices::pending(&db, 100).unwrap();
-    assert!(owed.iter().any(|n| n.kind == "case_merged" && n.case_id == "d2" && n.payload["merged_into"] == "d1"));
+    assert!(
+        owed.iter()
+            .any(|n| n.kind == "case_merged" && n.case_id.as_deref() == Some("d2") && n.payload["merged_into"] == "d1")
+    );
     assert_eq!(at("d3", "B05", 55.0, "2026-11-27T11:00:00+08:00").state, State::Reported, "55 m is another spot");
     assert_eq!(at("d4", "C05", 0.0, "2026-11-27T11:00:00+08:00").state, State::Reported, "another matter");
     assert_eq!(at("d5", "B05", 0.0, "2026-11-28T10:01:00+08:00").state, State::Reported, "d1 is more than 24 h before");

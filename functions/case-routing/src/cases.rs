@@ -15,19 +15,6 @@ use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 
-fn problem(e: CaseError) -> Problem {
-    match e {
-        CaseError::NotFound => Problem::new(ErrorCode::NotFound).with_detail("no such case", "案件不存在"),
-        CaseError::Conflict { state, version, message } => Problem::new(ErrorCode::Conflict)
-            .with_detail(message.clone(), format!("与案件当前状态冲突：{message}"))
-            .with_extension("current_state", state.as_str())
-            .with_extension("current_version", version),
-        CaseError::Forbidden(why) => Problem::new(ErrorCode::ActorForbidden).with_detail(why.clone(), why),
-        CaseError::Invalid(why) => Problem::new(ErrorCode::ValidationFailed).with_detail(why.clone(), why),
-        CaseError::Storage(e) => e.into(),
-    }
-}
-
 /// A case as answered: its reporter shown in full only to a key that acts for the
 /// case's region (the handling centre), masked for everyone else.
 fn view(case: &Case, reporter: Reporter, principal: &Principal) -> Value {
@@ -61,8 +48,8 @@ pub async fn create(mut req: Req) -> Reply {
             )])
     })?;
     let calendar = reference::calendar(&db)?;
-    let case = store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
-        .map_err(problem)?;
+    let case =
+        store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })?;
     deliver(&db, &req.request_id).await;
     // The deadlines that apply: the category's, and the due times once assigned.
     let mut answer = serde_json::to_value(&case).unwrap_or_default();
@@ -116,13 +103,12 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
     timing.lap("request");
     let db = COMPONENT.db()?;
     timing.lap("open");
-    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    let case = store::get(&db, id)?.ok_or_else(|| Problem::from(CaseError::NotFound))?;
     principal.require_region_unnamed(&case.community)?;
     // Only an action that sets deadlines needs the working calendar parsed.
     let calendar = if request.sets_deadlines() { reference::calendar(&db)? } else { Calendar::default() };
     timing.lap("read");
-    let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })
-        .map_err(problem)?;
+    let case = store::act(&db, id, &request, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })?;
     timing.lap("act");
     deliver(&db, &req.request_id).await;
     timing.lap("deliver");
@@ -142,7 +128,7 @@ pub async fn act(mut req: Req, id: &str) -> Reply {
 fn readable(req: &Req, id: &str) -> Result<(Principal, Db, Case), Problem> {
     let principal = req.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
     let db = COMPONENT.db_for_reads()?;
-    let case = store::get(&db, id)?.ok_or_else(|| problem(CaseError::NotFound))?;
+    let case = store::get(&db, id)?.ok_or_else(|| Problem::from(CaseError::NotFound))?;
     principal.require_region_unnamed(&case.community)?;
     Ok((principal, db, case))
 }
@@ -288,8 +274,7 @@ pub async fn sweep(req: Req) -> Reply {
     };
     let db = COMPONENT.db()?;
     let calendar = reference::calendar(&db)?;
-    let report = store::sweep(&db, &Context { calendar: &calendar, now: wangge_core::time::now_utc() }, &after, limit)
-        .map_err(problem)?;
+    let report = store::sweep(&db, &Context { calendar: &calendar, now: wangge_core::time::now_utc() }, &after, limit)?;
     let (delivered, pending) = deliver(&db, &req.request_id).await;
     Ok(json(
         200,

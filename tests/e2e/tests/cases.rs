@@ -445,12 +445,20 @@ fn the_outbox_takes_each_key_once_and_at_most_500_messages_a_call() {
             Some(json!({ "messages": messages }).to_string().as_bytes()),
         )
     };
-    let message = |key: &str| json!({"idempotency_key": key, "kind": "reminder", "recipient": {"kind": "staff", "id": "S000002"}, "urgency": "normal", "payload": {}});
+    // The outbox's message, every field present (wangge_notify::api::Message).
+    let message = |key: &str| json!({"idempotency_key": key, "kind": "reminder", "case_id": null, "region": "320613001001",
+        "recipient": {"kind": "staff", "id": "S000002", "phone": null, "wechat_openid": null}, "urgency": "normal", "payload": {}});
     let first = enqueue(vec![message("k1"), message("k2")]);
     assert_eq!((first.json()["enqueued"].as_i64(), first.json()["duplicates"].as_i64()), (Some(2), Some(0)));
     let again = enqueue(vec![message("k2"), message("k3")]);
     assert_eq!((again.json()["enqueued"].as_i64(), again.json()["duplicates"].as_i64()), (Some(1), Some(1)));
     let too_many = enqueue((0..501).map(|i| message(&format!("m{i}"))).collect());
     assert_eq!(too_many.status, 422);
+    // A message from a mismatched build, with a field renamed or missing, is refused whole.
+    let mut renamed = message("k4");
+    renamed["regoin"] = renamed["region"].take();
+    renamed.as_object_mut().unwrap().remove("region");
+    let refused = enqueue(vec![message("k5"), renamed]);
+    assert_eq!((refused.status, refused.json()["code"].as_str()), (422, Some("validation_failed")), "{}", refused.body);
     assert_eq!(outbox(&suite).len(), 3);
 }

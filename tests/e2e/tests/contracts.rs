@@ -193,3 +193,48 @@ fn the_openapi_document_lists_exactly_the_routes_the_tables_serve() {
     assert!(undocumented.is_empty(), "served but not in schemas/openapi.json: {undocumented:?}");
     assert!(unserved.is_empty(), "in schemas/openapi.json but not served: {unserved:?}");
 }
+
+/// case-routing's refusals read in the client's language (Accept-Language), each with
+/// its stable `reason` beside the problem's code.
+#[test]
+fn case_refusals_follow_accept_language() {
+    let suite = start_city("contracts-language", &[]);
+    let body = json!({
+        "source": "resident",
+        "reporter": { "phone": "13812345678" },
+        "category": "B05",
+        "description": "垃圾",
+        "location": { "lng": 120.802356, "lat": 32.138927 }
+    });
+    let made = call("POST", &suite.url("/v1/events"), OPERATOR_KEY, Some(&body));
+    assert_eq!(made.status, 201, "{}", made.body);
+    let case = made.json()["case_id"].as_str().unwrap().to_owned();
+    let act = |lang: &str, action: Value| {
+        let auth = bearer(OPERATOR_KEY);
+        request(
+            "POST",
+            &suite.url(&format!("/v1/cases/{case}/actions")),
+            &[("authorization", auth.as_str()), ("content-type", "application/json"), ("accept-language", lang)],
+            Some(action.to_string().as_bytes()),
+        )
+    };
+    // A centre may verify, but not a case that nobody has resolved: a conflict.
+    let sign = json!({ "action": "verify_pass", "actor": { "kind": "centre", "id": "3206" } });
+    let zh = act("zh-CN,zh;q=0.9", sign.clone());
+    assert_eq!((zh.status, zh.header("content-language")), (409, Some("zh-CN")), "{}", zh.body);
+    assert_eq!(zh.json()["reason"], "not_allowed_in_state");
+    let detail = zh.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("的案件不能核查通过"), "{detail}");
+    let en = act("en", sign);
+    assert_eq!(
+        en.json()["detail"].as_str().unwrap(),
+        format!("a case that is {} cannot be verify_pass", zh.json()["current_state"].as_str().unwrap())
+    );
+    let accept = json!({ "action": "accept", "actor": { "kind": "centre", "id": "3206" } });
+    assert_eq!(act("zh-CN", accept).status, 200);
+    let nowhere = json!({ "action": "assign", "actor": { "kind": "centre", "id": "3206" },
+        "target": { "kind": "department", "code": "320613000000-nothing" } });
+    let refused = act("zh-CN", nowhere);
+    assert_eq!((refused.status, refused.json()["reason"].as_str()), (422, Some("no_department")), "{}", refused.body);
+    assert_eq!(refused.json()["detail"], "没有部门 `320613000000-nothing`");
+}

@@ -7,6 +7,7 @@ use wangge_core::time::{parse, render};
 use crate::lifecycle::{Action, State};
 use crate::log::{self, Draft, GENESIS};
 use crate::reference::{self, Category, Priority};
+use crate::refusal::Invalid;
 use crate::store::transition::transition;
 use crate::store::{Actor, Case, CaseError, Context, NewCase, SOURCES, Target, get};
 
@@ -15,11 +16,14 @@ use crate::store::{Actor, Case, CaseError, Context, NewCase, SOURCES, Target, ge
 /// an urgent matter skips the queue and goes to the grid or to its department.
 pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) -> Result<Case, CaseError> {
     if !SOURCES.contains(&new.source.as_str()) {
-        return Err(CaseError::Invalid(format!("unknown source `{}`", new.source)));
+        return Err(CaseError::Invalid(Invalid::UnknownSource(new.source.clone())));
     }
     let times = Times::of(new, ctx)?;
     // The catalogue's priority, parsed once: the catalogue was checked when it was imported.
-    let priority: Priority = category.priority.parse().map_err(CaseError::Invalid)?;
+    let priority: Priority = category
+        .priority
+        .parse()
+        .map_err(|_| CaseError::Invalid(Invalid::UnknownPriority(category.priority.clone())))?;
     let existing = db.transaction(|db| {
         // The same report sent twice (intake retrying after a lost answer) is the same case.
         if let Some(id) = same_case(db, new)? {
@@ -51,12 +55,12 @@ impl Times {
     fn of(new: &NewCase, ctx: &Context) -> Result<Times, CaseError> {
         let reported_at = parse(&new.reported_at)
             .map(render)
-            .ok_or_else(|| CaseError::Invalid(format!("reported_at `{}` is not RFC 3339", new.reported_at)))?;
+            .ok_or_else(|| CaseError::Invalid(Invalid::NotATime("reported_at", new.reported_at.clone())))?;
         let discovered_at = match &new.discovered_at {
             Some(t) => Some(
                 parse(t)
                     .map(render)
-                    .ok_or_else(|| CaseError::Invalid(format!("discovered_at `{t}` is not RFC 3339")))?,
+                    .ok_or_else(|| CaseError::Invalid(Invalid::NotATime("discovered_at", t.clone())))?,
             ),
             None => None,
         };

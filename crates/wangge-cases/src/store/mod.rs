@@ -43,11 +43,11 @@ pub enum CaseError {
     /// No case with that id.
     NotFound,
     /// The action does not fit the case now: names the current state and version.
-    Conflict { state: State, version: i64, message: String },
-    /// The actor may not do this to this case.
-    Forbidden(String),
+    Conflict { state: State, version: i64, clash: crate::refusal::Clash },
+    /// The actor (by role and id) may not take this action on this case.
+    Forbidden { role: &'static str, actor: String, action: crate::lifecycle::Action },
     /// The request itself is unacceptable (unknown target, missing field).
-    Invalid(String),
+    Invalid(crate::refusal::Invalid),
     /// The database failed.
     Storage(StorageError),
 }

@@ -7,10 +7,11 @@ use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::time::{parse, render};
 
 use crate::calendar::Within;
-use crate::lifecycle::{self, Action, AssigneeKind, EscalationLevel, Facts, Transition, TransitionError, authorize};
+use crate::lifecycle::{self, Action, AssigneeKind, EscalationLevel, Facts, Transition, authorize};
 use crate::log::{self, Draft};
 use crate::notices::{Notice, Recipient};
 use crate::reference;
+use crate::refusal::{Clash, Invalid};
 use crate::store::{ActionRequest, Actor, Case, CaseError, Context, Target, get, reporter, town_of};
 
 /// Applies one action, authorized and validated against the current state, in one
@@ -24,7 +25,7 @@ pub fn act(db: &impl Sql, case_id: &str, request: &ActionRequest, ctx: &Context)
             return Err(CaseError::Conflict {
                 state: case.state,
                 version: case.version,
-                message: format!("the case is at version {}, not {expected}", case.version),
+                clash: Clash::Version { expected },
             });
         }
         authorize(db, &case, &request.actor, request.action)?;
@@ -94,10 +95,7 @@ fn check(case: &Case, action: Action, ctx: &Context) -> Result<Transition, CaseE
     lifecycle::apply(case.state, action, facts).map_err(|e| CaseError::Conflict {
         state: case.state,
         version: case.version,
-        message: match e {
-            TransitionError::NotAllowed { .. } => e.to_string(),
-            other => other.to_string(),
-        },
+        clash: Clash::Transition(e),
     })
 }
 
@@ -118,11 +116,11 @@ fn state_change(
         }
         Action::Merge => {
             let Some(Target::Case(into)) = target else {
-                return Err(CaseError::Invalid("merge needs a target: the open case this one duplicates".into()));
+                return Err(CaseError::Invalid(Invalid::MergeWithoutTarget));
             };
             let open = get(db, into)?.is_some_and(|other| other.state.is_open() && other.id != case.id);
             if !open {
-                return Err(CaseError::Invalid(format!("`{into}` is not another open case")));
+                return Err(CaseError::Invalid(Invalid::NotAnotherOpenCase(into.to_string())));
             }
             vec![("merged_into", into.as_str().into())]
         }
@@ -137,23 +135,23 @@ fn state_change(
 /// department) and the deadlines to respond and to resolve from now, on the calendar.
 fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context) -> Result<Sets, CaseError> {
     let Some(target) = target else {
-        return Err(CaseError::Invalid("assign needs a target: a grid or a department".into()));
+        return Err(CaseError::Invalid(Invalid::AssignWithoutTarget));
     };
     let category = reference::category(db, &case.category)?
-        .ok_or_else(|| CaseError::Invalid(format!("category {} is no longer in the catalogue", case.category)))?;
+        .ok_or_else(|| CaseError::Invalid(Invalid::CategoryGone(case.category.clone())))?;
     let mut sets: Sets = Vec::new();
     let (kind, code) = match target {
         Target::Grid(code) => {
             if Some(code) != case.responsible_grid.as_ref() && Some(code) != case.comprehensive_grid.as_ref() {
-                return Err(CaseError::Invalid(format!("grid {code} is not this case's grid")));
+                return Err(CaseError::Invalid(Invalid::NotThisCasesGrid(code.to_string())));
             }
             (AssigneeKind::Grid, code)
         }
-        Target::Case(_) => return Err(CaseError::Invalid("assign a grid or a department, not a case".into())),
+        Target::Case(_) => return Err(CaseError::Invalid(Invalid::AssignToCase)),
         Target::Department(code) => {
             let known = db.execute("SELECT 1 FROM departments WHERE dept_code = ?", &[code.as_str().into()])?;
             if known.rows.is_empty() {
-                return Err(CaseError::Invalid(format!("no department `{code}`")));
+                return Err(CaseError::Invalid(Invalid::NoDepartment(code.to_string())));
             }
             sets.push(("escalated_to_department", 1i64.into()));
             (AssigneeKind::Department, code)
@@ -161,7 +159,7 @@ fn assignment(db: &impl Sql, case: &Case, target: Option<&Target>, ctx: &Context
     };
     let (respond, resolve) = (Within::parse(&category.respond_within), Within::parse(&category.resolve_within));
     let (Ok(respond), Ok(resolve)) = (respond, resolve) else {
-        return Err(CaseError::Invalid(format!("category {} has unreadable deadlines", category.code)));
+        return Err(CaseError::Invalid(Invalid::UnreadableDeadlines(category.code.clone())));
     };
     // The only read of the calendar in a transition: ActionRequest::sets_deadlines
     // must name every action that reaches it, or the caller leaves it unloaded.
@@ -220,11 +218,7 @@ fn write(db: &impl Sql, case: &Case, mut sets: Sets, draft: Draft) -> Result<i64
     if db.execute(&sql, &params)?.rows.is_empty() {
         // Someone else changed the case between our read and write: impossible inside
         // one IMMEDIATE transaction, but never assumed.
-        return Err(CaseError::Conflict {
-            state: case.state,
-            version: case.version,
-            message: "the case changed; read it again".into(),
-        });
+        return Err(CaseError::Conflict { state: case.state, version: case.version, clash: Clash::Changed });
     }
     log::insert_entry(db, &entry, &hash)?;
     Ok(entry.seq)
