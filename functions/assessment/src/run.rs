@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use spin_sdk::http::{IncomingResponse, Method, Request};
-use wangge_assess::compute::Run;
+use wangge_assess::compute::{Finished, Run};
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
@@ -16,7 +16,7 @@ use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::region::{district_of, town_of};
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_spin::chain::{Answer, call, internal_url};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
@@ -97,9 +97,7 @@ async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
 
 /// The latest stored rules: version, body, and the hash stored with them.
 fn stored_rules(db: &Db) -> Result<Option<(i64, Rules, String)>, Problem> {
-    let rows = db
-        .execute("SELECT version, body, sha256 FROM rules ORDER BY version DESC LIMIT 1", &[])
-        .map_err(|e| storage_problem(&e))?;
+    let rows = db.execute("SELECT version, body, sha256 FROM rules ORDER BY version DESC LIMIT 1", &[])?;
     let Some(r) = rows.rows.first() else { return Ok(None) };
     let rules =
         r[1].as_str().and_then(|b| serde_json::from_str(b).ok()).ok_or_else(|| Problem::new(ErrorCode::Internal))?;
@@ -118,8 +116,7 @@ fn current_rules(db: &Db, catalogue: &Catalogue) -> Result<(i64, Rules), Problem
 /// `PUT /v1/assessments/rules` (`assessments:run`, every region): a new version, unless
 /// it is the current one again.
 pub async fn put_rules(mut req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::AssessmentsRun)?;
+    let principal = req.require(Scope::AssessmentsRun)?;
     principal.require_every_region()?;
     // The shape (schemas/assessment.rules.json) is checked as it is read, with pointers.
     let rules: Rules = req.json(256 * KIB).await?;
@@ -136,25 +133,23 @@ pub async fn put_rules(mut req: Req) -> Reply {
         return Ok(json(200, &json!({ "version": current, "sha256": sha, "changed": false })));
     }
     let now = wangge_core::time::render(wangge_core::time::now_utc());
-    let version = db
-        .transaction(|db| {
-            let next = db
-                .execute("SELECT coalesce(max(version), 0) + 1 FROM rules", &[])?
-                .scalar()
-                .and_then(SqlValue::as_i64)
-                .unwrap_or(1);
-            db.execute(
-                "INSERT INTO rules (version, body, sha256, created_at) VALUES (?, ?, ?, ?)",
-                &[
-                    next.into(),
-                    serde_json::to_string(&rules).unwrap_or_default().into(),
-                    sha.as_str().into(),
-                    now.as_str().into(),
-                ],
-            )?;
-            Ok::<_, StorageError>(next)
-        })
-        .map_err(|e| storage_problem(&e))?;
+    let version = db.transaction(|db| {
+        let next = db
+            .execute("SELECT coalesce(max(version), 0) + 1 FROM rules", &[])?
+            .scalar()
+            .and_then(SqlValue::as_i64)
+            .unwrap_or(1);
+        db.execute(
+            "INSERT INTO rules (version, body, sha256, created_at) VALUES (?, ?, ?, ?)",
+            &[
+                next.into(),
+                serde_json::to_string(&rules).unwrap_or_default().into(),
+                sha.as_str().into(),
+                now.as_str().into(),
+            ],
+        )?;
+        Ok::<_, StorageError>(next)
+    })?;
     Ok(json(201, &json!({ "version": version, "sha256": sha, "changed": true })))
 }
 
@@ -169,8 +164,7 @@ fn invalid(errors: Vec<FieldError>) -> Problem {
 
 /// `GET /v1/assessments/rules` (`assessments:read`): the current rules, version and hash.
 pub async fn get_rules(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
+    req.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
     // The catalogue is asked for only when no rules are stored: its weights are the defaults'.
     let db = COMPONENT.db()?;
     let (version, rules, sha) = match stored_rules(&db)? {
@@ -278,24 +272,78 @@ impl Batch {
 /// period from the facts and stores it, replacing the previous run. A rerun with the
 /// same facts and rules stores byte-identical results and says so (`identical`).
 pub async fn run(req: Req, raw_period: &str) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::AssessmentsRun)?;
+    let principal = req.require(Scope::AssessmentsRun)?;
     principal.require_every_region()?;
     let period = period(raw_period)?;
-    let started = std::time::Instant::now();
-    let mut stages: Vec<Value> = Vec::new();
-    let lap = |name: &str, count: u64, stages: &mut Vec<Value>| {
-        stages.push(json!({ "stage": name, "count": count, "ms": (started.elapsed().as_secs_f64() * 1000.0).round() }));
-    };
+    let mut progress = Progress { started: std::time::Instant::now(), stages: Vec::new() };
     let catalogue = catalogue(&req).await?;
     let db = COMPONENT.db()?;
     let (rules_version, rules) = current_rules(&db, &catalogue)?;
+    let grids = grids(&req).await?;
+    progress.lap("grids", grids.len() as u64);
+    let run_at = wangge_core::time::now_utc();
+    let mut computation = Run::new(period.clone(), run_at, rules.clone(), catalogue.categories, grids);
+    // Pass 1: duplicates, so that each case knows its first report.
+    let seen = facts(&period, true, &req.request_id, |f| computation.see_duplicate(&f)).await?;
+    progress.lap("duplicates", seen);
+    // Pass 2, in one transaction with the stored results: deductions as they come.
+    db.begin()?;
+    let (count, result_sha) = match compute_and_store(&db, &period, &mut computation, &req.request_id).await {
+        Ok(v) => v,
+        Err(p) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            return Err(p);
+        }
+    };
+    progress.lap("computed", count);
+    let record = RunRecord {
+        label: period.label.clone(),
+        run_at: wangge_core::time::render(run_at),
+        rules_version,
+        rules_sha: rules.sha256(),
+        result_sha,
+        facts: count,
+        stages: Value::Array(progress.stages.clone()),
+    };
+    let identical = record_and_commit(&db, &record)?;
+    progress.lap("stored", count);
+    Ok(json(
+        200,
+        &json!({
+            "period": record.label,
+            "run_at": record.run_at,
+            "rules_version": rules_version,
+            "rules_sha256": record.rules_sha,
+            "result_sha256": record.result_sha,
+            "identical": identical,
+            "facts": count,
+            "progress": progress.stages,
+        }),
+    ))
+}
+
+/// The stages of a run as `progress` reports them: each with its count and the time
+/// since the run started when it ended.
+struct Progress {
+    started: std::time::Instant,
+    stages: Vec<Value>,
+}
+
+impl Progress {
+    fn lap(&mut self, name: &str, count: u64) {
+        let ms = (self.started.elapsed().as_secs_f64() * 1000.0).round();
+        self.stages.push(json!({ "stage": name, "count": count, "ms": ms }));
+    }
+}
+
+/// Every grid, from grid-lookup, with its community, town and district.
+async fn grids(req: &Req) -> Result<Vec<GridInfo>, Problem> {
     let Answer::Ok(grid_doc) =
         call("grid-lookup", Method::Get, "/internal/grids", &req.request_id, req.lang, None).await
     else {
         return Err(unavailable("the grids (grid-lookup)"));
     };
-    let grids: Vec<GridInfo> = grid_doc["grids"]
+    Ok(grid_doc["grids"]
         .as_array()
         .into_iter()
         .flatten()
@@ -309,135 +357,166 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
                 community,
             })
         })
-        .collect();
-    lap("grids", grids.len() as u64, &mut stages);
-    let run_at = wangge_core::time::now_utc();
-    let mut computation = Run::new(period.clone(), run_at, rules.clone(), catalogue.categories, grids);
-    // Pass 1: duplicates, so that each case knows its first report.
-    let seen = facts(&period, true, &req.request_id, |f| computation.see_duplicate(&f)).await?;
-    lap("duplicates", seen, &mut stages);
-    // Pass 2, in one transaction with the stored results: deductions as they come.
+        .collect())
+}
+
+/// Pass 2 and the results, inside the caller's transaction: the period's stored
+/// results replaced by this run's. Returns the facts read and the results' hash.
+async fn compute_and_store(
+    db: &Db,
+    period: &Period,
+    computation: &mut Run,
+    request_id: &str,
+) -> Result<(u64, String), Problem> {
+    for table in ["deductions", "scores", "statistics", "departments"] {
+        db.execute(&format!("DELETE FROM {table} WHERE period = ?"), &[text(&period.label)])?;
+    }
     let mut hash = Sha256::new();
-    let label = period.label.clone();
-    db.begin().map_err(|e| storage_problem(&e))?;
-    let outcome: Result<(u64, String), Problem> = async {
-        let storage = |e: StorageError| storage_problem(&e);
-        for table in ["deductions", "scores", "statistics", "departments"] {
-            db.execute(&format!("DELETE FROM {table} WHERE period = ?"), &[text(&label)]).map_err(storage)?;
-        }
-        let mut failed = None;
-        let mut deductions = Batch::new("deductions (period, grid, month, case_id, rule, domain, points)", 7);
-        let count = facts(&period, false, &req.request_id, |fact| {
-            for d in computation.add(&fact) {
-                hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.month, d.case_id, d.rule, d.domain, d.points));
-                let row = [text(&label), text(&d.grid), text(&d.month), text(&d.case_id), d.rule.as_str().into(), text(&d.domain), d.points.into()];
-                if failed.is_none()
-                    && let Err(e) = deductions.push(&db, row)
-                {
-                    failed = Some(e);
-                }
-            }
-        })
-        .await?;
-        if let Some(e) = failed {
-            return Err(storage(e));
-        }
-        deductions.flush(&db).map_err(storage)?;
-        let finished = computation.finish();
-        let mut scores = Batch::new("scores (period, level, code, parent, score, rounded, grade, rank, subs)", 9);
-        for s in &finished.scores {
-            let subs = serde_json::to_string(&s.subs).unwrap_or_default();
-            hash.update(format!("{}|{}|{}|{:?}|{}|{}|{:?}|{}\n", s.level, s.code, s.parent, s.score, s.rounded, s.grade, s.rank, subs));
+    let count = store_deductions(db, period, computation, request_id, &mut hash).await?;
+    let finished = computation.finish();
+    store_scores(db, &period.label, &finished, &mut hash)?;
+    store_statistics_and_departments(db, &period.label, &finished, &mut hash)?;
+    Ok((count, hex::encode(hash.finalize())))
+}
+
+/// Every case fact through the computation, its deductions stored as they come.
+/// Returns the facts read.
+async fn store_deductions(
+    db: &Db,
+    period: &Period,
+    computation: &mut Run,
+    request_id: &str,
+    hash: &mut Sha256,
+) -> Result<u64, Problem> {
+    let label = &period.label;
+    let mut failed = None;
+    let mut deductions = Batch::new("deductions (period, grid, month, case_id, rule, domain, points)", 7);
+    let count = facts(period, false, request_id, |fact| {
+        for d in computation.add(&fact) {
+            hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.month, d.case_id, d.rule, d.domain, d.points));
             let row = [
-                text(&label),
-                s.level.into(),
-                text(&s.code),
-                text(&s.parent),
-                s.score.into(),
-                s.rounded.into(),
-                text(&s.grade),
-                s.rank.map(|r| r as i64).into(),
-                subs.into(),
+                text(label),
+                text(&d.grid),
+                text(&d.month),
+                text(&d.case_id),
+                d.rule.as_str().into(),
+                text(&d.domain),
+                d.points.into(),
             ];
-            scores.push(&db, row).map_err(storage)?;
+            if failed.is_none()
+                && let Err(e) = deductions.push(db, row)
+            {
+                failed = Some(e);
+            }
         }
-        scores.flush(&db).map_err(storage)?;
-        let mut grids: Vec<&String> = finished.statistics.keys().collect();
-        grids.sort();
-        let mut statistics = Batch::new("statistics (period, grid, counts)", 3);
-        for grid in grids {
-            let counts = serde_json::to_string(&finished.statistics[grid]).unwrap_or_default();
-            hash.update(format!("{grid}|{counts}\n"));
-            statistics.push(&db, [text(&label), text(grid), counts.into()]).map_err(storage)?;
-        }
-        statistics.flush(&db).map_err(storage)?;
-        for (department, d) in &finished.departments {
-            hash.update(format!("{department}|{}|{}|{}|{}|{:?}\n", d.due, d.on_time, d.closed, d.reworked, d.score()));
-            db.execute(
-                "INSERT INTO departments (period, department, due, on_time, closed, reworked, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                &[
-                    text(&label),
-                    text(department),
-                    (d.due as i64).into(),
-                    (d.on_time as i64).into(),
-                    (d.closed as i64).into(),
-                    (d.reworked as i64).into(),
-                    d.score().into(),
-                ],
-            )
-            .map_err(storage)?;
-        }
-        Ok((count, hex::encode(hash.finalize())))
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(e.into());
     }
-    .await;
-    let (count, result_sha) = match outcome {
-        Ok(v) => v,
-        Err(p) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            return Err(p);
-        }
-    };
-    lap("computed", count, &mut stages);
-    let previous = db
-        .execute("SELECT result_sha256, rules_sha256 FROM runs WHERE period = ?", &[text(&label)])
-        .map_err(|e| storage_problem(&e))?;
-    let rules_sha = rules.sha256();
-    let identical = previous
-        .rows
-        .first()
-        .is_some_and(|r| r[0].as_str() == Some(result_sha.as_str()) && r[1].as_str() == Some(rules_sha.as_str()));
-    let run_at_text = wangge_core::time::render(run_at);
-    let stored = db.execute(
-        "INSERT INTO runs (period, run_at, rules_version, rules_sha256, result_sha256, facts, stages) VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (period) DO UPDATE SET run_at = excluded.run_at, rules_version = excluded.rules_version, \
-         rules_sha256 = excluded.rules_sha256, result_sha256 = excluded.result_sha256, facts = excluded.facts, stages = excluded.stages",
-        &[
-            text(&label),
-            text(&run_at_text),
-            rules_version.into(),
-            text(&rules_sha),
-            text(&result_sha),
-            (count as i64).into(),
-            Value::Array(stages.clone()).to_string().into(),
-        ],
-    );
-    let committed = stored.and_then(|_| db.execute("COMMIT", &[]));
-    if let Err(e) = committed {
+    deductions.flush(db)?;
+    Ok(count)
+}
+
+/// The scores of every grid and region.
+fn store_scores(db: &Db, label: &str, finished: &Finished, hash: &mut Sha256) -> Result<(), StorageError> {
+    let mut scores = Batch::new("scores (period, level, code, parent, score, rounded, grade, rank, subs)", 9);
+    for s in &finished.scores {
+        let subs = serde_json::to_string(&s.subs).unwrap_or_default();
+        hash.update(format!(
+            "{}|{}|{}|{:?}|{}|{}|{:?}|{}\n",
+            s.level, s.code, s.parent, s.score, s.rounded, s.grade, s.rank, subs
+        ));
+        let row = [
+            text(label),
+            s.level.into(),
+            text(&s.code),
+            text(&s.parent),
+            s.score.into(),
+            s.rounded.into(),
+            text(&s.grade),
+            s.rank.map(|r| r as i64).into(),
+            subs.into(),
+        ];
+        scores.push(db, row)?;
+    }
+    scores.flush(db)
+}
+
+/// The statistics of every grid (in code order) and the KPIs of every department.
+fn store_statistics_and_departments(
+    db: &Db,
+    label: &str,
+    finished: &Finished,
+    hash: &mut Sha256,
+) -> Result<(), StorageError> {
+    let mut grids: Vec<&String> = finished.statistics.keys().collect();
+    grids.sort();
+    let mut statistics = Batch::new("statistics (period, grid, counts)", 3);
+    for grid in grids {
+        let counts = serde_json::to_string(&finished.statistics[grid]).unwrap_or_default();
+        hash.update(format!("{grid}|{counts}\n"));
+        statistics.push(db, [text(label), text(grid), counts.into()])?;
+    }
+    statistics.flush(db)?;
+    for (department, d) in &finished.departments {
+        hash.update(format!("{department}|{}|{}|{}|{}|{:?}\n", d.due, d.on_time, d.closed, d.reworked, d.score()));
+        db.execute(
+            "INSERT INTO departments (period, department, due, on_time, closed, reworked, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            &[
+                text(label),
+                text(department),
+                (d.due as i64).into(),
+                (d.on_time as i64).into(),
+                (d.closed as i64).into(),
+                (d.reworked as i64).into(),
+                d.score().into(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// What is recorded of a run beside its results.
+struct RunRecord {
+    label: String,
+    run_at: String,
+    rules_version: i64,
+    rules_sha: String,
+    result_sha: String,
+    facts: u64,
+    stages: Value,
+}
+
+/// Records the run, replacing the period's previous one, and commits the caller's
+/// transaction. Returns whether the previous run had the same results and rules.
+fn record_and_commit(db: &Db, record: &RunRecord) -> Result<bool, Problem> {
+    let previous = db.execute("SELECT result_sha256, rules_sha256 FROM runs WHERE period = ?", &[text(&record.label)]);
+    let identical = previous.map(|previous| {
+        previous.rows.first().is_some_and(|r| {
+            r[0].as_str() == Some(record.result_sha.as_str()) && r[1].as_str() == Some(record.rules_sha.as_str())
+        })
+    });
+    let stored = identical.and_then(|identical| {
+        db.execute(
+            "INSERT INTO runs (period, run_at, rules_version, rules_sha256, result_sha256, facts, stages) VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (period) DO UPDATE SET run_at = excluded.run_at, rules_version = excluded.rules_version, \
+             rules_sha256 = excluded.rules_sha256, result_sha256 = excluded.result_sha256, facts = excluded.facts, stages = excluded.stages",
+            &[
+                text(&record.label),
+                text(&record.run_at),
+                record.rules_version.into(),
+                text(&record.rules_sha),
+                text(&record.result_sha),
+                (record.facts as i64).into(),
+                record.stages.to_string().into(),
+            ],
+        )?;
+        db.execute("COMMIT", &[])?;
+        Ok(identical)
+    });
+    stored.map_err(|e| {
         let _ = db.execute("ROLLBACK", &[]);
-        return Err(storage_problem(&e));
-    }
-    lap("stored", count, &mut stages);
-    Ok(json(
-        200,
-        &json!({
-            "period": label,
-            "run_at": run_at_text,
-            "rules_version": rules_version,
-            "rules_sha256": rules_sha,
-            "result_sha256": result_sha,
-            "identical": identical,
-            "facts": count,
-            "progress": stages,
-        }),
-    ))
+        e.into()
+    })
 }
