@@ -25,8 +25,8 @@ pub const MIGRATIONS: &[Migration] = &[
 
 #[derive(Debug)]
 pub enum ReferenceError {
-    /// Not the expected document at all (400).
-    Malformed(String),
+    /// Not the expected document at all (400), said in both languages.
+    Malformed(wangge_core::problem::Text),
     /// Fields that break the rules (422).
     Invalid(Vec<FieldError>),
     Storage(StorageError),
@@ -36,6 +36,14 @@ impl From<StorageError> for ReferenceError {
     fn from(e: StorageError) -> Self {
         ReferenceError::Storage(e)
     }
+}
+
+/// 400: the body is not `what` (`what_zh`), with the parser's reason.
+pub fn malformed(what: &str, what_zh: &str, cause: &dyn std::fmt::Display) -> ReferenceError {
+    ReferenceError::Malformed(wangge_core::problem::Text::new(
+        format!("not {what}: {cause}"),
+        format!("不是有效的{what_zh}：{cause}"),
+    ))
 }
 
 fn sha256(body: &[u8]) -> String {
@@ -51,7 +59,7 @@ fn now() -> String {
 /// Stores the calendar of `year` (`PUT /v1/calendar/{year}`).
 pub fn put_calendar(db: &impl Sql, year: i32, body: &[u8]) -> Result<Year, ReferenceError> {
     let file: CalendarFile =
-        serde_json::from_slice(body).map_err(|e| ReferenceError::Malformed(format!("not a calendar document: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| malformed("a calendar document", "工作日历文件", &e))?;
     if file.year != year {
         return Err(ReferenceError::Invalid(vec![FieldError::new(
             "/year",
@@ -207,7 +215,7 @@ pub fn validate_catalogue(file: &CatalogueFile) -> Vec<FieldError> {
 /// Replaces the catalogue (`PUT /v1/categories`); the same bytes again change nothing.
 pub fn put_catalogue(db: &impl Sql, body: &[u8]) -> Result<(usize, bool), ReferenceError> {
     let file: CatalogueFile = serde_json::from_slice(body)
-        .map_err(|e| ReferenceError::Malformed(format!("not a catalogue of matters: {e}")))?;
+        .map_err(|e| malformed("a catalogue of matters", "事项目录", &e))?;
     let errors = validate_catalogue(&file);
     if !errors.is_empty() {
         return Err(ReferenceError::Invalid(errors));

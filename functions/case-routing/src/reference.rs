@@ -20,7 +20,7 @@ fn admin(req: &Req) -> Result<(), Problem> {
 
 fn problem(e: ReferenceError) -> Problem {
     match e {
-        ReferenceError::Malformed(why) => Problem::new(ErrorCode::MalformedDataset).with_detail(why.clone(), why),
+        ReferenceError::Malformed(why) => Problem::new(ErrorCode::MalformedDataset).with_detail(why.en, why.zh),
         ReferenceError::Invalid(errors) => Problem::new(ErrorCode::ValidationFailed)
             .with_detail(
                 format!("{} problems; nothing was changed", errors.len()),
@@ -133,7 +133,7 @@ pub async fn put_departments(mut req: Req) -> Reply {
                 .from_reader(body)
                 .deserialize()
                 .collect::<Result<_, _>>()
-                .map_err(|e| problem(ReferenceError::Malformed(format!("departments CSV: {e}"))))?
+                .map_err(|e| problem(reference::malformed("a departments CSV", "部门 CSV 文件", &e)))?
         }
         "application/json" => wangge_core::json::parse_body(&body)?,
         _ => {
