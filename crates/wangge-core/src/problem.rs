@@ -123,14 +123,16 @@ impl Text {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     pub code: ErrorCode,
-    pub detail: Option<Text>,
+    /// Boxed, like `cause`: a problem travels in every `Result` of the functions, so it
+    /// stays small.
+    pub detail: Option<Box<Text>>,
     pub errors: Vec<FieldError>,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u32>,
     /// Extra members (RFC 9457 extensions), e.g. `current_state` on a conflict.
     pub extensions: Map<String, Value>,
     /// What went wrong inside, for the log line of the response; never shown to the client.
-    pub cause: Option<String>,
+    pub cause: Option<Box<str>>,
 }
 
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -166,7 +168,7 @@ impl Problem {
     }
 
     pub fn with_detail(mut self, en: impl Into<String>, zh: impl Into<String>) -> Self {
-        self.detail = Some(Text::new(en, zh));
+        self.detail = Some(Box::new(Text::new(en, zh)));
         self
     }
 
@@ -225,7 +227,7 @@ impl From<crate::migrations::StorageError> for Problem {
         let mut problem = Problem::new(ErrorCode::StorageUnavailable)
             .with_detail("storage is unavailable; retry shortly", "存储暂不可用，请稍后重试")
             .with_retry_after(1);
-        problem.cause = Some(e.to_string());
+        problem.cause = Some(e.to_string().into());
         problem
     }
 }

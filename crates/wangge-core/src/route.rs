@@ -115,7 +115,7 @@ fn segment_matches(pattern: &'static str, segment: &str, params: &mut Vec<(&'sta
 }
 
 /// The path's segments, without empty ones: `/v1/keys/x` is `["v1", "keys", "x"]`.
-fn segments<'p>(path: &'p str) -> Vec<&'p str> {
+fn segments(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 

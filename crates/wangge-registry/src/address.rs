@@ -95,6 +95,20 @@ pub struct Resolution {
     pub candidates: Vec<Candidate>,
 }
 
+impl Resolution {
+    /// The resolution as a key bound to `prefix` may see it: a match in another region is
+    /// no match, and candidates outside the prefix are dropped.
+    pub fn within(mut self, prefix: &str) -> Resolution {
+        self.candidates.retain(|c| c.grid_code.starts_with(prefix));
+        if self.matched.as_ref().is_some_and(|m| !m.grid_code.starts_with(prefix)) {
+            self.matched = None;
+            self.kind = MatchKind::None;
+            self.confidence = 0.0;
+        }
+        self
+    }
+}
+
 /// Below this a fuzzy match is no match.
 pub const MIN_FUZZY_SIMILARITY: f64 = 0.6;
 /// Two fuzzy contenders in different grids closer than this are ambiguous.

@@ -5,6 +5,7 @@
 //! [`MIGRATIONS`]; grid-lookup applies it, and the benchmark's city generator too.
 
 pub mod address;
+pub mod api;
 pub mod audit;
 pub mod import;
 pub mod locate;

@@ -159,7 +159,8 @@ pub fn grids_by_prefix(
 }
 
 /// Where a grid sits, for scoring: its code, kind and community.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GridPlace {
     pub code: String,
     pub kind: String,
@@ -225,7 +226,8 @@ pub fn staff_member(db: &impl Sql, version: i64, staff_id: &str) -> Result<Optio
 }
 
 /// How to reach staff members (personal data, unmasked: for notification only).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StaffContact {
     pub staff_id: String,
     pub grid_code: String,

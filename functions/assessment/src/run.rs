@@ -338,24 +338,18 @@ impl Progress {
 
 /// Every grid, from grid-lookup, with its community, town and district.
 async fn grids(req: &Req) -> Result<Vec<GridInfo>, Problem> {
-    let Answer::Ok(grid_doc) =
-        call("grid-lookup", Method::Get, "/internal/grids", &req.request_id, req.lang, None).await
-    else {
-        return Err(unavailable("the grids (grid-lookup)"));
-    };
-    Ok(grid_doc["grids"]
-        .as_array()
+    let list = wangge_spin::chain::ask::<wangge_registry::api::Grids>(&(), &req.request_id, req.lang)
+        .await
+        .map_err(|_| unavailable("the grids (grid-lookup)"))?;
+    Ok(list
+        .grids
         .into_iter()
-        .flatten()
-        .filter_map(|g| {
-            let community = g["region_code"].as_str()?.to_owned();
-            Some(GridInfo {
-                code: g["code"].as_str()?.to_owned(),
-                kind: g["kind"].as_str()?.to_owned(),
-                town: town_of(&community),
-                district: district_of(&community),
-                community,
-            })
+        .map(|g| GridInfo {
+            town: town_of(&g.region_code),
+            district: district_of(&g.region_code),
+            code: g.code,
+            kind: g.kind,
+            community: g.region_code,
         })
         .collect())
 }

@@ -7,7 +7,6 @@ use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam
 use wangge_cases::store;
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::Req;
-use wangge_spin::db::storage_problem;
 use wangge_spin::reply::{problem, send};
 
 use crate::COMPONENT;
@@ -40,7 +39,7 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
     let merged_only = req.query_param("merged_only").is_some_and(|v| v == "true");
     let mut page = match store::facts_page_of(&db, &from, &to, "", PAGE, merged_only) {
         Ok(page) => page,
-        Err(e) => return send(out, problem(&storage_problem(&e), lang)).await,
+        Err(e) => return send(out, problem(&e.into(), lang)).await,
     };
     let headers = Fields::from_list(&[
         ("content-type".to_owned(), b"application/x-ndjson".to_vec()),

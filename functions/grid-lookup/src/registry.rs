@@ -6,23 +6,19 @@ use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
+use wangge_registry::api::{Contacts, ContactsWanted, GridList, MAX_CONTACTS_ASKED};
 use wangge_registry::import::{Dataset, Format, ImportError, claim, import, readable_version};
 use wangge_registry::locate::{Found, Hit, Located, Placement, locate, place_point};
 use wangge_registry::{address, audit, read};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, json};
 
 use crate::COMPONENT;
 
 const MIB: usize = 1024 * KIB;
 
-fn storage(e: StorageError) -> Problem {
-    storage_problem(&e)
-}
-
 fn reader(req: &Req) -> Result<Principal, Problem> {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::GridsRead, Scope::GridsAdmin])?;
+    let principal = req.require_any(&[Scope::GridsRead, Scope::GridsAdmin])?;
     Ok(principal)
 }
 
@@ -36,7 +32,7 @@ fn version(db: &Db, req: &Req, dataset: Dataset) -> Result<i64, Problem> {
                 .with_extension("parameter", "version")
         })?),
     };
-    readable_version(db, dataset, requested).map_err(storage)?.ok_or_else(|| match requested {
+    readable_version(db, dataset, requested)?.ok_or_else(|| match requested {
         Some(v) => Problem::new(ErrorCode::NotFound).with_detail(
             format!("{} version {v} is neither the current nor the previous one", dataset.as_str()),
             format!("{} 版本 {v} 既不是当前版本也不是上一版本", dataset.as_str()),
@@ -129,11 +125,11 @@ pub fn get_grid(req: Req, code: &str) -> Reply {
     principal.require_region(code)?;
     let db = COMPONENT.db_for_reads()?;
     let grids = version(&db, &req, Dataset::Grids)?;
-    let grid = read::grid(&db, grids, code).map_err(storage)?.ok_or_else(|| not_found("grid", code))?;
+    let grid = read::grid(&db, grids, code)?.ok_or_else(|| not_found("grid", code))?;
     let regions = version(&db, &req, Dataset::Regions)?;
-    let chain = read::region_chain(&db, regions, &grid.region_code).map_err(storage)?;
-    let staff = match wangge_registry::import::current_version(&db, Dataset::Staff).map_err(storage)? {
-        Some(v) => read::staff_on_duty(&db, v, &[code], &[grid.region_code.as_str()]).map_err(storage)?,
+    let chain = read::region_chain(&db, regions, &grid.region_code)?;
+    let staff = match wangge_registry::import::current_version(&db, Dataset::Staff)? {
+        Some(v) => read::staff_on_duty(&db, v, &[code], &[grid.region_code.as_str()])?,
         None => Vec::new(),
     };
     let geometry = grid.shape.as_ref().map(|s| s.to_geojson());
@@ -163,8 +159,7 @@ pub fn list_grids(req: Req) -> Reply {
     let v = version(&db, &req, Dataset::Grids)?;
     let prefix = if prefix.is_empty() { principal.region_prefix.clone() } else { prefix };
     let mut items =
-        read::grids_by_prefix(&db, v, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)
-            .map_err(storage)?;
+        read::grids_by_prefix(&db, v, &prefix, kind.as_deref(), page.after.as_deref().unwrap_or(""), page.limit)?;
     let next = next_cursor(&mut items, page.limit, |g| Some(&g.code));
     Ok(json(200, &json!({ "grids_version": v, "items": items, "next_cursor": next })))
 }
@@ -172,18 +167,19 @@ pub fn list_grids(req: Req) -> Reply {
 /// `GET /v1/regions/{code}`: the region, its chain upward and a page of its children.
 pub fn get_region(req: Req, code: &str) -> Reply {
     let principal = reader(&req)?;
-    if !(code.starts_with(&principal.region_prefix) || principal.region_prefix.starts_with(code.trim_end_matches('0')))
-    {
+    // A key sees its own regions, and the parents above them with only its own branch
+    // among their children.
+    if !principal.sees_region(code) {
         principal.require_region(code)?;
     }
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
-    let region = read::region(&db, v, code).map_err(storage)?.ok_or_else(|| not_found("region", code))?;
-    let chain = read::region_chain(&db, v, code).map_err(storage)?;
-    let mut children =
-        read::children(&db, v, code, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let region = read::region(&db, v, code)?.ok_or_else(|| not_found("region", code))?;
+    let chain = read::region_chain(&db, v, code)?;
+    let mut children = read::children(&db, v, code, page.after.as_deref().unwrap_or(""), page.limit)?;
     let next = next_cursor(&mut children, page.limit, |r| Some(&r.code));
+    children.retain(|r| principal.sees_region(&r.code));
     Ok(json(
         200,
         &json!({ "region": region, "regions_version": v, "chain": &chain[1.min(chain.len())..], "children": children, "next_cursor": next }),
@@ -199,8 +195,7 @@ pub fn list_regions(req: Req) -> Reply {
     let page = PageRequest::from_query(&req.query)?;
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Regions)?;
-    let mut items =
-        read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit).map_err(storage)?;
+    let mut items = read::regions_by_prefix(&db, v, &prefix, page.after.as_deref().unwrap_or(""), page.limit)?;
     let next = next_cursor(&mut items, page.limit, |r| Some(&r.code));
     Ok(json(200, &json!({ "regions_version": v, "items": items, "next_cursor": next })))
 }
@@ -210,8 +205,8 @@ pub fn get_staff(req: Req, id: &str) -> Reply {
     let principal = reader(&req)?;
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
-    let staff = read::staff_member(&db, v, id).map_err(storage)?.ok_or_else(|| not_found("staff member", id))?;
-    principal.require_region(&staff.region_code)?;
+    let staff = read::staff_member(&db, v, id)?.ok_or_else(|| not_found("staff member", id))?;
+    principal.require_region_unnamed(&staff.region_code)?;
     Ok(json(200, &json!({ "staff": staff, "staff_version": v })))
 }
 
@@ -219,30 +214,22 @@ pub fn get_staff(req: Req, id: &str) -> Reply {
 /// most 1000 of each): how to reach staff members, and every staff member of some
 /// grids, unmasked. Internal only: no public route maps it.
 pub async fn staff_contacts(mut req: Req) -> Reply {
-    #[derive(serde::Deserialize)]
-    struct Wanted {
-        #[serde(default)]
-        ids: Vec<String>,
-        #[serde(default)]
-        grids: Vec<String>,
-    }
-    let body: Wanted = req.json(64 * KIB).await?;
-    if body.ids.len() > 1000 || body.grids.len() > 1000 {
+    let body: ContactsWanted = req.json(64 * KIB).await?;
+    if body.ids.len() > MAX_CONTACTS_ASKED || body.grids.len() > MAX_CONTACTS_ASKED {
         return Err(invalid_parameter("ids", "at most 1000 ids and 1000 grids", "最多 1000 个 id 和 1000 个网格"));
     }
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
-    let contacts = read::staff_contacts(&db, v, &body.ids, &body.grids).map_err(storage)?;
-    Ok(json(200, &json!({ "staff": contacts, "staff_version": v })))
+    let staff = read::staff_contacts(&db, v, &body.ids, &body.grids)?;
+    Ok(json(200, &Contacts { staff, staff_version: v }))
 }
 
 /// `GET /internal/grids` (assessment): every grid of the current version, with its kind
-/// and region: `{"grids": [{"code", "kind", "region_code"}]}`.
+/// and region ([`GridList`]).
 pub fn all_grids(req: Req) -> Reply {
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
-    let grids = read::grid_places(&db, v).map_err(storage)?;
-    Ok(json(200, &json!({ "grids_version": v, "grids": grids })))
+    Ok(json(200, &GridList { grids_version: v, grids: read::grid_places(&db, v)? }))
 }
 
 fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
@@ -306,7 +293,7 @@ pub fn locate_point(req: Req) -> Reply {
         Some(_) => Some(version(&db, &req, Dataset::Grids)?),
         None => None,
     };
-    let located = locate(&db, requested, w_lng, w_lat, accuracy).map_err(storage)?;
+    let located = locate(&db, requested, w_lng, w_lat, accuracy)?;
     let point = json!({ "lng": lng, "lat": lat, "crs": crs.as_str(), "wgs84": { "lng": w_lng, "lat": w_lat }, "accuracy_m": accuracy });
     let Some(placement) = located.placement() else {
         // Nothing here: is it the point, or are there no grids at all?
@@ -320,7 +307,7 @@ pub fn locate_point(req: Req) -> Reply {
             .with_extension("grids_version", v)
             .with_extension("nearest", located.nearest.as_ref().map(hit_json).unwrap_or(Value::Null)));
     };
-    principal.require_region(&placement.responsible.code)?;
+    principal.require_region_unnamed(&placement.responsible.code)?;
     let mut view = located_view(&located, &placement);
     view["point"] = point;
     Ok(json(200, &view))
@@ -403,19 +390,23 @@ pub async fn place(mut req: Req) -> Reply {
 fn resolve(db: &Db, req: &Req, q: &str) -> Result<(i64, address::Resolution), Problem> {
     let v = version(db, req, Dataset::Addresses)?;
     let regions = version(db, req, Dataset::Regions)?;
-    let cities = read::city_names(db, regions).map_err(storage)?;
-    Ok((v, address::resolve(db, v, q, &cities).map_err(storage)?))
+    let cities = read::city_names(db, regions)?;
+    Ok((v, address::resolve(db, v, q, &cities)?))
 }
 
 /// `GET /v1/addresses/resolve?q=`.
+///
+/// A key bound to a region resolves within it: standard addresses in other regions are
+/// neither matched nor offered as candidates.
 pub fn resolve_address(req: Req) -> Reply {
-    reader(&req)?;
+    let principal = reader(&req)?;
     let q = req.query_param("q").unwrap_or_default();
     if q.trim().is_empty() || q.chars().count() > 200 {
         return Err(invalid_parameter("q", "q is an address of 1 to 200 characters", "q 应为 1 到 200 个字符的地址"));
     }
     let db = COMPONENT.db_for_reads()?;
     let (v, resolution) = resolve(&db, &req, &q)?;
+    let resolution = resolution.within(&principal.region_prefix);
     if resolution.kind == address::MatchKind::None {
         return Err(Problem::new(ErrorCode::AddressUnresolved)
             .with_detail(
@@ -447,8 +438,8 @@ pub fn audit(req: Req) -> Reply {
     let tolerance = number(&req, "tolerance_m2", 0.0..=1e9, Some(audit::DEFAULT_TOLERANCE_M2))?;
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Grids)?;
-    let outline = audit::outline_for(&db, &prefix).map_err(storage)?;
-    let report = audit::audit(&db, v, &prefix, outline.as_ref(), tolerance).map_err(storage)?;
+    let outline = audit::outline_for(&db, &prefix)?;
+    let report = audit::audit(&db, v, &prefix, outline.as_ref(), tolerance)?;
     Ok(json(200, &json!({ "grids_version": v, "audit": report })))
 }
 
@@ -511,17 +502,14 @@ fn outline_shapes(db: &Db, features: &[Value]) -> Result<Vec<(String, wangge_geo
 /// Registry and reference data change for the whole deployment: `grids:admin` on a
 /// key for every region.
 fn admin(req: &Req) -> Result<(), Problem> {
-    let principal = req.principal()?;
-    principal.require(Scope::GridsAdmin)?;
+    let principal = req.require(Scope::GridsAdmin)?;
     principal.require_every_region()
 }
 
 /// A region's outline from a Geometry or a Feature; the region must exist.
 fn outline_shape(db: &Db, code: &str, body: &Value, pointer: &str) -> Result<wangge_geo::Shape, Problem> {
-    let regions = readable_version(db, Dataset::Regions, None)
-        .map_err(storage)?
-        .ok_or_else(|| dataset_missing(Dataset::Regions))?;
-    if read::region(db, regions, code).map_err(storage)?.is_none() {
+    let regions = readable_version(db, Dataset::Regions, None)?.ok_or_else(|| dataset_missing(Dataset::Regions))?;
+    if read::region(db, regions, code)?.is_none() {
         return Err(Problem::new(ErrorCode::ValidationFailed).with_errors(vec![wangge_core::FieldError::new(
             format!("{pointer}/properties/code"),
             "unknown_region",

@@ -10,7 +10,7 @@ use wangge_intake::event::{Event, EventIn, Reporter, check_coordinates, request_
 use wangge_intake::jurisdiction;
 use wangge_intake::schema;
 use wangge_intake::store::{self, Admission, Admitted, Guard, Stored};
-use wangge_spin::db::{Db, storage_problem};
+use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
@@ -148,8 +148,7 @@ pub async fn take(
         request_hash: one.hash,
     };
     let db = COMPONENT.db()?;
-    let admitted = store::admit(&db, guard, &[admission], wangge_core::time::now_utc())
-        .map_err(|e| storage_problem(&e))?
+    let admitted = store::admit(&db, guard, &[admission], wangge_core::time::now_utc())?
         .map_err(|r| guard::refused(r, ctx.settings))?;
     match admitted.into_iter().next() {
         Some(Admitted::Again(stored)) => return Ok(Taken::Again(stored)),
@@ -159,8 +158,7 @@ pub async fn take(
     timing.lap("admit");
     let processed = process(one.event, one.reporter, &principal.region_prefix, ctx).await;
     timing.lap("process");
-    store::finish(&db, &[(one.event.id.clone(), processed.outcome())], wangge_core::time::now_utc())
-        .map_err(|e| storage_problem(&e))?;
+    store::finish(&db, &[(one.event.id.clone(), processed.outcome())], wangge_core::time::now_utc())?;
     timing.lap("finish");
     Ok(Taken::Done { db, processed })
 }
@@ -217,21 +215,13 @@ pub async fn retry_due(db: &Db, ctx: &Context<'_>, limit: usize) -> RetryReport 
 
 /// `POST /v1/events/retry-pending?limit=` (`scheduler`): one bounded pass over the queue.
 pub async fn retry_pending(req: Req) -> Reply {
-    let principal = req.principal()?;
-    principal.require(Scope::Scheduler)?;
-    let limit = match req.query_param("limit") {
-        None => 100,
-        Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| {
-            Problem::new(ErrorCode::InvalidParameter)
-                .with_detail("limit is 1 to 500", "limit 应为 1 到 500")
-                .with_extension("parameter", "limit")
-        })?,
-    };
+    req.require(Scope::Scheduler)?;
+    let limit = wangge_core::page::limit(&req.query, 100, 500)?;
     let settings = Settings::load();
     let db = COMPONENT.db()?;
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
     let report = retry_due(&db, &ctx, limit).await;
-    let (waiting, oldest) = store::pending(&db).map_err(|e| storage_problem(&e))?;
+    let (waiting, oldest) = store::pending(&db)?;
     let more = store::any_due(&db, wangge_core::time::now_utc()).unwrap_or(false);
     Ok(json(
         200,
@@ -243,16 +233,15 @@ pub async fn retry_pending(req: Req) -> Reply {
 /// reporter is shown in full only to a key that acts on cases in its region (the
 /// handling centre), masked for everyone else.
 pub fn get(req: Req, id: &str) -> Reply {
-    let principal = req.principal()?;
-    principal.require_any(&[Scope::EventsRead, Scope::EventsWrite])?;
+    let principal = req.require_any(&[Scope::EventsRead, Scope::EventsWrite])?;
     let db = COMPONENT.db()?;
-    let stored = store::get(&db, id).map_err(|e| storage_problem(&e))?.ok_or_else(|| {
+    let stored = store::get(&db, id)?.ok_or_else(|| {
         Problem::new(ErrorCode::NotFound).with_detail(format!("no event `{id}`"), format!("事件 `{id}` 不存在"))
     })?;
     if !jurisdiction::may_read(&principal, &stored) {
-        principal.require_region(jurisdiction::event_region(&stored))?;
+        principal.require_region_unnamed(jurisdiction::event_region(&stored))?;
     }
-    let reporter = store::reporter(&db, id).map_err(|e| storage_problem(&e))?;
+    let reporter = store::reporter(&db, id)?;
     Ok(json(200, &view(&stored, reporter, &principal)))
 }
 

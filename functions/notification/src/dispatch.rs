@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
-use spin_sdk::http::Method;
 use wangge_core::auth::Scope;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::privacy::mask_phone;
 use wangge_core::{ErrorCode, Problem};
 use wangge_notify::route::{Channel, Contact, channels};
 use wangge_notify::store::{self, Delivery, Outcome, Plan};
-use wangge_spin::chain::{Answer, call};
+use wangge_registry::api::{ContactsWanted, StaffContacts};
+use wangge_spin::chain;
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
@@ -41,20 +41,15 @@ async fn directory(ids: Vec<String>, grids: Vec<String>, req: &Req) -> Option<Di
     if ids.is_empty() && grids.is_empty() {
         return Some(found);
     }
-    let body = json!({ "ids": ids, "grids": grids });
-    let Answer::Ok(answer) =
-        call("grid-lookup", Method::Post, "/internal/staff/contacts", &req.request_id, req.lang, Some(&body)).await
-    else {
-        return None;
-    };
-    for s in answer["staff"].as_array().into_iter().flatten() {
-        let text = |k: &str| s[k].as_str().filter(|v| !v.is_empty()).map(str::to_owned);
-        let (Some(id), grid) = (text("staff_id"), text("grid_code")) else { continue };
-        let contact = Contact { phone: text("phone"), wechat_openid: text("wechat_openid") };
-        if let Some(grid) = grid {
-            found.by_grid.entry(grid).or_default().push((id.clone(), contact.clone()));
+    let wanted = ContactsWanted { ids, grids };
+    let contacts = chain::ask::<StaffContacts>(&wanted, &req.request_id, req.lang).await.ok()?;
+    for s in contacts.staff {
+        let some = |v: String| Some(v).filter(|v| !v.is_empty());
+        let contact = Contact { phone: some(s.phone), wechat_openid: some(s.wechat_openid) };
+        if !s.grid_code.is_empty() {
+            found.by_grid.entry(s.grid_code).or_default().push((s.staff_id.clone(), contact.clone()));
         }
-        found.by_id.insert(id, contact);
+        found.by_id.insert(s.staff_id, contact);
     }
     Some(found)
 }
