@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use wangge_cases::lifecycle::State;
 use wangge_core::region::{city_of, district_of, town_of};
 
 use crate::period::Period;
@@ -58,10 +59,10 @@ impl Statistics {
     fn count(&mut self, fact: &Fact, own: &FirstReport, month: &Period, run_at: DateTime<Utc>, found: &[Deduction]) {
         if month.contains(own.reported_at) {
             *self.reported.entry(fact.source.clone()).or_default() += 1;
-            match fact.state.as_str() {
-                "rejected" => self.rejected += 1,
-                "merged" => self.merged += 1,
-                "reported" => {}
+            match fact.state {
+                State::Rejected => self.rejected += 1,
+                State::Merged => self.merged += 1,
+                State::Reported => {}
                 _ => self.accepted += 1,
             }
         }
@@ -314,15 +315,9 @@ mod tests {
         let run_at = wangge_core::time::parse("2027-01-05T00:00:00+08:00").unwrap();
         let mut run = Run::new(Period::parse(period).unwrap(), run_at, rules, categories, vec![grid]);
         let fact = Fact {
-            case_id: "c1".into(),
             responsible_grid: Some("320613001001001".into()),
             comprehensive_grid: Some("320613001001001".into()),
-            category: "B05".into(),
-            priority: wangge_cases::reference::Priority::Normal,
-            source: "resident".into(),
-            reported_at: "2026-10-10T09:00:00+08:00".into(),
-            handling_level: Some(wangge_cases::lifecycle::AssigneeKind::Grid),
-            ..Fact::default()
+            ..crate::score::tests::fact("c1")
         };
         assert_eq!(run.add(&fact).len(), 1);
         let finished = run.finish();

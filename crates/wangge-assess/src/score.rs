@@ -12,43 +12,10 @@ use wangge_cases::reference::Priority;
 use crate::period::Period;
 use crate::rules::Rules;
 
-/// One case as case-routing's facts stream gives it (the fields assessment reads).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Fact {
-    pub case_id: String,
-    #[serde(default)]
-    pub responsible_grid: Option<String>,
-    #[serde(default)]
-    pub comprehensive_grid: Option<String>,
-    pub category: String,
-    #[serde(default)]
-    pub priority: Priority,
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default)]
-    pub reporter_is_grid_staff_of_case: bool,
-    #[serde(default)]
-    pub discovered_at: Option<String>,
-    pub reported_at: String,
-    #[serde(default)]
-    pub handling_level: Option<AssigneeKind>,
-    #[serde(default)]
-    pub department: Option<String>,
-    #[serde(default)]
-    pub escalated_to_department: bool,
-    #[serde(default)]
-    pub resolve_due: Option<String>,
-    #[serde(default)]
-    pub first_resolved_at: Option<String>,
-    #[serde(default)]
-    pub closed_at: Option<String>,
-    #[serde(default)]
-    pub reopened_at: Vec<String>,
-    #[serde(default)]
-    pub merged_into: Option<String>,
-}
+/// One case as case-routing's facts stream gives it: the line type of that stream,
+/// defined once in `wangge_cases` and read strictly (an unknown or a missing field, or
+/// an unknown state, is an error, never a default).
+pub use wangge_cases::store::CaseFacts as Fact;
 
 /// What the catalogue says of a category, for assessment.
 #[derive(Debug, Clone, PartialEq)]
@@ -340,7 +307,7 @@ impl DepartmentMonth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::rules::Rules;
 
@@ -356,17 +323,33 @@ mod tests {
         CategoryRule { domain: "eco_environment".into(), discoverable: true, report_within_seconds: 4 * 3600 }
     }
 
-    fn fact(id: &str) -> Fact {
+    /// A resident's report of rubbish (B05) in grid G1 on 10 October, accepted and
+    /// handled by the grid; nothing else happened to it.
+    pub(crate) fn fact(id: &str) -> Fact {
         Fact {
             case_id: id.into(),
             responsible_grid: Some("G1".into()),
             comprehensive_grid: Some("G1".into()),
+            community: "C1".into(),
             category: "B05".into(),
+            domain: "eco_environment".into(),
             priority: Priority::Normal,
+            state: wangge_cases::lifecycle::State::Accepted,
             source: "resident".into(),
+            reporter_staff_id: None,
+            reporter_is_grid_staff_of_case: false,
+            discovered_at: None,
             reported_at: "2026-10-10T09:00:00+08:00".into(),
             handling_level: Some(AssigneeKind::Grid),
-            ..Fact::default()
+            department: None,
+            escalated_to_department: false,
+            assigned_at: None,
+            respond_due: None,
+            resolve_due: None,
+            first_resolved_at: None,
+            closed_at: None,
+            reopened_at: Vec::new(),
+            merged_into: None,
         }
     }
 

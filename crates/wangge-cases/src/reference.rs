@@ -105,25 +105,26 @@ pub fn calendar_document(db: &impl Sql, year: i32) -> Result<Option<Value>, Stor
 
 // ----------------------------------------------------------------- catalogue
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One domain of the catalogue: its name, its class (`none` is never assessed) and its
+/// default weight in a grid's score. Unknown fields are refused, here and below: the
+/// catalogue is also case-routing's answer to `GET /internal/categories` ([`crate::api`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DomainDecl {
     pub name: String,
-    #[serde(default)]
     pub class: Option<String>,
-    #[serde(default)]
     pub default_weight: Option<f64>,
 }
 
 /// One matter of the catalogue (`data/categories.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Category {
     pub code: String,
     pub name: String,
-    #[serde(default)]
     pub name_en: Option<String>,
     pub domain: String,
     pub grid_may_resolve: bool,
-    #[serde(default)]
     pub department_kind: Option<String>,
     pub priority: String,
     pub discoverable: bool,
@@ -132,7 +133,9 @@ pub struct Category {
     pub resolve_within: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The catalogue of matters (`data/categories.json`), as imported and as answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CatalogueFile {
     pub version: u32,
     pub domains: BTreeMap<String, DomainDecl>,
@@ -214,8 +217,8 @@ pub fn validate_catalogue(file: &CatalogueFile) -> Vec<FieldError> {
 
 /// Replaces the catalogue (`PUT /v1/categories`); the same bytes again change nothing.
 pub fn put_catalogue(db: &impl Sql, body: &[u8]) -> Result<(usize, bool), ReferenceError> {
-    let file: CatalogueFile = serde_json::from_slice(body)
-        .map_err(|e| malformed("a catalogue of matters", "事项目录", &e))?;
+    let file: CatalogueFile =
+        serde_json::from_slice(body).map_err(|e| malformed("a catalogue of matters", "事项目录", &e))?;
     let errors = validate_catalogue(&file);
     if !errors.is_empty() {
         return Err(ReferenceError::Invalid(errors));

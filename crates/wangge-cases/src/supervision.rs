@@ -28,6 +28,20 @@ pub enum Light {
     Red,
 }
 
+impl std::str::FromStr for Light {
+    type Err = ();
+
+    /// `green`, `yellow` or `red`.
+    fn from_str(s: &str) -> Result<Light, ()> {
+        match s {
+            "green" => Ok(Light::Green),
+            "yellow" => Ok(Light::Yellow),
+            "red" => Ok(Light::Red),
+            _ => Err(()),
+        }
+    }
+}
+
 /// The fraction of the allowed time used at `now` (may exceed 1).
 pub fn used(
     calendar: &Calendar,

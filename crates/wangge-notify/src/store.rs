@@ -235,57 +235,15 @@ pub fn record(
     retry: &Retry,
     jitter: &mut dyn FnMut() -> f64,
 ) -> Result<Tally, StorageError> {
-    let max_attempts = retry.max_attempts;
     let at = render(now);
     db.transaction(|db| {
         let mut tally = Tally::default();
         for (delivery, outcome) in outcomes {
-            let (state, status, detail, next) = match outcome {
-                Outcome::Delivered { status } => ("delivered", *status, None, None),
-                Outcome::Final { status, detail } => ("dead", *status, Some(detail.clone()), None),
-                Outcome::Retry { status, detail } if delivery.attempt >= max_attempts => {
-                    ("dead", *status, Some(format!("{detail} (after {} tries)", delivery.attempt)), None)
-                }
-                Outcome::Retry { status, detail } => {
-                    let next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
-                    // A retry keeps quiet hours as the first try did.
-                    let next = not_before(&delivery.recipient_kind, delivery.urgent, next);
-                    ("pending", *status, Some(detail.clone()), Some(render(next)))
-                }
-            };
-            let updated = db.execute(
-                "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), \
-                 delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, claim = NULL, lease_until = NULL \
-                 WHERE id = ? AND claim = ? AND state = 'sending' RETURNING 1",
-                &[
-                    state.into(),
-                    detail.clone().into(),
-                    next.into(),
-                    state.into(),
-                    at.as_str().into(),
-                    delivery.id.as_str().into(),
-                    claim.into(),
-                ],
-            )?;
-            if updated.rows.is_empty() {
+            let verdict = Verdict::of(delivery, outcome, now, retry, jitter);
+            if !verdict.write(db, delivery, claim, &at)? {
                 continue;
             }
-            let outcome_name = match state {
-                "pending" => "retry",
-                other => other,
-            };
-            db.execute(
-                "INSERT INTO attempts (delivery_id, n, at, outcome, status, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                &[
-                    delivery.id.as_str().into(),
-                    delivery.attempt.into(),
-                    at.as_str().into(),
-                    outcome_name.into(),
-                    status.map(i64::from).into(),
-                    detail.into(),
-                ],
-            )?;
-            match state {
+            match verdict.state {
                 "delivered" => tally.delivered += 1,
                 "dead" => tally.dead += 1,
                 _ => tally.retried += 1,
@@ -293,6 +251,81 @@ pub fn record(
         }
         Ok(tally)
     })
+}
+
+/// What one try leaves a delivery as: its state, the channel's status, why it failed,
+/// and when it is due again.
+struct Verdict {
+    /// `delivered`, `dead` or `pending`.
+    state: &'static str,
+    status: Option<u16>,
+    detail: Option<String>,
+    next: Option<String>,
+}
+
+impl Verdict {
+    fn of(
+        delivery: &Delivery,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+        retry: &Retry,
+        jitter: &mut dyn FnMut() -> f64,
+    ) -> Verdict {
+        let verdict = |state, status: &Option<u16>, detail: Option<String>, next| Verdict {
+            state,
+            status: *status,
+            detail,
+            next,
+        };
+        match outcome {
+            Outcome::Delivered { status } => verdict("delivered", status, None, None),
+            Outcome::Final { status, detail } => verdict("dead", status, Some(detail.clone()), None),
+            Outcome::Retry { status, detail } if delivery.attempt >= retry.max_attempts => {
+                verdict("dead", status, Some(format!("{detail} (after {} tries)", delivery.attempt)), None)
+            }
+            Outcome::Retry { status, detail } => {
+                let next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
+                // A retry keeps quiet hours as the first try did.
+                let next = not_before(&delivery.recipient_kind, delivery.urgent, next);
+                verdict("pending", status, Some(detail.clone()), Some(render(next)))
+            }
+        }
+    }
+
+    /// Writes the verdict and the attempt, if `claim` still holds the delivery; false
+    /// when another dispatcher has taken it since.
+    fn write(&self, db: &impl Sql, delivery: &Delivery, claim: &str, at: &str) -> Result<bool, StorageError> {
+        let updated = db.execute(
+            "UPDATE deliveries SET state = ?, last_error = ?, next_attempt_at = coalesce(?, next_attempt_at), \
+             delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, claim = NULL, lease_until = NULL \
+             WHERE id = ? AND claim = ? AND state = 'sending' RETURNING 1",
+            &[
+                self.state.into(),
+                self.detail.clone().into(),
+                self.next.clone().into(),
+                self.state.into(),
+                at.into(),
+                delivery.id.as_str().into(),
+                claim.into(),
+            ],
+        )?;
+        if updated.rows.is_empty() {
+            return Ok(false);
+        }
+        let outcome = if self.state == "pending" { "retry" } else { self.state };
+        db.execute(
+            "INSERT INTO attempts (delivery_id, n, at, outcome, status, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            &[
+                delivery.id.as_str().into(),
+                delivery.attempt.into(),
+                at.into(),
+                outcome.into(),
+                self.status.map(i64::from).into(),
+                self.detail.clone().into(),
+            ],
+        )?;
+        Ok(true)
+    }
 }
 
 /// How many deliveries are due now, and how many wait for later.

@@ -10,12 +10,13 @@ use wangge_assess::compute::{Finished, Run};
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
+use wangge_cases::api::{FactsError, FactsReader};
 use wangge_cases::calendar::Within;
 use wangge_core::auth::Scope;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::region::{district_of, town_of};
 use wangge_core::{ErrorCode, FieldError, Problem};
-use wangge_spin::chain::{Answer, call, internal_url};
+use wangge_spin::chain::internal_url;
 use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, json};
 
@@ -58,33 +59,28 @@ fn seconds(within: &str) -> i64 {
 }
 
 async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
-    let Answer::Ok(doc) =
-        call("case-routing", Method::Get, "/internal/categories", &req.request_id, req.lang, None).await
-    else {
-        return Err(unavailable("the catalogue of matters (case-routing)"));
-    };
+    let answer = wangge_spin::chain::ask::<wangge_cases::api::Categories>(&(), &req.request_id, req.lang)
+        .await
+        .map_err(|_| unavailable("the catalogue of matters (case-routing)"))?;
     let mut domains = Vec::new();
     let mut default_weights = std::collections::BTreeMap::new();
-    for (name, d) in doc["domains"].as_object().into_iter().flatten() {
-        if d["class"].as_str() == Some("none") || name == GENERAL {
+    for (name, d) in &answer.domains {
+        if d.class.as_deref() == Some("none") || name == GENERAL {
             continue;
         }
         domains.push(name.clone());
-        default_weights.insert(name.clone(), d["default_weight"].as_f64().unwrap_or(0.0));
+        default_weights.insert(name.clone(), d.default_weight.unwrap_or(0.0));
     }
-    let categories = doc["categories"]
-        .as_array()
+    let categories = answer
+        .categories
         .into_iter()
-        .flatten()
-        .filter_map(|c| {
-            Some((
-                c["code"].as_str()?.to_owned(),
-                CategoryRule {
-                    domain: c["domain"].as_str()?.to_owned(),
-                    discoverable: c["discoverable"].as_bool().unwrap_or(false),
-                    report_within_seconds: seconds(c["report_within"].as_str().unwrap_or("0m")),
-                },
-            ))
+        .map(|c| {
+            let rule = CategoryRule {
+                domain: c.domain,
+                discoverable: c.discoverable,
+                report_within_seconds: seconds(&c.report_within),
+            };
+            (c.code, rule)
         })
         .collect();
     if domains.is_empty() {
@@ -178,7 +174,12 @@ pub async fn get_rules(req: Req) -> Reply {
     Ok(json(200, &json!({ "version": version, "sha256": sha, "rules": rules })))
 }
 
-/// Streams case-routing's facts for `[from, to)`, one parsed line at a time.
+/// Streams case-routing's facts for `[from, to)`, one parsed line at a time
+/// ([`FactsReader`]: strictly, each line a `wangge_cases::api::CaseFacts`). Returns
+/// the facts read, once their count is the one the stream declares. A line this build
+/// cannot read (an unknown or a missing field, an unknown state), a count that does not
+/// match, an error line or a stream cut before its trailer is 503
+/// `dependency_unavailable` naming why: the caller stores nothing.
 async fn facts(
     period: &Period,
     merged_only: bool,
@@ -188,7 +189,8 @@ async fn facts(
     let url = internal_url(
         "case-routing",
         &format!(
-            "/internal/facts?from={}&to={}{}",
+            "{}?from={}&to={}{}",
+            wangge_cases::api::FACTS_PATH,
             wangge_core::time::store(period.start),
             wangge_core::time::store(period.end),
             if merged_only { "&merged_only=true" } else { "" }
@@ -201,34 +203,23 @@ async fn facts(
         return Err(unavailable("the case facts (case-routing)"));
     }
     let mut stream = response.take_body_stream();
-    let mut buffer: Vec<u8> = Vec::new();
-    let mut ended = None;
+    let mut reader = FactsReader::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| unavailable("the case facts (case-routing)"))?;
-        buffer.extend_from_slice(&chunk);
-        let mut start = 0;
-        while let Some(newline) = buffer[start..].iter().position(|b| *b == b'\n') {
-            let line = &buffer[start..start + newline];
-            start += newline + 1;
-            if line.is_empty() {
-                continue;
-            }
-            // Every fact starts with its case id; anything else is the stream's last word.
-            if !line.starts_with(b"{\"case_id\"") {
-                let v: Value = serde_json::from_slice(line).unwrap_or_default();
-                if v.get("error").is_some() {
-                    return Err(unavailable("the case facts (case-routing)"));
-                }
-                ended = v["cases"].as_u64();
-                continue;
-            }
-            if let Ok(fact) = serde_json::from_slice::<Fact>(line) {
-                each(fact);
-            }
-        }
-        buffer.drain(..start);
+        reader.push(&chunk, &mut each).map_err(refused_facts)?;
     }
-    ended.ok_or_else(|| unavailable("the case facts (case-routing), which ended early"))
+    reader.finish().map_err(refused_facts)
+}
+
+/// A facts stream this run refuses: why, in both languages, and nothing run.
+fn refused_facts(why: FactsError) -> Problem {
+    Problem::new(ErrorCode::DependencyUnavailable)
+        .with_detail(
+            format!("the case facts (case-routing) are unreadable, so nothing was run: {why}"),
+            format!("案件事实数据（case-routing）无法读取，未执行考核：{why}"),
+        )
+        .with_retry_after(5)
+        .with_extension("dependency", "case-routing")
 }
 
 fn text(v: &str) -> SqlValue {

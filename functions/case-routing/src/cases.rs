@@ -1,6 +1,7 @@
 //! `/v1/cases`: reading cases and acting on them; `/internal/cases`: intake makes them.
 
 use serde_json::{Value, json};
+use wangge_cases::api::Created;
 use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::State;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase, Reporter};
@@ -31,7 +32,8 @@ fn view_one(db: &Db, case: &Case, principal: &Principal) -> Result<Value, Proble
     Ok(view(case, store::reporter(db, &case.id)?, principal))
 }
 
-/// `POST /internal/cases`: intake hands over a report.
+/// `POST /internal/cases` ([`wangge_cases::api::CreateCase`]): intake hands over a report
+/// and gets the case, with the deadlines that apply.
 pub async fn create(mut req: Req) -> Reply {
     let new: NewCase = req.json(256 * KIB).await?;
     let db = COMPONENT.db()?;
@@ -51,25 +53,24 @@ pub async fn create(mut req: Req) -> Reply {
     let case =
         store::create(&db, &new, &category, &Context { calendar: &calendar, now: wangge_core::time::now_utc() })?;
     deliver(&db, &req.request_id).await;
-    // The deadlines that apply: the category's, and the due times once assigned.
-    let mut answer = serde_json::to_value(&case).unwrap_or_default();
-    answer["deadlines"] = json!({
-        "report_within": category.report_within,
-        "respond_within": category.respond_within,
-        "resolve_within": category.resolve_within,
-        "respond_due": case.respond_due,
-        "resolve_due": case.resolve_due,
-        "fallback_calendar": case.deadline_fallback,
-    });
-    Ok(json(201, &answer))
+    Ok(json(201, &Created::of(&case, &category)))
 }
 
 /// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services,
 /// hotline categories).
 pub fn categories() -> Reply {
     let db = COMPONENT.db_for_reads()?;
-    let document = reference::catalogue_document(&db)?;
-    Ok(json(200, &document.unwrap_or_else(|| json!({ "categories": [] }))))
+    let catalogue: wangge_cases::api::Catalogue = match reference::catalogue_document(&db)? {
+        // Checked as it was imported; a stored one this build cannot read is a fault here.
+        Some(document) => serde_json::from_value(document).map_err(|e| {
+            Problem::new(ErrorCode::Internal).with_detail(
+                format!("the stored catalogue is unreadable: {e}"),
+                format!("已存储的事项目录无法读取：{e}"),
+            )
+        })?,
+        None => wangge_cases::api::empty_catalogue(),
+    };
+    Ok(json(200, &catalogue))
 }
 
 /// `POST /internal/cases/states` with `{"ids": [...]}` (at most 1000): where each case
@@ -159,6 +160,31 @@ pub fn log(req: Req, id: &str) -> Reply {
 /// `GET /v1/cases?region=&grid=&assignee=&status=&category=&light=&from=&to=&limit=&cursor=`.
 pub fn list(req: Req) -> Reply {
     let principal = req.require_any(&[Scope::CasesRead, Scope::CasesAct])?;
+    let filter = filter(&req, &principal)?;
+    let wanted_light = match req.query_param("light") {
+        None => None,
+        Some(l) => Some(l.parse::<Light>().map_err(|()| {
+            invalid_parameter("light", "light is green, yellow or red", "light 应为 green、yellow 或 red")
+        })?),
+    };
+    let page = PageRequest::from_query(&req.query)?;
+    let db = COMPONENT.db_for_reads()?;
+    let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit)?;
+    let next = next_cursor(&mut items, page.limit, |c| Some(&c.id));
+    // A page filtered by the light may hold fewer than `limit` cases; `next_cursor`
+    // still continues after the last case read.
+    if let Some(wanted) = wanted_light {
+        items = store::with_light(&db, items, wanted, wangge_core::time::now_utc())?;
+    }
+    let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
+    let mut reporters = store::reporters(&db, &ids)?;
+    let items: Vec<Value> =
+        items.iter().map(|c| view(c, reporters.remove(&c.id).unwrap_or_default(), &principal)).collect();
+    Ok(json(200, &json!({ "items": items, "next_cursor": next })))
+}
+
+/// The list's filter from the query, within the key's region.
+fn filter(req: &Req, principal: &Principal) -> Result<Filter, Problem> {
     let region = req.query_param("region").unwrap_or_else(|| principal.region_prefix.clone());
     if !region.starts_with(&principal.region_prefix) {
         principal.require_region(&region)?;
@@ -167,21 +193,17 @@ pub fn list(req: Req) -> Reply {
     if let Some(s) = &status
         && serde_json::from_value::<State>(Value::String(s.clone())).is_err()
     {
-        return Err(Problem::new(ErrorCode::InvalidParameter)
-            .with_detail(format!("no case state `{s}`"), format!("没有案件状态 `{s}`"))
-            .with_extension("parameter", "status"));
+        return Err(invalid_parameter("status", &format!("no case state `{s}`"), &format!("没有案件状态 `{s}`")));
     }
     let time = |name: &str| -> Result<Option<String>, Problem> {
         match req.query_param(name) {
             None => Ok(None),
             Some(t) => wangge_core::time::parse(&t).map(|t| Some(wangge_core::time::render(t))).ok_or_else(|| {
-                Problem::new(ErrorCode::InvalidParameter)
-                    .with_detail(format!("{name} is an RFC 3339 time"), format!("{name} 应为 RFC 3339 时间"))
-                    .with_extension("parameter", name)
+                invalid_parameter(name, &format!("{name} is an RFC 3339 time"), &format!("{name} 应为 RFC 3339 时间"))
             }),
         }
     };
-    let filter = Filter {
+    Ok(Filter {
         region_prefix: region,
         grid: req.query_param("grid"),
         assignee: req.query_param("assignee"),
@@ -189,48 +211,11 @@ pub fn list(req: Req) -> Reply {
         category: req.query_param("category"),
         reported_from: time("from")?,
         reported_to: time("to")?,
-    };
-    let wanted_light = match req.query_param("light") {
-        None => None,
-        Some(l) => Some(match l.as_str() {
-            "green" => Light::Green,
-            "yellow" => Light::Yellow,
-            "red" => Light::Red,
-            _ => {
-                return Err(Problem::new(ErrorCode::InvalidParameter)
-                    .with_detail("light is green, yellow or red", "light 应为 green、yellow 或 red")
-                    .with_extension("parameter", "light"));
-            }
-        }),
-    };
-    let page = PageRequest::from_query(&req.query)?;
-    let db = COMPONENT.db_for_reads()?;
-    let mut items = store::list(&db, &filter, page.after.as_deref().unwrap_or(""), page.limit)?;
-    let next = next_cursor(&mut items, page.limit, |c| Some(&c.id));
-    // The light is computed, not stored: a page filtered by it may hold fewer than
-    // `limit` cases, and `next_cursor` still continues after the last case read.
-    if let Some(wanted) = wanted_light {
-        let calendar = reference::calendar(&db)?;
-        let now = wangge_core::time::now_utc();
-        let mut categories = std::collections::HashMap::new();
-        let mut kept = Vec::new();
-        for case in items {
-            if !categories.contains_key(&case.category) {
-                let category = reference::category(&db, &case.category)?;
-                categories.insert(case.category.clone(), category);
-            }
-            let light = categories[&case.category].as_ref().and_then(|c| store::light_of(&case, c, &calendar, now));
-            if light == Some(wanted) {
-                kept.push(case);
-            }
-        }
-        items = kept;
-    }
-    let ids: Vec<&str> = items.iter().map(|c| c.id.as_str()).collect();
-    let mut reporters = store::reporters(&db, &ids)?;
-    let items: Vec<Value> =
-        items.iter().map(|c| view(c, reporters.remove(&c.id).unwrap_or_default(), &principal)).collect();
-    Ok(json(200, &json!({ "items": items, "next_cursor": next })))
+    })
+}
+
+fn invalid_parameter(name: &str, en: &str, zh: &str) -> Problem {
+    Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
 }
 
 /// Hands pending notices to notification's outbox and marks them delivered. Best

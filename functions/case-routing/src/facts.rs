@@ -1,9 +1,15 @@
 //! `GET /internal/facts?from=&to=`: newline-delimited JSON, one line per case, exactly
-//! what assessment needs (`store::CaseFacts`). Streamed page by page, so a year of a
-//! city never sits in memory.
+//! what assessment needs ([`wangge_cases::api::CaseFacts`]), then the trailer
+//! `{"end": true, "cases": N}` ([`wangge_cases::api::FactsEnd`]) declaring how many fact
+//! lines went out, or, when storage fails mid-stream, an error line
+//! ([`wangge_cases::api::FactsInterrupted`]) instead. Assessment reads it with
+//! [`wangge_cases::api::FactsReader`], which refuses a count that does not match and a
+//! stream without its trailer. Streamed page by page, so a year of a city never sits in
+//! memory.
 
 use futures::SinkExt;
 use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use wangge_cases::api::{FactsEnd, FactsInterrupted};
 use wangge_cases::store;
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::Req;
@@ -49,15 +55,15 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
     let response = OutgoingResponse::new(headers);
     let mut body = response.take_body();
     out.set(response);
-    let mut lines = 0usize;
+    let mut lines = 0u64;
     loop {
         let mut chunk = Vec::with_capacity(page.len() * 512);
         for facts in &page {
             if serde_json::to_writer(&mut chunk, facts).is_ok() {
                 chunk.push(b'\n');
+                lines += 1;
             }
         }
-        lines += page.len();
         if body.send(chunk).await.is_err() {
             return;
         }
@@ -66,12 +72,18 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
             Ok(page) => page,
             Err(e) => {
                 // Mid-stream, the status has gone out: end with an error line the reader checks.
-                let line =
-                    serde_json::json!({ "error": "storage_unavailable", "detail": e.to_string(), "after": last });
-                let _ = body.send(format!("{line}\n").into_bytes()).await;
+                let line = FactsInterrupted { error: "storage_unavailable".into(), detail: e.to_string(), after: last };
+                let _ = body.send(ndjson(&line)).await;
                 return;
             }
         };
     }
-    let _ = body.send(format!("{}\n", serde_json::json!({ "end": true, "cases": lines })).into_bytes()).await;
+    let _ = body.send(ndjson(&FactsEnd { end: true, cases: lines })).await;
+}
+
+/// One line of the stream.
+fn ndjson(line: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec(line).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }

@@ -21,6 +21,15 @@ use crate::process::{Context, Processed, process};
 pub const BATCH_BODY_LIMIT: usize = 1024 * KIB;
 pub const MAX_ORDERS: usize = 100;
 
+/// An order that passed its schema: where it stands in the batch, and its event.
+struct Checked {
+    index: usize,
+    order_no: Value,
+    event: wangge_intake::event::Event,
+    caller: wangge_core::privacy::Reporter,
+    hash: String,
+}
+
 /// `POST /v1/hotline/work-orders` (`events:write`) → 200 with one result per order.
 pub async fn create(mut req: Req) -> Reply {
     let principal = req.require(Scope::EventsWrite)?;
@@ -29,81 +38,31 @@ pub async fn create(mut req: Req) -> Reply {
     let settings = Settings::load();
     let guard = guard::guard(&req, &principal, &body, &settings)?;
     let value = parse(&body)?;
-    // The envelope must hold: an object with 1 to 100 orders.
-    let orders = match value.get("orders").and_then(Value::as_array) {
-        Some(orders) if (1..=MAX_ORDERS).contains(&orders.len()) && value.as_object().is_some_and(|o| o.len() == 1) => {
-            orders
-        }
-        _ => {
-            return Err(invalid(vec![FieldError::new(
-                "/orders",
-                "batch",
-                format!("the body is {{\"orders\": [...]}} with 1 to {MAX_ORDERS} work orders"),
-            )]));
-        }
-    };
-    // Then each order on its own, against the order schema compiled once.
-    let order_schema = schema::Checker::definition("hotline.work-orders", "order").map_err(invalid)?;
-    let now = wangge_core::time::now_utc();
-    let mut results: Vec<Value> = vec![Value::Null; orders.len()];
-    let mut accepted_orders = Vec::new();
-    for (i, order) in orders.iter().enumerate() {
-        let order_no = order.get("order_no").cloned().unwrap_or(Value::Null);
-        let prefix = format!("/orders/{i}");
-        if let Err(errors) = order_schema.check(order, &prefix) {
-            results[i] = rejected(i, &order_no, &invalid(errors), req.lang);
-            continue;
-        }
-        let Ok(parsed) = WorkOrder::deserialize(order) else {
-            results[i] =
-                rejected(i, &order_no, &invalid(vec![FieldError::new(prefix, "type", "not a work order")]), req.lang);
-            continue;
-        };
-        let (event, caller) = parsed.into_event(wangge_core::ids::new_id());
-        accepted_orders.push((i, order_no, event, caller, request_hash(order)));
-    }
-    let admissions: Vec<Admission<'_>> = accepted_orders
+    let orders = envelope(&value)?;
+    let (mut results, checked) = check(orders, req.lang)?;
+    let admissions: Vec<Admission<'_>> = checked
         .iter()
-        .map(|(_, _, event, caller, hash)| Admission {
-            event,
-            reporter: caller,
+        .map(|c| Admission {
+            event: &c.event,
+            reporter: &c.caller,
             key_id: &principal.key_id,
             key_region_prefix: &principal.region_prefix,
             idempotency_key: None,
-            external_key: event.external_id.as_ref().map(|no| format!("hotline:{no}")),
-            request_hash: hash,
+            external_key: c.event.external_id.as_ref().map(|no| format!("hotline:{no}")),
+            request_hash: &c.hash,
         })
         .collect();
     let db = COMPONENT.db()?;
     let admitted = if admissions.is_empty() {
         Vec::new()
     } else {
-        store::admit(&db, &guard, &admissions, now)?.map_err(|r| guard::refused(r, &settings))?
+        store::admit(&db, &guard, &admissions, wangge_core::time::now_utc())?
+            .map_err(|r| guard::refused(r, &settings))?
     };
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
     let mut outcomes = Vec::new();
-    for ((i, order_no, event, caller, _), admitted) in accepted_orders.iter().zip(admitted) {
-        results[*i] = match admitted {
-            Admitted::Again(stored) => {
-                let mut result = match (&stored.answer, stored.status.as_str()) {
-                    (Some(problem), "rejected") => json!({ "status": "rejected", "problem": problem }),
-                    (Some(answer), _) => answer.clone(),
-                    (None, _) => json!({ "status": "queued", "event_id": stored.event.id }),
-                };
-                result["replayed"] = true.into();
-                with_order(result, *i, order_no)
-            }
-            Admitted::Conflict(stored) => rejected(*i, order_no, &crate::events::reused(&stored), req.lang),
-            Admitted::New => {
-                let processed = process(event, caller, &principal.region_prefix, &ctx).await;
-                outcomes.push((event.id.clone(), processed.outcome()));
-                match processed {
-                    Processed::Accepted { answer, .. } => with_order(answer, *i, order_no),
-                    Processed::Rejected(problem) => rejected(*i, order_no, &problem, req.lang),
-                    Processed::Unavailable(why) => with_order(crate::process::queued(&event.id, &why), *i, order_no),
-                }
-            }
-        };
+    for (c, admitted) in checked.iter().zip(admitted) {
+        results[c.index] = answer(c, admitted, &principal.region_prefix, &ctx, &mut outcomes).await;
     }
     store::finish(&db, &outcomes, wangge_core::time::now_utc())?;
     let count = |status: &str| results.iter().filter(|r| r["status"] == status).count();
@@ -115,6 +74,78 @@ pub async fn create(mut req: Req) -> Reply {
         "rejected": count("rejected"),
     });
     Ok(json(200, &json!({ "summary": summary, "results": results })))
+}
+
+/// The envelope must hold: an object with 1 to 100 orders, and nothing else.
+fn envelope(value: &Value) -> Result<&Vec<Value>, Problem> {
+    match value.get("orders").and_then(Value::as_array) {
+        Some(orders) if (1..=MAX_ORDERS).contains(&orders.len()) && value.as_object().is_some_and(|o| o.len() == 1) => {
+            Ok(orders)
+        }
+        _ => Err(invalid(vec![FieldError::new(
+            "/orders",
+            "batch",
+            format!("the body is {{\"orders\": [...]}} with 1 to {MAX_ORDERS} work orders"),
+        )])),
+    }
+}
+
+/// Each order on its own, against the order schema compiled once: the results so far
+/// (refusals in place), and the orders that passed.
+fn check(orders: &[Value], lang: wangge_core::Lang) -> Result<(Vec<Value>, Vec<Checked>), Problem> {
+    let order_schema = schema::Checker::definition("hotline.work-orders", "order").map_err(invalid)?;
+    let mut results: Vec<Value> = vec![Value::Null; orders.len()];
+    let mut checked = Vec::new();
+    for (index, order) in orders.iter().enumerate() {
+        let order_no = order.get("order_no").cloned().unwrap_or(Value::Null);
+        let prefix = format!("/orders/{index}");
+        if let Err(errors) = order_schema.check(order, &prefix) {
+            results[index] = rejected(index, &order_no, &invalid(errors), lang);
+            continue;
+        }
+        let Ok(parsed) = WorkOrder::deserialize(order) else {
+            let not_one = invalid(vec![FieldError::new(prefix, "type", "not a work order")]);
+            results[index] = rejected(index, &order_no, &not_one, lang);
+            continue;
+        };
+        let (event, caller) = parsed.into_event(wangge_core::ids::new_id());
+        checked.push(Checked { index, order_no, event, caller, hash: request_hash(order) });
+    }
+    Ok((results, checked))
+}
+
+/// One admitted order's result: its first answer again, a conflict, or a new event
+/// processed now (its outcome recorded in `outcomes`).
+async fn answer(
+    c: &Checked,
+    admitted: Admitted,
+    key_region: &str,
+    ctx: &Context<'_>,
+    outcomes: &mut Vec<(String, wangge_intake::store::Outcome)>,
+) -> Value {
+    match admitted {
+        Admitted::Again(stored) => {
+            let mut result = match (&stored.answer, stored.status.as_str()) {
+                (Some(problem), "rejected") => json!({ "status": "rejected", "problem": problem }),
+                (Some(answer), _) => answer.clone(),
+                (None, _) => json!({ "status": "queued", "event_id": stored.event.id }),
+            };
+            result["replayed"] = true.into();
+            with_order(result, c.index, &c.order_no)
+        }
+        Admitted::Conflict(stored) => rejected(c.index, &c.order_no, &crate::events::reused(&stored), ctx.lang),
+        Admitted::New => {
+            let processed = process(&c.event, &c.caller, key_region, ctx).await;
+            outcomes.push((c.event.id.clone(), processed.outcome()));
+            match processed {
+                Processed::Accepted { answer, .. } => with_order(answer, c.index, &c.order_no),
+                Processed::Rejected(problem) => rejected(c.index, &c.order_no, &problem, ctx.lang),
+                Processed::Unavailable(why) => {
+                    with_order(crate::process::queued(&c.event.id, &why), c.index, &c.order_no)
+                }
+            }
+        }
+    }
 }
 
 fn with_order(mut result: Value, index: usize, order_no: &Value) -> Value {

@@ -4,6 +4,8 @@
 
 use serde_json::{Value, json};
 use spin_sdk::http::{Method, Response};
+use wangge_cases::api::Catalogue;
+use wangge_cases::reference::Category;
 use wangge_core::auth::Scope;
 use wangge_core::{ErrorCode, Problem};
 use wangge_intake::event::check_coordinates;
@@ -131,26 +133,30 @@ pub async fn handle(req: Req) -> Reply {
     }
 }
 
-async fn catalogue(req: &Req) -> Result<Value, Problem> {
-    match call("case-routing", Method::Get, "/internal/categories", &req.request_id, req.lang, None).await {
-        Answer::Ok(c) => Ok(c),
-        _ => Err(Problem::new(ErrorCode::DependencyUnavailable)
+/// The catalogue of matters, from case-routing (`wangge_cases::api::Categories`), read
+/// strictly: an answer with an unknown or a missing field is unavailable, never guessed.
+async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
+    wangge_spin::chain::ask::<wangge_cases::api::Categories>(&(), &req.request_id, req.lang).await.map_err(|_| {
+        Problem::new(ErrorCode::DependencyUnavailable)
             .with_detail("the catalogue of matters is unavailable", "事项目录暂不可用")
-            .with_retry_after(5)),
-    }
+            .with_retry_after(5)
+    })
 }
 
-fn category<'a>(catalogue: &'a Value, code: &str) -> Option<&'a Value> {
-    catalogue["categories"].as_array()?.iter().find(|c| c["code"] == code)
+fn category<'a>(catalogue: &'a Catalogue, code: &str) -> Option<&'a Category> {
+    catalogue.categories.iter().find(|c| c.code == code)
 }
 
 /// `GET services.json`.
 async fn services(req: &Req) -> Result<Response, Problem> {
     let catalogue = catalogue(req).await?;
-    let services: Vec<Value> = catalogue["categories"]
-        .as_array()
-        .map(|cs| cs.iter().map(|c| open311::service(c, &catalogue["domains"])).collect())
-        .unwrap_or_default();
+    // wangge_intake::open311 builds services from JSON: the typed catalogue, as written.
+    let domains = serde_json::to_value(&catalogue.domains).unwrap_or_default();
+    let services: Vec<Value> = catalogue
+        .categories
+        .iter()
+        .map(|c| open311::service(&serde_json::to_value(c).unwrap_or_default(), &domains))
+        .collect();
     Ok(json(200, &services))
 }
 
@@ -170,12 +176,7 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
         return Ok(error(Format::Json, 400, "send the request as application/x-www-form-urlencoded"));
     }
     let body = req.body(EVENT_BODY_LIMIT.min(16 * KIB)).await?;
-    let mut fields = open311::form(&String::from_utf8_lossy(&body));
-    if fields.get("api_key").is_none()
-        && let Some(key) = req.query_param("api_key")
-    {
-        fields["api_key"] = key.into();
-    }
+    let fields = fields_of(&req, &body);
     let Some(api_key) = fields["api_key"].as_str().map(str::to_owned) else {
         return Ok(error(Format::Json, 403, "api_key is required"));
     };
@@ -206,21 +207,7 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
     let one = One { event: &event, reporter: &reporter, hash: &hash, idempotency_key, external_key: None };
     let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
     let processed = match take(&principal, &guard, &ctx, one, &mut Timing::start()).await? {
-        Taken::Again(stored) => {
-            if stored.status == "rejected"
-                && let Some(problem) = &stored.answer
-            {
-                // The first answer was a refusal: the same refusal, in the spec's shape.
-                let mut again = from_problem_json(Format::Json, problem, std::iter::empty());
-                again.set_header("idempotent-replayed", "true");
-                return Ok(again);
-            }
-            let first = repeat(&stored);
-            if first.status() >= &400 {
-                return Ok(first);
-            }
-            return Ok(created(&stored.event.id, "this request was received before"));
-        }
+        Taken::Again(stored) => return Ok(again(&stored)),
         Taken::Done { processed, .. } => processed,
     };
     match processed {
@@ -234,6 +221,33 @@ async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> 
         Processed::Rejected(problem) => Err(problem),
         Processed::Unavailable(_) => Ok(created(&event.id, "已接收，稍后分派 (received; routing shortly)")),
     }
+}
+
+/// The same request again: its first answer, a refusal in the spec's shape included.
+fn again(stored: &Stored) -> Response {
+    if stored.status == "rejected"
+        && let Some(problem) = &stored.answer
+    {
+        let mut again = from_problem_json(Format::Json, problem, std::iter::empty());
+        again.set_header("idempotent-replayed", "true");
+        return again;
+    }
+    let first = repeat(stored);
+    if first.status() >= &400 {
+        return first;
+    }
+    created(&stored.event.id, "this request was received before")
+}
+
+/// The form's fields, with `api_key` from the query when the form has none.
+fn fields_of(req: &Req, body: &[u8]) -> Value {
+    let mut fields = open311::form(&String::from_utf8_lossy(body));
+    if fields.get("api_key").is_none()
+        && let Some(key) = req.query_param("api_key")
+    {
+        fields["api_key"] = key.into();
+    }
+    fields
 }
 
 fn created(id: &str, notice: &str) -> Response {
@@ -262,7 +276,7 @@ async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
             }
         }
     }
-    let catalogue = catalogue(req).await.unwrap_or_default();
+    let catalogue = catalogue(req).await.unwrap_or_else(|_| wangge_cases::api::empty_catalogue());
     // Reading needs no key, as the spec has it; the handling agency's code (a grid or a
     // department) is shown only to a key whose region covers it.
     let reader = req.header("authorization").and_then(|_| req.principal().ok());
@@ -271,7 +285,7 @@ async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
         .filter(|s| s.status != "rejected")
         .map(|s| {
             let case = s.case_id.as_deref().and_then(|id| states.get(id));
-            let name = category(&catalogue, &s.event.category).and_then(|c| c["name"].as_str()).unwrap_or_default();
+            let name = category(&catalogue, &s.event.category).map(|c| c.name.as_str()).unwrap_or_default();
             let mut request = open311::request(&s.event, &s.status, &s.updated_at, case, name);
             let agency = request["agency_responsible"].as_str().unwrap_or_default();
             if !reader.as_ref().is_some_and(|r| r.covers_region(agency)) {
@@ -298,41 +312,10 @@ async fn list(req: &Req) -> Result<Response, Problem> {
         }
         store::by_ids(&db, &ids)?
     } else {
-        let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Response> {
-            match req.query_param(name) {
-                None => Ok(None),
-                Some(t) => wangge_core::time::parse(&t).map(Some).ok_or_else(|| {
-                    error(
-                        Format::Json,
-                        400,
-                        format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"),
-                    )
-                }),
-            }
+        let (from, to) = match window(req) {
+            Ok(window) => window,
+            Err(refused) => return Ok(refused),
         };
-        let (start, end) = match (time("start_date"), time("end_date")) {
-            (Ok(s), Ok(e)) => (s, e),
-            (Err(r), _) | (_, Err(r)) => return Ok(r),
-        };
-        let range = chrono::Duration::days(MAX_RANGE_DAYS);
-        let (start, end) = match (start, end) {
-            (Some(s), Some(e)) => (s, e),
-            (Some(s), None) => (s, s + range),
-            (None, Some(e)) => (e - range, e),
-            (None, None) => {
-                let end = wangge_core::time::now_utc() + chrono::Duration::seconds(1);
-                (end - range, end)
-            }
-        };
-        if end < start || end - start > range {
-            return Ok(error(
-                Format::Json,
-                400,
-                format!("start_date to end_date may span at most {MAX_RANGE_DAYS} days"),
-            ));
-        }
-        let from = wangge_core::time::render(start);
-        let to = wangge_core::time::render(end);
         store::received_between(&db, &from, &to, &csv("service_code"), MAX_RECORDS)?
     };
     let mut out = requests(req, &stored).await;
@@ -344,6 +327,33 @@ async fn list(req: &Req) -> Result<Response, Problem> {
         out.retain(|r| statuses.iter().any(|s| r["status"] == s.as_str()));
     }
     Ok(json(200, &out))
+}
+
+/// `start_date` to `end_date`, at most [`MAX_RANGE_DAYS`] apart (the last 90 days when
+/// neither is given), rendered for the store; or the spec's 400.
+fn window(req: &Req) -> Result<(String, String), Response> {
+    let time = |name: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, Response> {
+        match req.query_param(name) {
+            None => Ok(None),
+            Some(t) => wangge_core::time::parse(&t).map(Some).ok_or_else(|| {
+                error(Format::Json, 400, format!("{name} must be a W3C date-time, such as 2026-11-01T00:00:00+08:00"))
+            }),
+        }
+    };
+    let range = chrono::Duration::days(MAX_RANGE_DAYS);
+    let (start, end) = match (time("start_date")?, time("end_date")?) {
+        (Some(s), Some(e)) => (s, e),
+        (Some(s), None) => (s, s + range),
+        (None, Some(e)) => (e - range, e),
+        (None, None) => {
+            let end = wangge_core::time::now_utc() + chrono::Duration::seconds(1);
+            (end - range, end)
+        }
+    };
+    if end < start || end - start > range {
+        return Err(error(Format::Json, 400, format!("start_date to end_date may span at most {MAX_RANGE_DAYS} days")));
+    }
+    Ok((wangge_core::time::render(start), wangge_core::time::render(end)))
 }
 
 /// `GET requests/{id}.json`: a one-element array, as the spec has it.

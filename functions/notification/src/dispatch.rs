@@ -11,6 +11,7 @@ use wangge_notify::route::{Channel, Contact, channels};
 use wangge_notify::store::{self, Delivery, Outcome, Plan};
 use wangge_registry::api::{ContactsWanted, StaffContacts};
 use wangge_spin::chain;
+use wangge_spin::db::Db;
 use wangge_spin::{Reply, Req, json};
 
 use crate::COMPONENT;
@@ -63,14 +64,42 @@ pub async fn dispatch(req: Req) -> Reply {
     let settings = Settings::load();
     let db = COMPONENT.db()?;
     let now = wangge_core::time::now_utc();
+    // 1. Who.
+    let plans = plan(&db, limit, now, &req).await?;
+    let (made, unreachable) = store::expand(&db, &plans, now)?;
+    // 2. Claim, 3. send, 4. record.
+    let claim = req.request_id.clone();
+    let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS))?;
+    let outcomes = send_claimed(&settings, &claimed, &wangge_core::time::render(now)).await;
+    let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)?;
+    let (due, waiting) = store::backlog(&db, wangge_core::time::now_utc())?;
+    let more = due > 0 || store::unresolved(&db, 1)?.len() == 1;
+    Ok(json(
+        200,
+        &json!({
+            "resolved": plans.len(),
+            "deliveries_made": made,
+            "unreachable": unreachable,
+            "claimed": claimed.len(),
+            "delivered": tally.delivered,
+            "retried": tally.retried,
+            "dead": tally.dead,
+            "due_now": due,
+            "waiting": waiting,
+            "more": more,
+        }),
+    ))
+}
 
-    // 1. Who: reporters carry their contact; staff, and a grid's staff, are looked up
-    // in the staff directory.
-    let messages = store::unresolved(&db, limit)?;
+/// Who each new message reaches, and how: reporters carry their contact; staff, and a
+/// grid's staff, are looked up in the staff directory (when it does not answer, their
+/// messages wait for the next pass).
+async fn plan(db: &Db, limit: usize, now: chrono::DateTime<chrono::Utc>, req: &Req) -> Result<Vec<Plan>, Problem> {
+    let messages = store::unresolved(db, limit)?;
     let wanted = |kind: &str| -> Vec<String> {
         messages.iter().filter(|m| m.recipient_kind == kind).map(|m| m.recipient_id.clone()).collect()
     };
-    let directory = directory(wanted("staff"), wanted("grid"), &req).await;
+    let directory = directory(wanted("staff"), wanted("grid"), req).await;
     let mut plans = Vec::new();
     for m in &messages {
         let deliveries = match (m.recipient_kind.as_str(), &directory) {
@@ -99,14 +128,13 @@ pub async fn dispatch(req: Req) -> Reply {
             not_before: store::not_before(&m.recipient_kind, m.urgent, now),
         });
     }
-    let (made, unreachable) = store::expand(&db, &plans, now)?;
+    Ok(plans)
+}
 
-    // 2. Claim, 3. send, 4. record.
-    let claim = req.request_id.clone();
-    let claimed = store::claim(&db, &claim, now, limit, chrono::Duration::seconds(LEASE_SECONDS))?;
-    let at = wangge_core::time::render(now);
-    // One WeChat access token for the pass (cached for two hours); if WeChat refuses
-    // it, one new one, and the refused deliveries are tried again with it.
+/// One try of each claimed delivery, [`CONCURRENCY`] at a time. One WeChat access token
+/// for the pass (cached for two hours); if WeChat refuses it, one new one, and the
+/// refused deliveries are tried again with it.
+async fn send_claimed<'a>(settings: &Settings, claimed: &'a [Delivery], at: &str) -> Vec<(&'a Delivery, Outcome)> {
     let wechat = settings.wechat.as_deref().filter(|_| claimed.iter().any(|d| d.channel == Channel::Wechat));
     let mut token = match wechat {
         Some(origin) => wechat_token(origin, false).await,
@@ -115,7 +143,7 @@ pub async fn dispatch(req: Req) -> Reply {
     let mut refreshed = false;
     let mut outcomes = Vec::with_capacity(claimed.len());
     for chunk in claimed.chunks(CONCURRENCY) {
-        let mut sent = send_all(&settings, chunk, &token, &at).await;
+        let mut sent = send_all(settings, chunk, &token, at).await;
         if let Some(origin) = wechat
             && sent.iter().any(|(_, r)| r.is_err())
         {
@@ -124,30 +152,13 @@ pub async fn dispatch(req: Req) -> Reply {
                 refreshed = true;
             }
             let refused: Vec<&Delivery> = sent.iter().filter(|(_, r)| r.is_err()).map(|(d, _)| *d).collect();
-            let again = send_all(&settings, refused, &token, &at).await;
+            let again = send_all(settings, refused, &token, at).await;
             sent.retain(|(_, r)| r.is_ok());
             sent.extend(again);
         }
         outcomes.extend(sent.into_iter().map(|(d, r)| (d, r.unwrap_or_else(|_| token_refused_after_refresh()))));
     }
-    let tally = store::record(&db, &claim, &outcomes, wangge_core::time::now_utc(), &settings.retry, &mut jitter)?;
-    let (due, waiting) = store::backlog(&db, wangge_core::time::now_utc())?;
-    let more = due > 0 || store::unresolved(&db, 1)?.len() == 1;
-    Ok(json(
-        200,
-        &json!({
-            "resolved": plans.len(),
-            "deliveries_made": made,
-            "unreachable": unreachable,
-            "claimed": claimed.len(),
-            "delivered": tally.delivered,
-            "retried": tally.retried,
-            "dead": tally.dead,
-            "due_now": due,
-            "waiting": waiting,
-            "more": more,
-        }),
-    ))
+    outcomes
 }
 
 /// Addresses are personal data (phones, openids): masked unless the key administers

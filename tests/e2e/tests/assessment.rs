@@ -335,3 +335,50 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
     run_month(&suite, "2026-10");
     assert_eq!(deductions_of_grid(&suite, "2026-10"), [("missed_discovery".to_owned(), case)]);
 }
+
+/// Every stored run and result of assessment, in order: what a refused run must leave as it was.
+fn stored_results(suite: &Suite) -> Vec<String> {
+    let db = suite.database("assessment");
+    let mut all = Vec::new();
+    for (table, order) in [("runs", "period"), ("scores", "period, level, code"), ("deductions", "period, case_id, rule")] {
+        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
+        let mut statement = db.prepare(&sql).unwrap();
+        let columns = statement.column_count();
+        let rows = statement
+            .query_map([], |row| {
+                let cells: Vec<String> = (0..columns)
+                    .map(|i| format!("{:?}", row.get_ref(i).map(|v| format!("{v:?}")).unwrap_or_default()))
+                    .collect();
+                Ok(format!("{table}: {}", cells.join("|")))
+            })
+            .unwrap();
+        all.extend(rows.map(Result::unwrap));
+    }
+    all
+}
+
+/// A fact line this build cannot read (here a case whose state is no state of the
+/// lifecycle, set on its row on purpose) fails the run: 503 `dependency_unavailable`,
+/// and nothing stored, neither for a month run before nor for one never run.
+#[test]
+fn an_unreadable_fact_fails_the_run_and_stores_nothing() {
+    let suite = start_city("assessment-unreadable-fact", &[]);
+    let made = hotline_order(&suite, "GD-1006", "2026-10-06T09:00:00+08:00");
+    let case = made["case_id"].as_str().unwrap_or_else(|| panic!("{made}")).to_owned();
+    run_month(&suite, "2026-10");
+    assert_eq!(deductions_of_grid(&suite, "2026-10"), [("missed_discovery".to_owned(), case.clone())]);
+    let before = stored_results(&suite);
+    assert!(before.iter().any(|r| r.starts_with("runs: ")), "October's run is stored: {before:?}");
+
+    let changed = suite.database("case_routing").execute("UPDATE cases SET state = 'bogus' WHERE id = ?1", [&case]);
+    assert_eq!(changed.unwrap(), 1);
+    // October again, and November, where the case (still open) is a fact too.
+    for month in ["2026-10", "2026-11"] {
+        let run = call("POST", &suite.url(&format!("/v1/assessments/{month}/run")), OPERATOR_KEY, None);
+        assert_eq!((run.status, run.json()["code"].as_str()), (503, Some("dependency_unavailable")), "{}", run.body);
+        assert_eq!(stored_results(&suite), before, "{month}: nothing stored");
+    }
+    assert_eq!(deductions_of_grid(&suite, "2026-10"), [("missed_discovery".to_owned(), case)]);
+    let november = call("GET", &suite.url(&format!("/v1/assessments/2026-11/grids/{GRID}")), OPERATOR_KEY, None);
+    assert_eq!(november.status, 404, "never run: {}", november.body);
+}

@@ -23,7 +23,7 @@ pub use crate::log::history;
 pub use crate::supervision::{SweepReport, sweep};
 pub use create::{DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_HOURS, create};
 pub use facts::{CaseFacts, facts_page_of};
-pub use reads::{Case, CaseState, Filter, get, light_of, list, reporter, reporters, staff, states};
+pub use reads::{Case, CaseState, Filter, get, light_of, list, reporter, reporters, staff, states, with_light};
 pub use requests::{ActionRequest, Actor, CaseStaff, NewCase, SOURCES, Target};
 pub use transition::act;
 /// A reporter's personal data: kept in its own table, masked when shown.

@@ -249,3 +249,26 @@ pub fn light_of(case: &Case, category: &Category, calendar: &Calendar, now: Date
     }
     worst
 }
+
+/// Of `cases`, those whose worst deadline light at `now` is `wanted` (the light is
+/// computed, not stored): each category's deadlines read once.
+pub fn with_light(
+    db: &impl Sql,
+    cases: Vec<Case>,
+    wanted: Light,
+    now: DateTime<Utc>,
+) -> Result<Vec<Case>, StorageError> {
+    let calendar = crate::reference::calendar(db)?;
+    let mut categories = HashMap::new();
+    let mut kept = Vec::new();
+    for case in cases {
+        if !categories.contains_key(&case.category) {
+            categories.insert(case.category.clone(), crate::reference::category(db, &case.category)?);
+        }
+        let light = categories[&case.category].as_ref().and_then(|c| light_of(&case, c, &calendar, now));
+        if light == Some(wanted) {
+            kept.push(case);
+        }
+    }
+    Ok(kept)
+}
