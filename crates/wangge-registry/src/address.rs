@@ -1,7 +1,7 @@
 //! Hotline addresses are free text: resolve them against the standard address
 //! dictionary exactly, then normalised, then fuzzily — and never guess silently.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 
 /// The form addresses are compared in: half-width, no spaces, no province or city
@@ -62,7 +62,7 @@ pub fn similarity(a: &str, b: &str) -> f64 {
     2.0 * common as f64 / (x.len() + y.len()) as f64
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchKind {
     Exact,
@@ -73,7 +73,8 @@ pub enum MatchKind {
     None,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Candidate {
     pub address: String,
     pub grid_code: String,
@@ -82,7 +83,10 @@ pub struct Candidate {
     pub similarity: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// How an address resolved; also part of grid-lookup's `/internal/place` answer
+/// ([`crate::api::PlaceAnswer`]), so it is read strictly as well.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Resolution {
     pub query: String,
     pub normalized: String,
@@ -90,6 +94,7 @@ pub struct Resolution {
     pub kind: MatchKind,
     pub confidence: f64,
     /// The chosen standard address, when one was chosen.
+    #[serde(deserialize_with = "crate::api::present")]
     pub matched: Option<Candidate>,
     /// Up to five runners-up (or the contenders, when ambiguous).
     pub candidates: Vec<Candidate>,

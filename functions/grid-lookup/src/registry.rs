@@ -6,7 +6,9 @@ use wangge_core::migrations::StorageError;
 use wangge_core::page::{PageRequest, next_cursor};
 use wangge_core::{ErrorCode, Problem};
 use wangge_geo::Crs;
-use wangge_registry::api::{Contacts, ContactsWanted, GridList, MAX_CONTACTS_ASKED};
+use wangge_registry::api::{
+    Chain, Contacts, ContactsWanted, GridHit, GridList, MAX_CONTACTS_ASKED, PlaceAnswer, PlaceRequest, Point,
+};
 use wangge_registry::import::{Dataset, Format, ImportError, claim, import, readable_version};
 use wangge_registry::locate::{Found, Hit, Located, Placement, locate, place_point};
 use wangge_registry::{address, audit, read};
@@ -266,14 +268,7 @@ fn number(req: &Req, name: &str, range: std::ops::RangeInclusive<f64>, default: 
 }
 
 fn hit_json(hit: &Hit) -> Value {
-    json!({
-        "code": hit.code,
-        "name": hit.name,
-        "kind": hit.kind.as_str(),
-        "region_code": hit.region_code,
-        "area_m2": (hit.area_m2 * 10.0).round() / 10.0,
-        "distance_m": (hit.distance_m * 10.0).round() / 10.0,
-    })
+    serde_json::to_value(GridHit::from(hit)).unwrap_or_default()
 }
 
 /// `GET /v1/grids/locate?lng=&lat=&crs=&accuracy=`.
@@ -313,13 +308,10 @@ pub fn locate_point(req: Req) -> Reply {
     Ok(json(200, &view))
 }
 
-/// Where a point falls, as `locate` and `/internal/place` answer it: the placement
+/// Where a point falls, as `locate` answers it: the placement
 /// (responsible and comprehensive grids, community, chain, staff on duty) and the other
 /// grids located around the point.
 fn located_view(located: &Located, placement: &Placement) -> Value {
-    let level = |name: &str| {
-        placement.chain.iter().find(|r| r.level == name).map(|r| json!({ "code": r.code, "name": r.name }))
-    };
     json!({
         "community_code": placement.community,
         "comprehensive": placement.comprehensive.as_ref().map(hit_json),
@@ -327,62 +319,39 @@ fn located_view(located: &Located, placement: &Placement) -> Value {
         "responsible": hit_json(&placement.responsible),
         "alternatives": located.alternatives.iter().map(hit_json).collect::<Vec<_>>(),
         "on_boundary": placement.on_boundary,
-        "chain": { "community": level("community"), "town": level("town"), "district": level("district"), "city": level("city") },
+        "chain": Chain::of(&placement.chain),
         "staff": placement.staff,
     })
 }
 
-/// The body of `POST /internal/place`: a WGS-84 point, or an address to resolve.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PlaceRequest {
-    #[serde(default)]
-    lng: Option<f64>,
-    #[serde(default)]
-    lat: Option<f64>,
-    #[serde(default)]
-    accuracy: Option<f64>,
-    #[serde(default)]
-    address: Option<String>,
-}
-
-/// `POST /internal/place` (intake): a point or an address → grids, chain and staff in
-/// one call. `found` is `grid`; or `district` when no grid holds the point but a
-/// district outline does (a blind spot: the district centre answers); or `none`.
+/// `POST /internal/place` (intake, [`wangge_registry::api::Place`]): a point or an address
+/// → grids, chain and staff in one call. `found` is `grid`; or `district` when no grid
+/// holds the point but a district outline does (a blind spot: the district centre
+/// answers); or `none`.
 pub async fn place(mut req: Req) -> Reply {
     let body: PlaceRequest = req.json(4 * KIB).await?;
     let db = COMPONENT.db_for_reads()?;
-    let mut resolution = Value::Null;
+    let mut resolution = None;
     let (lng, lat, accuracy) = match (body.lng, body.lat, body.address.as_deref()) {
         (Some(lng), Some(lat), _) => (lng, lat, body.accuracy.unwrap_or(0.0).clamp(0.0, 5000.0)),
         (_, _, Some(q)) if !q.trim().is_empty() => {
             let (_, found) = resolve(&db, &req, q)?;
-            resolution = serde_json::to_value(&found).unwrap_or_default();
-            match found.matched {
-                Some(m) if found.kind != address::MatchKind::None => (m.lng, m.lat, 0.0),
-                _ => return Ok(json(200, &json!({ "found": "none", "address": resolution }))),
-            }
+            let at = found.matched.as_ref().filter(|_| found.kind != address::MatchKind::None);
+            let Some(at) = at.map(|m| (m.lng, m.lat, 0.0)) else {
+                return Ok(json(200, &PlaceAnswer::None { point: None, address: Some(found) }));
+            };
+            resolution = Some(found);
+            at
         }
         _ => return Err(invalid_parameter("lng", "send lng and lat, or address", "请提供 lng 和 lat，或 address")),
     };
-    let point = json!({ "lng": lng, "lat": lat });
-    let (placement, located) = match place_point(&db, lng, lat, accuracy)? {
-        Found::Grid { placement, located } => (placement, located),
-        Found::District(district) => {
-            let answer =
-                json!({ "found": "district", "district_code": district, "point": point, "address": resolution });
-            return Ok(json(200, &answer));
-        }
-        Found::Nowhere => {
-            let answer = json!({ "found": "none", "district_code": null, "point": point, "address": resolution });
-            return Ok(json(200, &answer));
-        }
+    let point = Point { lng, lat };
+    let answer = match place_point(&db, lng, lat, accuracy)? {
+        Found::Grid { placement, .. } => PlaceAnswer::grid(point, &placement, resolution),
+        Found::District(district_code) => PlaceAnswer::District { district_code, point, address: resolution },
+        Found::Nowhere => PlaceAnswer::None { point: Some(point), address: resolution },
     };
-    let mut view = located_view(&located, &placement);
-    view["found"] = "grid".into();
-    view["point"] = point;
-    view["address"] = resolution;
-    Ok(json(200, &view))
+    Ok(json(200, &answer))
 }
 
 /// `q` against the address list of the version the request asks for (the current one by

@@ -3,12 +3,14 @@
 //! case's id is the event's, so a retry after a lost answer finds the same case.
 
 use serde_json::{Value, json};
-use spin_sdk::http::Method;
+use wangge_cases::api::{CreateCase, Created, NewCase};
+use wangge_cases::store::CaseStaff;
 use wangge_core::{ErrorCode, Lang, Problem};
 use wangge_intake::event::{Event, Reporter};
 use wangge_intake::jurisdiction::{self, Placed, Refusal};
 use wangge_intake::store::Outcome;
-use wangge_spin::chain::{Answer, call};
+use wangge_registry::api::{Place, PlaceAnswer, PlaceRequest, Point};
+use wangge_spin::chain::{Answer, ask};
 
 use crate::guard::Settings;
 
@@ -50,28 +52,33 @@ pub async fn process(event: &Event, reporter: &Reporter, key_region_prefix: &str
     steps.await.unwrap_or_else(|stopped| stopped)
 }
 
-/// Step 1, where: a point, or an address through the dictionary, in one call to grid-lookup.
-async fn place(event: &Event, ctx: &Context<'_>) -> Result<Value, Processed> {
-    let place_request = match &event.point {
-        Some(p) => json!({ "lng": p.wgs84_lng, "lat": p.wgs84_lat, "accuracy": p.accuracy_m }),
-        None => json!({ "address": event.address }),
-    };
-    match call("grid-lookup", Method::Post, "/internal/place", ctx.request_id, ctx.lang, Some(&place_request)).await {
-        Answer::Ok(place) => Ok(place),
-        Answer::Refused { status, .. } => {
-            Err(Processed::Unavailable(format!("grid-lookup refused the place ({status})")))
+/// Step 1, where: a point, or an address through the dictionary, in one call to grid-lookup
+/// ([`Place`]). A refusal is grid-lookup's fault, not the event's: the event waits.
+async fn place(event: &Event, ctx: &Context<'_>) -> Result<PlaceAnswer, Processed> {
+    let request = match &event.point {
+        Some(p) => {
+            PlaceRequest { lng: Some(p.wgs84_lng), lat: Some(p.wgs84_lat), accuracy: Some(p.accuracy_m), address: None }
         }
-        Answer::Unavailable(why) => Err(Processed::Unavailable(why)),
-    }
+        None => PlaceRequest { lng: None, lat: None, accuracy: None, address: event.address.clone() },
+    };
+    ask::<Place>(&request, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
+        Answer::Refused { status, .. } => Processed::Unavailable(format!("grid-lookup refused the place ({status})")),
+        answer => unavailable(answer),
+    })
 }
 
 /// Step 2, whose: a grid's community, a blind spot's district or a centre's queue; within
 /// this deployment's jurisdiction and the key's region ([`jurisdiction::owner`]).
-fn whose(event: &Event, place: &Value, key_region_prefix: &str, settings: &Settings) -> Result<String, Processed> {
+fn whose(
+    event: &Event,
+    place: &PlaceAnswer,
+    key_region_prefix: &str,
+    settings: &Settings,
+) -> Result<String, Processed> {
     let owner = jurisdiction::owner(placed(place), event.point.is_some(), key_region_prefix, &settings.jurisdiction);
     owner.map_err(|refusal| {
         Processed::Rejected(match refusal {
-            Refusal::OutsideCoverage => Problem::from(refusal).with_extension("point", place["point"].clone()),
+            Refusal::OutsideCoverage => Problem::from(refusal).with_extension("point", to_value(point_of(place))),
             refusal => refusal.into(),
         })
     })
@@ -79,73 +86,88 @@ fn whose(event: &Event, place: &Value, key_region_prefix: &str, settings: &Setti
 
 /// Step 3, the case case-routing is asked for: its id is the event's, so asking twice is the
 /// same case.
-fn new_case(event: &Event, reporter: &Reporter, place: &Value, community: &str) -> Value {
-    let staff: Vec<Value> = place["staff"]
-        .as_array()
-        .map(|s| {
-            s.iter()
-                .map(|m| json!({ "staff_id": m["staff_id"], "role": m["role"], "grid_code": m["grid_code"] }))
-                .collect()
-        })
-        .unwrap_or_default();
-    let point = &place["point"];
-    json!({
-        "id": event.id,
-        "source": event.source,
-        "reporter_staff_id": event.reporter_staff_id,
-        "reporter": { "name": reporter.name, "phone": reporter.phone, "wechat_openid": reporter.wechat_openid },
-        "category": event.category,
-        "lng": point["lng"],
-        "lat": point["lat"],
-        "responsible_grid": place["responsible"]["code"],
-        "comprehensive_grid": place["comprehensive"]["code"],
-        "community": community,
-        "discovered_at": event.discovered_at,
-        "reported_at": event.reported_at,
-        "description": event.description,
-        "attachments": event.attachments,
-        "external_ref": event.external_id,
-        "staff": staff,
+fn new_case(event: &Event, reporter: &Reporter, place: &PlaceAnswer, community: &str) -> NewCase {
+    let (responsible, comprehensive, staff) = match place {
+        PlaceAnswer::Grid { responsible, comprehensive, staff, .. } => {
+            (Some(responsible), comprehensive.as_ref(), &staff[..])
+        }
+        _ => (None, None, &[][..]),
+    };
+    let point = point_of(place);
+    NewCase {
+        id: event.id.clone(),
+        source: event.source.clone(),
+        reporter_staff_id: event.reporter_staff_id.clone(),
+        reporter: reporter.clone(),
+        category: event.category.clone(),
+        lng: point.map(|p| p.lng),
+        lat: point.map(|p| p.lat),
+        responsible_grid: responsible.map(|g| g.code.clone()),
+        comprehensive_grid: comprehensive.map(|g| g.code.clone()),
+        community: community.to_owned(),
+        discovered_at: event.discovered_at.clone(),
+        reported_at: event.reported_at.clone(),
+        description: event.description.clone(),
+        attachments: event.attachments.clone(),
+        external_ref: event.external_id.clone(),
+        staff: staff
+            .iter()
+            .map(|m| CaseStaff { staff_id: m.staff_id.clone(), role: m.role.clone(), grid_code: m.grid_code.clone() })
+            .collect(),
+    }
+}
+
+/// Step 4, the case from case-routing ([`CreateCase`]): a refusal is final, an outage
+/// leaves the event queued.
+async fn open_case(new_case: &NewCase, ctx: &Context<'_>) -> Result<Created, Processed> {
+    ask::<CreateCase>(new_case, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
+        Answer::Refused { status, problem } => Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
+            Problem::new(ErrorCode::ValidationFailed).with_detail(
+                format!("case-routing refused the case ({status})"),
+                format!("案件服务拒绝建案（{status}）"),
+            )
+        })),
+        answer => unavailable(answer),
     })
 }
 
-/// Step 4, the case from case-routing: a refusal is final, an outage leaves the event queued.
-async fn open_case(new_case: &Value, ctx: &Context<'_>) -> Result<Value, Processed> {
-    match call("case-routing", Method::Post, "/internal/cases", ctx.request_id, ctx.lang, Some(new_case)).await {
-        Answer::Ok(case) => Ok(case),
-        Answer::Refused { status, problem } => {
-            Err(Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
-                Problem::new(ErrorCode::ValidationFailed).with_detail(
-                    format!("case-routing refused the case ({status})"),
-                    format!("案件服务拒绝建案（{status}）"),
-                )
-            })))
-        }
-        Answer::Unavailable(why) => Err(Processed::Unavailable(why)),
+/// An outage (or, never from [`ask`], a 2xx) as the event waiting in the queue.
+fn unavailable(answer: Answer) -> Processed {
+    match answer {
+        Answer::Unavailable(why) => Processed::Unavailable(why),
+        other => Processed::Unavailable(format!("{other:?}")),
     }
 }
 
 /// Step 5, the answer the client gets, now and on every retry.
-fn accepted(event: &Event, place: &Value, community: String, case: &Value) -> Processed {
-    let case_id = case["id"].as_str().unwrap_or(&event.id).to_owned();
-    let merged_into = case["merged_into"].as_str().map(str::to_owned);
+fn accepted(event: &Event, place: &PlaceAnswer, community: String, case: &Created) -> Processed {
+    let case_id = case.id.clone();
+    let merged_into = case.merged_into.clone();
+    let (responsible, comprehensive, chain, address) = match place {
+        PlaceAnswer::Grid { responsible, comprehensive, chain, address, .. } => {
+            (to_value(responsible), to_value(comprehensive), to_value(chain), address)
+        }
+        PlaceAnswer::District { address, .. } | PlaceAnswer::None { address, .. } => {
+            (Value::Null, Value::Null, Value::Null, address)
+        }
+    };
     let answer = json!({
         "event_id": event.id,
         "status": if merged_into.is_some() { "merged" } else { "accepted" },
         "case_id": case_id,
         "merged_into": merged_into,
-        "case_state": case["state"],
+        "case_state": case.state,
         "category": event.category,
         "category_from": event.category_from,
         "received_at": event.reported_at,
         "grid": {
-            "responsible": place.get("responsible").cloned().unwrap_or(Value::Null),
-            "comprehensive": place.get("comprehensive").cloned().unwrap_or(Value::Null),
+            "responsible": responsible,
+            "comprehensive": comprehensive,
             "community_code": community,
-            "chain": place.get("chain").cloned().unwrap_or(Value::Null),
+            "chain": chain,
         },
-        "address": place.get("address").cloned().unwrap_or(Value::Null),
-        "deadlines": case["deadlines"],
+        "address": address,
+        "deadlines": case.deadlines,
     });
     Processed::Accepted {
         outcome: Outcome::Accepted { case_id, merged_into, community, answer: answer.clone() },
@@ -153,17 +175,28 @@ fn accepted(event: &Event, place: &Value, community: String, case: &Value) -> Pr
     }
 }
 
-/// What grid-lookup's `/internal/place` answer says of where the event is.
-fn placed(place: &Value) -> Placed {
-    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
-    match place["found"].as_str() {
-        Some("grid") => Placed::Grid {
-            community: text(&place["community_code"]),
-            district: place["chain"]["district"]["code"].as_str().map(str::to_owned),
+/// What grid-lookup's [`Place`] answer says of where the event is.
+fn placed(place: &PlaceAnswer) -> Placed {
+    match place {
+        PlaceAnswer::Grid { community_code, chain, .. } => Placed::Grid {
+            community: community_code.clone(),
+            district: chain.district.as_ref().map(|d| d.code.clone()),
         },
-        Some("district") => Placed::BlindSpot { district: text(&place["district_code"]) },
-        _ => Placed::Nowhere,
+        PlaceAnswer::District { district_code, .. } => Placed::BlindSpot { district: district_code.clone() },
+        PlaceAnswer::None { .. } => Placed::Nowhere,
     }
+}
+
+/// The point grid-lookup placed, if there was one (an unresolved address has none).
+fn point_of(place: &PlaceAnswer) -> Option<Point> {
+    match place {
+        PlaceAnswer::Grid { point, .. } | PlaceAnswer::District { point, .. } => Some(*point),
+        PlaceAnswer::None { point, .. } => *point,
+    }
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// The answer while an event waits in the queue.

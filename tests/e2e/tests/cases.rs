@@ -28,6 +28,9 @@ fn make(suite: &Suite, id: &str, source: &str, category: &str, reporter_staff: O
         "discovered_at": "2026-11-27T07:00:00Z",
         "reported_at": "2026-11-27T08:00:00Z",
         "description": "楼道堆放杂物",
+        // Every field of wangge_cases::api::NewCase is sent, as null or empty when it does not apply.
+        "attachments": [],
+        "external_ref": null,
         "staff": [
             {"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
             {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}
@@ -56,7 +59,10 @@ fn intake_makes_cases_internally_and_grid_staff_reports_are_routed_to_the_grid()
     let suite = start_cases("cases-create");
     let made = make(&suite, "01900000-0000-7000-8000-000000000001", "grid_staff", "A01", Some("S000002"));
     assert_eq!(made.status, 201, "{}", made.body);
-    let case = made.json();
+    assert_eq!(made.json()["state"], "assigned");
+    // The internal answer carries what intake reads (wangge_cases::api::Created); the case
+    // as stored is read back.
+    let case = call("GET", &suite.url("/v1/cases/01900000-0000-7000-8000-000000000001"), OPERATOR_KEY, None).json();
     assert_eq!(case["state"], "assigned");
     assert_eq!(case["reported_at"], "2026-11-27T16:00:00+08:00", "stored in +08:00");
     // A01 is resolved within 5 working days of assignment.
@@ -354,8 +360,10 @@ fn the_sweep_supervises_through_the_outbox_once() {
         let category = wangge_cases::reference::category(&db, "A01").unwrap().unwrap();
         let mut new: store::NewCase = serde_json::from_value(json!({
             "id": "01900000-0000-7000-8000-000000000040", "source": "grid_staff", "reporter_staff_id": "S000002",
+            "reporter": {"name": null, "phone": null, "wechat_openid": null}, "lng": null, "lat": null,
             "category": "A01", "responsible_grid": "320613001001001", "comprehensive_grid": "320613001001001",
-            "community": "320613001001", "reported_at": "2026-11-01T09:00:00+08:00", "description": "旧案",
+            "community": "320613001001", "discovered_at": null, "reported_at": "2026-11-01T09:00:00+08:00",
+            "description": "旧案", "attachments": [], "external_ref": null,
             "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
                       {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
         }))

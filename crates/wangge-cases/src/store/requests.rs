@@ -10,40 +10,41 @@ pub const SOURCES: &[&str] = &["grid_staff", "resident", "hotline", "open311", "
 
 /// Who answers for a case as grid staff, as grid-lookup said when the case was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseStaff {
     pub staff_id: String,
     pub role: String,
     pub grid_code: String,
 }
 
-/// What intake hands over to make a case.
+/// What intake hands over to make a case: the request of
+/// [`CreateCase`](crate::api::CreateCase). Every field is sent (`null` or empty when it
+/// does not apply); an unknown or a missing one refuses the message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewCase {
     pub id: String,
     pub source: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub reporter_staff_id: Option<String>,
-    #[serde(default)]
     pub reporter: Reporter,
     pub category: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub lng: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub lat: Option<f64>,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub responsible_grid: Option<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub comprehensive_grid: Option<String>,
     pub community: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub discovered_at: Option<String>,
     pub reported_at: String,
     pub description: String,
-    #[serde(default)]
     pub attachments: Vec<String>,
-    #[serde(default)]
+    #[serde(deserialize_with = "crate::api::present")]
     pub external_ref: Option<String>,
-    #[serde(default)]
     pub staff: Vec<CaseStaff>,
 }
 
