@@ -6,29 +6,34 @@ fn emit(line: Value) {
     eprintln!("{line}");
 }
 
-/// The outcome of one request. Paths never carry personal data in this API.
-pub fn request(
-    component: &str,
-    request_id: &str,
-    method: &str,
-    path: &str,
-    status: u16,
-    code: Option<&str>,
-    cause: Option<&str>,
-    started: std::time::Instant,
-) {
+/// The outcome of one request: one line. Paths never carry personal data in this API.
+pub struct Request<'a> {
+    pub component: &'a str,
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    /// The problem's code, for an error.
+    pub code: Option<&'a str>,
+    /// What went wrong inside, for an error that says (never shown to the client).
+    pub cause: Option<&'a str>,
+    pub started: std::time::Instant,
+}
+
+/// Writes a request's line.
+pub fn request(r: Request<'_>) {
     emit(json!({
         "ts": wangge_core::time::store(wangge_core::time::now_utc()),
-        "level": if status >= 500 { "error" } else { "info" },
-        "component": component,
+        "level": if r.status >= 500 { "error" } else { "info" },
+        "component": r.component,
         "event": "request",
-        "request_id": request_id,
-        "method": method,
-        "path": path,
-        "status": status,
-        "code": code,
-        "cause": cause,
-        "ms": started.elapsed().as_secs_f64() * 1000.0,
+        "request_id": r.request_id,
+        "method": r.method,
+        "path": r.path,
+        "status": r.status,
+        "code": r.code,
+        "cause": r.cause,
+        "ms": r.started.elapsed().as_secs_f64() * 1000.0,
     }));
 }
 

@@ -73,16 +73,16 @@ where
     let stages =
         response.header("server-timing").and_then(|v| v.as_str()).map(|v| format!(", {v}")).unwrap_or_default();
     response.set_header("server-timing", format!("app;dur={:.3}{stages}", started.elapsed().as_secs_f64() * 1000.0));
-    crate::log::request(
-        component.name,
-        &request_id,
-        &method,
-        &path,
-        response.status().to_owned(),
+    crate::log::request(crate::log::Request {
+        component: component.name,
+        request_id: &request_id,
+        method: &method,
+        path: &path,
+        status: response.status().to_owned(),
         code,
-        cause.as_deref(),
+        cause: cause.as_deref(),
         started,
-    );
+    });
     response
 }
 
