@@ -340,7 +340,9 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
 fn stored_results(suite: &Suite) -> Vec<String> {
     let db = suite.database("assessment");
     let mut all = Vec::new();
-    for (table, order) in [("runs", "period"), ("scores", "period, level, code"), ("deductions", "period, case_id, rule")] {
+    for (table, order) in
+        [("runs", "period"), ("scores", "period, level, code"), ("deductions", "period, case_id, rule")]
+    {
         let sql = format!("SELECT * FROM {table} ORDER BY {order}");
         let mut statement = db.prepare(&sql).unwrap();
         let columns = statement.column_count();
