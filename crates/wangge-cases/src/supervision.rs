@@ -93,7 +93,7 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
                  AND assigned_at IS NOT NULL ORDER BY id LIMIT ?"
             ),
             &[after.into(), (limit as i64 + 1).into()],
-        )?);
+        )?)?;
         let mut report = SweepReport::default();
         let more = cases.len() > limit;
         let cases: Vec<Case> = cases.into_iter().take(limit).collect();

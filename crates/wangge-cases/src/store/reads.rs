@@ -57,8 +57,11 @@ pub(crate) const COLUMNS: &str = "id, version, state, category, domain, priority
     assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
     external_ref, escalation_level, log_seq, log_hash, merged_into";
 
-pub(crate) fn state_of(s: &str) -> State {
-    serde_json::from_value(serde_json::Value::String(s.to_owned())).unwrap_or(State::Reported)
+/// A stored state: text that names no state of the lifecycle is an error, never read as
+/// `reported` (a case counted in a state it is not in).
+pub(crate) fn state_of(s: &str) -> Result<State, StorageError> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| StorageError::Io(format!("a case's stored state `{s}` is no state of the lifecycle")))
 }
 
 /// An optional column of one of the small enums; text it does not know reads as none.
@@ -66,48 +69,50 @@ pub(crate) fn parsed<T: std::str::FromStr>(v: &SqlValue) -> Option<T> {
     v.as_str().and_then(|s| s.parse().ok())
 }
 
-pub(crate) fn cases_from(rows: Rows) -> Vec<Case> {
+pub(crate) fn cases_from(rows: Rows) -> Result<Vec<Case>, StorageError> {
     let t = |v: &SqlValue| v.as_str().map(str::to_owned);
     let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
     rows.rows
         .iter()
-        .map(|r| Case {
-            id: s(&r[0]),
-            version: r[1].as_i64().unwrap_or(0),
-            state: state_of(r[2].as_str().unwrap_or_default()),
-            category: s(&r[3]),
-            domain: s(&r[4]),
-            priority: s(&r[5]).parse().unwrap_or_default(),
-            source: s(&r[6]),
-            reporter_staff_id: t(&r[7]),
-            responsible_grid: t(&r[8]),
-            comprehensive_grid: t(&r[9]),
-            community: s(&r[10]),
-            discovered_at: t(&r[11]),
-            reported_at: s(&r[12]),
-            description: s(&r[13]),
-            handling_level: parsed(&r[14]),
-            assignee_kind: parsed(&r[15]),
-            assignee: t(&r[16]),
-            assigned_at: t(&r[17]),
-            respond_due: t(&r[18]),
-            resolve_due: t(&r[19]),
-            deadline_fallback: r[20].as_i64() == Some(1),
-            first_resolved_at: t(&r[21]),
-            closed_at: t(&r[22]),
-            reopen_count: r[23].as_i64().unwrap_or(0),
-            reopened_by_rating: r[24].as_i64() == Some(1),
-            external_ref: t(&r[25]),
-            escalation_level: parsed(&r[26]),
-            log_seq: r[27].as_i64().unwrap_or(0),
-            log_hash: s(&r[28]),
-            merged_into: t(&r[29]),
+        .map(|r| {
+            Ok(Case {
+                id: s(&r[0]),
+                version: r[1].as_i64().unwrap_or(0),
+                state: state_of(r[2].as_str().unwrap_or_default())?,
+                category: s(&r[3]),
+                domain: s(&r[4]),
+                priority: s(&r[5]).parse().unwrap_or_default(),
+                source: s(&r[6]),
+                reporter_staff_id: t(&r[7]),
+                responsible_grid: t(&r[8]),
+                comprehensive_grid: t(&r[9]),
+                community: s(&r[10]),
+                discovered_at: t(&r[11]),
+                reported_at: s(&r[12]),
+                description: s(&r[13]),
+                handling_level: parsed(&r[14]),
+                assignee_kind: parsed(&r[15]),
+                assignee: t(&r[16]),
+                assigned_at: t(&r[17]),
+                respond_due: t(&r[18]),
+                resolve_due: t(&r[19]),
+                deadline_fallback: r[20].as_i64() == Some(1),
+                first_resolved_at: t(&r[21]),
+                closed_at: t(&r[22]),
+                reopen_count: r[23].as_i64().unwrap_or(0),
+                reopened_by_rating: r[24].as_i64() == Some(1),
+                external_ref: t(&r[25]),
+                escalation_level: parsed(&r[26]),
+                log_seq: r[27].as_i64().unwrap_or(0),
+                log_hash: s(&r[28]),
+                merged_into: t(&r[29]),
+            })
         })
         .collect()
 }
 
 pub fn get(db: &impl Sql, id: &str) -> Result<Option<Case>, StorageError> {
-    Ok(cases_from(db.execute(&format!("SELECT {COLUMNS} FROM cases WHERE id = ?"), &[id.into()])?).into_iter().next())
+    Ok(cases_from(db.execute(&format!("SELECT {COLUMNS} FROM cases WHERE id = ?"), &[id.into()])?)?.into_iter().next())
 }
 
 pub fn staff(db: &impl Sql, id: &str) -> Result<Vec<CaseStaff>, StorageError> {
@@ -183,7 +188,7 @@ pub fn list(db: &impl Sql, filter: &Filter, after: &str, limit: usize) -> Result
         params.extend(pair(v));
     }
     params.push((limit as i64 + 1).into());
-    Ok(cases_from(db.execute(&sql, &params)?))
+    cases_from(db.execute(&sql, &params)?)
 }
 
 /// Where a case stands, as Open311 shows it.
@@ -210,13 +215,12 @@ pub fn states(db: &impl Sql, ids: &[String]) -> Result<Vec<CaseState>, StorageEr
         &[list.into()],
     )?;
     let text = |v: &SqlValue| v.as_str().map(str::to_owned);
-    Ok(rows
-        .rows
+    rows.rows
         .iter()
         .map(|r| {
             let state = text(&r[1]).unwrap_or_default();
-            let open = state_of(&state).is_open();
-            CaseState {
+            let open = state_of(&state)?.is_open();
+            Ok(CaseState {
                 id: text(&r[0]).unwrap_or_default(),
                 state,
                 open,
@@ -224,9 +228,9 @@ pub fn states(db: &impl Sql, ids: &[String]) -> Result<Vec<CaseState>, StorageEr
                 resolve_due: text(&r[3]),
                 merged_into: text(&r[4]),
                 assignee: text(&r[5]),
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// The light of a case's most pressing open deadline (responding while assigned, then
@@ -271,4 +275,17 @@ pub fn with_light(
         }
     }
     Ok(kept)
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_state_that_is_no_state_is_an_error_not_reported() {
+        assert_eq!(state_of("in_progress").unwrap(), State::InProgress);
+        let bogus = state_of("bogus").unwrap_err();
+        assert!(bogus.to_string().contains("`bogus`"), "{bogus}");
+        assert!(state_of("").is_err());
+    }
 }
