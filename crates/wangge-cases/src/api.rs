@@ -3,6 +3,8 @@
 //!
 //! - `POST /internal/cases` ([`CreateCase`]): intake makes a case from an event, sending
 //!   [`NewCase`] and reading [`Created`];
+//! - `POST /internal/cases/states` ([`CaseStates`]): intake's Open311 answers ask where
+//!   cases stand;
 //! - `GET /internal/categories` and `GET /internal/facts`, below.
 
 use serde::{Deserialize, Serialize};
@@ -36,7 +38,7 @@ pub struct Created {
     /// Where the case stands; an unknown state is an error, not `reported`.
     pub state: State,
     /// For a duplicate: the open case it joined.
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub merged_into: Option<String>,
     /// The deadlines that apply.
     pub deadlines: Deadlines,
@@ -52,9 +54,9 @@ pub struct Deadlines {
     pub respond_within: String,
     /// Within how long the case must be resolved (e.g. `5wd`).
     pub resolve_within: String,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub respond_due: Option<String>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub resolve_due: Option<String>,
     /// The working calendar was missing, so the due times count calendar time.
     pub fallback_calendar: bool,
@@ -79,15 +81,34 @@ impl Created {
     }
 }
 
-/// For an `Option` field that must be sent, as `null` when empty: with it, a missing
-/// field is an error instead of `None`. (The same helper as `wangge_registry::api`'s:
-/// intentional, so that neither crate depends on the other for it.)
-pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
+// ------------------------------------------------------------ /internal/cases/states
+
+/// `POST /internal/cases/states` (intake, for Open311): where each case stands.
+pub struct CaseStates;
+
+impl Route for CaseStates {
+    const COMPONENT: &'static str = "case-routing";
+    const METHOD: &'static str = "POST";
+    const PATH: &'static str = "/internal/cases/states";
+    type Request = StatesWanted;
+    type Response = States;
+}
+
+/// At most this many ids per call.
+pub const MAX_STATES_ASKED: usize = 1000;
+
+/// The cases asked about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatesWanted {
+    pub ids: Vec<String>,
+}
+
+/// Where each known case stands (unknown ids are left out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct States {
+    pub cases: Vec<crate::store::CaseState>,
 }
 
 // ------------------------------------------------------------- /internal/categories

@@ -23,6 +23,17 @@ pub trait Route {
     type Response: Serialize + DeserializeOwned;
 }
 
+/// For an `Option` field that must be sent, as `null` when empty
+/// (`#[serde(deserialize_with = "wangge_core::internal::present")]`): with it, a missing
+/// field is an error instead of `None`.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer)
+}
+
 /// Reads a message strictly: unknown and missing fields are errors, named in the text.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     serde_json::from_slice(body).map_err(|e| e.to_string())
@@ -38,14 +49,18 @@ mod tests {
     struct Ping {
         id: String,
         n: u32,
+        #[serde(deserialize_with = "present")]
+        note: Option<String>,
     }
 
     #[test]
     fn unknown_and_missing_fields_are_errors() {
-        assert_eq!(parse::<Ping>(br#"{"id":"a","n":1}"#), Ok(Ping { id: "a".into(), n: 1 }));
-        let unknown = parse::<Ping>(br#"{"id":"a","n":1,"m":2}"#).unwrap_err();
+        assert_eq!(parse::<Ping>(br#"{"id":"a","n":1,"note":null}"#), Ok(Ping { id: "a".into(), n: 1, note: None }));
+        let unknown = parse::<Ping>(br#"{"id":"a","n":1,"note":null,"m":2}"#).unwrap_err();
         assert!(unknown.contains("unknown field `m`"), "{unknown}");
-        let missing = parse::<Ping>(br#"{"id":"a"}"#).unwrap_err();
+        let missing = parse::<Ping>(br#"{"id":"a","note":"x"}"#).unwrap_err();
         assert!(missing.contains("missing field `n`"), "{missing}");
+        let no_null = parse::<Ping>(br#"{"id":"a","n":1}"#).unwrap_err();
+        assert!(no_null.contains("missing field `note`"), "an optional field is sent as null: {no_null}");
     }
 }

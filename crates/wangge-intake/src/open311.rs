@@ -4,6 +4,7 @@
 //! merged, `open` before.
 
 use serde_json::{Value, json};
+use wangge_cases::store::CaseState;
 
 use crate::event::{Event, Reporter, point};
 
@@ -97,15 +98,15 @@ pub fn into_event(fields: &Value, id: String, reported_at: String) -> Result<(Ev
 }
 
 /// A service request as GET requests.json answers it. `case` is what case-routing
-/// said of the event's case (`state`, `open`, `updated_at`, `resolve_due`), if any.
-pub fn request(event: &Event, status: &str, updated_at: &str, case: Option<&Value>, service_name: &str) -> Value {
+/// said of the event's case, if it answered.
+pub fn request(event: &Event, status: &str, updated_at: &str, case: Option<&CaseState>, service_name: &str) -> Value {
     let open = match case {
-        Some(c) => c["open"].as_bool().unwrap_or(true),
+        Some(c) => c.open,
         None => status == "pending" || status == "accepted",
     };
     let notes = match (status, case) {
         ("pending", _) => "已受理，正在分派 (queued for routing)".to_owned(),
-        (_, Some(c)) => c["state"].as_str().unwrap_or_default().to_owned(),
+        (_, Some(c)) => c.state.as_str().to_owned(),
         _ => String::new(),
     };
     json!({
@@ -115,11 +116,11 @@ pub fn request(event: &Event, status: &str, updated_at: &str, case: Option<&Valu
         "service_name": service_name,
         "service_code": event.category,
         "description": event.description,
-        "agency_responsible": case.and_then(|c| c["assignee"].as_str()).unwrap_or_default(),
+        "agency_responsible": case.and_then(|c| c.assignee.as_deref()).unwrap_or_default(),
         "service_notice": "",
         "requested_datetime": event.reported_at,
-        "updated_datetime": case.and_then(|c| c["updated_at"].as_str()).unwrap_or(updated_at),
-        "expected_datetime": case.and_then(|c| c["resolve_due"].as_str()),
+        "updated_datetime": case.map(|c| c.updated_at.as_str()).unwrap_or(updated_at),
+        "expected_datetime": case.and_then(|c| c.resolve_due.as_deref()),
         "address": event.address.clone().unwrap_or_default(),
         "address_id": "",
         "zipcode": "",
@@ -157,7 +158,16 @@ mod tests {
         assert_eq!((event.source.as_str(), event.category.as_str()), ("open311", "B05"));
         assert_eq!(reporter.name.as_deref(), Some("张三"));
         assert_eq!(event.attachments, vec!["https://x/1.jpg"]);
-        let answer = request(&event, "accepted", "t", Some(&json!({ "open": false, "state": "closed" })), "暴露垃圾");
+        let closed = CaseState {
+            id: event.id.clone(),
+            state: wangge_cases::lifecycle::State::Closed,
+            open: false,
+            updated_at: "t".into(),
+            resolve_due: None,
+            merged_into: None,
+            assignee: None,
+        };
+        let answer = request(&event, "accepted", "t", Some(&closed), "暴露垃圾");
         assert_eq!(answer["status"], "closed");
         assert_eq!(answer["service_request_id"], "e1");
         assert_eq!(error(403, "bad key"), json!([{ "code": 403, "description": "bad key" }]));

@@ -34,7 +34,9 @@ pub struct Recipient {
     pub kind: String,
     pub id: String,
     /// A reporter's contact (personal data); `null` for everyone else.
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub phone: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub wechat_openid: Option<String>,
 }
 
@@ -47,6 +49,7 @@ pub struct Message {
     /// `case_accepted`, `case_rejected`, `case_merged`, `case_closed`, `hotline_result`,
     /// `assignment`, `reminder`, `supervision`, `escalation`.
     pub kind: String,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub case_id: Option<String>,
     /// The region the message concerns (the case's community): a key bound to a
     /// region reads only its region's messages.
@@ -65,4 +68,23 @@ pub struct Enqueued {
     pub enqueued: u64,
     /// Messages whose key was seen before.
     pub duplicates: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wangge_core::internal::parse;
+
+    const MESSAGE: &str = r#"{"idempotency_key":"k","kind":"reminder","case_id":null,"region":"320613001001",
+        "recipient":{"kind":"staff","id":"S1","phone":null,"wechat_openid":null},"urgency":"normal","payload":{}}"#;
+
+    #[test]
+    fn a_message_reads_whole_and_a_renamed_or_missing_field_is_refused() {
+        let message: Message = parse(MESSAGE.as_bytes()).unwrap();
+        assert_eq!((message.region.as_str(), message.case_id), ("320613001001", None));
+        let renamed = MESSAGE.replace("\"region\"", "\"regoin\"");
+        assert!(parse::<Message>(renamed.as_bytes()).unwrap_err().contains("regoin"));
+        let no_phone = MESSAGE.replace("\"phone\":null,", "");
+        assert!(parse::<Message>(no_phone.as_bytes()).unwrap_err().contains("missing field `phone`"));
+    }
 }

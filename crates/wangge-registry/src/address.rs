@@ -94,7 +94,7 @@ pub struct Resolution {
     pub kind: MatchKind,
     pub confidence: f64,
     /// The chosen standard address, when one was chosen.
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub matched: Option<Candidate>,
     /// Up to five runners-up (or the contenders, when ambiguous).
     pub candidates: Vec<Candidate>,

@@ -76,13 +76,13 @@ impl Route for Place {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceRequest {
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub lng: Option<f64>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub lat: Option<f64>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub accuracy: Option<f64>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub address: Option<String>,
 }
 
@@ -99,7 +99,7 @@ pub enum PlaceAnswer {
         /// The grid that answers for the point (责任网格).
         responsible: Box<GridHit>,
         /// The comprehensive grid (综合网格) holding the point, if any.
-        #[serde(deserialize_with = "present")]
+        #[serde(deserialize_with = "wangge_core::internal::present")]
         comprehensive: Option<Box<GridHit>>,
         /// The regions above the point (boxed, as are the grids, to keep the variants
         /// close in size).
@@ -107,7 +107,7 @@ pub enum PlaceAnswer {
         /// The staff on duty there.
         staff: Vec<OnDuty>,
         /// How the address resolved, when an address was sent.
-        #[serde(deserialize_with = "present")]
+        #[serde(deserialize_with = "wangge_core::internal::present")]
         address: Option<Resolution>,
     },
     /// A blind spot (盲区): no grid holds the point, but this district's outline does.
@@ -117,16 +117,16 @@ pub enum PlaceAnswer {
         /// The WGS-84 point placed.
         point: Point,
         /// How the address resolved, when an address was sent.
-        #[serde(deserialize_with = "present")]
+        #[serde(deserialize_with = "wangge_core::internal::present")]
         address: Option<Resolution>,
     },
     /// Outside the registry's coverage, or an address that resolved to no point.
     None {
         /// The point, if there was one.
-        #[serde(deserialize_with = "present")]
+        #[serde(deserialize_with = "wangge_core::internal::present")]
         point: Option<Point>,
         /// How the address resolved, when an address was sent.
-        #[serde(deserialize_with = "present")]
+        #[serde(deserialize_with = "wangge_core::internal::present")]
         address: Option<Resolution>,
     },
 }
@@ -180,13 +180,13 @@ pub struct RegionRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Chain {
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub community: Option<RegionRef>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub town: Option<RegionRef>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub district: Option<RegionRef>,
-    #[serde(deserialize_with = "present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub city: Option<RegionRef>,
 }
 
@@ -227,16 +227,6 @@ impl PlaceAnswer {
             address,
         }
     }
-}
-
-/// For an `Option` field that must be sent, as `null` when empty: with it, a missing
-/// field is an error instead of `None`.
-pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 use wangge_cases::api::Created;
+use wangge_cases::api::{MAX_STATES_ASKED, States, StatesWanted};
 use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::State;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase, Reporter};
@@ -76,17 +77,12 @@ pub fn categories() -> Reply {
 /// `POST /internal/cases/states` with `{"ids": [...]}` (at most 1000): where each case
 /// stands, for intake's Open311 answers.
 pub async fn states(mut req: Req) -> Reply {
-    #[derive(serde::Deserialize)]
-    struct Ids {
-        ids: Vec<String>,
-    }
-    let body: Ids = req.json(128 * KIB).await?;
-    if body.ids.len() > 1000 {
+    let body: StatesWanted = req.json(128 * KIB).await?;
+    if body.ids.len() > MAX_STATES_ASKED {
         return Err(Problem::new(ErrorCode::ValidationFailed).with_detail("at most 1000 ids", "最多 1000 个 id"));
     }
     let db = COMPONENT.db_for_reads()?;
-    let states = store::states(&db, &body.ids)?;
-    Ok(json(200, &json!({ "cases": states })))
+    Ok(json(200, &States { cases: store::states(&db, &body.ids)? }))
 }
 
 /// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.

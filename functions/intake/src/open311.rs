@@ -3,8 +3,8 @@
 //! and requests needs no key, as the spec has it; no personal data is ever shown.
 
 use serde_json::{Value, json};
-use spin_sdk::http::{Method, Response};
-use wangge_cases::api::Catalogue;
+use spin_sdk::http::Response;
+use wangge_cases::api::{CaseStates, Catalogue, StatesWanted};
 use wangge_cases::reference::Category;
 use wangge_core::auth::Scope;
 use wangge_core::{ErrorCode, Problem};
@@ -12,7 +12,7 @@ use wangge_intake::event::check_coordinates;
 use wangge_intake::open311::{self, MAX_RANGE_DAYS, MAX_RECORDS};
 use wangge_intake::schema;
 use wangge_intake::store::{self, Stored};
-use wangge_spin::chain::{Answer, call};
+use wangge_spin::chain;
 use wangge_spin::router::{Found, method_name};
 use wangge_spin::{KIB, Reply, Req, json, route_table};
 
@@ -257,24 +257,12 @@ fn created(id: &str, notice: &str) -> Response {
 /// Each stored event as a service request, with its case's state from case-routing
 /// (or, if case-routing does not answer, from the event alone).
 async fn requests(req: &Req, stored: &[Stored]) -> Vec<Value> {
-    let ids: Vec<&str> = stored.iter().filter_map(|s| s.case_id.as_deref()).collect();
-    let mut states = serde_json::Map::new();
+    let ids: Vec<String> = stored.iter().filter_map(|s| s.case_id.clone()).collect();
+    let mut states = std::collections::HashMap::new();
     if !ids.is_empty()
-        && let Answer::Ok(answer) = call(
-            "case-routing",
-            Method::Post,
-            "/internal/cases/states",
-            &req.request_id,
-            req.lang,
-            Some(&json!({ "ids": ids })),
-        )
-        .await
+        && let Ok(answer) = chain::ask::<CaseStates>(&StatesWanted { ids }, &req.request_id, req.lang).await
     {
-        for case in answer["cases"].as_array().into_iter().flatten() {
-            if let Some(id) = case["id"].as_str() {
-                states.insert(id.to_owned(), case.clone());
-            }
-        }
+        states.extend(answer.cases.into_iter().map(|c| (c.id.clone(), c)));
     }
     let catalogue = catalogue(req).await.unwrap_or_else(|_| wangge_cases::api::empty_catalogue());
     // Reading needs no key, as the spec has it; the handling agency's code (a grid or a

@@ -454,8 +454,10 @@ fn the_outbox_takes_each_key_once_and_at_most_500_messages_a_call() {
         )
     };
     // The outbox's message, every field present (wangge_notify::api::Message).
-    let message = |key: &str| json!({"idempotency_key": key, "kind": "reminder", "case_id": null, "region": "320613001001",
-        "recipient": {"kind": "staff", "id": "S000002", "phone": null, "wechat_openid": null}, "urgency": "normal", "payload": {}});
+    let message = |key: &str| {
+        json!({"idempotency_key": key, "kind": "reminder", "case_id": null, "region": "320613001001",
+        "recipient": {"kind": "staff", "id": "S000002", "phone": null, "wechat_openid": null}, "urgency": "normal", "payload": {}})
+    };
     let first = enqueue(vec![message("k1"), message("k2")]);
     assert_eq!((first.json()["enqueued"].as_i64(), first.json()["duplicates"].as_i64()), (Some(2), Some(0)));
     let again = enqueue(vec![message("k2"), message("k3")]);

@@ -191,15 +191,22 @@ pub fn list(db: &impl Sql, filter: &Filter, after: &str, limit: usize) -> Result
     cases_from(db.execute(&sql, &params)?)
 }
 
-/// Where a case stands, as Open311 shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Where a case stands, as Open311 shows it (the answer of
+/// [`crate::api::CaseStates`]).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CaseState {
     pub id: String,
-    pub state: String,
+    /// An unknown state is an error, not a default.
+    pub state: State,
     pub open: bool,
     pub updated_at: String,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub resolve_due: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub merged_into: Option<String>,
+    /// The handling grid's or department's code.
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub assignee: Option<String>,
 }
 
@@ -218,12 +225,11 @@ pub fn states(db: &impl Sql, ids: &[String]) -> Result<Vec<CaseState>, StorageEr
     rows.rows
         .iter()
         .map(|r| {
-            let state = text(&r[1]).unwrap_or_default();
-            let open = state_of(&state)?.is_open();
+            let state = state_of(&text(&r[1]).unwrap_or_default())?;
             Ok(CaseState {
                 id: text(&r[0]).unwrap_or_default(),
                 state,
-                open,
+                open: state.is_open(),
                 updated_at: text(&r[2]).unwrap_or_default(),
                 resolve_due: text(&r[3]),
                 merged_into: text(&r[4]),

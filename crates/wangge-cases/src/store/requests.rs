@@ -25,25 +25,25 @@ pub struct CaseStaff {
 pub struct NewCase {
     pub id: String,
     pub source: String,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub reporter_staff_id: Option<String>,
     pub reporter: Reporter,
     pub category: String,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub lng: Option<f64>,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub lat: Option<f64>,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub responsible_grid: Option<String>,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub comprehensive_grid: Option<String>,
     pub community: String,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub discovered_at: Option<String>,
     pub reported_at: String,
     pub description: String,
     pub attachments: Vec<String>,
-    #[serde(deserialize_with = "crate::api::present")]
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub external_ref: Option<String>,
     pub staff: Vec<CaseStaff>,
 }
