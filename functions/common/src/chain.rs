@@ -48,55 +48,33 @@ fn unavailable(component: &str, why: &str) -> Problem {
 
 /// Calls the internal route `R` with its request, and reads its answer as `R`'s
 /// response type: strictly, so an answer with an unknown or a missing field is
-/// [`Answer::Unavailable`], naming the field, never a default.
+/// [`Failure::Unavailable`], naming the field, never a default.
 pub async fn ask<R: wangge_core::internal::Route>(
     body: &R::Request,
     request_id: &str,
     lang: wangge_core::Lang,
-) -> Result<R::Response, Answer> {
+) -> Result<R::Response, Failure> {
     let method = match R::METHOD {
         "GET" => Method::Get,
         _ => Method::Post,
     };
     let body = match method {
         Method::Get => None,
-        _ => Some(serde_json::to_vec(body).map_err(|e| Answer::Unavailable(e.to_string()))?),
+        _ => Some(serde_json::to_vec(body).map_err(|e| Failure::Unavailable(e.to_string()))?),
     };
     let response = send(R::COMPONENT, method, R::PATH, request_id, lang, body).await?;
     wangge_core::internal::parse(response.body())
-        .map_err(|e| Answer::Unavailable(format!("{} sent an unreadable answer to {}: {e}", R::COMPONENT, R::PATH)))
+        .map_err(|e| Failure::Unavailable(format!("{} sent an unreadable answer to {}: {e}", R::COMPONENT, R::PATH)))
 }
 
-/// What another component answered, sorted for a caller that must tell a refusal
+/// Why another component gave no answer, sorted for a caller that must tell a refusal
 /// (final: the request is unacceptable) from an outage (retry later).
 #[derive(Debug)]
-pub enum Answer {
-    /// 2xx, with its JSON body.
-    Ok(serde_json::Value),
+pub enum Failure {
     /// 4xx: the component refused, with its problem.
     Refused { status: u16, problem: serde_json::Value },
     /// Not reachable, 5xx, or an unreadable answer: why.
     Unavailable(String),
-}
-
-/// Calls another component's internal route with an optional JSON body,
-/// forwarding the caller's language so a refusal reads in it.
-pub async fn call(
-    component: &str,
-    method: Method,
-    path: &str,
-    request_id: &str,
-    lang: wangge_core::Lang,
-    body: Option<&serde_json::Value>,
-) -> Answer {
-    let body = body.map(|b| b.to_string().into_bytes());
-    match send(component, method, path, request_id, lang, body).await {
-        Ok(response) => match serde_json::from_slice(response.body()) {
-            Ok(body) => Answer::Ok(body),
-            Err(_) => Answer::Unavailable(format!("{component} answered {}", response.status())),
-        },
-        Err(answer) => answer,
-    }
 }
 
 /// Sends one request to another component: its 2xx response, or why not (a refusal
@@ -108,7 +86,7 @@ async fn send(
     request_id: &str,
     lang: wangge_core::Lang,
     body: Option<Vec<u8>>,
-) -> Result<Response, Answer> {
+) -> Result<Response, Failure> {
     let mut builder = Request::builder();
     builder
         .method(method)
@@ -121,15 +99,15 @@ async fn send(
     };
     let response: Response = match spin_sdk::http::send(request).await {
         Ok(r) => r,
-        Err(e) => return Err(Answer::Unavailable(format!("{component}: {e}"))),
+        Err(e) => return Err(Failure::Unavailable(format!("{component}: {e}"))),
     };
     let status = *response.status();
     match status {
         200..=299 => Ok(response),
         400..=499 => match serde_json::from_slice(response.body()) {
-            Ok(problem) => Err(Answer::Refused { status, problem }),
-            Err(_) => Err(Answer::Unavailable(format!("{component} answered {status}"))),
+            Ok(problem) => Err(Failure::Refused { status, problem }),
+            Err(_) => Err(Failure::Unavailable(format!("{component} answered {status}"))),
         },
-        _ => Err(Answer::Unavailable(format!("{component} answered {status}"))),
+        _ => Err(Failure::Unavailable(format!("{component} answered {status}"))),
     }
 }

@@ -10,7 +10,7 @@ use wangge_intake::event::{Event, Reporter};
 use wangge_intake::jurisdiction::{self, Placed, Refusal};
 use wangge_intake::store::Outcome;
 use wangge_registry::api::{Place, PlaceAnswer, PlaceRequest, Point};
-use wangge_spin::chain::{Answer, ask};
+use wangge_spin::chain::{Failure, ask};
 
 use crate::guard::Settings;
 
@@ -62,7 +62,7 @@ async fn place(event: &Event, ctx: &Context<'_>) -> Result<PlaceAnswer, Processe
         None => PlaceRequest { lng: None, lat: None, accuracy: None, address: event.address.clone() },
     };
     ask::<Place>(&request, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
-        Answer::Refused { status, .. } => Processed::Unavailable(format!("grid-lookup refused the place ({status})")),
+        Failure::Refused { status, .. } => Processed::Unavailable(format!("grid-lookup refused the place ({status})")),
         answer => unavailable(answer),
     })
 }
@@ -121,7 +121,7 @@ fn new_case(event: &Event, reporter: &Reporter, place: &PlaceAnswer, community: 
 /// leaves the event queued.
 async fn open_case(new_case: &NewCase, ctx: &Context<'_>) -> Result<Created, Processed> {
     ask::<CreateCase>(new_case, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
-        Answer::Refused { status, problem } => Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
+        Failure::Refused { status, problem } => Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
             Problem::new(ErrorCode::ValidationFailed).with_detail(
                 format!("case-routing refused the case ({status})"),
                 format!("案件服务拒绝建案（{status}）"),
@@ -131,11 +131,11 @@ async fn open_case(new_case: &NewCase, ctx: &Context<'_>) -> Result<Created, Pro
     })
 }
 
-/// An outage (or, never from [`ask`], a 2xx) as the event waiting in the queue.
-fn unavailable(answer: Answer) -> Processed {
-    match answer {
-        Answer::Unavailable(why) => Processed::Unavailable(why),
-        other => Processed::Unavailable(format!("{other:?}")),
+/// An outage as the event waiting in the queue.
+fn unavailable(failure: Failure) -> Processed {
+    match failure {
+        Failure::Unavailable(why) => Processed::Unavailable(why),
+        refused => Processed::Unavailable(format!("{refused:?}")),
     }
 }
 
