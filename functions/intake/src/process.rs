@@ -121,12 +121,14 @@ fn new_case(event: &Event, reporter: &Reporter, place: &PlaceAnswer, community: 
 /// leaves the event queued.
 async fn open_case(new_case: &NewCase, ctx: &Context<'_>) -> Result<Created, Processed> {
     ask::<CreateCase>(new_case, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
-        Failure::Refused { status, problem } => Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
-            Problem::new(ErrorCode::ValidationFailed).with_detail(
-                format!("case-routing refused the case ({status})"),
-                format!("案件服务拒绝建案（{status}）"),
-            )
-        })),
+        Failure::Refused { status, problem } => {
+            Processed::Rejected(Problem::from_json(&problem).unwrap_or_else(|| {
+                Problem::new(ErrorCode::ValidationFailed).with_detail(
+                    format!("case-routing refused the case ({status})"),
+                    format!("案件服务拒绝建案（{status}）"),
+                )
+            }))
+        }
         answer => unavailable(answer),
     })
 }
