@@ -4,6 +4,7 @@
 //! - [`rules`]: the rules document (points, urgent multiplier, grade bands, weights),
 //!   validated and hashed;
 //! - [`results`]: reading stored runs, scores, deductions, statistics and KPIs, and the export;
+//! - [`stored`]: writing rules versions and a period's results, hashed as they are written;
 //! - [`score`]: deductions per case, domain sub-scores, grid scores and their roll-ups,
 //!   grades, rankings; rounding half away from zero only to publish.
 
@@ -14,6 +15,7 @@ pub mod period;
 pub mod results;
 pub mod rules;
 pub mod score;
+pub mod stored;
 
 /// assessment's schema, in order.
 pub const MIGRATIONS: &[Migration] = &[

@@ -4,16 +4,16 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use spin_sdk::http::{IncomingResponse, Method, Request};
-use wangge_assess::compute::{Finished, Run};
+use wangge_assess::compute::Run;
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
+use wangge_assess::stored::{self, Results, RunRecord};
 use wangge_cases::api::{FactsError, FactsReader};
 use wangge_cases::calendar::Within;
 use wangge_core::auth::Scope;
-use wangge_core::migrations::{Sql, SqlValue, StorageError};
+use wangge_core::migrations::Sql;
 use wangge_core::region::{district_of, town_of};
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_spin::chain::internal_url;
@@ -91,19 +91,10 @@ async fn catalogue(req: &Req) -> Result<Catalogue, Problem> {
     Ok(Catalogue { domains, default_weights, categories })
 }
 
-/// The latest stored rules: version, body, and the hash stored with them.
-fn stored_rules(db: &Db) -> Result<Option<(i64, Rules, String)>, Problem> {
-    let rows = db.execute("SELECT version, body, sha256 FROM rules ORDER BY version DESC LIMIT 1", &[])?;
-    let Some(r) = rows.rows.first() else { return Ok(None) };
-    let rules =
-        r[1].as_str().and_then(|b| serde_json::from_str(b).ok()).ok_or_else(|| Problem::new(ErrorCode::Internal))?;
-    Ok(Some((r[0].as_i64().unwrap_or(0), rules, r[2].as_str().unwrap_or_default().to_owned())))
-}
-
 /// The rules in force and their version: the latest stored, or (version 0, never
 /// stored) the defaults with the catalogue's weights.
 fn current_rules(db: &Db, catalogue: &Catalogue) -> Result<(i64, Rules), Problem> {
-    Ok(match stored_rules(db)? {
+    Ok(match stored::latest_rules(db)? {
         Some((version, rules, _)) => (version, rules),
         None => (0, Rules::defaults(catalogue.default_weights.clone())),
     })
@@ -123,29 +114,13 @@ pub async fn put_rules(mut req: Req) -> Reply {
     }
     let sha = rules.sha256();
     let db = COMPONENT.db()?;
-    if let Some((current, _, current_sha)) = stored_rules(&db)?
+    if let Some((current, _, current_sha)) = stored::latest_rules(&db)?
         && current_sha == sha
     {
         return Ok(json(200, &json!({ "version": current, "sha256": sha, "changed": false })));
     }
     let now = wangge_core::time::render(wangge_core::time::now_utc());
-    let version = db.transaction(|db| {
-        let next = db
-            .execute("SELECT coalesce(max(version), 0) + 1 FROM rules", &[])?
-            .scalar()
-            .and_then(SqlValue::as_i64)
-            .unwrap_or(1);
-        db.execute(
-            "INSERT INTO rules (version, body, sha256, created_at) VALUES (?, ?, ?, ?)",
-            &[
-                next.into(),
-                serde_json::to_string(&rules).unwrap_or_default().into(),
-                sha.as_str().into(),
-                now.as_str().into(),
-            ],
-        )?;
-        Ok::<_, StorageError>(next)
-    })?;
+    let version = stored::add_rules(&db, &rules, &sha, &now)?;
     Ok(json(201, &json!({ "version": version, "sha256": sha, "changed": true })))
 }
 
@@ -163,7 +138,7 @@ pub async fn get_rules(req: Req) -> Reply {
     req.require_any(&[Scope::AssessmentsRead, Scope::AssessmentsRun])?;
     // The catalogue is asked for only when no rules are stored: its weights are the defaults'.
     let db = COMPONENT.db()?;
-    let (version, rules, sha) = match stored_rules(&db)? {
+    let (version, rules, sha) = match stored::latest_rules(&db)? {
         Some(stored) => stored,
         None => {
             let rules = Rules::defaults(catalogue(&req).await?.default_weights);
@@ -220,43 +195,6 @@ fn refused_facts(why: FactsError) -> Problem {
         )
         .with_retry_after(5)
         .with_extension("dependency", "case-routing")
-}
-
-fn text(v: &str) -> SqlValue {
-    v.into()
-}
-
-/// Rows inserted 100 to a statement: on Spin every statement is a host call, and a
-/// year's results are hundreds of thousands of rows.
-struct Batch {
-    table: &'static str,
-    columns: usize,
-    values: Vec<SqlValue>,
-}
-
-impl Batch {
-    const ROWS: usize = 100;
-
-    fn new(table: &'static str, columns: usize) -> Batch {
-        Batch { table, columns, values: Vec::with_capacity(columns * Self::ROWS) }
-    }
-
-    fn push<const N: usize>(&mut self, db: &Db, row: [SqlValue; N]) -> Result<(), StorageError> {
-        self.values.extend(row);
-        if self.values.len() >= self.columns * Self::ROWS { self.flush(db) } else { Ok(()) }
-    }
-
-    fn flush(&mut self, db: &Db) -> Result<(), StorageError> {
-        if self.values.is_empty() {
-            return Ok(());
-        }
-        let rows = self.values.len() / self.columns;
-        let one = format!("({})", vec!["?"; self.columns].join(", "));
-        let sql = format!("INSERT INTO {} VALUES {}", self.table, vec![one; rows].join(", "));
-        db.execute(&sql, &self.values)?;
-        self.values.clear();
-        Ok(())
-    }
 }
 
 /// `POST /v1/assessments/{period}/run` (`assessments:run`, every region): computes the
@@ -353,43 +291,12 @@ async fn compute_and_store(
     computation: &mut Run,
     request_id: &str,
 ) -> Result<(u64, String), Problem> {
-    for table in ["deductions", "scores", "statistics", "departments"] {
-        db.execute(&format!("DELETE FROM {table} WHERE period = ?"), &[text(&period.label)])?;
-    }
-    let mut hash = Sha256::new();
-    let count = store_deductions(db, period, computation, request_id, &mut hash).await?;
-    let finished = computation.finish();
-    store_scores(db, &period.label, &finished, &mut hash)?;
-    store_statistics_and_departments(db, &period.label, &finished, &mut hash)?;
-    Ok((count, hex::encode(hash.finalize())))
-}
-
-/// Every case fact through the computation, its deductions stored as they come.
-/// Returns the facts read.
-async fn store_deductions(
-    db: &Db,
-    period: &Period,
-    computation: &mut Run,
-    request_id: &str,
-    hash: &mut Sha256,
-) -> Result<u64, Problem> {
-    let label = &period.label;
+    let mut results = Results::clear(db, &period.label)?;
     let mut failed = None;
-    let mut deductions = Batch::new("deductions (period, grid, month, case_id, rule, domain, points)", 7);
     let count = facts(period, false, request_id, |fact| {
         for d in computation.add(&fact) {
-            hash.update(format!("{}|{}|{}|{}|{}|{}\n", d.grid, d.month, d.case_id, d.rule, d.domain, d.points));
-            let row = [
-                text(label),
-                text(&d.grid),
-                text(&d.month),
-                text(&d.case_id),
-                d.rule.as_str().into(),
-                text(&d.domain),
-                d.points.into(),
-            ];
             if failed.is_none()
-                && let Err(e) = deductions.push(db, row)
+                && let Err(e) = results.deduction(db, &d)
             {
                 failed = Some(e);
             }
@@ -399,107 +306,14 @@ async fn store_deductions(
     if let Some(e) = failed {
         return Err(e.into());
     }
-    deductions.flush(db)?;
-    Ok(count)
-}
-
-/// The scores of every grid and region.
-fn store_scores(db: &Db, label: &str, finished: &Finished, hash: &mut Sha256) -> Result<(), StorageError> {
-    let mut scores = Batch::new("scores (period, level, code, parent, score, rounded, grade, rank, subs)", 9);
-    for s in &finished.scores {
-        let subs = serde_json::to_string(&s.subs).unwrap_or_default();
-        hash.update(format!(
-            "{}|{}|{}|{:?}|{}|{}|{:?}|{}\n",
-            s.level, s.code, s.parent, s.score, s.rounded, s.grade, s.rank, subs
-        ));
-        let row = [
-            text(label),
-            s.level.into(),
-            text(&s.code),
-            text(&s.parent),
-            s.score.into(),
-            s.rounded.into(),
-            text(&s.grade),
-            s.rank.map(|r| r as i64).into(),
-            subs.into(),
-        ];
-        scores.push(db, row)?;
-    }
-    scores.flush(db)
-}
-
-/// The statistics of every grid (in code order) and the KPIs of every department.
-fn store_statistics_and_departments(
-    db: &Db,
-    label: &str,
-    finished: &Finished,
-    hash: &mut Sha256,
-) -> Result<(), StorageError> {
-    let mut grids: Vec<&String> = finished.statistics.keys().collect();
-    grids.sort();
-    let mut statistics = Batch::new("statistics (period, grid, counts)", 3);
-    for grid in grids {
-        let counts = serde_json::to_string(&finished.statistics[grid]).unwrap_or_default();
-        hash.update(format!("{grid}|{counts}\n"));
-        statistics.push(db, [text(label), text(grid), counts.into()])?;
-    }
-    statistics.flush(db)?;
-    for (department, d) in &finished.departments {
-        hash.update(format!("{department}|{}|{}|{}|{}|{:?}\n", d.due, d.on_time, d.closed, d.reworked, d.score()));
-        db.execute(
-            "INSERT INTO departments (period, department, due, on_time, closed, reworked, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            &[
-                text(label),
-                text(department),
-                (d.due as i64).into(),
-                (d.on_time as i64).into(),
-                (d.closed as i64).into(),
-                (d.reworked as i64).into(),
-                d.score().into(),
-            ],
-        )?;
-    }
-    Ok(())
-}
-
-/// What is recorded of a run beside its results.
-struct RunRecord {
-    label: String,
-    run_at: String,
-    rules_version: i64,
-    rules_sha: String,
-    result_sha: String,
-    facts: u64,
-    stages: Value,
+    let finished = computation.finish();
+    Ok((count, results.finish(db, &finished)?))
 }
 
 /// Records the run, replacing the period's previous one, and commits the caller's
 /// transaction. Returns whether the previous run had the same results and rules.
 fn record_and_commit(db: &Db, record: &RunRecord) -> Result<bool, Problem> {
-    let previous = db.execute("SELECT result_sha256, rules_sha256 FROM runs WHERE period = ?", &[text(&record.label)]);
-    let identical = previous.map(|previous| {
-        previous.rows.first().is_some_and(|r| {
-            r[0].as_str() == Some(record.result_sha.as_str()) && r[1].as_str() == Some(record.rules_sha.as_str())
-        })
-    });
-    let stored = identical.and_then(|identical| {
-        db.execute(
-            "INSERT INTO runs (period, run_at, rules_version, rules_sha256, result_sha256, facts, stages) VALUES (?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (period) DO UPDATE SET run_at = excluded.run_at, rules_version = excluded.rules_version, \
-             rules_sha256 = excluded.rules_sha256, result_sha256 = excluded.result_sha256, facts = excluded.facts, stages = excluded.stages",
-            &[
-                text(&record.label),
-                text(&record.run_at),
-                record.rules_version.into(),
-                text(&record.rules_sha),
-                text(&record.result_sha),
-                (record.facts as i64).into(),
-                record.stages.to_string().into(),
-            ],
-        )?;
-        db.execute("COMMIT", &[])?;
-        Ok(identical)
-    });
+    let stored = stored::record(db, record).and_then(|identical| db.execute("COMMIT", &[]).map(|_| identical));
     stored.map_err(|e| {
         let _ = db.execute("ROLLBACK", &[]);
         e.into()
