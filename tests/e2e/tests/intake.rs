@@ -193,7 +193,7 @@ fn a_point_outside_the_jurisdiction_names_the_district_that_owns_it() {
     assert!(problem["owner_district"].as_str().unwrap().starts_with("320623"), "{problem}");
     assert_eq!(problem["jurisdiction"], "320613");
     assert_eq!(post(&suite, OPERATOR_KEY, &resident_event(CHONGCHUAN, "B05"), &[]).status, 201);
-    assert_eq!(suite.count("intake", "events"), 1);
+    assert_eq!(suite.count("intake", "events"), 1, "崇川's report; the refused 如东 one left nothing");
 }
 
 #[test]
@@ -250,8 +250,9 @@ fn retries_return_the_first_answer_and_create_nothing_new() {
     });
     let ids: std::collections::HashSet<String> =
         answers.iter().map(|(_, a)| a["event_id"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(ids.len(), 1, "{answers:?}");
+    assert_eq!(ids.len(), 1, "eight identical requests, one event: {answers:?}");
     assert!(answers.iter().all(|(s, _)| *s == 201 || *s == 202), "{answers:?}");
+    // The `order-1` event, the `mini-program-77` event and the burst's one event: 3.
     assert_eq!(suite.count("intake", "events"), 3);
     assert_eq!(suite.count("case_routing", "cases"), 3);
 }
@@ -277,11 +278,12 @@ fn a_duplicate_within_50_m_and_24_h_is_merged_kept_and_its_reporter_told() {
         .database("notification")
         .query_row("SELECT count(*) FROM outbox WHERE kind = 'case_merged'", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(told, 1);
+    assert_eq!(told, 1, "the one merged report's reporter");
     // Another category at the same spot, or the same one 200 m away, is a case of its own.
     assert_eq!(post(&suite, OPERATOR_KEY, &resident_event(near, "C05"), &[]).json()["status"], "accepted");
     let far = (CHONGCHUAN.0 + 0.0021, CHONGCHUAN.1);
     assert_eq!(post(&suite, OPERATOR_KEY, &resident_event(far, "B05"), &[]).json()["status"], "accepted");
+    // The first, its merged duplicate (a case of its own), the other category, the one 200 m away.
     assert_eq!(suite.count("case_routing", "cases"), 4);
 }
 
@@ -332,7 +334,7 @@ fn signed_requests_reject_stale_bad_and_replayed_signatures_each_with_its_code()
     let (plain, _) = key(&suite, &["events:write"], "3206", false);
     let (pretend, _) = signed(&suite, &plain, &secret, now, body.as_bytes());
     assert_eq!(code(&pretend), (401, "signature_invalid".into()));
-    assert_eq!(suite.count("intake", "events"), 1);
+    assert_eq!(suite.count("intake", "events"), 1, "the one good signed request");
 }
 
 #[test]
@@ -393,7 +395,7 @@ fn events_wait_in_the_queue_while_a_downstream_is_down_and_none_is_lost_or_doubl
     let stored = call("GET", &suite.url(&format!("/v1/events/{id}")), OPERATOR_KEY, None).json();
     assert_eq!(stored["status"], "accepted");
     assert_eq!(stored["case_id"], id.as_str());
-    assert_eq!(suite.count("case_routing", "cases"), 2);
+    assert_eq!(suite.count("case_routing", "cases"), 2, "the two queued events, one case each");
     assert_eq!(call("GET", &suite.url("/v1/events/retry-pending"), OPERATOR_KEY, None).status, 405);
     let bad = call("POST", &suite.url("/v1/events/retry-pending?limit=501"), OPERATOR_KEY, None);
     assert_eq!((bad.status, bad.json()["code"].as_str()), (400, Some("invalid_parameter")));
@@ -409,13 +411,20 @@ fn the_next_intake_request_takes_a_due_queued_event_along() {
     assert_eq!(queued.status, 202, "{}", queued.body);
     let id = queued.json()["event_id"].as_str().unwrap().to_owned();
     suite.app.app.set_reachable("case-routing", true);
-    // Its first retry is due 5 s after the failed attempt.
-    std::thread::sleep(std::time::Duration::from_millis(5500));
+    // Its first retry is due 5 s after the failed attempt: wait until intake's own record says
+    // it is due (stored times are +08:00 text, compared as intake compares them).
+    let intake = suite.database("intake");
+    wait_until(std::time::Duration::from_secs(15), "the queued event to fall due", || {
+        let next: String = intake
+            .query_row("SELECT next_attempt_at FROM events WHERE id = ?", [&id], |r| r.get(0))
+            .expect("the queued event's next attempt");
+        (next <= wangge_core::time::render(chrono::Utc::now())).then_some(())
+    });
     let next = post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03"), &[]);
     assert_eq!(next.status, 201, "{}", next.body);
     let stored = call("GET", &suite.url(&format!("/v1/events/{id}")), OPERATOR_KEY, None).json();
     assert_eq!(stored["status"], "accepted", "taken along by the next request: {stored}");
-    assert_eq!(suite.count("case_routing", "cases"), 2);
+    assert_eq!(suite.count("case_routing", "cases"), 2, "the queued event's and the next request's");
 }
 
 /// An event that waited in the queue and then turns out unacceptable is not dropped:
@@ -447,7 +456,7 @@ fn an_event_found_unacceptable_on_a_retry_is_kept_as_rejected_with_its_problem()
     let again = post(&suite, OPERATOR_KEY, &resident_event(RUDONG, "B05"), &idempotency);
     assert_eq!((again.status, again.json()["code"].as_str()), (422, Some("outside_jurisdiction")), "{}", again.body);
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
-    assert_eq!(suite.count("intake", "events"), 1);
+    assert_eq!(suite.count("intake", "events"), 1, "the one event, kept as rejected");
 }
 
 #[test]
@@ -493,6 +502,7 @@ fn stopping_case_routing_mid_run_loses_and_doubles_nothing() {
     let sent = sent.into_inner();
     let ids = accepted_ids.into_inner().unwrap();
     let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    // 4 clients × 15 events each = 60, every one answered with its own id.
     assert_eq!((sent, distinct.len()), (60, 60));
     assert_eq!(suite.count("intake", "events"), 60, "none lost");
     assert_eq!(suite.count("case_routing", "cases"), 60, "none doubled, none missing");
