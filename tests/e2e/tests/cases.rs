@@ -245,7 +245,7 @@ fn an_edited_log_row_fails_verification_at_that_entry() {
     .unwrap();
     let log = call("GET", &suite.url(&format!("/v1/cases/{id}/log")), OPERATOR_KEY, None).json();
     assert_eq!(log["verification"]["valid"], false);
-    assert_eq!(log["verification"]["broken_at_seq"], 2);
+    assert_eq!(log["verification"]["broken_at_seq"], 2, "the entry edited above: seq 2, routing's accept");
 }
 
 #[test]
@@ -288,9 +288,9 @@ fn reporters_are_masked_except_for_the_handling_centre_and_lists_filter_and_page
 
     // Urgent A07 cases went straight to the police station; the others wait.
     let assigned = call("GET", &suite.url("/v1/cases?status=assigned"), OPERATOR_KEY, None).json();
-    assert_eq!(assigned["items"].as_array().unwrap().len(), 2);
+    assert_eq!(assigned["items"].as_array().unwrap().len(), 2, "i = 1 and 3 of the five: urgent A07");
     let waiting = call("GET", &suite.url("/v1/cases?status=reported&category=A01"), OPERATOR_KEY, None).json();
-    assert_eq!(waiting["items"].as_array().unwrap().len(), 3);
+    assert_eq!(waiting["items"].as_array().unwrap().len(), 3, "i = 0, 2 and 4: A01 from residents");
     let mut seen = Vec::new();
     let mut url = "/v1/cases?region=320613&limit=2".to_owned();
     loop {
@@ -301,7 +301,7 @@ fn reporters_are_masked_except_for_the_handling_centre_and_lists_filter_and_page
             None => break,
         }
     }
-    assert_eq!(seen.len(), 5);
+    assert_eq!(seen.len(), 5, "all five cases are in 320613, two a page");
     assert_eq!(
         call("GET", &suite.url("/v1/cases?status=lost"), OPERATOR_KEY, None).json()["code"],
         "invalid_parameter"
@@ -313,7 +313,7 @@ fn reporters_are_masked_except_for_the_handling_centre_and_lists_filter_and_page
         None,
     )
     .json();
-    assert_eq!(window["items"].as_array().unwrap().len(), 5);
+    assert_eq!(window["items"].as_array().unwrap().len(), 5, "all five were reported at 16:00:00 +08:00");
 }
 
 fn act_with(suite: &Suite, id: &str, key: &str) -> Reply {
@@ -345,7 +345,7 @@ fn feedback_and_assignments_reach_notifications_outbox() {
         .database("case_routing")
         .query_row("SELECT count(*) FROM case_notices WHERE delivered_at IS NOT NULL", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(sent, 2);
+    assert_eq!(sent, 2, "both notices above, handed to notification");
 }
 
 #[test]
@@ -375,7 +375,7 @@ fn the_sweep_supervises_through_the_outbox_once() {
     let sweep = call("POST", &suite.url("/v1/cases/sweep?limit=100"), OPERATOR_KEY, None);
     assert_eq!(sweep.status, 200, "{}", sweep.body);
     let report = sweep.json();
-    assert_eq!((report["handled"].as_i64(), report["escalated"].as_i64()), (Some(1), Some(1)));
+    assert_eq!((report["handled"].as_i64(), report["escalated"].as_i64()), (Some(1), Some(1)), "the one old case");
     assert_eq!(report["supervision_notices"], 4, "respond and resolve, each to the grid and its grid head");
     assert_eq!(report["notices_pending"], 0);
     let first = outbox(&suite);
@@ -408,7 +408,7 @@ fn facts_stream_as_ndjson_through_service_chaining() {
         body.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     };
     let lines = facts("2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00");
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines.len(), 3, "the two cases made above, then the trailer: {lines:?}");
     assert_eq!(lines[2], json!({"end": true, "cases": 2}));
     assert_eq!(lines[0]["reporter_is_grid_staff_of_case"], true);
     assert_eq!(lines[0]["handling_level"], "grid");
@@ -459,9 +459,13 @@ fn the_outbox_takes_each_key_once_and_at_most_500_messages_a_call() {
         "recipient": {"kind": "staff", "id": "S000002", "phone": null, "wechat_openid": null}, "urgency": "normal", "payload": {}})
     };
     let first = enqueue(vec![message("k1"), message("k2")]);
-    assert_eq!((first.json()["enqueued"].as_i64(), first.json()["duplicates"].as_i64()), (Some(2), Some(0)));
+    assert_eq!((first.json()["enqueued"].as_i64(), first.json()["duplicates"].as_i64()), (Some(2), Some(0)), "k1, k2");
     let again = enqueue(vec![message("k2"), message("k3")]);
-    assert_eq!((again.json()["enqueued"].as_i64(), again.json()["duplicates"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (again.json()["enqueued"].as_i64(), again.json()["duplicates"].as_i64()),
+        (Some(1), Some(1)),
+        "k3 new, k2 again"
+    );
     let too_many = enqueue((0..501).map(|i| message(&format!("m{i}"))).collect());
     assert_eq!(too_many.status, 422);
     // A message from a mismatched build, with a field renamed or missing, is refused whole.
@@ -470,5 +474,5 @@ fn the_outbox_takes_each_key_once_and_at_most_500_messages_a_call() {
     renamed.as_object_mut().unwrap().remove("region");
     let refused = enqueue(vec![message("k5"), renamed]);
     assert_eq!((refused.status, refused.json()["code"].as_str()), (422, Some("validation_failed")), "{}", refused.body);
-    assert_eq!(outbox(&suite).len(), 3);
+    assert_eq!(outbox(&suite).len(), 3, "k1, k2 and k3; the refused calls added nothing");
 }
