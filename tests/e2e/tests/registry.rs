@@ -43,12 +43,13 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
     let grids = put("/v1/grids", "grids.geojson", "application/geo+json");
     assert_eq!(grids.status, 201, "{}", grids.body);
     let report = grids.json();
+    // Nantong's 6,940 comprehensive + 2,267 dedicated grids = 9,207, as the first version.
     assert_eq!(
         (report["rows"].as_i64(), report["version"].as_i64(), report["unchanged"].as_bool()),
         (Some(9207), Some(1), Some(false))
     );
     assert!(report["total_ms"].as_f64().unwrap() < 10_000.0, "Nantong imports in under 10 s: {}", report["total_ms"]);
-    assert_eq!(report["stages"].as_array().unwrap().len(), 3);
+    assert_eq!(report["stages"].as_array().unwrap().len(), 3, "parse, validate, write");
     let again = put("/v1/grids", "grids.geojson", "application/geo+json");
     assert_eq!((again.status, again.json()["unchanged"].as_bool()), (200, Some(true)));
     let wrong_type = put("/v1/grids", "grids.geojson", "text/csv");
@@ -75,7 +76,7 @@ fn imports_report_versions_progress_and_timing_and_repeat_as_no_ops() {
     let errors = reply.json()["errors"].clone();
     assert_eq!(errors[0]["pointer"], "/features/5/properties/kind");
     assert_eq!(errors[0]["code"], "unknown_kind");
-    assert_eq!(reply.json()["total_errors"], 2);
+    assert_eq!(reply.json()["total_errors"], 2, "the two features broken above, 5 and 6");
     let versions = call("GET", &suite.url("/v1/grids?limit=1"), OPERATOR_KEY, None).json();
     assert_eq!(versions["grids_version"], 1, "the failed import changed nothing");
 
@@ -188,7 +189,7 @@ fn grids_and_regions_read_with_chains_children_and_pages() {
     let region = get_json("/v1/regions/320613000000?limit=5").json();
     assert_eq!(region["region"]["name"], "崇川区");
     assert_eq!(region["chain"][0]["level"], "city");
-    assert_eq!(region["children"].as_array().unwrap().len(), 5);
+    assert_eq!(region["children"].as_array().unwrap().len(), 5, "a page of limit=5 of its towns");
     assert!(region["next_cursor"].is_string());
 
     // Every grid of a town, page by page, in code order, exactly once.
@@ -304,7 +305,7 @@ fn the_audit_over_http_reports_a_planted_overlap() {
     assert_eq!(bad_outline.json()["errors"][0]["code"], "unknown_region");
     let audit = call("GET", &suite.url("/v1/grids/audit?region=320613"), OPERATOR_KEY, None).json();
     let findings = audit["audit"]["findings"].as_array().unwrap();
-    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings.len(), 1, "the two grids' overlap, 120.801 to 120.802: {findings:?}");
     assert_eq!(findings[0]["kind"], "overlap");
     assert_eq!(findings[0]["grids"], json!(["320613001001001", "320613001001002"]));
     let area = findings[0]["area_m2"].as_f64().unwrap();
@@ -357,7 +358,7 @@ fn a_second_import_while_one_runs_is_refused_at_once_and_the_first_completes() {
         let still_running = !first.is_finished();
         let first = first.join().unwrap();
         assert_eq!(first.status, 201, "the first import completes: {}", first.body);
-        assert_eq!(first.json()["rows"], 9207);
+        assert_eq!(first.json()["rows"], 9207, "all of Nantong's grids, 6,940 + 2,267");
         assert!(still_running, "the second import was sent while the first ran");
         assert_eq!(
             (second.status, second.json()["code"].as_str()),
