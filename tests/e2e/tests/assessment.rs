@@ -109,6 +109,7 @@ fn the_worked_example_one_community_one_month() {
             ("rework:urban_rural_construction".to_owned(), 1.0),
         ]
     );
+    // 1 + 2 + 4 + 1 = 8, the four deductions above.
     assert_eq!(grid["points_lost"], 8.0, "the deductions add up to what the score lost, domain by domain");
 
     // The community: the mean of its six comprehensive grids, the dedicated one left out:
@@ -117,7 +118,7 @@ fn the_worked_example_one_community_one_month() {
         call("GET", &suite.url(&format!("/v1/assessments/{month}/regions/{COMMUNITY}")), OPERATOR_KEY, None).json();
     assert_eq!(community["region"]["score"], 99.77, "{community}");
     let members = community["members"].as_array().unwrap();
-    assert_eq!(members.len(), 6);
+    assert_eq!(members.len(), 6, "its six comprehensive grids, …001 to …006");
     assert_eq!(members.last().unwrap()["code"], GRID, "ranked last of its community's grids");
     // Among the communities of its town, tied ones share a rank (competition ranking).
     let town = "320613001000";
@@ -136,11 +137,13 @@ fn the_worked_example_one_community_one_month() {
     let stats =
         call("GET", &suite.url(&format!("/v1/assessments/{month}/statistics?region={COMMUNITY}")), OPERATOR_KEY, None)
             .json();
+    // Reports 1 and 2 came from residents, 3 and 4 from the grid worker.
     assert_eq!(stats["counts"]["reported"]["resident"], 2);
     assert_eq!(stats["counts"]["reported"]["grid_staff"], 2);
     assert_eq!(
         (stats["counts"]["missed_discovery"].as_u64(), stats["counts"]["late_report"].as_u64()),
-        (Some(2), Some(1))
+        (Some(2), Some(1)),
+        "reports 1 and 2 missed, report 3 late"
     );
     assert_eq!(
         call("GET", &suite.url(&format!("/v1/assessments/{month}/departments")), OPERATOR_KEY, None).status,
@@ -162,7 +165,7 @@ fn the_worked_example_one_community_one_month() {
 fn rules_are_validated_versioned_and_recorded_with_each_result() {
     let suite = start_city("assessment-rules", &[]);
     let current = call("GET", &suite.url("/v1/assessments/rules"), OPERATOR_KEY, None).json();
-    assert_eq!(current["version"], 0);
+    assert_eq!(current["version"], 0, "no rules stored yet: the defaults");
     let mut rules = current["rules"].clone();
     rules["default_weights"]["public_safety"] = json!(0.3);
     let refused = call("PUT", &suite.url("/v1/assessments/rules"), OPERATOR_KEY, Some(&rules));
@@ -173,11 +176,15 @@ fn rules_are_validated_versioned_and_recorded_with_each_result() {
     assert_eq!(refused.json()["errors"][0]["pointer"], "/points/rework");
     rules["points"]["rework"] = json!(3);
     let made = call("PUT", &suite.url("/v1/assessments/rules"), OPERATOR_KEY, Some(&rules));
-    assert_eq!((made.status, made.json()["version"].as_i64()), (201, Some(1)));
+    assert_eq!((made.status, made.json()["version"].as_i64()), (201, Some(1)), "the first stored version");
     let same = call("PUT", &suite.url("/v1/assessments/rules"), OPERATOR_KEY, Some(&rules));
     assert_eq!((same.status, same.json()["changed"].as_bool()), (200, Some(false)));
     let run = call("POST", &suite.url("/v1/assessments/2026-10/run"), OPERATOR_KEY, None).json();
-    assert_eq!((run["rules_version"].as_i64(), &run["rules_sha256"]), (Some(1), &made.json()["sha256"]));
+    assert_eq!(
+        (run["rules_version"].as_i64(), &run["rules_sha256"]),
+        (Some(1), &made.json()["sha256"]),
+        "the version just made"
+    );
     assert_eq!(
         call("POST", &suite.url("/v1/assessments/2026-13/run"), OPERATOR_KEY, None).json()["code"],
         "invalid_parameter"
@@ -322,7 +329,7 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
             [&case],
         )
         .unwrap();
-    assert_eq!(changed, 1);
+    assert_eq!(changed, 1, "the one case's row");
 
     run_month(&suite, "2026-11");
     let november = deductions_of_grid(&suite, "2026-11");
@@ -330,7 +337,7 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
     let stats =
         call("GET", &suite.url(&format!("/v1/assessments/2026-11/statistics?region={COMMUNITY}")), OPERATOR_KEY, None)
             .json();
-    assert_eq!(stats["counts"]["reopened"], 1, "{stats}");
+    assert_eq!(stats["counts"]["reopened"], 1, "the one reopening, on 2 November: {stats}");
     // October keeps its own: the missed discovery of a hotline report, and no rework.
     run_month(&suite, "2026-10");
     assert_eq!(deductions_of_grid(&suite, "2026-10"), [("missed_discovery".to_owned(), case)]);
@@ -373,7 +380,7 @@ fn an_unreadable_fact_fails_the_run_and_stores_nothing() {
     assert!(before.iter().any(|r| r.starts_with("runs: ")), "October's run is stored: {before:?}");
 
     let changed = suite.database("case_routing").execute("UPDATE cases SET state = 'bogus' WHERE id = ?1", [&case]);
-    assert_eq!(changed.unwrap(), 1);
+    assert_eq!(changed.unwrap(), 1, "the one case's row");
     // October again, and November, where the case (still open) is a fact too.
     for month in ["2026-10", "2026-11"] {
         let run = call("POST", &suite.url(&format!("/v1/assessments/{month}/run")), OPERATOR_KEY, None);
