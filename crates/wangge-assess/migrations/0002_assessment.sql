@@ -1,4 +1,4 @@
--- Assessment (issue 7): the rules, versioned; each period's latest run and its results.
+-- Assessment: the rules, versioned; each period's latest run and its results.
 CREATE TABLE rules (
     version INTEGER PRIMARY KEY,
     body TEXT NOT NULL,

@@ -1,4 +1,4 @@
-//! Assessment behind the `assessment` function, host-independent (assessment.md):
+//! Assessment behind the `assessment` function, host-independent (docs/assessment.md):
 //!
 //! - [`period`]: months, quarters and years, half-open, at 00:00 Asia/Shanghai;
 //! - [`rules`]: the rules document (points, urgent multiplier, grade bands, weights),

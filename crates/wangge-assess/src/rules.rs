@@ -46,7 +46,7 @@ pub struct Rules {
 }
 
 impl Rules {
-    /// Version 1 of assessment.md, with the catalogue's default weights.
+    /// Version 1 of docs/assessment.md, with the catalogue's default weights.
     pub fn defaults(default_weights: BTreeMap<String, f64>) -> Rules {
         let band = |g: &str, min: f64| Band { grade: g.into(), min };
         Rules {

@@ -1,4 +1,4 @@
-//! From case facts to scores (assessment.md): deductions per case and month, domain
+//! From case facts to scores (docs/assessment.md): deductions per case and month, domain
 //! sub-scores floored at 0, weighted grid scores, means up the region tree, grades, and
 //! competition rankings on the published (rounded) score.
 

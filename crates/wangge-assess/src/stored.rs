@@ -223,9 +223,7 @@ mod tests {
     use wangge_core::native::NativeDb;
 
     fn db() -> NativeDb {
-        let db = NativeDb::in_memory().unwrap();
-        wangge_core::migrations::migrate(&db, crate::MIGRATIONS).unwrap();
-        db
+        NativeDb::migrated(crate::MIGRATIONS)
     }
 
     #[test]

@@ -2,6 +2,8 @@
 -- written in the same transaction as the change that causes them, then handed to the
 -- notification function and marked delivered. A key derived from the cause makes every
 -- notice exist once, however often a sweep or a retry runs.
+-- Its columns mirror notification's outbox (wangge-notify's 0002_outbox.sql) on purpose:
+-- the same message, owned by each function in its own database, as the outbox pattern has it.
 CREATE TABLE case_notices (
     idempotency_key TEXT PRIMARY KEY,
     case_id TEXT NOT NULL,

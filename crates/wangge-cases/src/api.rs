@@ -6,9 +6,12 @@
 //! - `POST /internal/cases/states` ([`CaseStates`]): intake's Open311 answers ask where
 //!   cases stand;
 //! - `GET /internal/categories` and `GET /internal/facts`, below.
+//!
+//! Every `api` module has the same shape on purpose (a route declared with
+//! `wangge_core::internal_route!`, its limits, its strict message types), so that the
+//! functions' seams read alike.
 
 use serde::{Deserialize, Serialize};
-use wangge_core::internal::Route;
 
 use crate::lifecycle::State;
 use crate::reference::Category;
@@ -17,16 +20,10 @@ pub use crate::store::NewCase;
 
 // ------------------------------------------------------------------ /internal/cases
 
-/// `POST /internal/cases` (intake): make a case, or find the one this event already made
-/// or joined. Answers `201` with [`Created`].
-pub struct CreateCase;
-
-impl Route for CreateCase {
-    const COMPONENT: &'static str = "case-routing";
-    const METHOD: &'static str = "POST";
-    const PATH: &'static str = "/internal/cases";
-    type Request = NewCase;
-    type Response = Created;
+wangge_core::internal_route! {
+    /// `POST /internal/cases` (intake): make a case, or find the one this event already made
+    /// or joined. Answers `201` with [`Created`].
+    CreateCase: POST "case-routing" "/internal/cases", NewCase => Created
 }
 
 /// The case made: what intake tells the client about it.
@@ -83,15 +80,9 @@ impl Created {
 
 // ------------------------------------------------------------ /internal/cases/states
 
-/// `POST /internal/cases/states` (intake, for Open311): where each case stands.
-pub struct CaseStates;
-
-impl Route for CaseStates {
-    const COMPONENT: &'static str = "case-routing";
-    const METHOD: &'static str = "POST";
-    const PATH: &'static str = "/internal/cases/states";
-    type Request = StatesWanted;
-    type Response = States;
+wangge_core::internal_route! {
+    /// `POST /internal/cases/states` (intake, for Open311): where each case stands.
+    CaseStates: POST "case-routing" "/internal/cases/states", StatesWanted => States
 }
 
 /// At most this many ids per call.
@@ -113,16 +104,10 @@ pub struct States {
 
 // ------------------------------------------------------------- /internal/categories
 
-/// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services)
-/// and assessment (assessed domains, default weights, what each matter means).
-pub struct Categories;
-
-impl Route for Categories {
-    const COMPONENT: &'static str = "case-routing";
-    const METHOD: &'static str = "GET";
-    const PATH: &'static str = "/internal/categories";
-    type Request = ();
-    type Response = Catalogue;
+wangge_core::internal_route! {
+    /// `GET /internal/categories`: the catalogue of matters, for intake (Open311 services)
+    /// and assessment (assessed domains, default weights, what each matter means).
+    Categories: GET "case-routing" "/internal/categories", () => Catalogue
 }
 
 /// The answer to [`Categories`]: the catalogue as imported (`PUT /v1/categories`), every

@@ -193,7 +193,7 @@ pub struct Transition {
     pub rework: bool,
 }
 
-/// The transition table of lifecycle.md.
+/// The transition table of docs/lifecycle.md.
 pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, TransitionError> {
     use Action as A;
     use State as S;
@@ -284,7 +284,7 @@ mod tests {
         A::Comment,
     ];
 
-    /// lifecycle.md's table, written out: (from, action, to).
+    /// docs/lifecycle.md's table, written out: (from, action, to).
     const TABLE: &[(State, Action, State)] = &[
         (S::Reported, A::Accept, S::Accepted),
         (S::Reported, A::Reject, S::Rejected),

@@ -23,6 +23,30 @@ pub trait Route {
     type Response: Serialize + DeserializeOwned;
 }
 
+/// Declares an internal route: a unit type implementing [`Route`], with its doc.
+///
+/// ```ignore
+/// wangge_core::internal_route! {
+///     /// `POST /internal/enqueue`: the outbox.
+///     Enqueue: POST "notification" "/internal/enqueue", Batch => Enqueued
+/// }
+/// ```
+#[macro_export]
+macro_rules! internal_route {
+    ($(#[$meta:meta])* $name:ident: $method:ident $component:literal $path:expr, $request:ty => $response:ty) => {
+        $(#[$meta])*
+        pub struct $name;
+
+        impl $crate::internal::Route for $name {
+            const COMPONENT: &'static str = $component;
+            const METHOD: &'static str = stringify!($method);
+            const PATH: &'static str = $path;
+            type Request = $request;
+            type Response = $response;
+        }
+    };
+}
+
 /// For an `Option` field that must be sent, as `null` when empty
 /// (`#[serde(deserialize_with = "wangge_core::internal::present")]`): with it, a missing
 /// field is an error instead of `None`.

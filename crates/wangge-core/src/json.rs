@@ -12,7 +12,7 @@ pub fn canonical_sha256(value: &Value) -> String {
     hex::encode(Sha256::digest(canonical(value).as_bytes()))
 }
 
-/// Canonical JSON (conventions.md), for hashes and signatures: keys sorted, no
+/// Canonical JSON (docs/conventions.md), for hashes and signatures: keys sorted, no
 /// insignificant whitespace, UTF-8, numbers as written. Keys are sorted here rather
 /// than trusting the map's order, which a feature flag anywhere in the dependency
 /// graph (`preserve_order`) could change.

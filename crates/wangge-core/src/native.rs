@@ -18,6 +18,13 @@ impl NativeDb {
     pub fn in_memory() -> Result<NativeDb, StorageError> {
         rusqlite::Connection::open_in_memory().map(|conn| NativeDb { conn }).map_err(io)
     }
+
+    /// A database in memory with `migrations` applied: what a store's tests start from.
+    pub fn migrated(migrations: &[crate::migrations::Migration]) -> NativeDb {
+        let db = NativeDb::in_memory().expect("an in-memory database");
+        crate::migrations::migrate(&db, migrations).expect("the migrations apply");
+        db
+    }
 }
 
 fn io(e: rusqlite::Error) -> StorageError {

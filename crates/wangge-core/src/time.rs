@@ -1,4 +1,6 @@
-//! Time: stored in UTC, rendered in Asia/Shanghai (+08:00), which is what users read.
+//! Time in Asia/Shanghai (+08:00), which is what users read. Rows keep [`render`]'s form
+//! (+08:00, seconds), which sorts as text because the offset never changes; log lines and
+//! the migration record keep [`store`]'s (UTC, milliseconds).
 //!
 //! `chrono::Local` is UTC inside wasm, so the offset is fixed here.
 
@@ -18,7 +20,8 @@ pub fn render(t: DateTime<Utc>) -> String {
     t.with_timezone(&shanghai()).to_rfc3339_opts(SecondsFormat::Secs, false)
 }
 
-/// RFC 3339 in UTC with milliseconds, the stored form; sorts as text.
+/// RFC 3339 in UTC with milliseconds: log lines, the migration record, and query
+/// bounds passed between functions; sorts as text.
 pub fn store(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }

@@ -87,6 +87,29 @@ pub struct Event {
     pub hotline: Option<HotlineOrder>,
 }
 
+#[cfg(test)]
+impl Event {
+    /// A resident's report of rubbish (B05) by address, for the crate's tests.
+    pub(crate) fn example(id: &str, address: &str, reported_at: &str) -> Event {
+        Event {
+            id: id.into(),
+            channel: "events".into(),
+            source: "resident".into(),
+            reporter_staff_id: None,
+            category: "B05".into(),
+            category_from: "given".into(),
+            description: "垃圾".into(),
+            point: None,
+            address: Some(address.into()),
+            discovered_at: None,
+            reported_at: reported_at.into(),
+            attachments: Vec::new(),
+            external_id: None,
+            hotline: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HotlineOrder {
     pub request_type: String,
@@ -173,7 +196,7 @@ pub fn request_hash(body: &Value) -> String {
     wangge_core::json::canonical_sha256(body)
 }
 
-/// Canonical JSON, as conventions.md defines it.
+/// Canonical JSON, as docs/conventions.md defines it.
 pub use wangge_core::json::canonical;
 
 #[cfg(test)]

@@ -189,22 +189,7 @@ mod tests {
     }
 
     fn stored(community: Option<&str>, key_region_prefix: &str) -> Stored {
-        let event = crate::event::Event {
-            id: "e1".into(),
-            channel: "events".into(),
-            source: "resident".into(),
-            reporter_staff_id: None,
-            category: "B05".into(),
-            category_from: "given".into(),
-            description: "垃圾".into(),
-            point: None,
-            address: Some("建设街24号".into()),
-            discovered_at: None,
-            reported_at: "2026-11-29T08:00:00+08:00".into(),
-            attachments: Vec::new(),
-            external_id: None,
-            hotline: None,
-        };
+        let event = crate::event::Event::example("e1", "建设街24号", "2026-11-29T08:00:00+08:00");
         Stored {
             event,
             status: "accepted".into(),

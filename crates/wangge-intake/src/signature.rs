@@ -1,4 +1,4 @@
-//! Signed requests for server-to-server integrators (intake.md, "Authentication"):
+//! Signed requests for server-to-server integrators (docs/intake.md, "Authentication"):
 //!
 //! ```text
 //! X-Wangge-Timestamp: <unix seconds>

@@ -382,28 +382,11 @@ mod tests {
     use wangge_core::native::NativeDb;
 
     fn db() -> NativeDb {
-        let db = NativeDb::in_memory().unwrap();
-        wangge_core::migrations::migrate(&db, crate::MIGRATIONS).unwrap();
-        db
+        NativeDb::migrated(crate::MIGRATIONS)
     }
 
     fn event(id: &str) -> Event {
-        Event {
-            id: id.into(),
-            channel: "events".into(),
-            source: "resident".into(),
-            reporter_staff_id: None,
-            category: "B05".into(),
-            category_from: "given".into(),
-            description: "垃圾".into(),
-            point: None,
-            address: Some("南通市崇川区".into()),
-            discovered_at: None,
-            reported_at: "2026-11-26T09:00:00+08:00".into(),
-            attachments: vec![],
-            external_id: None,
-            hotline: None,
-        }
+        Event::example(id, "南通市崇川区", "2026-11-26T09:00:00+08:00")
     }
 
     fn now() -> DateTime<Utc> {

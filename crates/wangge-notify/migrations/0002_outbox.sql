@@ -1,5 +1,7 @@
 -- The outbox: every message other functions want delivered, once per idempotency key
--- (derived from its cause), until it is delivered or dead. Delivery comes with issue 6.
+-- (derived from its cause), until it is delivered or dead (deliveries: 0003_delivery.sql).
+-- case-routing keeps the same columns in its own case_notices table on purpose: the
+-- message before it is handed over, in the function that owes it.
 CREATE TABLE outbox (
     id TEXT PRIMARY KEY,
     idempotency_key TEXT NOT NULL UNIQUE,

@@ -1,4 +1,4 @@
--- Delivery (issue 6). An outbox message (one cause, one recipient) becomes one
+-- Delivery. An outbox message (one cause, one recipient) becomes one
 -- delivery per channel once its recipient is resolved; each delivery is claimed in a
 -- transaction before it is sent, and every try is kept.
 --

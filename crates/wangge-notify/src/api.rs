@@ -1,19 +1,17 @@
 //! notification's internal route, `POST /internal/enqueue`: the outbox other functions
 //! hand messages to. Its request and response types are defined here, once, and used by
 //! the callers (case-routing) and by notification alike.
+//!
+//! Every `api` module has the same shape on purpose (a route declared with
+//! `wangge_core::internal_route!`, its limits, its strict message types), so that the
+//! functions' seams read alike.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// `POST /internal/enqueue`.
-pub struct Enqueue;
-
-impl wangge_core::internal::Route for Enqueue {
-    const COMPONENT: &'static str = "notification";
-    const METHOD: &'static str = "POST";
-    const PATH: &'static str = "/internal/enqueue";
-    type Request = Batch;
-    type Response = Enqueued;
+wangge_core::internal_route! {
+    /// `POST /internal/enqueue`.
+    Enqueue: POST "notification" "/internal/enqueue", Batch => Enqueued
 }
 
 /// At most this many messages per call.

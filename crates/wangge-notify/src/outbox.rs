@@ -64,8 +64,7 @@ mod tests {
 
     #[test]
     fn a_key_is_taken_once_and_the_region_is_kept() {
-        let db = NativeDb::in_memory().unwrap();
-        wangge_core::migrations::migrate(&db, crate::MIGRATIONS).unwrap();
+        let db = NativeDb::migrated(crate::MIGRATIONS);
         let batch = Batch { messages: vec![message("k1", "320613001001"), message("k1", "320613001001")] };
         assert_eq!(enqueue(&db, &batch, "2026-11-01T08:00:00+08:00").unwrap(), Enqueued { enqueued: 1, duplicates: 1 });
         let again = Batch { messages: vec![message("k1", "320613001001"), message("k2", "320612001001")] };

@@ -1,24 +1,21 @@
 //! grid-lookup's internal routes, typed once here and used by their callers (intake,
 //! notification, assessment) and by grid-lookup alike: [`Place`], [`StaffContacts`] and
 //! [`Grids`].
+//!
+//! Every `api` module has the same shape on purpose (a route declared with
+//! `wangge_core::internal_route!`, its limits, its strict message types), so that the
+//! functions' seams read alike.
 
 use serde::{Deserialize, Serialize};
-use wangge_core::internal::Route;
 
 pub use crate::address::Resolution;
 use crate::locate::{Hit, Placement};
 use crate::model::Region;
 pub use crate::read::{GridPlace, StaffContact};
 
-/// `POST /internal/staff/contacts` (notification): how to reach staff members.
-pub struct StaffContacts;
-
-impl Route for StaffContacts {
-    const COMPONENT: &'static str = "grid-lookup";
-    const METHOD: &'static str = "POST";
-    const PATH: &'static str = "/internal/staff/contacts";
-    type Request = ContactsWanted;
-    type Response = Contacts;
+wangge_core::internal_route! {
+    /// `POST /internal/staff/contacts` (notification): how to reach staff members.
+    StaffContacts: POST "grid-lookup" "/internal/staff/contacts", ContactsWanted => Contacts
 }
 
 /// At most this many ids, and this many grids, per call.
@@ -40,15 +37,9 @@ pub struct Contacts {
     pub staff_version: i64,
 }
 
-/// `GET /internal/grids` (assessment): every grid of the current version.
-pub struct Grids;
-
-impl Route for Grids {
-    const COMPONENT: &'static str = "grid-lookup";
-    const METHOD: &'static str = "GET";
-    const PATH: &'static str = "/internal/grids";
-    type Request = ();
-    type Response = GridList;
+wangge_core::internal_route! {
+    /// `GET /internal/grids` (assessment): every grid of the current version.
+    Grids: GET "grid-lookup" "/internal/grids", () => GridList
 }
 
 /// Every grid, with its kind and community.
@@ -59,16 +50,10 @@ pub struct GridList {
     pub grids: Vec<GridPlace>,
 }
 
-/// `POST /internal/place` (intake): a point or an address → who answers for it, in one
-/// call.
-pub struct Place;
-
-impl Route for Place {
-    const COMPONENT: &'static str = "grid-lookup";
-    const METHOD: &'static str = "POST";
-    const PATH: &'static str = "/internal/place";
-    type Request = PlaceRequest;
-    type Response = PlaceAnswer;
+wangge_core::internal_route! {
+    /// `POST /internal/place` (intake): a point or an address → who answers for it, in one
+    /// call.
+    Place: POST "grid-lookup" "/internal/place", PlaceRequest => PlaceAnswer
 }
 
 /// A WGS-84 point (`lng`, `lat`, `accuracy` in metres), or else an address to resolve.

@@ -104,8 +104,7 @@ mod tests {
 
     #[test]
     fn keys_are_recorded_paged_and_revoked_once() {
-        let db = NativeDb::in_memory().unwrap();
-        wangge_core::migrations::migrate(&db, crate::MIGRATIONS).unwrap();
+        let db = NativeDb::migrated(crate::MIGRATIONS);
         for id in ["k1", "k2", "k3"] {
             let key = ApiKey {
                 id: id.into(),

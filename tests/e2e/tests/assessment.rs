@@ -1,4 +1,4 @@
-//! Issue 7: assessment — the README's worked example, from reports through the running
+//! Assessment — the README's worked example, from reports through the running
 //! suite to scores, deductions, rankings and the export; reruns are byte-identical.
 
 use serde_json::{Value, json};
@@ -74,7 +74,7 @@ fn the_worked_example_one_community_one_month() {
     let run = call("POST", &suite.url(&format!("/v1/assessments/{month}/run")), OPERATOR_KEY, None);
     assert_eq!(run.status, 200, "{}", run.body);
     let first = run.json();
-    assert_eq!(first["rules_version"], 0, "the defaults of assessment.md");
+    assert_eq!(first["rules_version"], 0, "the defaults of docs/assessment.md");
     assert!(first["progress"].as_array().unwrap().len() >= 3);
 
     let grid = call("GET", &suite.url(&format!("/v1/assessments/{month}/grids/{GRID}")), OPERATOR_KEY, None).json();

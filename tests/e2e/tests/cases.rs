@@ -1,4 +1,4 @@
-//! Issue 4 (part): cases through case-routing — made by the internal route, acted on
+//! Cases through case-routing — made by the internal route, acted on
 //! with authorization and optimistic concurrency, read masked, with a verifiable log.
 
 use serde_json::{Value, json};

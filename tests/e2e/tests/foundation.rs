@@ -1,4 +1,4 @@
-//! Issue 2: the five functions on the host — health, auth, keys, errors, the chained call.
+//! The five functions on the host — health, auth, keys, errors, the chained call.
 
 use serde_json::{Value, json};
 use wangge_e2e::*;

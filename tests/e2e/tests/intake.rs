@@ -1,4 +1,4 @@
-//! Issue 5: event intake — native events, signatures, idempotency, duplicate merge,
+//! Event intake — native events, signatures, idempotency, duplicate merge,
 //! the durable queue, jurisdiction and limits, each promise against the running suite.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Issue 5: the other front doors — 12345 hotline work orders in batches, Open311
+//! The other front doors — 12345 hotline work orders in batches, Open311
 //! GeoReport v2 (driven by an off-the-shelf client too), and the served contract.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! Issue 6: notification — WeChat subscription messages, SMS, hotline result callbacks
+//! Notification — WeChat subscription messages, SMS, hotline result callbacks
 //! and signed webhooks, at least once and never twice, against loopback stand-ins.
 
 use serde_json::{Value, json};

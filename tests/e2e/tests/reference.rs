@@ -1,4 +1,4 @@
-//! Issue 4 (part): reference data through case-routing — calendar, catalogue, departments.
+//! Reference data through case-routing — calendar, catalogue, departments.
 
 use serde_json::json;
 use wangge_e2e::*;

@@ -1,4 +1,4 @@
-//! Issue 3 through the running suite: imports, reads, locate, addresses.
+//! The registry through the running suite: imports, reads, locate, addresses.
 
 use std::sync::OnceLock;
 

@@ -180,7 +180,7 @@ fn route(
 }
 
 /// How near, and how soon, a report of the same category must be to an open case to
-/// be its duplicate (intake.md, "Duplicates merged, not lost").
+/// be its duplicate (docs/intake.md, "Duplicates merged, not lost").
 pub const DUPLICATE_RADIUS_M: f64 = 50.0;
 pub const DUPLICATE_WINDOW_HOURS: i64 = 24;
 

@@ -21,7 +21,7 @@ use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use crate::lifecycle::{AssigneeKind, State};
 use crate::reference::Priority;
 
-/// One case as assessment needs it (assessment.md): grids, category, the first report,
+/// One case as assessment needs it (docs/assessment.md): grids, category, the first report,
 /// how it was handled, every deadline, and when it was resolved, closed and reopened.
 /// One line of the facts stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

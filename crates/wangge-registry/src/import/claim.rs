@@ -124,16 +124,13 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use wangge_core::migrations::migrate;
     use wangge_core::native::NativeDb;
 
     use super::*;
     use crate::import::{Dataset, Format, current_version, import};
 
     fn db() -> NativeDb {
-        let db = NativeDb::in_memory().unwrap();
-        migrate(&db, crate::MIGRATIONS).unwrap();
-        db
+        NativeDb::migrated(crate::MIGRATIONS)
     }
 
     const REGIONS: &str = "code,name,level,parent\n320600000000,南通市,city,\n";
