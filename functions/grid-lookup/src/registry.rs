@@ -83,7 +83,7 @@ pub async fn put_dataset(mut req: Req, dataset: Dataset) -> Reply {
 /// Why an import of `what` wrote nothing, as the client is told it.
 fn import_problem(e: ImportError, what: &str) -> Problem {
     match e {
-        ImportError::Malformed(why) => Problem::new(ErrorCode::MalformedDataset).with_detail(why.clone(), why),
+        ImportError::Malformed(why) => Problem::new(ErrorCode::MalformedDataset).with_detail(why.en, why.zh),
         ImportError::Invalid { errors, total } => Problem::new(ErrorCode::ValidationFailed)
             .with_detail(
                 format!("{total} problems; nothing was imported"),

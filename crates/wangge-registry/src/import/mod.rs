@@ -93,8 +93,8 @@ pub const MAX_REPORTED_ERRORS: usize = 100;
 /// Why an import wrote nothing.
 #[derive(Debug)]
 pub enum ImportError {
-    /// Not CSV or JSON of the expected shape at all (400).
-    Malformed(String),
+    /// Not CSV or JSON of the expected shape at all (400), said in both languages.
+    Malformed(wangge_core::problem::Text),
     /// Records that break the rules (422), each with its pointer.
     Invalid { errors: Vec<FieldError>, total: usize },
     /// A dataset this one depends on has not been imported (409).

@@ -46,7 +46,10 @@ pub(super) fn parse(dataset: Dataset, format: Format, body: &[u8]) -> Result<Rec
         (Dataset::Addresses, _) => Records::Addresses(parse_table(format, body)?),
         (Dataset::Grids, Format::Json) => Records::Grids(parse_grids(body)?),
         (Dataset::Grids, Format::Csv) => {
-            return Err(ImportError::Malformed("grids are imported as a GeoJSON FeatureCollection, not CSV".into()));
+            return Err(malformed(
+                "grids are imported as a GeoJSON FeatureCollection, not CSV".into(),
+                "网格应以 GeoJSON FeatureCollection 导入，而不是 CSV".into(),
+            ));
         }
     })
 }
@@ -65,8 +68,9 @@ fn parse_table<T: serde::de::DeserializeOwned>(format: Format, body: &[u8]) -> R
 type Table<T> = (Vec<(String, T)>, Vec<FieldError>);
 
 fn json_rows<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Table<T>, ImportError> {
-    let values: Vec<Value> = serde_json::from_slice(body)
-        .map_err(|e| ImportError::Malformed(format!("expected a JSON array of records: {e}")))?;
+    let values: Vec<Value> = serde_json::from_slice(body).map_err(|e| {
+        malformed(format!("expected a JSON array of records: {e}"), format!("应为记录的 JSON 数组：{e}"))
+    })?;
     let mut out = Vec::with_capacity(values.len());
     let mut errors = Vec::new();
     for (i, v) in values.into_iter().enumerate() {
@@ -81,7 +85,7 @@ fn json_rows<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Table<T>, Im
 fn csv_rows<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<Table<T>, ImportError> {
     let body = body.strip_prefix("\u{feff}".as_bytes()).unwrap_or(body);
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body);
-    reader.headers().map_err(|e| ImportError::Malformed(format!("CSV header: {e}")))?;
+    reader.headers().map_err(|e| malformed(format!("CSV header: {e}"), format!("CSV 表头：{e}")))?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for (i, record) in reader.deserialize::<T>().enumerate() {
@@ -101,12 +105,15 @@ pub(super) fn invalid(errors: Vec<FieldError>) -> ImportError {
 
 fn parse_grids(body: &[u8]) -> Result<Vec<(String, ParsedGrid)>, ImportError> {
     let collection: Value =
-        serde_json::from_slice(body).map_err(|e| ImportError::Malformed(format!("not JSON: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| malformed(format!("not JSON: {e}"), format!("不是 JSON：{e}")))?;
     if collection.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(ImportError::Malformed("expected a GeoJSON FeatureCollection".into()));
+        return Err(malformed("expected a GeoJSON FeatureCollection".into(), "应为 GeoJSON FeatureCollection".into()));
     }
     let Some(features) = collection.get("features").and_then(Value::as_array) else {
-        return Err(ImportError::Malformed("a FeatureCollection needs a `features` array".into()));
+        return Err(malformed(
+            "a FeatureCollection needs a `features` array".into(),
+            "FeatureCollection 需要 `features` 数组".into(),
+        ));
     };
     Ok(features.iter().enumerate().map(|(i, f)| (format!("/features/{i}"), parse_feature(f, i))).collect())
 }
@@ -183,4 +190,9 @@ fn feature_shape(feature: &Value, i: usize, code: &str, errors: &mut Vec<FieldEr
             None
         }
     }
+}
+
+/// 400: not the document an import expects, in both languages.
+fn malformed(en: String, zh: String) -> ImportError {
+    ImportError::Malformed(wangge_core::problem::Text::new(en, zh))
 }
