@@ -25,7 +25,7 @@ pub trait Route {
 
 /// Declares an internal route: a unit type implementing [`Route`], with its doc.
 ///
-/// ```ignore
+/// ```text
 /// wangge_core::internal_route! {
 ///     /// `POST /internal/enqueue`: the outbox.
 ///     Enqueue: POST "notification" "/internal/enqueue", Batch => Enqueued

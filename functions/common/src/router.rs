@@ -3,7 +3,7 @@
 //! ([`wangge_core::route`]), as with the Spin SDK's `http_router!`, and so does the
 //! `GET /v1/system/<component>/routes` listing that the OpenAPI check reads.
 //!
-//! ```ignore
+//! ```text
 //! wangge_spin::route_table! {
 //!     static ROUTES: system(COMPONENT, "case-routing");
 //!     |req, p| {
