@@ -67,7 +67,9 @@ impl KvBackend {
 
     /// A Redis store, as Spin's `type = "redis"`: one shared multiplexed connection
     /// (a `ConnectionManager`, reconnecting by itself), opened on first use. Keys
-    /// are not prefixed by label: `get-keys` lists the whole Redis database.
+    /// are not prefixed by label: `get-keys` lists the whole Redis database. An
+    /// unreachable server makes `open` wait out the `redis` crate's (0.32, as Spin's)
+    /// connection retries, minutes long, before it fails with `other`.
     pub fn redis(url: String) -> Self {
         KvBackend::Redis(RedisKv { url, conn: tokio::sync::OnceCell::new() })
     }
