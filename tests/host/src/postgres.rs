@@ -42,22 +42,18 @@ impl PgPools {
         PgPools { size: size.max(1), pools: Mutex::new(HashMap::new()) }
     }
 
-    fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, pg::Error> {
+    fn pool(&self, address: &str) -> Result<deadpool_postgres::Pool, String> {
         let mut pools = self.pools.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(pool) = pools.get(address) {
             return Ok(pool.clone());
         }
-        let config: tokio_postgres::Config =
-            address.parse().map_err(|e| pg::Error::ConnectionFailed(format!("invalid address: {e}")))?;
+        let config: tokio_postgres::Config = address.parse().map_err(|e| format!("invalid address: {e}"))?;
         let manager = deadpool_postgres::Manager::from_config(
             config,
             tokio_postgres::NoTls,
             deadpool_postgres::ManagerConfig { recycling_method: deadpool_postgres::RecyclingMethod::Clean },
         );
-        let pool = deadpool_postgres::Pool::builder(manager)
-            .max_size(self.size)
-            .build()
-            .map_err(|e| pg::Error::ConnectionFailed(e.to_string()))?;
+        let pool = deadpool_postgres::Pool::builder(manager).max_size(self.size).build().map_err(|e| e.to_string())?;
         pools.insert(address.to_owned(), pool.clone());
         Ok(pool)
     }
@@ -76,19 +72,18 @@ pub struct PgConnection {
 
 impl InstanceState {
     /// Spin's check: every host of the address must be allowed for `postgres`.
-    fn postgres_address_allowed(&self, address: &str) -> Result<(), pg::Error> {
-        let config: tokio_postgres::Config =
-            address.parse().map_err(|e| pg::Error::ConnectionFailed(format!("invalid address: {e}")))?;
+    fn postgres_address_allowed(&self, address: &str) -> Result<(), String> {
+        let config: tokio_postgres::Config = address.parse().map_err(|e| format!("invalid address: {e}"))?;
         let ports = config.get_ports();
         if config.get_hosts().is_empty() {
-            return Err(pg::Error::ConnectionFailed("the address names no host".into()));
+            return Err("the address names no host".into());
         }
         for (i, host) in config.get_hosts().iter().enumerate() {
             let host = match host {
                 tokio_postgres::config::Host::Tcp(host) => host,
                 #[cfg(unix)]
                 tokio_postgres::config::Host::Unix(_) => {
-                    return Err(pg::Error::ConnectionFailed("Unix sockets are not supported on WebAssembly".into()));
+                    return Err("Unix sockets are not supported on WebAssembly".into());
                 }
             };
             let port = ports.get(i).or(if ports.len() == 1 { ports.first() } else { None }).copied();
@@ -96,7 +91,7 @@ impl InstanceState {
                 self.component.allowed_outbound_hosts.iter().any(|h| h.allows("postgres", host, port.unwrap_or(5432)));
             if !allowed {
                 let shown = port.map(|p| format!("{host}:{p}")).unwrap_or_else(|| host.clone());
-                return Err(pg::Error::ConnectionFailed(format!("address postgres://{shown} is not permitted")));
+                return Err(format!("address postgres://{shown} is not permitted"));
             }
         }
         Ok(())
@@ -108,11 +103,11 @@ impl pg::Host for InstanceState {}
 impl pg::HostConnection for InstanceState {
     async fn open(&mut self, address: String) -> wasmtime::Result<Result<Resource<PgConnection>, pg::Error>> {
         if let Err(e) = self.postgres_address_allowed(&address) {
-            return Ok(Err(e));
+            return Ok(Err(pg::Error::ConnectionFailed(e)));
         }
         let pool = match self.shared.postgres.pool(&address) {
             Ok(pool) => pool,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => return Ok(Err(pg::Error::ConnectionFailed(e))),
         };
         match pool.get().await {
             Ok(client) => Ok(Ok(self.table.push(PgConnection { client })?)),

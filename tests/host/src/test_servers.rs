@@ -30,7 +30,7 @@ fn is_root() -> bool {
 }
 
 fn state_dir(kind: &str, name: &str) -> PathBuf {
-    let dir = workspace_root().join("target/test-state").join(format!("{kind}-{name}-{}", std::process::id()));
+    let dir = workspace_root().join("target/test-state").join(format!("{kind}-server-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     dir
@@ -112,6 +112,9 @@ pub struct PostgresServer {
     pub port: u16,
     dir: PathBuf,
     bin: PathBuf,
+    /// Who the server runs as when we are root: `(uid, gid)` of [`PG_USER`].
+    user: Option<(u32, u32)>,
+    settings: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -146,16 +149,24 @@ impl PostgresServer {
             String::from_utf8_lossy(&initdb.stdout),
             String::from_utf8_lossy(&initdb.stderr)
         );
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("postgres.log")).expect("log file");
-        if let Some((uid, gid)) = user {
-            let _ = std::os::unix::fs::chown(dir.join("postgres.log"), Some(uid), Some(gid));
+        let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut server = PostgresServer { port: free_port(), dir, bin, user, settings, child: None };
+        server.spawn();
+        server
+    }
+
+    /// Starts the server process on the data directory and port, and waits for it.
+    fn spawn(&mut self) {
+        let log_path = self.dir.join("postgres.log");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
+        if let Some((uid, gid)) = self.user {
+            let _ = std::os::unix::fs::chown(&log_path, Some(uid), Some(gid));
         }
-        let mut command = unprivileged(&bin.join("postgres"), user, "INT");
-        command.arg("-D").arg(&data).args(["-p", &port.to_string()]);
-        for (name, value) in [("listen_addresses", "127.0.0.1"), ("unix_socket_directories", ""), ("fsync", "off")]
-            .iter()
-            .chain(settings)
+        let mut command = unprivileged(&self.bin.join("postgres"), self.user, "INT");
+        command.arg("-D").arg(self.dir.join("data")).args(["-p", &self.port.to_string()]);
+        let defaults = [("listen_addresses", "127.0.0.1"), ("unix_socket_directories", ""), ("fsync", "off")];
+        for (name, value) in
+            defaults.iter().map(|(k, v)| (*k, *v)).chain(self.settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         {
             command.arg("-c").arg(format!("{name}={value}"));
         }
@@ -165,9 +176,15 @@ impl PostgresServer {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting postgres: {e}"));
-        let mut server = PostgresServer { port, dir, bin, child: Some(child) };
-        server.wait_ready();
-        server
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Stops the server and starts it again on the same port and data: what a
+    /// database failover or restart looks like to the app.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.spawn();
     }
 
     fn wait_ready(&mut self) {

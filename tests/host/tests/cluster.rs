@@ -353,6 +353,18 @@ fn a_transaction_left_open_carries_over_to_the_next_request() {
     assert_eq!(app.app.postgres_connections(&db), 1);
 }
 
+/// A restarted server: the pooled connections are closed, recycling notices, and the
+/// next request gets a new connection without restarting the app.
+#[test]
+fn the_pool_reconnects_after_the_server_restarts() {
+    let (mut pg, app, db) = start("pg-restart");
+    let pid = backend_pid(&app, &db);
+    pg.restart();
+    let after = backend_pid(&app, &db);
+    assert_ne!(after, pid);
+    assert_eq!(app.app.postgres_connections(&db), 1);
+}
+
 fn redis_options(test: &str, url: &str) -> AppOptions {
     let mut o = options(test, None);
     let dir = o.state_dir.clone().unwrap();
