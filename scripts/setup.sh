@@ -16,6 +16,22 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
   rustup target add wasm32-wasip2
 fi
 
+# PostgreSQL and Redis, from Debian's packages, when missing: the host's tests start
+# private servers from these binaries (tests/host/src/test_servers.rs). The packages'
+# own services are not needed; the tests never use them.
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    step "installing ${missing[*]} (Debian packages)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "warning: ${missing[*]} missing: install them (apt-get install ${missing[*]}) or the PostgreSQL/Redis tests fail" >&2
+  fi
+fi
+
 step "building the five components for wasm32-wasip2"
 cargo build --release --target wasm32-wasip2 \
   -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe

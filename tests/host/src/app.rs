@@ -22,7 +22,7 @@ use wasmtime_wasi_http::{WasiBody, WasiHttpHooks, WasiHttpView};
 use crate::interfaces::KvBackend;
 use crate::manifest::{Manifest, RouteConfig};
 use crate::outbound::{AllowedHost, well_known_port};
-use crate::runtime_config::RuntimeConfig;
+use crate::runtime_config::{KvStoreConfig, RuntimeConfig};
 use crate::state::{Grants, InstanceState, Shared};
 use crate::variables::{ComponentVariables, Variables};
 
@@ -45,6 +45,8 @@ pub struct AppOptions {
     pub max_instances: u32,
     /// Where guests' stdout and stderr go.
     pub guest_logs: GuestLogs,
+    /// Connections per PostgreSQL address (Spin: 64, never trimmed).
+    pub pg_pool_size: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,6 +68,7 @@ impl AppOptions {
             variables: BTreeMap::new(),
             max_instances: 1000,
             guest_logs: GuestLogs::Inherit,
+            pg_pool_size: crate::postgres::DEFAULT_POOL_SIZE,
         }
     }
 }
@@ -215,9 +218,20 @@ impl App {
         let key_value = runtime
             .key_value
             .iter()
-            .map(|(label, path)| (label.clone(), Arc::new(KvBackend::new(label.clone(), path.clone()))))
+            .map(|(label, store)| {
+                let backend = match store {
+                    KvStoreConfig::Spin(path) => KvBackend::new(label.clone(), path.clone()),
+                    KvStoreConfig::Redis(url) => KvBackend::redis(url.clone()),
+                };
+                (label.clone(), Arc::new(backend))
+            })
             .collect();
-        let shared = Arc::new(Shared { peak_memory: Default::default(), key_value, sqlite: runtime.sqlite.clone() });
+        let shared = Arc::new(Shared {
+            peak_memory: Default::default(),
+            key_value,
+            sqlite: runtime.sqlite.clone(),
+            postgres: crate::postgres::PgPools::new(options.pg_pool_size),
+        });
         run_sqlite_statements(&options.sqlite_statements, &runtime)?;
 
         let log_dir = match options.guest_logs {
@@ -258,6 +272,11 @@ impl App {
         let mut ids: Vec<String> = self.inner.components.keys().cloned().collect();
         ids.sort();
         ids
+    }
+
+    /// Connections (idle or in use) the pool for PostgreSQL `address` holds.
+    pub fn postgres_connections(&self, address: &str) -> usize {
+        self.inner.shared.postgres.open_connections(address)
     }
 
     /// The largest linear memory any instance has used since the last call, in bytes;

@@ -2,8 +2,8 @@
 //!
 //! It runs a `spin.toml` (manifest version 2) the way `spin up` does: HTTP
 //! trigger with Spin's routing and request headers, a fresh instance per request
-//! from a pooling allocator, Spin's key-value, SQLite and variables interfaces
-//! with Spin's storage defaults, outbound HTTP limited to `allowed_outbound_hosts`,
+//! from a pooling allocator, Spin's key-value (SQLite or Redis), SQLite, PostgreSQL
+//! and variables interfaces with Spin's storage defaults, outbound HTTP limited to `allowed_outbound_hosts`,
 //! and service chaining to `<component>.spin.internal` in-process.
 //!
 //! Real Spin is the production runtime: this host adds no behaviour Spin lacks.
@@ -12,10 +12,13 @@ pub mod app;
 pub mod interfaces;
 pub mod manifest;
 pub mod outbound;
+pub mod postgres;
 pub mod runtime_config;
 pub mod state;
+pub mod test_servers;
 pub mod testing;
 pub mod variables;
+pub mod wasi_keyvalue;
 
 mod background;
 

@@ -46,6 +46,9 @@ struct Up {
     /// Write guests' output to `<state-dir>/logs` instead of the terminal.
     #[arg(long)]
     quiet: bool,
+    /// Connections per PostgreSQL address, at most (Spin's is 64).
+    #[arg(long, default_value_t = wangge_host::postgres::DEFAULT_POOL_SIZE)]
+    pg_pool_size: usize,
 }
 
 fn main() -> Result<()> {
@@ -65,6 +68,7 @@ fn main() -> Result<()> {
         variables,
         max_instances,
         guest_logs: if up.quiet { GuestLogs::Files } else { GuestLogs::Inherit },
+        pg_pool_size: up.pg_pool_size,
     };
     let app = App::load(&options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -20,6 +20,8 @@ pub struct Shared {
     pub key_value: BTreeMap<String, Arc<KvBackend>>,
     /// Database label → file (`None`: in memory).
     pub sqlite: BTreeMap<String, Option<PathBuf>>,
+    /// PostgreSQL connection pools, by address.
+    pub postgres: crate::postgres::PgPools,
 }
 
 /// One component's grants, from the manifest.

@@ -1,11 +1,14 @@
 //! What tests of apps on this host need: temp dirs, a blocking HTTP client, and
-//! a loopback receiver that stands in for outside services.
+//! a loopback receiver that stands in for outside services, and private PostgreSQL
+//! and Redis servers ([`PostgresServer`], [`RedisServer`]).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+
+pub use crate::test_servers::{PostgresServer, RedisServer, free_port};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
