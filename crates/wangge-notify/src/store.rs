@@ -253,6 +253,14 @@ pub fn record(
     })
 }
 
+/// `t` rounded up to a whole second: times are stored to the second, and a retry must
+/// never fall due before its backoff has passed.
+fn up_to_the_second(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    let floor = t.duration_trunc(TimeDelta::seconds(1)).unwrap_or(t);
+    if floor == t { t } else { floor + TimeDelta::seconds(1) }
+}
+
 /// What one try leaves a delivery as: its state, the channel's status, why it failed,
 /// and when it is due again.
 struct Verdict {
@@ -287,7 +295,7 @@ impl Verdict {
                 let next = now + backoff(delivery.attempt, jitter(), retry.first_backoff_seconds);
                 // A retry keeps quiet hours as the first try did.
                 let next = not_before(&delivery.recipient_kind, delivery.urgent, next);
-                verdict("pending", status, Some(detail.clone()), Some(render(next)))
+                verdict("pending", status, Some(detail.clone()), Some(render(up_to_the_second(next))))
             }
         }
     }
@@ -534,7 +542,8 @@ mod tests {
                 assert_eq!(tally.retried, 1);
                 // Not due before its backoff: 10 s doubling, with half of it jittered.
                 assert!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap().is_empty());
-                now += backoff(attempt, 0.5, 10);
+                // Due once the backoff has passed, to the second it is stored to (rounded up).
+                now = up_to_the_second(now + backoff(attempt, 0.5, 10));
             } else {
                 assert_eq!(tally.dead, 1);
             }
@@ -595,5 +604,13 @@ mod tests {
             claim(&db, "d", at("2026-11-27T07:00:00+08:00"), 10, Duration::seconds(60)).unwrap().len(),
             claimed.len()
         );
+    }
+
+    #[test]
+    fn a_stored_retry_time_is_never_before_its_backoff() {
+        let t = at("2026-11-26T10:00:01+08:00") + Duration::milliseconds(600);
+        assert_eq!(render(up_to_the_second(t)), "2026-11-26T10:00:02+08:00", "rounded up, not down");
+        let whole = at("2026-11-26T10:00:01+08:00");
+        assert_eq!(up_to_the_second(whole), whole, "a whole second stays");
     }
 }
