@@ -162,19 +162,17 @@ impl<H> Table<H> {
         if candidates.is_empty() {
             return Found::NotFound;
         }
-        let allowed: Vec<&str> = candidates.iter().map(|(row, _)| row.method).collect();
-        match candidates.into_iter().find(|(row, _)| row.method == method || row.method == "ANY") {
-            Some((row, params)) => Found::Route(row, params),
-            None => {
-                let mut allow: Vec<&str> = Vec::new();
-                for m in allowed {
-                    if !allow.contains(&m) {
-                        allow.push(m);
-                    }
-                }
-                Found::MethodNotAllowed(allow.join(", "))
+        if let Some(at) = candidates.iter().position(|(row, _)| row.method == method || row.method == "ANY") {
+            let (row, params) = candidates.swap_remove(at);
+            return Found::Route(row, params);
+        }
+        let mut allow: Vec<&str> = Vec::new();
+        for (row, _) in &candidates {
+            if !allow.contains(&row.method) {
+                allow.push(row.method);
             }
         }
+        Found::MethodNotAllowed(allow.join(", "))
     }
 
     /// Every (method, pattern) this table and the tables mounted under it serve, `ANY`

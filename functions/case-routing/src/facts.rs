@@ -13,7 +13,7 @@ use wangge_cases::api::{FactsEnd, FactsInterrupted};
 use wangge_cases::store;
 use wangge_core::{ErrorCode, Problem};
 use wangge_spin::Req;
-use wangge_spin::reply::{problem, send};
+use wangge_spin::reply::fail;
 
 use crate::COMPONENT;
 
@@ -22,7 +22,6 @@ const PAGE: usize = 2000;
 
 pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
     let req = Req::new(incoming);
-    let lang = req.lang;
     let request_id = req.request_id.clone();
     let period = |name: &str| {
         req.query_param(name).and_then(|t| wangge_core::time::parse(&t)).map(wangge_core::time::render).ok_or_else(
@@ -35,17 +34,17 @@ pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
     };
     let (from, to) = match (period("from"), period("to")) {
         (Ok(from), Ok(to)) => (from, to),
-        (Err(p), _) | (_, Err(p)) => return send(out, problem(&p, lang)).await,
+        (Err(p), _) | (_, Err(p)) => return fail(out, &req, &COMPONENT, p).await,
     };
     let db = match COMPONENT.db_for_reads() {
         Ok(db) => db,
-        Err(p) => return send(out, problem(&p, lang)).await,
+        Err(p) => return fail(out, &req, &COMPONENT, p).await,
     };
     // The first page decides the status: a storage error before any line is a 503.
     let merged_only = req.query_param("merged_only").is_some_and(|v| v == "true");
     let mut page = match store::facts_page_of(&db, &from, &to, "", PAGE, merged_only) {
         Ok(page) => page,
-        Err(e) => return send(out, problem(&e.into(), lang)).await,
+        Err(e) => return fail(out, &req, &COMPONENT, e.into()).await,
     };
     let headers = Fields::from_list(&[
         ("content-type".to_owned(), b"application/x-ndjson".to_vec()),

@@ -104,3 +104,21 @@ pub async fn send(out: spin_sdk::http::ResponseOutparam, mut response: Response)
         }
     }
 }
+
+/// Answers a handler that owns its response (one that streams) with a problem, logged as
+/// [`serve`] logs one: the request's line, with the problem's code and cause.
+pub async fn fail(out: spin_sdk::http::ResponseOutparam, req: &Req, component: &Component, p: Problem) {
+    let mut response = problem(&p, req.lang);
+    response.set_header("x-request-id", req.request_id.clone());
+    crate::log::request(crate::log::Request {
+        component: component.name,
+        request_id: &req.request_id,
+        method: &req.method.to_string(),
+        path: &req.path,
+        status: p.status(),
+        code: Some(p.code.as_str()),
+        cause: p.cause.as_deref(),
+        started: req.started,
+    });
+    send(out, response).await;
+}

@@ -16,7 +16,6 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use spin_sdk::http::Method;
 pub use wangge_core::route::{Found, Params, Row, Table};
 
 use crate::reply::{method_not_allowed, route_not_found};
@@ -29,26 +28,10 @@ pub type Handler = fn(Req, Params) -> Pending;
 /// A function's route table.
 pub type Routes = Table<Handler>;
 
-/// The method as route tables spell it.
-pub fn method_name(method: &Method) -> &str {
-    match method {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Put => "PUT",
-        Method::Delete => "DELETE",
-        Method::Connect => "CONNECT",
-        Method::Options => "OPTIONS",
-        Method::Trace => "TRACE",
-        Method::Patch => "PATCH",
-        Method::Other(other) => other,
-    }
-}
-
 /// Answers `req` from `routes`: its row's handler, or 405 `method_not_allowed` with the
 /// path's methods, or 404 `route_not_found`.
 pub async fn dispatch(routes: &'static Routes, req: Req) -> Reply {
-    match routes.find(method_name(&req.method), &req.path) {
+    match routes.find(&req.method.to_string(), &req.path) {
         Found::Route(row, params) => (row.handler)(req, params).await,
         Found::MethodNotAllowed(allow) => Err(method_not_allowed(&req, &allow)),
         Found::NotFound => Err(route_not_found(&req)),

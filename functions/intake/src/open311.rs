@@ -13,7 +13,7 @@ use wangge_intake::open311::{self, MAX_RANGE_DAYS, MAX_RECORDS};
 use wangge_intake::schema;
 use wangge_intake::store::{self, Stored};
 use wangge_spin::chain;
-use wangge_spin::router::{Found, method_name};
+use wangge_spin::router::Found;
 use wangge_spin::{KIB, Reply, Req, json, route_table};
 
 use crate::COMPONENT;
@@ -91,7 +91,7 @@ route_table! {
     |req, p| {
         GET  "/open311/v2/services.{format}" => services(&req).await,
         GET  "/open311/v2/services/{code}.{format}" => definition(&req, p.get("code")).await,
-        POST "/open311/v2/requests.{format}" => create(req, &Settings::load()).await,
+        POST "/open311/v2/requests.{format}" => create(req).await,
         GET  "/open311/v2/requests.{format}" => list(&req).await,
         GET  "/open311/v2/requests/{id}.{format}" => one(&req, p.get("id")).await,
     }
@@ -108,7 +108,8 @@ pub async fn handle(req: Req) -> Reply {
         Some((_, other)) => return Ok(error(Format::Json, 400, format!("format `{other}` is not served; use .json"))),
         None => return Ok(error(Format::Json, 404, "Open311 resources end in .json")),
     };
-    let jurisdiction = Settings::load().jurisdiction;
+    // Only the jurisdiction here: a POST loads the rest of its settings once, in `create`.
+    let jurisdiction = spin_sdk::variables::get("jurisdiction").unwrap_or_default();
     if let Some(j) = req.query_param("jurisdiction_id").filter(|j| !j.is_empty())
         && !jurisdiction.starts_with(&j)
         && !j.starts_with(&jurisdiction)
@@ -119,7 +120,7 @@ pub async fn handle(req: Req) -> Reply {
             format!("jurisdiction_id `{j}` is not served here; this endpoint serves {jurisdiction}"),
         ));
     }
-    match ROUTES.find(method_name(&req.method), &req.path) {
+    match ROUTES.find(&req.method.to_string(), &req.path) {
         Found::NotFound => Ok(error(format, 404, "no such Open311 resource")),
         Found::MethodNotAllowed(allow) => {
             let mut response = error(format, 405, format!("method not allowed; use {allow}"));
@@ -170,7 +171,8 @@ async fn definition(req: &Req, code: &str) -> Result<Response, Problem> {
 }
 
 /// `POST requests.json`: form-encoded, `api_key` in the form or the query.
-async fn create(mut req: Req, settings: &Settings) -> Result<Response, Problem> {
+async fn create(mut req: Req) -> Result<Response, Problem> {
+    let settings = &Settings::load();
     let content_type = req.header("content-type").unwrap_or("").to_ascii_lowercase();
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok(error(Format::Json, 400, "send the request as application/x-www-form-urlencoded"));

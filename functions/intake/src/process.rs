@@ -63,7 +63,7 @@ async fn place(event: &Event, ctx: &Context<'_>) -> Result<PlaceAnswer, Processe
     };
     ask::<Place>(&request, ctx.request_id, ctx.lang).await.map_err(|answer| match answer {
         Failure::Refused { status, .. } => Processed::Unavailable(format!("grid-lookup refused the place ({status})")),
-        answer => unavailable(answer),
+        Failure::Unavailable(why) => Processed::Unavailable(why),
     })
 }
 
@@ -129,16 +129,8 @@ async fn open_case(new_case: &NewCase, ctx: &Context<'_>) -> Result<Created, Pro
                 )
             }))
         }
-        answer => unavailable(answer),
-    })
-}
-
-/// An outage as the event waiting in the queue.
-fn unavailable(failure: Failure) -> Processed {
-    match failure {
         Failure::Unavailable(why) => Processed::Unavailable(why),
-        refused => Processed::Unavailable(format!("{refused:?}")),
-    }
+    })
 }
 
 /// Step 5, the answer the client gets, now and on every retry.

@@ -252,3 +252,20 @@ pub fn wait_until<T>(within: std::time::Duration, what: &str, mut check: impl Fn
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// `v` percent-encoded for a query string or a form (unreserved characters kept).
+pub fn percent_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect()
+}
+
+/// POSTs `fields` form-encoded (as Open311 clients send them) to `path`, with `headers`.
+pub fn post_form(suite: &Suite, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
+    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
+    let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
+    all.extend_from_slice(headers);
+    request("POST", &suite.url(path), &all, Some(body.join("&").as_bytes()))
+}

@@ -6,29 +6,6 @@ use serde_json::{Value, json};
 use wangge_e2e::fake::Fake;
 use wangge_e2e::*;
 
-/// Form-encodes `fields` and posts them to `path` (with extra headers).
-fn form(suite: &Suite, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
-    let body: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| {
-            let v: String = v
-                .bytes()
-                .map(|b| {
-                    if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    }
-                })
-                .collect();
-            format!("{k}={v}")
-        })
-        .collect();
-    let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
-    all.extend_from_slice(headers);
-    request("POST", &suite.url(path), &all, Some(body.join("&").as_bytes()))
-}
-
 /// An Open311 JSON error: `[{"code", "description", "error_code"?}]`, the status as the code.
 fn open311_error(reply: &Reply) -> (u16, Option<String>) {
     assert!(
@@ -62,18 +39,18 @@ fn open311_answers_every_error_in_its_own_shape() {
         ("long", "116.4074"),
         ("description", "垃圾"),
     ];
-    let refused = form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
+    let refused = post_form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
     assert_eq!(open311_error(&refused).0 / 100, 4, "{}", refused.body);
     assert!(refused.json()[0]["error_code"].as_str().is_some());
     // Bad input changes nothing: the same request again is the same refusal, same shape.
-    let again = form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
+    let again = post_form(&suite, "/open311/v2/requests.json", &fields, &[("idempotency-key", "o311-1")]);
     assert_eq!(open311_error(&again), open311_error(&refused));
 
     // Too large a body; a wrong method (with Allow); an unknown resource; a bad key.
     let big = "x".repeat(20 * 1024);
     let mut oversized = fields.to_vec();
     oversized[4] = ("description", &big);
-    assert_eq!(open311_error(&form(&suite, "/open311/v2/requests.json", &oversized, &[])).0, 413);
+    assert_eq!(open311_error(&post_form(&suite, "/open311/v2/requests.json", &oversized, &[])).0, 413);
     let wrong = request("DELETE", &suite.url("/open311/v2/requests.json"), &[], None);
     assert_eq!(open311_error(&wrong).0, 405);
     assert_eq!(wrong.header("allow"), Some("POST, GET"));
@@ -81,7 +58,7 @@ fn open311_answers_every_error_in_its_own_shape() {
     assert_eq!(open311_error(&get(&suite.url("/open311/v2/requests/a/b.json"))).0, 404);
     let mut bad_key = fields.to_vec();
     bad_key[0] = ("api_key", "wg_nope");
-    assert_eq!(open311_error(&form(&suite, "/open311/v2/requests.json", &bad_key, &[])).0, 403);
+    assert_eq!(open311_error(&post_form(&suite, "/open311/v2/requests.json", &bad_key, &[])).0, 403);
 
     // Asked for as XML: the error in the spec's XML shape.
     for (path, status) in [("/open311/v2/services.xml", 400), ("/open311/v2/nothing.xml", 404)] {

@@ -122,27 +122,7 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
 }
 
 fn form(suite: &Suite, path: &str, fields: &[(&str, &str)]) -> Reply {
-    let body: Vec<String> = fields
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k}={}",
-                v.bytes()
-                    .map(|b| if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-                        (b as char).to_string()
-                    } else {
-                        format!("%{b:02X}")
-                    })
-                    .collect::<String>()
-            )
-        })
-        .collect();
-    request(
-        "POST",
-        &suite.url(path),
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.join("&").as_bytes()),
-    )
+    post_form(suite, path, fields, &[])
 }
 
 #[test]

@@ -258,7 +258,7 @@ fn a_key_bound_to_one_district_sees_no_code_outside_it_on_any_get_route() {
             let mut queries = vec![String::new()];
             for (name, _) in params.iter().filter(|(_, in_path)| !*in_path) {
                 for v in values(path, name, &city, &month) {
-                    queries.push(format!("?{name}={}", encode(&v)));
+                    queries.push(format!("?{name}={}", percent_encode(&v)));
                 }
             }
             if path == "/v1/grids/locate" {
@@ -298,12 +298,4 @@ fn a_key_bound_to_one_district_sees_no_code_outside_it_on_any_get_route() {
     assert!(routes >= 40, "only {routes} GET routes in the OpenAPI document");
     eprintln!("walked {walked} requests over {routes} GET routes");
     assert!(leaks.is_empty(), "{} answers name codes outside {OWN}:\n{}", leaks.len(), leaks.join("\n"));
-}
-
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
-        })
-        .collect()
 }

@@ -151,6 +151,12 @@ impl KvBackend {
     }
 }
 
+/// The value at `key` in a SQLite key-value store, read inside `tx`.
+fn stored_value(tx: &rusqlite::Transaction<'_>, label: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    use rusqlite::OptionalExtension;
+    tx.query_row("SELECT value FROM spin_key_value WHERE store = ? AND key = ?", [label, key], |r| r.get(0)).optional()
+}
+
 impl KvBackend {
     /// Adds `delta` to the number at `key` (absent: 0), atomically, as Spin stores it:
     /// SQLite keeps 8 little-endian bytes, Redis its decimal text (`INCRBY`).
@@ -158,15 +164,8 @@ impl KvBackend {
         match self {
             KvBackend::Sqlite(s) => {
                 s.with_mut(move |c, label| {
-                    use rusqlite::OptionalExtension;
                     let tx = c.transaction()?;
-                    let current: Option<Vec<u8>> = tx
-                        .query_row(
-                            "SELECT value FROM spin_key_value WHERE store = ? AND key = ?",
-                            [label, key.as_str()],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let current = stored_value(&tx, label, &key)?;
                     let current = match current {
                         None => 0,
                         Some(bytes) => i64::from_le_bytes(bytes.try_into().map_err(|_| {
@@ -197,15 +196,8 @@ impl KvBackend {
         match self {
             KvBackend::Sqlite(s) => {
                 s.with_mut(move |c, label| {
-                    use rusqlite::OptionalExtension;
                     let tx = c.transaction()?;
-                    let current: Option<Vec<u8>> = tx
-                        .query_row(
-                            "SELECT value FROM spin_key_value WHERE store = ? AND key = ?",
-                            [label, key.as_str()],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
+                    let current = stored_value(&tx, label, &key)?;
                     if current != expected {
                         return Ok(false);
                     }
