@@ -150,7 +150,9 @@ pub fn run(db: &impl Sql, period: &str) -> Result<Option<RunRecord>, StorageErro
 
 /// The score of `code`: a grid's (either kind) when `grid`, else a region's.
 pub fn score(db: &impl Sql, period: &str, code: &str, grid: bool) -> Result<Option<ScoreRow>, StorageError> {
-    let levels = if grid { "'grid', 'dedicated'" } else { "'community', 'town', 'district', 'city'" };
+    let levels: Vec<String> =
+        Level::ALL.iter().filter(|l| l.is_grid() == grid).map(|l| format!("'{}'", l.as_str())).collect();
+    let levels = levels.join(", ");
     let rows = db.execute(
         &format!("SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level IN ({levels}) AND code = ?"),
         &[period.into(), code.into()],
@@ -168,22 +170,17 @@ pub fn members(db: &impl Sql, period: &str, region: &ScoreRow) -> Result<Vec<Sco
         Some(Level::Town) => Level::Community,
         _ => Level::Grid,
     };
-    let rows = if child == Level::Grid {
-        db.execute(
-            &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = 'grid' AND code >= ? AND code < ? || 'z' \
-                 ORDER BY rank, code"
-            ),
-            &[period.into(), code.into(), code.into()],
-        )?
-    } else {
-        db.execute(
-            &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? AND parent = ? ORDER BY rank, code"
-            ),
-            &[period.into(), child.as_str().into(), code.into()],
-        )?
-    };
+    if child != Level::Grid {
+        return ranking(db, period, child, Some(code), usize::MAX);
+    }
+    // A community's grids are ranked within their town: they are found by code prefix.
+    let rows = db.execute(
+        &format!(
+            "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = 'grid' AND code >= ? AND code < ? || 'z' \
+             ORDER BY rank, code"
+        ),
+        &[period.into(), code.into(), code.into()],
+    )?;
     Ok(score_rows(rows))
 }
 

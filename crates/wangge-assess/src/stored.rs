@@ -180,7 +180,7 @@ impl Results {
 }
 
 /// What is recorded of a run beside its results.
-pub struct RunRecord {
+pub struct NewRun {
     pub label: String,
     pub run_at: String,
     pub rules_version: i64,
@@ -193,7 +193,7 @@ pub struct RunRecord {
 
 /// Records the run, replacing the period's previous one (inside the caller's
 /// transaction). Returns whether the previous run had the same results and rules.
-pub fn record(db: &impl Sql, record: &RunRecord) -> Result<bool, StorageError> {
+pub fn record(db: &impl Sql, record: &NewRun) -> Result<bool, StorageError> {
     let previous =
         db.execute("SELECT result_sha256, rules_sha256 FROM runs WHERE period = ?", &[record.label.as_str().into()])?;
     let identical = previous.rows.first().is_some_and(|r| {
@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn a_rerun_with_the_same_results_and_rules_is_identical() {
         let db = db();
-        let mut record = RunRecord {
+        let mut record = NewRun {
             label: "2026-11".into(),
             run_at: "t1".into(),
             rules_version: 0,
@@ -256,7 +256,7 @@ mod tests {
         assert!(!record_run(&db, &record));
     }
 
-    fn record_run(db: &NativeDb, r: &RunRecord) -> bool {
+    fn record_run(db: &NativeDb, r: &NewRun) -> bool {
         record(db, r).unwrap()
     }
 }

@@ -353,7 +353,7 @@ pub fn dead(db: &impl Sql, region_prefix: &str, after: &str, limit: usize) -> Re
     let rows = db.execute(
         "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.attempts, d.last_error, o.kind, o.recipient_kind, o.recipient_id \
          FROM deliveries d JOIN outbox o ON o.id = d.message_id WHERE d.state = 'dead' AND d.id > ? \
-         AND substr(o.region, 1, length(?)) = ? ORDER BY d.id LIMIT ?",
+         AND o.region >= ? AND o.region < ? || 'z' ORDER BY d.id LIMIT ?",
         &[after.into(), region_prefix.into(), region_prefix.into(), (limit as i64).into()],
     )?;
     Ok(rows
@@ -375,7 +375,7 @@ pub fn dead(db: &impl Sql, region_prefix: &str, after: &str, limit: usize) -> Re
 pub fn requeue(db: &impl Sql, region_prefix: &str, id: &str, now: DateTime<Utc>) -> Result<bool, StorageError> {
     let rows = db.execute(
         "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ? WHERE id = ? AND state = 'dead' \
-         AND message_id IN (SELECT id FROM outbox WHERE substr(region, 1, length(?)) = ?) RETURNING 1",
+         AND message_id IN (SELECT id FROM outbox WHERE region >= ? AND region < ? || 'z') RETURNING 1",
         &[render(now).into(), id.into(), region_prefix.into(), region_prefix.into()],
     )?;
     Ok(!rows.rows.is_empty())
@@ -386,7 +386,7 @@ pub fn requeue(db: &impl Sql, region_prefix: &str, id: &str, now: DateTime<Utc>)
 pub fn trace(db: &impl Sql, region_prefix: &str, case_id: &str) -> Result<Vec<Value>, StorageError> {
     let messages = db.execute(
         "SELECT id, kind, recipient_kind, recipient_id, urgency, state, dead_reason, created_at FROM outbox \
-         WHERE case_id = ? AND substr(region, 1, length(?)) = ? ORDER BY created_at, id",
+         WHERE case_id = ? AND region >= ? AND region < ? || 'z' ORDER BY created_at, id",
         &[case_id.into(), region_prefix.into(), region_prefix.into()],
     )?;
     let deliveries = db.execute(

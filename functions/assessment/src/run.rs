@@ -9,7 +9,7 @@ use wangge_assess::compute::Run;
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
 use wangge_assess::score::{CategoryRule, Fact, GENERAL, GridInfo};
-use wangge_assess::stored::{self, Results, RunRecord};
+use wangge_assess::stored::{self, NewRun, Results};
 use wangge_cases::api::{FactsError, FactsReader};
 use wangge_cases::calendar::Within;
 use wangge_core::auth::Scope;
@@ -225,7 +225,7 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
         }
     };
     progress.lap("computed", count);
-    let record = RunRecord {
+    let record = NewRun {
         label: period.label.clone(),
         run_at: wangge_core::time::render(run_at),
         rules_version,
@@ -312,7 +312,7 @@ async fn compute_and_store(
 
 /// Records the run, replacing the period's previous one, and commits the caller's
 /// transaction. Returns whether the previous run had the same results and rules.
-fn record_and_commit(db: &Db, record: &RunRecord) -> Result<bool, Problem> {
+fn record_and_commit(db: &Db, record: &NewRun) -> Result<bool, Problem> {
     let stored = stored::record(db, record).and_then(|identical| db.execute("COMMIT", &[]).map(|_| identical));
     stored.map_err(|e| {
         let _ = db.execute("ROLLBACK", &[]);

@@ -22,13 +22,7 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
     body: &B,
 ) -> Result<T, Problem> {
     let body = serde_json::to_vec(body).map_err(|_| Problem::new(ErrorCode::Internal))?;
-    let request = Request::builder()
-        .method(Method::Post)
-        .uri(internal_url(component, path))
-        .header("content-type", "application/json")
-        .header("x-request-id", request_id)
-        .body(body)
-        .build();
+    let request = request(component, Method::Post, path, request_id, wangge_core::Lang::En, Some(body));
     let response: Response = spin_sdk::http::send(request).await.map_err(|e| unavailable(component, &e.to_string()))?;
     let status = *response.status();
     if !(200..300).contains(&status) {
@@ -77,6 +71,28 @@ pub enum Failure {
     Unavailable(String),
 }
 
+/// A request to another component's internal route, with the caller's request id and
+/// language, and a JSON body when there is one.
+fn request(
+    component: &str,
+    method: Method,
+    path: &str,
+    request_id: &str,
+    lang: wangge_core::Lang,
+    body: Option<Vec<u8>>,
+) -> Request {
+    let mut builder = Request::builder();
+    builder
+        .method(method)
+        .uri(internal_url(component, path))
+        .header("x-request-id", request_id)
+        .header("accept-language", if lang == wangge_core::Lang::Zh { "zh-CN" } else { "en" });
+    match body {
+        Some(b) => builder.header("content-type", "application/json").body(b).build(),
+        None => builder.build(),
+    }
+}
+
 /// Sends one request to another component: its 2xx response, or why not (a refusal
 /// with its problem, or an outage).
 async fn send(
@@ -87,17 +103,8 @@ async fn send(
     lang: wangge_core::Lang,
     body: Option<Vec<u8>>,
 ) -> Result<Response, Failure> {
-    let mut builder = Request::builder();
-    builder
-        .method(method)
-        .uri(internal_url(component, path))
-        .header("x-request-id", request_id)
-        .header("accept-language", if lang == wangge_core::Lang::Zh { "zh-CN" } else { "en" });
-    let request = match body {
-        Some(b) => builder.header("content-type", "application/json").body(b).build(),
-        None => builder.build(),
-    };
-    let response: Response = match spin_sdk::http::send(request).await {
+    let response: Response = match spin_sdk::http::send(request(component, method, path, request_id, lang, body)).await
+    {
         Ok(r) => r,
         Err(e) => return Err(Failure::Unavailable(format!("{component}: {e}"))),
     };

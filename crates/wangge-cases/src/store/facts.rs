@@ -102,8 +102,7 @@ fn facts_of(r: &[SqlValue]) -> Result<CaseFacts, StorageError> {
     let s = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
     let case_id = s(&r[0]);
     let unreadable = |what: &str, e: String| StorageError::Io(format!("case {case_id}: its {what} is unreadable: {e}"));
-    let state: State = serde_json::from_value(serde_json::Value::String(s(&r[7])))
-        .map_err(|e| unreadable("state", format!("unknown state `{}` ({e})", s(&r[7]))))?;
+    let state: State = super::reads::state_of(&s(&r[7])).map_err(|e| unreadable("state", e.to_string()))?;
     let handling_level = match r[13].as_str() {
         Some(level) => Some(level.parse::<AssigneeKind>().map_err(|e| unreadable("handling level", e))?),
         None => None,
