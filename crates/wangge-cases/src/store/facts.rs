@@ -28,7 +28,9 @@ use crate::reference::Priority;
 #[serde(deny_unknown_fields)]
 pub struct CaseFacts {
     pub case_id: String,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub responsible_grid: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub comprehensive_grid: Option<String>,
     pub community: String,
     pub category: String,
@@ -37,19 +39,29 @@ pub struct CaseFacts {
     pub state: State,
     pub source: String,
     /// The reporter, when grid staff, and whether they are grid staff of this case.
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub reporter_staff_id: Option<String>,
     pub reporter_is_grid_staff_of_case: bool,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub discovered_at: Option<String>,
     pub reported_at: String,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub handling_level: Option<AssigneeKind>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub department: Option<String>,
     pub escalated_to_department: bool,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub assigned_at: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub respond_due: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub resolve_due: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub first_resolved_at: Option<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub closed_at: Option<String>,
     pub reopened_at: Vec<String>,
+    #[serde(deserialize_with = "wangge_core::internal::present")]
     pub merged_into: Option<String>,
 }
 
@@ -316,6 +328,12 @@ mod tests {
         assert!(
             matches!(&missing, FactsError::Unreadable { line: 1, why } if why.contains("missing field `category`"))
         );
+
+        // An optional field is sent as null: left out, it is missing, not none.
+        let mut no_null = line();
+        no_null.as_object_mut().unwrap().remove("merged_into");
+        let no_null = read(&body(&[no_null, end(1)])).unwrap_err();
+        assert!(matches!(&no_null, FactsError::Unreadable { why, .. } if why.contains("missing field `merged_into`")));
 
         let mut bogus = line();
         bogus["state"] = "bogus".into();
