@@ -349,4 +349,13 @@ fn a_database_that_is_down_is_a_503_storage_unavailable_with_retry_after() {
     let r = get(&suite.url("/v1/system/notification/health"));
     assert_eq!((r.status, r.json()["code"].as_str()), (503, Some("storage_unavailable")));
     assert_eq!(r.header("retry-after"), Some("1"));
+    // The cause is not shown to the client, and is logged once: on the request's own line.
+    assert!(r.json().get("cause").is_none(), "{}", r.body);
+    let id = r.header("x-request-id").unwrap().to_owned();
+    let logs = suite.guest_logs();
+    let lines: Vec<&str> = logs.lines().filter(|l| l.contains(&id)).collect();
+    assert_eq!(lines.len(), 1, "one line for the request: {lines:?}");
+    let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["event"], "request");
+    assert!(line["cause"].as_str().is_some_and(|c| !c.is_empty()), "{line}");
 }
