@@ -13,6 +13,8 @@ mod cases;
 mod facts;
 mod reference;
 
+use wangge_cases::api;
+use wangge_core::internal::Route;
 use wangge_spin::reply::{send, serve};
 use wangge_spin::router::dispatch;
 use wangge_spin::{Component, route_table};
@@ -41,16 +43,16 @@ route_table! {
         GET  "/v1/categories/{code}" => reference::get_category(req, p.get("code")),
         PUT  "/v1/departments" => reference::put_departments(req).await,
         GET  "/v1/departments" => reference::list_departments(req),
-        POST "/internal/cases" => cases::create(req).await,
-        POST "/internal/cases/states" => cases::states(req).await,
-        GET  "/internal/categories" => cases::categories(),
+        POST <api::CreateCase as Route>::PATH => cases::create(req).await,
+        POST <api::CaseStates as Route>::PATH => cases::states(req).await,
+        GET  <api::Categories as Route>::PATH => cases::categories(),
     }
 }
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     // The facts stream writes its own response; everything else is answered whole.
-    if req.path_with_query().is_some_and(|p| p == "/internal/facts" || p.starts_with("/internal/facts?")) {
+    if req.path_with_query().is_some_and(|p| p.split('?').next() == Some(api::FACTS_PATH)) {
         return facts::stream(req, out).await;
     }
     send(out, serve(req, &COMPONENT, |req| dispatch(&ROUTES, req)).await).await;

@@ -62,7 +62,7 @@ macro_rules! route_table {
     (
         $(#[$meta:meta])* $vis:vis static $table:ident $(: system($component:path, $name:literal))?
         $(, mounted [$($mounted:path),* $(,)?])?;
-        |$req:ident, $p:ident| { $( $method:ident $pattern:literal => $body:expr ),* $(,)? }
+        |$req:ident, $p:ident| { $( $method:ident $pattern:expr => $body:expr ),* $(,)? }
     ) => {
         $(#[$meta])* $vis static $table: $crate::router::Routes = $crate::router::Table {
             rows: &[

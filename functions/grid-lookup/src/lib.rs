@@ -12,6 +12,8 @@ use spin_sdk::http_component;
 mod keys;
 mod registry;
 
+use wangge_core::internal::Route;
+use wangge_registry::api;
 use wangge_registry::import::Dataset;
 use wangge_spin::reply::serve;
 use wangge_spin::router::dispatch;
@@ -45,9 +47,9 @@ route_table! {
         POST "/v1/keys" => keys::create(req).await,
         GET  "/v1/keys" => keys::list(req),
         DELETE "/v1/keys/{id}" => keys::revoke(req, p.get("id")),
-        POST "/internal/place" => registry::place(req).await,
-        POST "/internal/staff/contacts" => registry::staff_contacts(req).await,
-        GET  "/internal/grids" => registry::all_grids(req),
+        POST <api::Place as Route>::PATH => registry::place(req).await,
+        POST <api::StaffContacts as Route>::PATH => registry::staff_contacts(req).await,
+        GET  <api::Grids as Route>::PATH => registry::all_grids(req),
     }
 }
 

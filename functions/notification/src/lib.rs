@@ -13,6 +13,7 @@ mod channels;
 mod dispatch;
 mod outbox;
 
+use wangge_core::internal::Route;
 use wangge_spin::reply::serve;
 use wangge_spin::{Component, route_table, router};
 
@@ -31,7 +32,7 @@ route_table! {
         GET  "/v1/notifications" => dispatch::trace(req),
         GET  "/v1/notifications/dead" => dispatch::dead(req),
         POST "/v1/notifications/dead/{id}/requeue" => dispatch::requeue(req, p.get("id")),
-        POST "/internal/enqueue" => outbox::enqueue(req).await,
+        POST <wangge_notify::api::Enqueue as Route>::PATH => outbox::enqueue(req).await,
     }
 }
 
