@@ -20,12 +20,11 @@ pub fn limit(query: &str, default: usize, max: usize) -> Result<usize, Problem> 
     match crate::query::param(query, "limit") {
         None => Ok(default),
         Some(raw) => raw.parse::<usize>().ok().filter(|n| (1..=max).contains(n)).ok_or_else(|| {
-            Problem::new(ErrorCode::InvalidParameter)
-                .with_detail(
-                    format!("limit must be a whole number from 1 to {max}"),
-                    format!("limit 应为 1 到 {max} 之间的整数"),
-                )
-                .with_extension("parameter", "limit")
+            Problem::invalid_parameter(
+                "limit",
+                format!("limit must be a whole number from 1 to {max}"),
+                format!("limit 应为 1 到 {max} 之间的整数"),
+            )
         }),
     }
 }

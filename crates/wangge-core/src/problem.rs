@@ -167,6 +167,11 @@ impl Problem {
         Some(problem)
     }
 
+    /// 400 `invalid_parameter`, naming the query parameter (`parameter`) and why.
+    pub fn invalid_parameter(name: &str, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
+    }
+
     pub fn with_detail(mut self, en: impl Into<String>, zh: impl Into<String>) -> Self {
         self.detail = Some(Box::new(Text::new(en, zh)));
         self

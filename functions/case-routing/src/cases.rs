@@ -160,7 +160,7 @@ pub fn list(req: Req) -> Reply {
     let wanted_light = match req.query_param("light") {
         None => None,
         Some(l) => Some(l.parse::<Light>().map_err(|()| {
-            invalid_parameter("light", "light is green, yellow or red", "light 应为 green、yellow 或 red")
+            Problem::invalid_parameter("light", "light is green, yellow or red", "light 应为 green、yellow 或 red")
         })?),
     };
     let page = PageRequest::from_query(&req.query)?;
@@ -189,13 +189,21 @@ fn filter(req: &Req, principal: &Principal) -> Result<Filter, Problem> {
     if let Some(s) = &status
         && serde_json::from_value::<State>(Value::String(s.clone())).is_err()
     {
-        return Err(invalid_parameter("status", &format!("no case state `{s}`"), &format!("没有案件状态 `{s}`")));
+        return Err(Problem::invalid_parameter(
+            "status",
+            format!("no case state `{s}`"),
+            format!("没有案件状态 `{s}`"),
+        ));
     }
     let time = |name: &str| -> Result<Option<String>, Problem> {
         match req.query_param(name) {
             None => Ok(None),
             Some(t) => wangge_core::time::parse(&t).map(|t| Some(wangge_core::time::render(t))).ok_or_else(|| {
-                invalid_parameter(name, &format!("{name} is an RFC 3339 time"), &format!("{name} 应为 RFC 3339 时间"))
+                Problem::invalid_parameter(
+                    name,
+                    format!("{name} is an RFC 3339 time"),
+                    format!("{name} 应为 RFC 3339 时间"),
+                )
             }),
         }
     };
@@ -208,10 +216,6 @@ fn filter(req: &Req, principal: &Principal) -> Result<Filter, Problem> {
         reported_from: time("from")?,
         reported_to: time("to")?,
     })
-}
-
-fn invalid_parameter(name: &str, en: &str, zh: &str) -> Problem {
-    Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
 }
 
 /// Hands pending notices to notification's outbox and marks them delivered. Best

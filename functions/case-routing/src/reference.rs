@@ -35,15 +35,10 @@ fn not_found(what: &str, id: &str) -> Problem {
     Problem::new(ErrorCode::NotFound).with_detail(format!("no {what} `{id}`"), format!("{what} `{id}` 不存在"))
 }
 
-fn invalid(name: &str, en: &str, zh: &str) -> Problem {
-    Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
-}
-
 fn year(raw: &str) -> Result<i32, Problem> {
-    raw.parse::<i32>()
-        .ok()
-        .filter(|y| (2000..=2100).contains(y))
-        .ok_or_else(|| invalid("year", "the year is a number from 2000 to 2100", "年份应为 2000 到 2100 之间的数字"))
+    raw.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).ok_or_else(|| {
+        Problem::invalid_parameter("year", "the year is a number from 2000 to 2100", "年份应为 2000 到 2100 之间的数字")
+    })
 }
 
 /// `PUT /v1/calendar/{year}`: the `calendar-2026.json` format.
@@ -72,10 +67,18 @@ pub fn get_calendar(req: Req, raw_year: &str) -> Reply {
 pub fn deadline(req: Req) -> Reply {
     req.principal()?;
     let start = req.query_param("start").and_then(|s| wangge_core::time::parse(&s)).ok_or_else(|| {
-        invalid("start", "start is an RFC 3339 time with an offset", "start 应为带时区的 RFC 3339 时间")
+        Problem::invalid_parameter(
+            "start",
+            "start is an RFC 3339 time with an offset",
+            "start 应为带时区的 RFC 3339 时间",
+        )
     })?;
     let within = req.query_param("within").and_then(|w| Within::parse(&w).ok()).ok_or_else(|| {
-        invalid("within", "within is 30m, 4h, 4wh or 5wd", "within 应为 30m、4h、4wh 或 5wd 这样的时长")
+        Problem::invalid_parameter(
+            "within",
+            "within is 30m, 4h, 4wh or 5wd",
+            "within 应为 30m、4h、4wh 或 5wd 这样的时长",
+        )
     })?;
     let db = COMPONENT.db_for_reads()?;
     let calendar = reference::calendar(&db)?;

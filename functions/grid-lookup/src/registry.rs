@@ -150,7 +150,7 @@ pub fn list_grids(req: Req) -> Reply {
     if let Some(k) = &kind
         && wangge_registry::model::GridKind::parse(k).is_none()
     {
-        return Err(invalid_parameter(
+        return Err(Problem::invalid_parameter(
             "kind",
             "kind is comprehensive or dedicated",
             "kind 应为 comprehensive 或 dedicated",
@@ -218,7 +218,11 @@ pub fn get_staff(req: Req, id: &str) -> Reply {
 pub async fn staff_contacts(mut req: Req) -> Reply {
     let body: ContactsWanted = req.json(64 * KIB).await?;
     if body.ids.len() > MAX_CONTACTS_ASKED || body.grids.len() > MAX_CONTACTS_ASKED {
-        return Err(invalid_parameter("ids", "at most 1000 ids and 1000 grids", "最多 1000 个 id 和 1000 个网格"));
+        return Err(Problem::invalid_parameter(
+            "ids",
+            "at most 1000 ids and 1000 grids",
+            "最多 1000 个 id 和 1000 个网格",
+        ));
     }
     let db = COMPONENT.db_for_reads()?;
     let v = version(&db, &req, Dataset::Staff)?;
@@ -236,7 +240,11 @@ pub fn all_grids(req: Req) -> Reply {
 
 fn check_prefix(principal: &Principal, prefix: &str) -> Result<(), Problem> {
     if !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 15 {
-        return Err(invalid_parameter("region", "a region prefix is up to 15 digits", "区域前缀应为最多 15 位数字"));
+        return Err(Problem::invalid_parameter(
+            "region",
+            "a region prefix is up to 15 digits",
+            "区域前缀应为最多 15 位数字",
+        ));
     }
     if !prefix.is_empty() && !prefix.starts_with(&principal.region_prefix) {
         return principal.require_region(prefix);
@@ -248,16 +256,12 @@ fn not_found(what: &str, id: &str) -> Problem {
     Problem::new(ErrorCode::NotFound).with_detail(format!("no {what} `{id}`"), format!("{what} `{id}` 不存在"))
 }
 
-fn invalid_parameter(name: &str, en: &str, zh: &str) -> Problem {
-    Problem::new(ErrorCode::InvalidParameter).with_detail(en, zh).with_extension("parameter", name)
-}
-
 fn number(req: &Req, name: &str, range: std::ops::RangeInclusive<f64>, default: Option<f64>) -> Result<f64, Problem> {
     let bad = || {
-        invalid_parameter(
+        Problem::invalid_parameter(
             name,
-            &format!("{name} must be a number from {} to {}", range.start(), range.end()),
-            &format!("{name} 应为 {} 到 {} 之间的数字", range.start(), range.end()),
+            format!("{name} must be a number from {} to {}", range.start(), range.end()),
+            format!("{name} 应为 {} 到 {} 之间的数字", range.start(), range.end()),
         )
     };
     match (req.query_param(name), default) {
@@ -278,8 +282,9 @@ pub fn locate_point(req: Req) -> Reply {
     let lat = number(&req, "lat", -90.0..=90.0, None)?;
     let accuracy = number(&req, "accuracy", 0.0..=5000.0, Some(0.0))?;
     let crs_name = req.query_param("crs").unwrap_or_else(|| "wgs84".into());
-    let crs = Crs::parse(&crs_name)
-        .ok_or_else(|| invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09"))?;
+    let crs = Crs::parse(&crs_name).ok_or_else(|| {
+        Problem::invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09")
+    })?;
     let (w_lng, w_lat) = crs.to_wgs84(lng, lat);
     let db = COMPONENT.db_for_reads()?;
     // One statement reads the grids near the point with their regions and staff: on
@@ -343,7 +348,13 @@ pub async fn place(mut req: Req) -> Reply {
             resolution = Some(found);
             at
         }
-        _ => return Err(invalid_parameter("lng", "send lng and lat, or address", "请提供 lng 和 lat，或 address")),
+        _ => {
+            return Err(Problem::invalid_parameter(
+                "lng",
+                "send lng and lat, or address",
+                "请提供 lng 和 lat，或 address",
+            ));
+        }
     };
     let point = Point { lng, lat };
     let answer = match place_point(&db, lng, lat, accuracy)? {
@@ -371,7 +382,11 @@ pub fn resolve_address(req: Req) -> Reply {
     let principal = reader(&req)?;
     let q = req.query_param("q").unwrap_or_default();
     if q.trim().is_empty() || q.chars().count() > 200 {
-        return Err(invalid_parameter("q", "q is an address of 1 to 200 characters", "q 应为 1 到 200 个字符的地址"));
+        return Err(Problem::invalid_parameter(
+            "q",
+            "q is an address of 1 to 200 characters",
+            "q 应为 1 到 200 个字符的地址",
+        ));
     }
     let db = COMPONENT.db_for_reads()?;
     let (v, resolution) = resolve(&db, &req, &q)?;
@@ -396,7 +411,7 @@ pub fn audit(req: Req) -> Reply {
     let principal = reader(&req)?;
     let region = req.query_param("region").unwrap_or_default();
     if region.len() < 4 || region.len() > 15 || !region.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(invalid_parameter(
+        return Err(Problem::invalid_parameter(
             "region",
             "region is a region code or a prefix of at least 4 digits (a city)",
             "region 应为区域代码或至少 4 位（市级）的代码前缀",
