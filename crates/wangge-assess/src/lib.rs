@@ -8,7 +8,7 @@
 //! - [`score`]: deductions per case, domain sub-scores, grid scores and their roll-ups,
 //!   grades, rankings; rounding half away from zero only to publish.
 
-use wangge_core::Migration;
+use wangge_core::{Migration, Schema};
 
 pub mod compute;
 pub mod period;
@@ -18,7 +18,11 @@ pub mod score;
 pub mod stored;
 
 /// assessment's schema, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
-    Migration { version: 2, name: "assessment", sql: include_str!("../migrations/0002_assessment.sql") },
-];
+pub const SCHEMA: Schema = Schema {
+    sqlite: &[
+        Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+        Migration { version: 2, name: "assessment", sql: include_str!("../migrations/0002_assessment.sql") },
+    ],
+    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
+    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+};

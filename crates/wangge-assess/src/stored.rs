@@ -220,10 +220,10 @@ pub fn record(db: &impl Sql, record: &NewRun) -> Result<bool, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
-    fn db() -> NativeDb {
-        NativeDb::migrated(crate::MIGRATIONS)
+    fn db() -> TestDb {
+        TestDb::migrated(&crate::SCHEMA)
     }
 
     #[test]
@@ -256,7 +256,7 @@ mod tests {
         assert!(!record_run(&db, &record));
     }
 
-    fn record_run(db: &NativeDb, r: &NewRun) -> bool {
+    fn record_run(db: &TestDb, r: &NewRun) -> bool {
         record(db, r).unwrap()
     }
 }

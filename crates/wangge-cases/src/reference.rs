@@ -8,20 +8,24 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use wangge_core::FieldError;
-use wangge_core::migrations::{Migration, Sql, SqlValue, StorageError};
+use wangge_core::migrations::{Migration, Schema, Sql, SqlValue, StorageError};
 
 use crate::calendar::{Calendar, CalendarFile, Within, Year};
 
 /// case-routing's database, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
-    Migration { version: 2, name: "reference", sql: include_str!("../migrations/0002_reference.sql") },
-    Migration { version: 3, name: "cases", sql: include_str!("../migrations/0003_cases.sql") },
-    Migration { version: 4, name: "notices", sql: include_str!("../migrations/0004_notices.sql") },
-    Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
-    Migration { version: 6, name: "duty_phone", sql: include_str!("../migrations/0006_duty_phone.sql") },
-    Migration { version: 7, name: "first_report", sql: include_str!("../migrations/0007_first_report.sql") },
-];
+pub const SCHEMA: Schema = Schema {
+    sqlite: &[
+        Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+        Migration { version: 2, name: "reference", sql: include_str!("../migrations/0002_reference.sql") },
+        Migration { version: 3, name: "cases", sql: include_str!("../migrations/0003_cases.sql") },
+        Migration { version: 4, name: "notices", sql: include_str!("../migrations/0004_notices.sql") },
+        Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
+        Migration { version: 6, name: "duty_phone", sql: include_str!("../migrations/0006_duty_phone.sql") },
+        Migration { version: 7, name: "first_report", sql: include_str!("../migrations/0007_first_report.sql") },
+    ],
+    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
+    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+};
 
 #[derive(Debug)]
 pub enum ReferenceError {
@@ -252,7 +256,7 @@ pub fn put_catalogue(db: &impl Sql, body: &[u8]) -> Result<(usize, bool), Refere
         db.execute(
             "INSERT INTO catalogue (id, body, sha256, updated_at) VALUES (1, ?, ?, ?) \
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, sha256 = excluded.sha256, updated_at = excluded.updated_at",
-            &[String::from_utf8_lossy(body).into_owned().into(), digest.into(), now().into()],
+            &[String::from_utf8_lossy(body).into_owned().into(), digest.as_str().into(), now().into()],
         )?;
         Ok::<_, StorageError>(())
     })?;

@@ -6,7 +6,7 @@ use std::io::Read;
 use chrono::{DateTime, Duration, Utc};
 use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::{Action, AssigneeKind, EscalationLevel, State};
-use wangge_cases::reference::{self, Department, MIGRATIONS};
+use wangge_cases::reference::{self, Department, SCHEMA};
 use wangge_cases::store::*;
 use wangge_core::migrations::{Sql, migrate};
 use wangge_core::native::NativeDb;
@@ -19,7 +19,7 @@ fn setup(name: &str) -> (NativeDb, Calendar) {
     let path = std::env::temp_dir().join(format!("wangge-cases-store-{name}-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let db = NativeDb::open(&path).unwrap();
-    migrate(&db, MIGRATIONS).unwrap();
+    migrate(&db, &SCHEMA).unwrap();
     reference::put_catalogue(&db, &std::fs::read(root("data/categories.json")).unwrap()).unwrap();
     reference::put_calendar(&db, 2026, &std::fs::read(root("data/calendar-2026.json")).unwrap()).unwrap();
     let mut text = String::new();

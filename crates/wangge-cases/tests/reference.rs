@@ -15,7 +15,7 @@ fn db(name: &str) -> NativeDb {
     let path = std::env::temp_dir().join(format!("wangge-cases-{name}-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let db = NativeDb::open(&path).unwrap();
-    migrate(&db, MIGRATIONS).unwrap();
+    migrate(&db, &SCHEMA).unwrap();
     db
 }
 

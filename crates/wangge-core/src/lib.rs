@@ -4,6 +4,7 @@
 //! the native tests exercise them directly.
 
 pub mod auth;
+pub mod dialect;
 pub mod ids;
 pub mod internal;
 pub mod json;
@@ -20,5 +21,6 @@ pub mod route;
 pub mod time;
 
 pub use lang::Lang;
-pub use migrations::{Migration, Rows, Sql, SqlValue, StorageError};
+pub use dialect::Dialect;
+pub use migrations::{Migration, Rows, Schema, Sql, SqlValue, StorageError};
 pub use problem::{ErrorCode, FieldError, Problem};

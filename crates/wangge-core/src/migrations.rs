@@ -1,9 +1,14 @@
 //! Storage behind a small trait, and numbered, idempotent migrations.
 //!
-//! The functions implement [`Sql`] on Spin's SQLite; native tests implement it on
-//! rusqlite. Spin executes one statement per call, so migration files are split here.
+//! The functions implement [`Sql`] on Spin's SQLite and on Spin's outbound PostgreSQL;
+//! native tests implement it on rusqlite and on a PostgreSQL client. Spin executes one
+//! statement per call, so migration files are split here. Each schema keeps one list
+//! of migrations per engine ([`Schema`]); statements the stores send are written once
+//! and rewritten for PostgreSQL in [`crate::dialect`].
 
 use thiserror::Error;
+
+pub use crate::dialect::Dialect;
 
 /// A value bound to or read from a statement, as SQLite types it.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,42 +84,89 @@ impl Rows {
 
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum StorageError {
+    /// The database cannot be reached or opened: not configured for this component, or
+    /// its server is down. Retrying later may succeed.
     #[error("database `{0}` is not available to this component")]
     Unavailable(String),
+    /// A concurrent transaction won (PostgreSQL's `serialization_failure` or
+    /// `deadlock_detected`): nothing was written, and running the transaction again may
+    /// succeed. [`Sql::transaction`] does so.
+    #[error("a concurrent transaction won: {0}")]
+    Conflict(String),
+    /// Anything else the engine reported.
     #[error("storage error: {0}")]
     Io(String),
 }
 
-/// One SQLite connection: one statement per call, like Spin's host interface.
+/// How often [`Sql::transaction`] runs a transaction that lost to a concurrent one.
+pub const TRANSACTION_ATTEMPTS: u32 = 12;
+
+/// One connection: one statement per call, like Spin's host interfaces.
 pub trait Sql {
+    /// Runs one statement, written in SQLite's dialect ([`crate::dialect`]).
     fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<Rows, StorageError>;
 
-    /// Takes the write lock: `BEGIN IMMEDIATE`.
-    fn begin(&self) -> Result<(), StorageError> {
-        self.execute("BEGIN IMMEDIATE", &[]).map(|_| ())
+    /// The engine behind this connection.
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
     }
 
-    /// Runs `work` in one `BEGIN IMMEDIATE` transaction: committed if it returns
-    /// `Ok`, rolled back otherwise.
-    fn transaction<T, E: From<StorageError>>(&self, work: impl FnOnce(&Self) -> Result<T, E>) -> Result<T, E>
+    /// Starts a transaction that sees and writes as if it ran alone: SQLite's
+    /// `BEGIN IMMEDIATE` (the write lock, taken up front), PostgreSQL's `SERIALIZABLE`
+    /// (a conflict found at any statement or at `COMMIT` is [`StorageError::Conflict`]).
+    fn begin(&self) -> Result<(), StorageError> {
+        let begin = match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        };
+        self.execute(begin, &[]).map(|_| ())
+    }
+
+    /// Whether a statement failed with [`StorageError::Conflict`] since this was last
+    /// asked; asking clears it. Engines without concurrent transactions never conflict.
+    fn take_conflict(&self) -> bool {
+        false
+    }
+
+    /// Runs `work` in one transaction ([`Sql::begin`]): committed if it returns `Ok`,
+    /// rolled back otherwise. A transaction that lost to a concurrent one is run again,
+    /// up to [`TRANSACTION_ATTEMPTS`] times, however `work` reported the loss; so `work`
+    /// may run more than once, and must not act outside the database.
+    fn transaction<T, E: From<StorageError>>(&self, mut work: impl FnMut(&Self) -> Result<T, E>) -> Result<T, E>
     where
         Self: Sized,
     {
-        self.begin()?;
-        match work(self) {
-            Ok(value) => match self.execute("COMMIT", &[]) {
-                Ok(_) => Ok(value),
+        let mut attempt = 1;
+        loop {
+            self.take_conflict();
+            let outcome = self.begin().map_err(E::from).and_then(|()| match work(self) {
+                Ok(value) => self.execute("COMMIT", &[]).map(|_| value).map_err(E::from),
+                Err(e) => Err(e),
+            });
+            match outcome {
+                Ok(value) => return Ok(value),
                 Err(e) => {
+                    // Ends the transaction on every path: a connection pooled by the host
+                    // would otherwise carry it into the next request.
                     let _ = self.execute("ROLLBACK", &[]);
-                    Err(e.into())
+                    if !self.take_conflict() || attempt >= TRANSACTION_ATTEMPTS {
+                        return Err(e);
+                    }
+                    attempt += 1;
+                    backoff(attempt);
                 }
-            },
-            Err(e) => {
-                let _ = self.execute("ROLLBACK", &[]);
-                Err(e)
             }
         }
     }
+}
+
+/// Waits a little before a transaction runs again, more each time and never in step
+/// with the transaction it lost to.
+fn backoff(attempt: u32) {
+    let mut jitter = [0u8; 2];
+    let _ = getrandom::fill(&mut jitter);
+    let micros = (100u64 << attempt.min(6)) + u64::from(u16::from_le_bytes(jitter)) % 1000;
+    std::thread::sleep(std::time::Duration::from_micros(micros));
 }
 
 /// A numbered migration: applied once, in order, recorded in `schema_migrations`.
@@ -124,6 +176,29 @@ pub struct Migration {
     pub name: &'static str,
     pub sql: &'static str,
 }
+
+/// A store's schema, as migrations for each engine. The two lists are numbered apart:
+/// PostgreSQL's began as one migration of the whole schema as SQLite's stood at its
+/// version 7 or so; a later change adds a migration to each.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    pub sqlite: &'static [Migration],
+    pub postgres: &'static [Migration],
+}
+
+impl Schema {
+    /// The migrations for `dialect`.
+    pub fn migrations(&self, dialect: Dialect) -> &'static [Migration] {
+        match dialect {
+            Dialect::Sqlite => self.sqlite,
+            Dialect::Postgres => self.postgres,
+        }
+    }
+}
+
+/// The key of PostgreSQL's advisory lock that replicas migrating at once take in turn
+/// (`pg_advisory_xact_lock`): "wangge" in ASCII.
+pub const MIGRATION_LOCK: i64 = 0x7761_6e67_6765;
 
 /// Splits a SQL script into statements. Statements end with `;` at the end of a
 /// line; a `CREATE TRIGGER` body runs until its `END;`. Comment lines are dropped.
@@ -154,20 +229,42 @@ pub fn split_statements(script: &str) -> Vec<String> {
     statements
 }
 
-/// The schema version this database is at: `PRAGMA user_version`, kept equal to
-/// the highest row of `schema_migrations`. One cheap read on every request.
+/// The schema version this database is at. One cheap read on every write request:
+/// SQLite's `PRAGMA user_version`, kept equal to the highest row of
+/// `schema_migrations`; on PostgreSQL that highest row (0 before the table exists).
 pub fn current_version(db: &impl Sql) -> Result<i64, StorageError> {
-    Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
+    match db.dialect() {
+        Dialect::Sqlite => {
+            Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
+        }
+        Dialect::Postgres => {
+            let exists = db.execute("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?;
+            if exists.scalar().and_then(SqlValue::as_i64) != Some(1) {
+                return Ok(0);
+            }
+            let version = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?;
+            Ok(version.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
+        }
+    }
 }
 
-/// Brings a database up to date: WAL journal (set once, it persists in the file),
-/// then each pending migration in its own transaction. Safe to run from many
-/// fresh instances at once: the version is re-read under the write lock.
-/// Returns the versions applied.
-pub fn migrate(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, StorageError> {
+/// Brings a database up to date and returns the versions applied.
+///
+/// On SQLite: WAL journal (set once, it persists in the file), then each pending
+/// migration in its own transaction, the version re-read under the write lock, so that
+/// fresh instances racing on a new file migrate once.
+///
+/// On PostgreSQL: every pending migration in one transaction that first takes the
+/// advisory lock [`MIGRATION_LOCK`], so that replicas starting at the same moment
+/// migrate once: the others wait, then find nothing left to do.
+pub fn migrate(db: &impl Sql, schema: &Schema) -> Result<Vec<i64>, StorageError> {
+    let migrations = schema.migrations(db.dialect());
     let latest = migrations.iter().map(|m| m.version).max().unwrap_or(0);
     if current_version(db)? >= latest {
         return Ok(Vec::new());
+    }
+    if db.dialect() == Dialect::Postgres {
+        return migrate_postgres(db, migrations);
     }
     // WAL cannot be switched on inside a transaction. Switching takes the database for a
     // moment, so fresh instances racing on a new file may find it busy: the connection
@@ -199,6 +296,38 @@ pub fn migrate(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, Stor
         }
     }
     Ok(applied)
+}
+
+fn migrate_postgres(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, StorageError> {
+    // READ COMMITTED, not `Sql::begin`'s SERIALIZABLE: a serializable transaction reads
+    // from the snapshot of its first statement, taken before the lock was granted, and
+    // would not see the migrations the replica ahead of it committed.
+    db.execute("BEGIN ISOLATION LEVEL READ COMMITTED", &[])?;
+    let applied = (|| {
+        db.execute("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(?)) l", &[MIGRATION_LOCK.into()])?;
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            &[],
+        )?;
+        let at = current_version(db)?;
+        let mut applied = Vec::new();
+        for migration in migrations.iter().filter(|m| m.version > at) {
+            for statement in split_statements(migration.sql) {
+                db.execute(&statement, &[])?;
+            }
+            db.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                &[migration.version.into(), migration.name.into(), crate::time::store(crate::time::now_utc()).into()],
+            )?;
+            applied.push(migration.version);
+        }
+        db.execute("COMMIT", &[])?;
+        Ok(applied)
+    })();
+    if applied.is_err() {
+        let _ = db.execute("ROLLBACK", &[]);
+    }
+    applied
 }
 
 #[cfg(test)]

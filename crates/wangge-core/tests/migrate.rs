@@ -1,12 +1,13 @@
 //! Migrations against a real SQLite file, through the same trait the functions use on Spin.
 
-use wangge_core::migrations::{Migration, Sql, SqlValue, current_version, migrate};
+use wangge_core::migrations::{Migration, Schema, Sql, SqlValue, current_version, migrate};
 use wangge_core::native::NativeDb;
 
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "init", sql: "CREATE TABLE a (x INTEGER NOT NULL);\nCREATE INDEX a_x ON a (x);\n" },
     Migration { version: 2, name: "more", sql: "ALTER TABLE a ADD COLUMN y TEXT;\n" },
 ];
+const SCHEMA: Schema = Schema { sqlite: MIGRATIONS, postgres: MIGRATIONS };
 
 #[test]
 fn migrates_once_in_order_with_wal() {
@@ -15,8 +16,8 @@ fn migrates_once_in_order_with_wal() {
     let path = dir.join("db.sqlite");
     let _ = std::fs::remove_file(&path);
     let db = NativeDb::open(&path).unwrap();
-    assert_eq!(migrate(&db, MIGRATIONS).unwrap(), vec![1, 2]);
-    assert_eq!(migrate(&db, MIGRATIONS).unwrap(), Vec::<i64>::new(), "idempotent");
+    assert_eq!(migrate(&db, &SCHEMA).unwrap(), vec![1, 2]);
+    assert_eq!(migrate(&db, &SCHEMA).unwrap(), Vec::<i64>::new(), "idempotent");
     assert_eq!(current_version(&db).unwrap(), 2);
     let mode = db.execute("PRAGMA journal_mode", &[]).unwrap();
     assert_eq!(mode.scalar(), Some(&SqlValue::Text("wal".into())));
@@ -32,7 +33,7 @@ fn a_failing_migration_changes_nothing() {
         Migration { version: 1, name: "init", sql: "CREATE TABLE a (x INTEGER);\n" },
         Migration { version: 2, name: "broken", sql: "CREATE TABLE b (x INTEGER);\nNOT SQL;\n" },
     ];
-    assert!(migrate(&db, bad).is_err());
+    assert!(migrate(&db, &Schema { sqlite: bad, postgres: bad }).is_err());
     assert_eq!(current_version(&db).unwrap(), 1);
     assert!(db.execute("SELECT * FROM b", &[]).is_err(), "table b rolled back");
 }

@@ -9,7 +9,7 @@
 //! - [`hotline`]: 12345 work orders and their category keywords;
 //! - [`open311`]: GeoReport v2 requests and answers.
 
-use wangge_core::Migration;
+use wangge_core::{Migration, Schema};
 
 pub mod event;
 pub mod hotline;
@@ -20,7 +20,11 @@ pub mod signature;
 pub mod store;
 
 /// intake's schema, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
-    Migration { version: 2, name: "events", sql: include_str!("../migrations/0002_events.sql") },
-];
+pub const SCHEMA: Schema = Schema {
+    sqlite: &[
+        Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+        Migration { version: 2, name: "events", sql: include_str!("../migrations/0002_events.sql") },
+    ],
+    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
+    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+};

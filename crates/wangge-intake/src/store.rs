@@ -379,10 +379,10 @@ fn select(db: &impl Sql, tail: &str, params: &[SqlValue]) -> Result<Vec<Stored>,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
-    fn db() -> NativeDb {
-        NativeDb::migrated(crate::MIGRATIONS)
+    fn db() -> TestDb {
+        TestDb::migrated(&crate::SCHEMA)
     }
 
     fn event(id: &str) -> Event {

@@ -6,7 +6,7 @@
 //! - [`outbox`]: taking those messages in, each key once;
 //! - [`store`]: deliveries claimed before they are sent, attempts, dead letters, traces.
 
-use wangge_core::Migration;
+use wangge_core::{Migration, Schema};
 
 pub mod api;
 pub mod outbox;
@@ -15,9 +15,13 @@ pub mod store;
 pub mod wechat;
 
 /// notification's schema, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
-    Migration { version: 2, name: "outbox", sql: include_str!("../migrations/0002_outbox.sql") },
-    Migration { version: 3, name: "delivery", sql: include_str!("../migrations/0003_delivery.sql") },
-    Migration { version: 4, name: "region", sql: include_str!("../migrations/0004_region.sql") },
-];
+pub const SCHEMA: Schema = Schema {
+    sqlite: &[
+        Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+        Migration { version: 2, name: "outbox", sql: include_str!("../migrations/0002_outbox.sql") },
+        Migration { version: 3, name: "delivery", sql: include_str!("../migrations/0003_delivery.sql") },
+        Migration { version: 4, name: "region", sql: include_str!("../migrations/0004_region.sql") },
+    ],
+    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
+    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+};

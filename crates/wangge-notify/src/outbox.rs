@@ -43,7 +43,7 @@ pub fn enqueue(db: &impl Sql, batch: &Batch, now: &str) -> Result<Enqueued, Stor
 mod tests {
     use super::*;
     use crate::api::{Message, Recipient};
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
     fn message(key: &str, region: &str) -> Message {
         Message {
@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_key_is_taken_once_and_the_region_is_kept() {
-        let db = NativeDb::migrated(crate::MIGRATIONS);
+        let db = TestDb::migrated(&crate::SCHEMA);
         let batch = Batch { messages: vec![message("k1", "320613001001"), message("k1", "320613001001")] };
         assert_eq!(enqueue(&db, &batch, "2026-11-01T08:00:00+08:00").unwrap(), Enqueued { enqueued: 1, duplicates: 1 });
         let again = Batch { messages: vec![message("k1", "320613001001"), message("k2", "320612001001")] };

@@ -435,17 +435,17 @@ pub fn trace(db: &impl Sql, region_prefix: &str, case_id: &str) -> Result<Vec<Va
 #[cfg(test)]
 mod tests {
     use super::*;
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
-    fn db() -> NativeDb {
-        NativeDb::migrated(crate::MIGRATIONS)
+    fn db() -> TestDb {
+        TestDb::migrated(&crate::SCHEMA)
     }
 
     fn at(s: &str) -> DateTime<Utc> {
         wangge_core::time::parse(s).unwrap()
     }
 
-    fn enqueue(db: &NativeDb, id: &str, recipient_kind: &str, urgency: &str) {
+    fn enqueue(db: &TestDb, id: &str, recipient_kind: &str, urgency: &str) {
         db.execute(
             "INSERT INTO outbox (id, idempotency_key, kind, case_id, recipient_kind, recipient_id, recipient_phone, \
              recipient_openid, urgency, payload, created_at) VALUES (?, ?, 'case_accepted', 'c1', ?, 'r1', '13800000001', 'oX', ?, '{}', ?)",

@@ -100,11 +100,11 @@ pub fn revoke(db: &impl Sql, id: &str, now: &str) -> Result<Option<KeyRecord>, S
 mod tests {
     use super::*;
     use wangge_core::auth::Scope;
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
     #[test]
     fn keys_are_recorded_paged_and_revoked_once() {
-        let db = NativeDb::migrated(crate::MIGRATIONS);
+        let db = TestDb::migrated(&crate::SCHEMA);
         for id in ["k1", "k2", "k3"] {
             let key = ApiKey {
                 id: id.into(),

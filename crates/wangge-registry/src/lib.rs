@@ -2,7 +2,7 @@
 //!
 //! Host-independent: everything runs over [`wangge_core::Sql`], which the function
 //! implements on Spin's SQLite and the tests on rusqlite. The database schema is
-//! [`MIGRATIONS`]; grid-lookup applies it, and the benchmark's city generator too.
+//! [`SCHEMA`]; grid-lookup applies it, and the benchmark's city generator too.
 
 pub mod address;
 pub mod api;
@@ -13,12 +13,16 @@ pub mod locate;
 pub mod model;
 pub mod read;
 
-use wangge_core::Migration;
+use wangge_core::{Migration, Schema};
 
 /// grid-lookup's database, in order.
-pub const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
-    Migration { version: 2, name: "api_keys", sql: include_str!("../migrations/0002_api_keys.sql") },
-    Migration { version: 3, name: "registry", sql: include_str!("../migrations/0003_registry.sql") },
-    Migration { version: 4, name: "imports", sql: include_str!("../migrations/0004_imports.sql") },
-];
+pub const SCHEMA: Schema = Schema {
+    sqlite: &[
+        Migration { version: 1, name: "init", sql: include_str!("../migrations/0001_init.sql") },
+        Migration { version: 2, name: "api_keys", sql: include_str!("../migrations/0002_api_keys.sql") },
+        Migration { version: 3, name: "registry", sql: include_str!("../migrations/0003_registry.sql") },
+        Migration { version: 4, name: "imports", sql: include_str!("../migrations/0004_imports.sql") },
+    ],
+    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
+    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+};

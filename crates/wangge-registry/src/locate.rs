@@ -295,7 +295,7 @@ pub fn locate(
 
 #[cfg(test)]
 mod tests {
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
     use super::*;
     use crate::import::{Dataset, Format, import};
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn a_point_is_placed_in_a_grid_in_a_districts_blind_spot_or_nowhere() {
-        let db = NativeDb::migrated(crate::MIGRATIONS);
+        let db = TestDb::migrated(&crate::SCHEMA);
         let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n\
                        320613001000,街道,town,320613000000\n320613001001,社区,community,320613001000\n";
         import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();

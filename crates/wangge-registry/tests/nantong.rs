@@ -11,7 +11,7 @@ use wangge_core::native::NativeDb;
 use wangge_registry::address::{MatchKind, resolve};
 use wangge_registry::import::{Dataset, Format, ImportError, current_version, import, readable_version};
 use wangge_registry::locate::locate;
-use wangge_registry::{MIGRATIONS, read};
+use wangge_registry::{SCHEMA, read};
 
 fn demo(file: &str) -> Vec<u8> {
     let path = format!("{}/../../data/nantong/{file}.gz", env!("CARGO_MANIFEST_DIR"));
@@ -31,7 +31,7 @@ fn fresh(name: &str) -> NativeDb {
     let path = dir.join("grid_lookup.db");
     let _ = std::fs::remove_file(&path);
     let db = NativeDb::open(&path).unwrap();
-    migrate(&db, MIGRATIONS).unwrap();
+    migrate(&db, &SCHEMA).unwrap();
     db
 }
 

@@ -18,7 +18,7 @@ const COMPONENT: Component = Component {
     name: "assessment",
     database: "assessment",
     // assessment's schema belongs to the assess crate, beside the code that uses it.
-    migrations: wangge_assess::MIGRATIONS,
+    migrations: &wangge_assess::SCHEMA,
     chain_next: Some("case-routing"),
 };
 

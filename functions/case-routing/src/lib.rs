@@ -23,7 +23,7 @@ const COMPONENT: Component = Component {
     name: "case-routing",
     database: "case_routing",
     // case-routing's schema belongs to the cases crate, beside the code that uses it.
-    migrations: wangge_cases::reference::MIGRATIONS,
+    migrations: &wangge_cases::reference::SCHEMA,
     chain_next: Some("notification"),
 };
 

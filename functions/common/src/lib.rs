@@ -2,7 +2,7 @@
 //!
 //! Everything that touches `spin-sdk` and is the same in every function lives here:
 //! reading a request ([`Req`]), answering ([`reply`]), authentication ([`auth`]),
-//! SQLite behind the [`wangge_core::Sql`] trait ([`db`]), service chaining
+//! SQLite or PostgreSQL behind the [`wangge_core::Sql`] trait ([`db`]), service chaining
 //! ([`chain`]), structured logs ([`log`]) and the `/v1/system/<component>/…`
 //! endpoints every function serves ([`system`]).
 
@@ -25,9 +25,10 @@ pub use wangge_core::{ErrorCode, Problem};
 pub struct Component {
     /// The Spin component id, also its `<id>.spin.internal` host name.
     pub name: &'static str,
-    /// The SQLite database label this component owns.
+    /// The SQLite database label this component owns (its variable `database_url`
+    /// may put it on PostgreSQL instead: [`db`]).
     pub database: &'static str,
-    pub migrations: &'static [wangge_core::Migration],
+    pub migrations: &'static wangge_core::Schema,
     /// The next component of the diagnostic chain, if any.
     pub chain_next: Option<&'static str>,
 }

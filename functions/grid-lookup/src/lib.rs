@@ -23,7 +23,7 @@ pub(crate) const COMPONENT: Component = Component {
     name: "grid-lookup",
     database: "grid_lookup",
     // grid-lookup's schema belongs to the registry crate, which the benchmark's city generator shares.
-    migrations: wangge_registry::MIGRATIONS,
+    migrations: &wangge_registry::SCHEMA,
     chain_next: Some("case-routing"),
 };
 

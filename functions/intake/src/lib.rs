@@ -23,7 +23,7 @@ const COMPONENT: Component = Component {
     name: "intake",
     database: "intake",
     // intake's schema belongs to the intake crate, beside the code that uses it.
-    migrations: wangge_intake::MIGRATIONS,
+    migrations: &wangge_intake::SCHEMA,
     chain_next: Some("grid-lookup"),
 };
 

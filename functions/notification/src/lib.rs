@@ -21,7 +21,7 @@ pub(crate) const COMPONENT: Component = Component {
     name: "notification",
     database: "notification",
     // notification's schema belongs to the notify crate, beside the code that uses it.
-    migrations: wangge_notify::MIGRATIONS,
+    migrations: &wangge_notify::SCHEMA,
     chain_next: None,
 };
 

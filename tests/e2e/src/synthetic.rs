@@ -24,7 +24,7 @@ pub fn generate(grids: usize, out: &Path) -> String {
     let _ = std::fs::remove_file(out);
     let started = std::time::Instant::now();
     let db = NativeDb::open(out).expect("open output");
-    migrate(&db, wangge_registry::MIGRATIONS).expect("schema");
+    migrate(&db, &wangge_registry::SCHEMA).expect("schema");
     db.conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144;").expect("pragmas");
     db.execute("BEGIN", &[]).expect("begin");
 

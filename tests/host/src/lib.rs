@@ -15,7 +15,6 @@ pub mod outbound;
 pub mod postgres;
 pub mod runtime_config;
 pub mod state;
-pub mod test_servers;
 pub mod testing;
 pub mod variables;
 pub mod wasi_keyvalue;

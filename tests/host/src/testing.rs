@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub use crate::test_servers::{PostgresServer, RedisServer, free_port};
+pub use wangge_test_servers::{PostgresServer, RedisServer, free_port, fresh_database, shared_postgres, shared_redis};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")

@@ -124,13 +124,13 @@ pub fn now_ms() -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use wangge_core::native::NativeDb;
+    use wangge_core::native::TestDb;
 
     use super::*;
     use crate::import::{Dataset, Format, current_version, import};
 
-    fn db() -> NativeDb {
-        NativeDb::migrated(crate::MIGRATIONS)
+    fn db() -> TestDb {
+        TestDb::migrated(&crate::SCHEMA)
     }
 
     const REGIONS: &str = "code,name,level,parent\n320600000000,南通市,city,\n";

@@ -15,7 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::testing::workspace_root;
+/// The repository's root (this crate sits at `tests/servers`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
 
 /// The unprivileged user PostgreSQL runs as when the tests run as root.
 pub const PG_USER: &str = "wangge-pg";
@@ -308,4 +311,59 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// One PostgreSQL server for the whole test process, started on first use on a
+/// thread of its own that never ends (so `--pdeathsig` fires only when the process
+/// does). Each test takes a fresh database of it ([`fresh_database`]).
+pub fn shared_postgres() -> &'static PostgresServer {
+    static SERVER: std::sync::OnceLock<&'static PostgresServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("shared-postgres".into())
+            .spawn(move || {
+                let server: &'static PostgresServer = Box::leak(Box::new(PostgresServer::start_with(
+                    "shared",
+                    &[("max_connections", "400"), ("shared_buffers", "64MB")],
+                )));
+                tx.send(server).expect("the starting test waits");
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("a thread for the shared server");
+        rx.recv().expect("the shared PostgreSQL server started")
+    })
+}
+
+/// One Redis server for the whole test process, like [`shared_postgres`].
+pub fn shared_redis() -> &'static RedisServer {
+    static SERVER: std::sync::OnceLock<&'static RedisServer> = std::sync::OnceLock::new();
+    SERVER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("shared-redis".into())
+            .spawn(move || {
+                let server: &'static RedisServer = Box::leak(Box::new(RedisServer::start("shared")));
+                tx.send(server).expect("the starting test waits");
+                loop {
+                    std::thread::park();
+                }
+            })
+            .expect("a thread for the shared server");
+        rx.recv().expect("the shared Redis server started")
+    })
+}
+
+/// A new, empty database on the [`shared_postgres`] server, named after `name` and
+/// unique in this process; returns its URL.
+pub fn fresh_database(name: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let server = shared_postgres();
+    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let database = format!("{}_{}", &clean[..clean.len().min(40)], NEXT.fetch_add(1, Ordering::SeqCst));
+    server.create_database(&database);
+    server.url(&database)
 }
