@@ -228,11 +228,13 @@ pub fn put_catalogue(db: &impl Sql, body: &[u8]) -> Result<(usize, bool), Refere
         return Err(ReferenceError::Invalid(errors));
     }
     let digest = sha256(body);
-    let current = db.execute("SELECT sha256 FROM catalogue WHERE id = 1", &[])?;
-    if current.scalar().and_then(SqlValue::as_str) == Some(digest.as_str()) {
-        return Ok((file.categories.len(), true));
-    }
-    db.transaction(|db| {
+    // The digest is compared in the transaction that replaces the rows: two replicas
+    // importing at once (PostgreSQL) agree on which import changed the catalogue.
+    let unchanged = db.transaction(|db| {
+        let current = db.execute("SELECT sha256 FROM catalogue WHERE id = 1", &[])?;
+        if current.scalar().and_then(SqlValue::as_str) == Some(digest.as_str()) {
+            return Ok(true);
+        }
         db.execute("DELETE FROM categories", &[])?;
         for c in &file.categories {
             db.execute(
@@ -258,9 +260,9 @@ pub fn put_catalogue(db: &impl Sql, body: &[u8]) -> Result<(usize, bool), Refere
              ON CONFLICT (id) DO UPDATE SET body = excluded.body, sha256 = excluded.sha256, updated_at = excluded.updated_at",
             &[String::from_utf8_lossy(body).into_owned().into(), digest.as_str().into(), now().into()],
         )?;
-        Ok::<_, StorageError>(())
+        Ok::<_, StorageError>(false)
     })?;
-    Ok((file.categories.len(), false))
+    Ok((file.categories.len(), unchanged))
 }
 
 pub fn category(db: &impl Sql, code: &str) -> Result<Option<Category>, StorageError> {
@@ -399,7 +401,7 @@ pub fn departments(
 ) -> Result<Vec<Department>, StorageError> {
     Ok(departments_from(db.execute(
         "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments \
-         WHERE region_code >= ? AND region_code < ? AND (? IS NULL OR kind = ?) AND dept_code > ? ORDER BY dept_code LIMIT ?",
+         WHERE region_code >= ? AND region_code < ? AND (CAST(? AS TEXT) IS NULL OR kind = ?) AND dept_code > ? ORDER BY dept_code LIMIT ?",
         &[
             prefix.into(),
             format!("{prefix}\u{10FFFF}").into(),

@@ -1,5 +1,6 @@
-//! Cases on a real SQLite file: routing at creation, every action's rules, races,
-//! and a log that shows any edit.
+//! Cases in storage, on SQLite or on PostgreSQL as the test run asks
+//! (`WANGGE_TEST_ENGINE`, [`TestDb`]): routing at creation, every action's rules,
+//! races, and a log that shows any edit.
 
 use std::io::Read;
 
@@ -8,18 +9,18 @@ use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::{Action, AssigneeKind, EscalationLevel, State};
 use wangge_cases::reference::{self, Department, SCHEMA};
 use wangge_cases::store::*;
-use wangge_core::migrations::{Sql, migrate};
-use wangge_core::native::NativeDb;
+use wangge_core::Dialect;
+use wangge_core::migrations::Sql;
+use wangge_core::native::TestDb;
 
 fn root(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
-fn setup(name: &str) -> (NativeDb, Calendar) {
-    let path = std::env::temp_dir().join(format!("wangge-cases-store-{name}-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let db = NativeDb::open(&path).unwrap();
-    migrate(&db, &SCHEMA).unwrap();
+/// A fresh database with the shared reference data loaded: the catalogue, the 2026
+/// calendar and Nantong's departments.
+fn setup() -> (TestDb, Calendar) {
+    let db = TestDb::migrated(&SCHEMA);
     reference::put_catalogue(&db, &std::fs::read(root("data/categories.json")).unwrap()).unwrap();
     reference::put_calendar(&db, 2026, &std::fs::read(root("data/calendar-2026.json")).unwrap()).unwrap();
     let mut text = String::new();
@@ -62,13 +63,13 @@ fn new_case(id: &str, source: &str, category: &str, reporter_staff: Option<&str>
     }
 }
 
-fn create_at(db: &NativeDb, calendar: &Calendar, new: &NewCase, now: &str) -> Case {
+fn create_at(db: &TestDb, calendar: &Calendar, new: &NewCase, now: &str) -> Case {
     let category = reference::category(db, &new.category).unwrap().unwrap();
     create(db, new, &category, &Context { calendar, now: at(now) }).unwrap()
 }
 
 fn act_at(
-    db: &NativeDb,
+    db: &TestDb,
     calendar: &Calendar,
     id: &str,
     action: Action,
@@ -82,7 +83,7 @@ fn act_at(
 
 #[test]
 fn a_grid_workers_report_the_grid_may_resolve_is_accepted_and_assigned_on_deadline() {
-    let (db, calendar) = setup("grid");
+    let (db, calendar) = setup();
     let case =
         create_at(&db, &calendar, &new_case("c1", "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
     assert_eq!(case.state, State::Assigned);
@@ -103,7 +104,7 @@ fn a_grid_workers_report_the_grid_may_resolve_is_accepted_and_assigned_on_deadli
 /// its external reference already made.
 #[test]
 fn the_same_external_reference_again_is_the_same_case() {
-    let (db, calendar) = setup("external-ref");
+    let (db, calendar) = setup();
     let mut first = new_case("h1", "hotline", "A01", None);
     first.external_ref = Some("GD-2026-0001".into());
     let made = create_at(&db, &calendar, &first, "2026-11-27T10:00:00+08:00");
@@ -117,7 +118,7 @@ fn the_same_external_reference_again_is_the_same_case() {
 
 #[test]
 fn a_residents_report_waits_for_the_centre_and_urgent_matters_skip_the_queue() {
-    let (db, calendar) = setup("queue");
+    let (db, calendar) = setup();
     let case = create_at(&db, &calendar, &new_case("r1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
     assert_eq!(case.state, State::Reported, "the centre decides");
     // A07 (群体性事件苗头) is urgent and goes to public security at the town.
@@ -130,7 +131,7 @@ fn a_residents_report_waits_for_the_centre_and_urgent_matters_skip_the_queue() {
 
 #[test]
 fn the_closed_loop_with_rework_and_one_dissatisfied_reopening() {
-    let (db, calendar) = setup("loop");
+    let (db, calendar) = setup();
     let id = "loop1";
     create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
     let worker = || Actor::Staff("S000002".into());
@@ -159,7 +160,7 @@ fn the_closed_loop_with_rework_and_one_dissatisfied_reopening() {
 
 #[test]
 fn who_may_act_is_checked_and_refusals_change_nothing() {
-    let (db, calendar) = setup("who");
+    let (db, calendar) = setup();
     create_at(&db, &calendar, &new_case("w1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
     let forbidden = |action, actor| {
         matches!(
@@ -228,7 +229,7 @@ fn who_may_act_is_checked_and_refusals_change_nothing() {
 
 #[test]
 fn of_two_racing_actors_exactly_one_wins_and_the_other_learns_the_state() {
-    let (db, calendar) = setup("race");
+    let (db, calendar) = setup();
     let case =
         create_at(&db, &calendar, &new_case("x1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
     let ctx = Context { calendar: &calendar, now: at("2026-11-27T11:00:00+08:00") };
@@ -262,7 +263,7 @@ fn of_two_racing_actors_exactly_one_wins_and_the_other_learns_the_state() {
 
 #[test]
 fn the_log_is_append_only_and_an_edit_shows_at_its_entry() {
-    let (db, calendar) = setup("tamper");
+    let (db, calendar) = setup();
     create_at(&db, &calendar, &new_case("t1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
     act_at(&db, &calendar, "t1", Action::Sign, Actor::Staff("S000002".into()), None, "2026-11-27T11:00:00+08:00")
         .unwrap();
@@ -270,7 +271,11 @@ fn the_log_is_append_only_and_an_edit_shows_at_its_entry() {
     assert!(refused.unwrap_err().to_string().contains("append-only"));
     assert!(db.execute("DELETE FROM case_log WHERE case_id = 't1'", &[]).is_err());
     // Someone with the database file drops the guard and rewrites the accepting entry.
-    db.execute("DROP TRIGGER case_log_is_append_only_update", &[]).unwrap();
+    let drop_guard = match db.dialect() {
+        Dialect::Sqlite => "DROP TRIGGER case_log_is_append_only_update",
+        Dialect::Postgres => "DROP TRIGGER case_log_is_append_only_update ON case_log",
+    };
+    db.execute(drop_guard, &[]).unwrap();
     let row = db.execute("SELECT entry FROM case_log WHERE case_id = 't1' AND seq = 2", &[]).unwrap();
     let edited = row.scalar().unwrap().as_str().unwrap().replace("\"system\"", "\"S000001\"");
     db.execute("UPDATE case_log SET entry = ? WHERE case_id = 't1' AND seq = 2", &[edited.into()]).unwrap();
@@ -280,7 +285,7 @@ fn the_log_is_append_only_and_an_edit_shows_at_its_entry() {
 
 #[test]
 fn the_rating_window_closes_after_seven_days() {
-    let (db, calendar) = setup("rating");
+    let (db, calendar) = setup();
     create_at(&db, &calendar, &new_case("k1", "grid_staff", "A01", Some("S000002")), "2026-11-02T10:00:00+08:00");
     let worker = Actor::Staff("S000002".into());
     act_at(&db, &calendar, "k1", Action::Sign, worker.clone(), None, "2026-11-02T11:00:00+08:00").unwrap();
@@ -301,7 +306,7 @@ fn the_rating_window_closes_after_seven_days() {
     assert!(matches!(r, Err(CaseError::Conflict { state: State::Closed, .. })), "{r:?}");
 }
 
-fn notice_kinds(db: &NativeDb, case: &str) -> Vec<String> {
+fn notice_kinds(db: &TestDb, case: &str) -> Vec<String> {
     db.execute("SELECT kind FROM case_notices WHERE case_id = ? ORDER BY created_at, idempotency_key", &[case.into()])
         .unwrap()
         .rows
@@ -310,13 +315,13 @@ fn notice_kinds(db: &NativeDb, case: &str) -> Vec<String> {
         .collect()
 }
 
-fn sweep_at(db: &NativeDb, calendar: &Calendar, now: &str) -> SweepReport {
+fn sweep_at(db: &TestDb, calendar: &Calendar, now: &str) -> SweepReport {
     sweep(db, &Context { calendar, now: at(now) }, "", 500).unwrap()
 }
 
 #[test]
 fn transitions_owe_notices_recorded_with_them_once() {
-    let (db, calendar) = setup("notices");
+    let (db, calendar) = setup();
     let mut hotline = new_case("h1", "hotline", "A01", None);
     hotline.external_ref = Some("12345-2026-000777".into());
     create_at(&db, &calendar, &hotline, "2026-11-27T10:00:00+08:00");
@@ -353,7 +358,7 @@ fn transitions_owe_notices_recorded_with_them_once() {
 
 #[test]
 fn the_sweep_reminds_on_yellow_supervises_on_red_escalates_once_and_never_twice() {
-    let (db, calendar) = setup("sweep");
+    let (db, calendar) = setup();
     // Assigned Friday 16:00: respond by Monday 17:30 (9 working hours), resolve by 4 December 17:30.
     create_at(&db, &calendar, &new_case("s1", "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
     assert_eq!(sweep_at(&db, &calendar, "2026-11-30T10:00:00+08:00").reminders, 0, "green");
@@ -363,7 +368,10 @@ fn the_sweep_reminds_on_yellow_supervises_on_red_escalates_once_and_never_twice(
     let red = sweep_at(&db, &calendar, "2026-12-01T09:00:00+08:00");
     assert_eq!(red.supervision_notices, 2, "the grid and its grid head");
     let supervised: Vec<String> = db
-        .execute("SELECT recipient_kind || ':' || recipient_id FROM case_notices WHERE kind = 'supervision'", &[])
+        .execute(
+            "SELECT recipient_kind || ':' || recipient_id FROM case_notices WHERE kind = 'supervision' ORDER BY 1",
+            &[],
+        )
         .unwrap()
         .rows
         .iter()
@@ -385,7 +393,7 @@ fn the_sweep_reminds_on_yellow_supervises_on_red_escalates_once_and_never_twice(
 
 #[test]
 fn the_sweep_works_in_bounded_batches() {
-    let (db, calendar) = setup("batches");
+    let (db, calendar) = setup();
     for i in 0..5 {
         create_at(
             &db,
@@ -410,7 +418,7 @@ fn the_sweep_works_in_bounded_batches() {
 
 #[test]
 fn a_report_within_50_m_and_24_h_of_an_open_case_of_its_category_is_merged_on_arrival() {
-    let (db, calendar) = setup("auto-merge");
+    let (db, calendar) = setup();
     let at = |id: &str, category: &str, dlng_m: f64, when: &str| {
         let mut new = new_case(id, "resident", category, None);
         new.lng = Some(120.86 + dlng_m / (111_320.0 * 32.01f64.to_radians().cos()));
@@ -439,7 +447,7 @@ fn a_report_within_50_m_and_24_h_of_an_open_case_of_its_category_is_merged_on_ar
 
 #[test]
 fn a_duplicate_merges_into_an_open_case_and_says_which() {
-    let (db, calendar) = setup("merge");
+    let (db, calendar) = setup();
     create_at(&db, &calendar, &new_case("m1", "resident", "A01", None), "2026-11-27T10:00:00+08:00");
     create_at(&db, &calendar, &new_case("m2", "resident", "A01", None), "2026-11-27T10:05:00+08:00");
     let centre = || Actor::Centre("3206".into());
@@ -476,7 +484,7 @@ fn a_duplicate_merges_into_an_open_case_and_says_which() {
 
 #[test]
 fn escalation_climbs_one_level_at_a_time_or_goes_straight_to_a_department() {
-    let (db, calendar) = setup("escalate");
+    let (db, calendar) = setup();
     create_at(&db, &calendar, &new_case("e1", "grid_staff", "A01", Some("S000002")), "2026-11-27T10:00:00+08:00");
     let worker = || Actor::Staff("S000002".into());
     let up = |actor| act_at(&db, &calendar, "e1", Action::Escalate, actor, None, "2026-11-27T11:00:00+08:00").unwrap();
@@ -511,7 +519,7 @@ fn escalation_climbs_one_level_at_a_time_or_goes_straight_to_a_department() {
 /// closure on the row (what assessment reads), while the log keeps the closing.
 #[test]
 fn a_dissatisfied_rating_clears_the_closure_and_the_log_keeps_it() {
-    let (db, calendar) = setup("reopen-clears");
+    let (db, calendar) = setup();
     let id = "reopen1";
     create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-11-27T16:00:00+08:00");
     let worker = || Actor::Staff("S000002".into());
@@ -541,7 +549,7 @@ fn a_dissatisfied_rating_clears_the_closure_and_the_log_keeps_it() {
     assert_eq!(again.closed_at.as_deref(), Some("2026-12-03T10:00:00+08:00"));
 }
 
-fn fact_ids(db: &NativeDb, from: &str, to: &str) -> Vec<String> {
+fn fact_ids(db: &TestDb, from: &str, to: &str) -> Vec<String> {
     facts_page_of(db, from, to, "", 100, false).unwrap().into_iter().map(|f| f.case_id).collect()
 }
 
@@ -550,7 +558,7 @@ fn fact_ids(db: &NativeDb, from: &str, to: &str) -> Vec<String> {
 /// one of 31 October 23:50, is in October's facts.
 #[test]
 fn facts_select_a_case_by_its_first_report_merged_duplicates_included() {
-    let (db, calendar) = setup("facts-first-report");
+    let (db, calendar) = setup();
     let mut later = new_case("m1", "resident", "B05", None);
     later.reported_at = "2026-11-01T00:10:00+08:00".into();
     let mut earlier = new_case("m2", "resident", "B05", None);
@@ -571,7 +579,7 @@ fn facts_select_a_case_by_its_first_report_merged_duplicates_included() {
 /// first reported, resolved and closed.
 #[test]
 fn facts_select_a_case_by_a_reopening_in_the_period() {
-    let (db, calendar) = setup("facts-rework");
+    let (db, calendar) = setup();
     let id = "rw1";
     create_at(&db, &calendar, &new_case(id, "grid_staff", "A01", Some("S000002")), "2026-10-05T09:00:00+08:00");
     let worker = || Actor::Staff("S000002".into());

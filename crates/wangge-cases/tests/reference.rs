@@ -1,22 +1,18 @@
-//! Reference data on a real SQLite file: the shared catalogue, departments and calendar.
+//! Reference data, on SQLite or on PostgreSQL as the test run asks (`WANGGE_TEST_ENGINE`,
+//! [`TestDb`]): the shared catalogue, departments and calendar.
 
 use std::io::Read;
 
 use wangge_cases::calendar::Within;
 use wangge_cases::reference::*;
-use wangge_core::migrations::migrate;
-use wangge_core::native::NativeDb;
+use wangge_core::native::TestDb;
 
 fn root(path: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
 }
 
-fn db(name: &str) -> NativeDb {
-    let path = std::env::temp_dir().join(format!("wangge-cases-{name}-{}.db", std::process::id()));
-    let _ = std::fs::remove_file(&path);
-    let db = NativeDb::open(&path).unwrap();
-    migrate(&db, &SCHEMA).unwrap();
-    db
+fn db() -> TestDb {
+    TestDb::migrated(&SCHEMA)
 }
 
 fn departments_csv() -> Vec<Department> {
@@ -29,7 +25,7 @@ fn departments_csv() -> Vec<Department> {
 
 #[test]
 fn the_shared_catalogue_loads_once_and_reads_back() {
-    let db = db("catalogue");
+    let db = db();
     let body = std::fs::read(root("data/categories.json")).unwrap();
     assert_eq!(put_catalogue(&db, &body).unwrap(), (42, false));
     assert_eq!(put_catalogue(&db, &body).unwrap(), (42, true), "the same document again changes nothing");
@@ -62,14 +58,14 @@ fn every_catalogue_rule_is_checked() {
             ("/domains".into(), "weights_sum".into()),
         ]
     );
-    let db = db("catalogue-bad");
+    let db = db();
     assert!(matches!(put_catalogue(&db, &serde_json::to_vec(&file).unwrap()), Err(ReferenceError::Invalid(_))));
     assert!(matches!(put_catalogue(&db, b"[]"), Err(ReferenceError::Malformed(_))));
 }
 
 #[test]
 fn a_matter_goes_to_the_towns_department_or_else_the_districts() {
-    let db = db("departments");
+    let db = db();
     let all = departments_csv();
     assert_eq!(put_departments(&db, &all).unwrap(), 670);
     // Public security has a station in every town; water only at district level.
@@ -96,7 +92,7 @@ fn a_matter_goes_to_the_towns_department_or_else_the_districts() {
 
 #[test]
 fn calendars_load_per_year_and_drive_deadlines() {
-    let db = db("calendar");
+    let db = db();
     let body = std::fs::read(root("data/calendar-2026.json")).unwrap();
     put_calendar(&db, 2026, &body).unwrap();
     assert!(matches!(put_calendar(&db, 2027, &body), Err(ReferenceError::Invalid(_))), "year mismatch");

@@ -70,13 +70,19 @@ impl Sql for NativeDb {
 pub struct NativePg {
     client: std::cell::RefCell<postgres::Client>,
     conflict: std::cell::Cell<bool>,
+    /// Where it connected: [`TestDb::connect_again`] opens another connection there.
+    url: String,
 }
 
 impl NativePg {
     pub fn connect(url: &str) -> Result<NativePg, StorageError> {
         let client = postgres::Client::connect(url, postgres::NoTls)
             .map_err(|e| StorageError::Unavailable(format!("{url}: {e}")))?;
-        Ok(NativePg { client: std::cell::RefCell::new(client), conflict: std::cell::Cell::new(false) })
+        Ok(NativePg {
+            client: std::cell::RefCell::new(client),
+            conflict: std::cell::Cell::new(false),
+            url: url.to_owned(),
+        })
     }
 }
 
@@ -203,6 +209,16 @@ impl TestDb {
         };
         crate::migrations::migrate(&db, schema).expect("the migrations apply");
         db
+    }
+
+    /// Another connection to the same database, for tests of concurrent transactions on
+    /// PostgreSQL. Panics on SQLite: a database in memory belongs to its one connection
+    /// (and SQLite serialises writers anyway), so such tests skip it.
+    pub fn connect_again(&self) -> TestDb {
+        match self {
+            TestDb::Sqlite(_) => panic!("a SQLite database in memory has no second connection"),
+            TestDb::Postgres(db) => TestDb::Postgres(NativePg::connect(&db.url).expect("the test database again")),
+        }
     }
 }
 

@@ -118,7 +118,8 @@ fn insert(db: &impl Sql, new: &NewCase, category: &Category, times: &Times) -> R
     )?;
     for s in &new.staff {
         db.execute(
-            "INSERT OR IGNORE INTO case_staff (case_id, staff_id, role, grid_code) VALUES (?, ?, ?, ?)",
+            "INSERT INTO case_staff (case_id, staff_id, role, grid_code) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (case_id, staff_id) DO NOTHING",
             &[new.id.as_str().into(), s.staff_id.as_str().into(), s.role.as_str().into(), s.grid_code.as_str().into()],
         )?;
     }

@@ -88,19 +88,26 @@ pub fn facts_page_of(
     limit: usize,
     merged_only: bool,
 ) -> Result<Vec<CaseFacts>, StorageError> {
+    // The first report: the earlier of the case's own and its earliest duplicate's (none
+    // is NULL, and `NULL < x` is not true). Written as CASE, not SQLite's two-argument
+    // `min`, and computed in a subquery: PostgreSQL's WHERE sees no column alias.
+    const FIRST_REPORTED_AT: &str =
+        "CASE WHEN c.earliest_duplicate < c.reported_at THEN c.earliest_duplicate ELSE c.reported_at END";
     let rows = db.execute(
-        "SELECT c.id, c.responsible_grid, c.comprehensive_grid, c.community, c.category, c.domain, c.priority, c.state, \
-         c.source, c.reporter_staff_id, EXISTS (SELECT 1 FROM case_staff s WHERE s.case_id = c.id AND s.staff_id = c.reporter_staff_id), \
-         c.discovered_at, c.reported_at, c.handling_level, CASE c.assignee_kind WHEN 'department' THEN c.assignee END, \
-         c.escalated_to_department, c.assigned_at, c.respond_due, c.resolve_due, c.first_resolved_at, c.closed_at, \
-         c.reopened_at, c.merged_into, \
-         min(c.reported_at, coalesce((SELECT min(d.reported_at) FROM cases d WHERE d.merged_into = c.id), c.reported_at)) \
-           AS first_reported_at \
-         FROM cases c WHERE c.id > ?1 AND first_reported_at < ?3 \
-         AND (first_reported_at >= ?2 OR c.reported_at >= ?2 OR c.resolve_due >= ?2 OR c.closed_at >= ?2 OR c.closed_at IS NULL \
-              OR EXISTS (SELECT 1 FROM json_each(c.reopened_at) r WHERE r.value >= ?2 AND r.value < ?3)) \
-         AND (?4 = 0 OR c.merged_into IS NOT NULL) \
-         ORDER BY c.id LIMIT ?5",
+        &format!(
+            "SELECT c.id, c.responsible_grid, c.comprehensive_grid, c.community, c.category, c.domain, c.priority, c.state, \
+             c.source, c.reporter_staff_id, EXISTS (SELECT 1 FROM case_staff s WHERE s.case_id = c.id AND s.staff_id = c.reporter_staff_id), \
+             c.discovered_at, c.reported_at, c.handling_level, CASE c.assignee_kind WHEN 'department' THEN c.assignee END, \
+             c.escalated_to_department, c.assigned_at, c.respond_due, c.resolve_due, c.first_resolved_at, c.closed_at, \
+             c.reopened_at, c.merged_into \
+             FROM (SELECT c.*, (SELECT min(d.reported_at) FROM cases d WHERE d.merged_into = c.id) AS earliest_duplicate \
+                   FROM cases c WHERE c.id > ?1) c \
+             WHERE {FIRST_REPORTED_AT} < ?3 \
+             AND ({FIRST_REPORTED_AT} >= ?2 OR c.reported_at >= ?2 OR c.resolve_due >= ?2 OR c.closed_at >= ?2 OR c.closed_at IS NULL \
+                  OR EXISTS (SELECT 1 FROM json_each(c.reopened_at) r WHERE r.value >= ?2 AND r.value < ?3)) \
+             AND (?4 = 0 OR c.merged_into IS NOT NULL) \
+             ORDER BY c.id LIMIT ?5"
+        ),
         &[after.into(), from.into(), to.into(), i64::from(merged_only).into(), (limit as i64).into()],
     )?;
     rows.rows.iter().map(|r| facts_of(r)).collect()

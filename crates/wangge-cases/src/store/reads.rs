@@ -172,11 +172,14 @@ pub struct Filter {
 }
 
 /// One keyset page of cases, newest id last (`limit + 1` fetched to know if more remain).
+/// A filter left out is bound as `NULL`, cast to text: PostgreSQL gives a parameter
+/// that stands alone in `? IS NULL` no type.
 pub fn list(db: &impl Sql, filter: &Filter, after: &str, limit: usize) -> Result<Vec<Case>, StorageError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases WHERE community >= ? AND community < ? AND id > ? \
-         AND (? IS NULL OR responsible_grid = ?) AND (? IS NULL OR assignee = ?) AND (? IS NULL OR state = ?) \
-         AND (? IS NULL OR category = ?) AND (? IS NULL OR reported_at >= ?) AND (? IS NULL OR reported_at < ?) \
+         AND (CAST(? AS TEXT) IS NULL OR responsible_grid = ?) AND (CAST(? AS TEXT) IS NULL OR assignee = ?) \
+         AND (CAST(? AS TEXT) IS NULL OR state = ?) AND (CAST(? AS TEXT) IS NULL OR category = ?) \
+         AND (CAST(? AS TEXT) IS NULL OR reported_at >= ?) AND (CAST(? AS TEXT) IS NULL OR reported_at < ?) \
          ORDER BY id LIMIT ?"
     );
     let pair = |v: &Option<String>| -> [SqlValue; 2] { [v.clone().into(), v.clone().into()] };
