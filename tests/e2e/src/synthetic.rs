@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use wangge_core::migrations::{Sql, migrate};
-use wangge_core::native::NativeDb;
+use wangge_core::native::{NativeDb, TestDb};
 use wangge_geo::Shape;
 use wangge_geo::geo::{Coord, LineString, MultiPolygon, Polygon};
 use wangge_registry::model::{Grid, GridKind};
@@ -124,13 +124,20 @@ pub fn extent(grids: usize) -> [f64; 4] {
     ]
 }
 
+/// A SQLite file written without waiting for the disk: generated data is thrown away
+/// when the test ends.
+fn unsynchronised(db: &TestDb) {
+    if let TestDb::Sqlite(db) = db {
+        db.conn.execute_batch("PRAGMA synchronous = OFF;").expect("pragma");
+    }
+}
+
 /// Writes `count` cases straight into a case-routing database that already has its
 /// reference data: grid-level A01 cases in Nantong's first community, assigned over the
 /// `spread_days` before `now` (so their lights are a mix), open or closed.
-pub fn generate_cases(db_path: &Path, count: usize, now: chrono::DateTime<chrono::Utc>, spread_days: i64, open: bool) {
+pub fn generate_cases(db: &TestDb, count: usize, now: chrono::DateTime<chrono::Utc>, spread_days: i64, open: bool) {
     use wangge_core::time::render;
-    let db = NativeDb::open(db_path).expect("case-routing database");
-    db.conn.execute_batch("PRAGMA synchronous = OFF;").expect("pragma");
+    unsynchronised(db);
     db.execute("BEGIN", &[]).expect("begin");
     for i in 0..count {
         let assigned = now - chrono::Duration::minutes((i as i64 * 7919) % (spread_days.max(1) * 24 * 60));
@@ -169,7 +176,7 @@ pub fn generate_cases(db_path: &Path, count: usize, now: chrono::DateTime<chrono
 /// community), in every assessed category of the demo catalogue, from residents, grid
 /// staff and the hotline; about one in twenty a merged duplicate, one in ten resolved
 /// late or not at all, one in fifty reopened.
-pub fn generate_year(db_path: &Path, grids: &[(String, String)], count: usize, year: i32) {
+pub fn generate_year(db: &TestDb, grids: &[(String, String)], count: usize, year: i32) {
     use wangge_core::time::render;
     const CATEGORIES: [(&str, &str, &str); 8] = [
         ("A01", "public_safety", "normal"),
@@ -181,8 +188,7 @@ pub fn generate_year(db_path: &Path, grids: &[(String, String)], count: usize, y
         ("F02", "special_groups", "normal"),
         ("G01", "empty_nest_elderly", "normal"),
     ];
-    let db = NativeDb::open(db_path).expect("case-routing database");
-    db.conn.execute_batch("PRAGMA synchronous = OFF;").expect("pragma");
+    unsynchronised(db);
     db.execute("BEGIN", &[]).expect("begin");
     let start = chrono::NaiveDate::from_ymd_opt(year, 1, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))

@@ -319,17 +319,15 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
     act(&suite, &case, json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }));
     // The story: assigned 5 Oct, due 12 Oct, resolved 9 Oct, closed 28 Oct, reopened
     // 2 Nov. A time the row does not hold (a cleared closure) stays cleared.
-    let changed = suite
-        .database("case_routing")
-        .execute(
-            "UPDATE cases SET assigned_at = '2026-10-05T10:00:00+08:00', respond_due = '2026-10-05T14:00:00+08:00', \
-             resolve_due = '2026-10-12T17:30:00+08:00', first_resolved_at = '2026-10-09T15:00:00+08:00', \
-             closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE '2026-10-28T10:00:00+08:00' END, \
-             reopened_at = '[\"2026-11-02T10:00:00+08:00\"]' WHERE id = ?1",
-            [&case],
-        )
-        .unwrap();
-    assert_eq!(changed, 1, "the one case's row");
+    let changed = suite.sql(
+        "case_routing",
+        "UPDATE cases SET assigned_at = '2026-10-05T10:00:00+08:00', respond_due = '2026-10-05T14:00:00+08:00', \
+         resolve_due = '2026-10-12T17:30:00+08:00', first_resolved_at = '2026-10-09T15:00:00+08:00', \
+         closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE '2026-10-28T10:00:00+08:00' END, \
+         reopened_at = '[\"2026-11-02T10:00:00+08:00\"]' WHERE id = ?1 RETURNING id",
+        &[case.as_str().into()],
+    );
+    assert_eq!(changed.rows.len(), 1, "the one case's row");
 
     run_month(&suite, "2026-11");
     let november = deductions_of_grid(&suite, "2026-11");
@@ -345,23 +343,15 @@ fn a_rework_in_november_on_a_case_reported_in_october_is_novembers() {
 
 /// Every stored run and result of assessment, in order: what a refused run must leave as it was.
 fn stored_results(suite: &Suite) -> Vec<String> {
-    let db = suite.database("assessment");
     let mut all = Vec::new();
     for (table, order) in
         [("runs", "period"), ("scores", "period, level, code"), ("deductions", "period, case_id, rule")]
     {
-        let sql = format!("SELECT * FROM {table} ORDER BY {order}");
-        let mut statement = db.prepare(&sql).unwrap();
-        let columns = statement.column_count();
-        let rows = statement
-            .query_map([], |row| {
-                let cells: Vec<String> = (0..columns)
-                    .map(|i| format!("{:?}", row.get_ref(i).map(|v| format!("{v:?}")).unwrap_or_default()))
-                    .collect();
-                Ok(format!("{table}: {}", cells.join("|")))
-            })
-            .unwrap();
-        all.extend(rows.map(Result::unwrap));
+        let rows = suite.sql("assessment", &format!("SELECT * FROM {table} ORDER BY {order}"), &[]);
+        all.extend(rows.rows.iter().map(|row| {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:?}")).collect();
+            format!("{table}: {}", cells.join("|"))
+        }));
     }
     all
 }
@@ -379,8 +369,9 @@ fn an_unreadable_fact_fails_the_run_and_stores_nothing() {
     let before = stored_results(&suite);
     assert!(before.iter().any(|r| r.starts_with("runs: ")), "October's run is stored: {before:?}");
 
-    let changed = suite.database("case_routing").execute("UPDATE cases SET state = 'bogus' WHERE id = ?1", [&case]);
-    assert_eq!(changed.unwrap(), 1, "the one case's row");
+    let changed =
+        suite.sql("case_routing", "UPDATE cases SET state = 'bogus' WHERE id = ?1 RETURNING id", &[case.as_str().into()]);
+    assert_eq!(changed.rows.len(), 1, "the one case's row");
     // October again, and November, where the case (still open) is a fact too.
     for month in ["2026-10", "2026-11"] {
         let run = call("POST", &suite.url(&format!("/v1/assessments/{month}/run")), OPERATOR_KEY, None);

@@ -274,10 +274,7 @@ fn a_duplicate_within_50_m_and_24_h_is_merged_kept_and_its_reporter_told() {
     assert_eq!(merged.json()["state"], "merged");
     assert_eq!(merged.json()["merged_into"], first["case_id"]);
     // The reporter is told which case it joined (the notification outbox holds it).
-    let told: i64 = suite
-        .database("notification")
-        .query_row("SELECT count(*) FROM outbox WHERE kind = 'case_merged'", [], |r| r.get(0))
-        .unwrap();
+    let told = suite.sql_i64("notification", "SELECT count(*) FROM outbox WHERE kind = 'case_merged'", &[]);
     assert_eq!(told, 1, "the one merged report's reporter");
     // Another category at the same spot, or the same one 200 m away, is a case of its own.
     assert_eq!(post(&suite, OPERATOR_KEY, &resident_event(near, "C05"), &[]).json()["status"], "accepted");
@@ -413,12 +410,10 @@ fn the_next_intake_request_takes_a_due_queued_event_along() {
     suite.app.app.set_reachable("case-routing", true);
     // Its first retry is due 5 s after the failed attempt: wait until intake's own record says
     // it is due (stored times are +08:00 text, compared as intake compares them).
-    let intake = suite.database("intake");
     wait_until(std::time::Duration::from_secs(15), "the queued event to fall due", || {
-        let next: String = intake
-            .query_row("SELECT next_attempt_at FROM events WHERE id = ?", [&id], |r| r.get(0))
-            .expect("the queued event's next attempt");
-        (next <= wangge_core::time::render(chrono::Utc::now())).then_some(())
+        let next = suite.sql("intake", "SELECT next_attempt_at FROM events WHERE id = ?", &[id.as_str().into()]);
+        let next = next.scalar().and_then(wangge_core::SqlValue::as_str).expect("the queued event's next attempt");
+        (next <= wangge_core::time::render(chrono::Utc::now()).as_str()).then_some(())
     });
     let next = post(&suite, OPERATOR_KEY, &resident_event((CHONGCHUAN.0 + 0.01, CHONGCHUAN.1), "C03"), &[]);
     assert_eq!(next.status, 201, "{}", next.body);
@@ -506,11 +501,10 @@ fn stopping_case_routing_mid_run_loses_and_doubles_nothing() {
     assert_eq!((sent, distinct.len()), (60, 60));
     assert_eq!(suite.count("intake", "events"), 60, "none lost");
     assert_eq!(suite.count("case_routing", "cases"), 60, "none doubled, none missing");
-    let cases_without_event: i64 = {
-        let db = suite.database("case_routing");
-        db.execute(&format!("ATTACH DATABASE '{}' AS intake", suite.dir.join("intake.db").display()), []).unwrap();
-        db.query_row("SELECT count(*) FROM cases WHERE id NOT IN (SELECT case_id FROM intake.events)", [], |r| r.get(0))
-            .unwrap()
+    let ids_of = |label: &str, sql: &str| -> std::collections::BTreeSet<String> {
+        suite.sql(label, sql, &[]).rows.iter().filter_map(|r| r[0].as_str().map(str::to_owned)).collect()
     };
-    assert_eq!(cases_without_event, 0);
+    let cases = ids_of("case_routing", "SELECT id FROM cases");
+    let events_cases = ids_of("intake", "SELECT case_id FROM events WHERE case_id IS NOT NULL");
+    assert_eq!(cases.difference(&events_cases).count(), 0, "every case is an event's");
 }

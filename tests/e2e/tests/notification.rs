@@ -274,16 +274,14 @@ fn concurrent_dispatchers_never_send_anything_twice() {
             });
         }
     });
-    let db = suite.database("notification");
-    let states: Vec<(String, i64)> = db
-        .prepare("SELECT state, count(*) FROM deliveries GROUP BY state")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    let states: Vec<(String, i64)> = suite
+        .sql("notification", "SELECT state, count(*) FROM deliveries GROUP BY state", &[])
+        .rows
+        .iter()
+        .map(|r| (r[0].as_str().unwrap_or_default().to_owned(), r[1].as_i64().unwrap_or_default()))
         .collect();
     assert_eq!(states, vec![("delivered".to_owned(), 120)], "40 × (WeChat, SMS, webhook)");
-    let tries: i64 = db.query_row("SELECT count(*) FROM attempts", [], |r| r.get(0)).unwrap();
+    let tries = suite.sql_i64("notification", "SELECT count(*) FROM attempts", &[]);
     assert_eq!(tries, 120, "one try each");
     let wechat = fake.requests("/cgi-bin/message/subscribe/send");
     let distinct: std::collections::HashSet<String> = wechat.iter().map(|r| r.json()["page"].to_string()).collect();
@@ -358,24 +356,18 @@ fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
     let case_id = made.json()["case_id"].as_str().unwrap().to_owned();
     let pass = dispatch(&suite);
     // The grid's staff, from the staff directory: one WeChat message each (not urgent: no SMS).
-    let db = suite.database("notification");
-    let grid_staff: i64 = suite
-        .database("grid_lookup")
-        .query_row(
-            "SELECT count(*) FROM staff WHERE grid_code = ? AND wechat_openid != '' \
-             AND version = (SELECT max(version) FROM staff)",
-            [&grid],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let to_grid: i64 = db
-        .query_row(
-            "SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.message_id \
-             WHERE o.recipient_kind = 'grid' AND d.channel = 'wechat'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let grid_staff = suite.sql_i64(
+        "grid_lookup",
+        "SELECT count(*) FROM staff WHERE grid_code = ? AND wechat_openid != '' \
+         AND version = (SELECT max(version) FROM staff)",
+        &[grid.as_str().into()],
+    );
+    let to_grid = suite.sql_i64(
+        "notification",
+        "SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.message_id \
+         WHERE o.recipient_kind = 'grid' AND d.channel = 'wechat'",
+        &[],
+    );
     assert!(grid_staff > 0);
     assert_eq!(to_grid, grid_staff);
     assert_eq!(fake.requests("/sms/send").len(), 0);
@@ -384,10 +376,12 @@ fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
         // 22:00–07:00 in Shanghai: people are not woken for a normal matter.
         Some(until) => {
             assert_eq!(pass["delivered"], 0, "{pass}");
-            let next: String = db
-                .query_row("SELECT min(next_attempt_at) FROM deliveries WHERE case_id = ?", [&case_id], |r| r.get(0))
-                .unwrap();
-            assert_eq!(next, wangge_core::time::render(until));
+            let next = suite.sql(
+                "notification",
+                "SELECT min(next_attempt_at) FROM deliveries WHERE case_id = ?",
+                &[case_id.as_str().into()],
+            );
+            assert_eq!(next.scalar().and_then(wangge_core::SqlValue::as_str), Some(wangge_core::time::render(until).as_str()));
         }
         None => {
             assert_eq!(pass["delivered"].as_i64(), Some(to_grid + 1), "{pass}: the grid's staff, and the reporter");

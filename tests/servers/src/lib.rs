@@ -228,6 +228,16 @@ impl PostgresServer {
         String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
     }
 
+    /// Everything in `database`, as `pg_dump` writes it (plain SQL).
+    pub fn dump(&self, database: &str) -> Vec<u8> {
+        let out = Command::new(self.bin.join("pg_dump"))
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-p", &self.port.to_string(), database])
+            .output()
+            .unwrap_or_else(|e| panic!("running pg_dump: {e}"));
+        assert!(out.status.success(), "pg_dump {database}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
     /// Creates `database` (empty, owned by `postgres`).
     pub fn create_database(&self, database: &str) {
         self.sql("postgres", &format!("CREATE DATABASE \"{database}\""));
@@ -272,6 +282,8 @@ impl RedisServer {
         let log = std::fs::File::create(dir.join("redis.log")).expect("log file");
         let child = unprivileged(program, None, "KILL")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            // A database per test (`redis://…/<n>`), as many as a test process needs.
+            .args(["--databases", "10000"])
             .arg("--dir")
             .arg(&dir)
             .args(["--daemonize", "no"])

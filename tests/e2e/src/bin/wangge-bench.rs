@@ -133,7 +133,7 @@ fn locate_shot(url: String, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Shot> {
 fn action_figures(clients: usize, duration: Duration) -> (Suite, Vec<Figure>) {
     let actions_app = cases_app("bench-actions");
     let now = wangge_core::time::now_utc();
-    wangge_e2e::synthetic::generate_cases(&actions_app.dir.join("case_routing.db"), 5000, now, 0, true);
+    wangge_e2e::synthetic::generate_cases(&actions_app.store("case_routing"), 5000, now, 0, true);
     let action_url = actions_app.url("/v1/cases");
     let auth = bearer(OPERATOR_KEY);
     let action: Arc<load::Shot> = Arc::new(move |agent: &ureq::Agent, i: usize| {
@@ -345,7 +345,7 @@ fn assessment_figures(year_cases: usize) -> String {
     let mut options = options("bench-assessment", &[]);
     options.max_instances = 1000;
     let dir = options.state_dir.clone().expect("state dir");
-    copy_city(&dir);
+    copy_city(&mut options);
     let grids: Vec<(String, String)> = {
         let db = rusqlite::Connection::open(dir.join("grid_lookup.db")).expect("grid lookup");
         let mut stmt = db
@@ -354,7 +354,7 @@ fn assessment_figures(year_cases: usize) -> String {
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("grids").map(Result::unwrap).collect()
     };
     eprintln!("generating {year_cases} cases over {} grids ...", grids.len());
-    wangge_e2e::synthetic::generate_year(&dir.join("case_routing.db"), &grids, year_cases, 2026);
+    wangge_e2e::synthetic::generate_year(&wangge_e2e::store_of(&options, "case_routing"), &grids, year_cases, 2026);
     let suite = start_with(options);
     let mut lines = Vec::new();
     for period in ["2026-10", "2026-Q4", "2026"] {
@@ -533,7 +533,7 @@ fn main() {
     // The sweep over open cases assigned across the last 10 days: a mix of lights.
     let sweep_app = cases_app("bench-sweep");
     eprintln!("generating {} open cases ...", args.sweep_cases);
-    wangge_e2e::synthetic::generate_cases(&sweep_app.dir.join("case_routing.db"), args.sweep_cases, now, 10, true);
+    wangge_e2e::synthetic::generate_cases(&sweep_app.store("case_routing"), args.sweep_cases, now, 10, true);
     let (mut cursor, mut handled, mut app_ms, mut notices) = (String::new(), 0u64, 0.0, 0u64);
     let started = std::time::Instant::now();
     loop {
@@ -554,7 +554,7 @@ fn main() {
     // The facts export of closed cases, streamed and counted as it arrives.
     let facts_app = cases_app("bench-facts");
     eprintln!("generating {} closed cases ...", args.facts_cases);
-    wangge_e2e::synthetic::generate_cases(&facts_app.dir.join("case_routing.db"), args.facts_cases, now, 300, false);
+    wangge_e2e::synthetic::generate_cases(&facts_app.store("case_routing"), args.facts_cases, now, 300, false);
     let started = std::time::Instant::now();
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut response = agent
