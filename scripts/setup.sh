@@ -17,7 +17,7 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx w
 fi
 
 # PostgreSQL and Redis, from Debian's packages, when missing: the host's tests start
-# private servers from these binaries (tests/host/src/test_servers.rs). The packages'
+# private servers from these binaries (tests/servers). The packages'
 # own services are not needed; the tests never use them.
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)

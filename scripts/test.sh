@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # All tests: formatting and lints, native unit tests of crates/, the wasm build, the
-# host's own tests against its probe component, and end-to-end tests of the suite.
+# host's own tests against its probe component, and end-to-end tests of the suite;
+# then the stores' tests and the whole end-to-end suite again on the cluster profile
+# (private PostgreSQL and Redis servers, started by the tests under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +34,14 @@ printf '\n==> tests (crates/, tests/host, tests/e2e)\n' >&2
 rm -rf target/test-state
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --release 2>&1 | tee "$log"
+status=0
+cargo test --release 2>&1 | tee "$log" || status=1
+
+printf '\n==> the stores and the end-to-end suite on the cluster profile (PostgreSQL, Redis)\n' >&2
+WANGGE_TEST_ENGINE=postgres WANGGE_PROFILE=cluster cargo test --release \
+  -p wangge-cases -p wangge-registry -p wangge-intake -p wangge-notify -p wangge-assess -p wangge-e2e 2>&1 \
+  | tee -a "$log" || status=1
 
 # One closing line for the whole run, summed over every test binary.
-awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "\ntotal: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "\ntotal: %d passed, %d failed, %d skipped (both profiles)\n", p, f, s }' "$log"
+exit $status

@@ -1,21 +1,62 @@
 #!/usr/bin/env bash
 # Build (if needed) and serve the Wangge suite on 127.0.0.1:3000 (or --listen ADDR),
 # with state under .spin/. Uses real `spin up` when `spin` is on PATH, else our host.
+#
+# --cluster: the cluster profile. Every function's state on PostgreSQL (a database each:
+# wangge_intake, wangge_grid_lookup, …) and the key-value store on Redis. Give
+# WANGGE_POSTGRES_URL (postgres://user:password@host:port, a user that may create
+# databases, or that owns the five already) and WANGGE_REDIS_URL; without them, private
+# servers are started with their data under .spin/cluster/ (tests/servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage="usage: scripts/up.sh [--listen ADDR] [--cluster]"
 listen="127.0.0.1:3000"
+cluster=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --listen) listen="$2"; shift 2 ;;
     --listen=*) listen="${1#--listen=}"; shift ;;
-    -h|--help) echo "usage: scripts/up.sh [--listen ADDR]"; exit 0 ;;
-    *) echo "unknown argument: $1 (usage: scripts/up.sh [--listen ADDR])" >&2; exit 2 ;;
+    --cluster) cluster=1; shift ;;
+    -h|--help) echo "$usage"; exit 0 ;;
+    *) echo "unknown argument: $1 ($usage)" >&2; exit 2 ;;
   esac
 done
 
 scripts/setup.sh
 mkdir -p .spin
+runtime_config=runtime-config/local.toml
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' INT TERM EXIT
+
+if [ -n "$cluster" ]; then
+  if [ -z "${WANGGE_POSTGRES_URL:-}" ] || [ -z "${WANGGE_REDIS_URL:-}" ]; then
+    echo "Starting private PostgreSQL and Redis servers (data in .spin/cluster/) ..."
+    mkdir -p .spin/cluster
+    coproc SERVERS { exec target/release/wangge-servers --dir .spin/cluster; }
+    pids+=("$SERVERS_PID")
+    while read -r line <&"${SERVERS[0]}"; do
+      case "$line" in
+        POSTGRES_URL=*) : "${WANGGE_POSTGRES_URL:=${line#POSTGRES_URL=}}" ;;
+        REDIS_URL=*) : "${WANGGE_REDIS_URL:=${line#REDIS_URL=}}" ;;
+        READY) break ;;
+      esac
+    done
+  fi
+  pg="${WANGGE_POSTGRES_URL%/}"
+  # host[:port] of the address, for allowed_outbound_hosts.
+  hostport="${pg#*://}"; hostport="${hostport#*@}"; hostport="${hostport%%/*}"; hostport="${hostport%%\?*}"
+  export SPIN_VARIABLE_DATABASE_HOST="$hostport"
+  for fn in intake grid_lookup case_routing assessment notification; do
+    db="wangge_$fn"
+    if ! psql -X -q -At "$pg/postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+      psql -X -q "$pg/postgres" -c "CREATE DATABASE $db" >/dev/null
+    fi
+    export "SPIN_VARIABLE_${fn^^}_DATABASE_URL=$pg/$db"
+  done
+  sed "s|^url = \"redis://127.0.0.1:6379\"|url = \"$WANGGE_REDIS_URL\"|" runtime-config/cluster.toml > .spin/cluster.toml
+  runtime_config=.spin/cluster.toml
+fi
 
 # The operator key: from the environment, else the one kept in .spin/operator_key.
 key_source='$SPIN_VARIABLE_OPERATOR_KEY' key_expr='$SPIN_VARIABLE_OPERATOR_KEY'
@@ -29,14 +70,14 @@ fi
 export SPIN_VARIABLE_OPERATOR_KEY
 
 if command -v spin >/dev/null; then
-  runner=(spin up --listen "$listen" --runtime-config-file runtime-config/local.toml)
+  runner=(spin up --listen "$listen" --runtime-config-file "$runtime_config")
 else
-  runner=(target/release/wangge-host up --listen "$listen" --runtime-config-file runtime-config/local.toml)
+  runner=(target/release/wangge-host up --listen "$listen" --runtime-config-file "$runtime_config")
 fi
 
 "${runner[@]}" &
 server=$!
-trap 'kill $server 2>/dev/null || true' INT TERM EXIT
+pids+=("$server")
 
 base="http://$listen"
 for _ in $(seq 1 100); do
@@ -70,9 +111,14 @@ if curl -s -H "$auth" "$base/v1/categories" | grep -q '"dataset_missing"\|"categ
   gunzip -c data/nantong/departments.csv.gz | put /v1/departments text/csv
 fi
 
+if [ -n "$cluster" ]; then
+  profile="cluster profile: PostgreSQL at $SPIN_VARIABLE_DATABASE_HOST, Redis"
+else
+  profile="embedded profile: SQLite files under .spin/"
+fi
 cat <<MSG
 
-Wangge is serving at $base  (${runner[0]})
+Wangge is serving at $base  (${runner[0]}; $profile)
 Operator key: $key_source
 
 Try it:

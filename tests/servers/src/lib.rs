@@ -119,6 +119,8 @@ pub struct PostgresServer {
     user: Option<(u32, u32)>,
     settings: Vec<(String, String)>,
     child: Option<Child>,
+    /// Keep the data directory when dropped (a server of `scripts/up.sh --cluster`).
+    keep: bool,
 }
 
 impl PostgresServer {
@@ -129,9 +131,19 @@ impl PostgresServer {
 
     /// Starts one with extra settings, e.g. `[("max_connections", "20")]`.
     pub fn start_with(name: &str, settings: &[(&str, &str)]) -> PostgresServer {
+        PostgresServer::launch(state_dir("postgres", name), free_port(), settings, false)
+    }
+
+    /// Starts one whose data stays in `dir` across runs (created on first use), on `port`.
+    pub fn start_in(dir: &Path, port: u16, settings: &[(&str, &str)]) -> PostgresServer {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        PostgresServer::launch(dir.to_owned(), port, settings, true)
+    }
+
+    fn launch(dir: PathBuf, port: u16, settings: &[(&str, &str)], keep: bool) -> PostgresServer {
         let bin = postgres_bin_dir();
-        let dir = state_dir("postgres", name);
         let data = dir.join("data");
+        let initialised = data.join("PG_VERSION").exists();
         let user = is_root().then(|| system_user(PG_USER));
         std::fs::create_dir_all(&data).expect("data dir");
         if let Some((uid, gid)) = user {
@@ -140,6 +152,17 @@ impl PostgresServer {
                     .unwrap_or_else(|e| panic!("chown {}: {e}", path.display()));
             }
         }
+        let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut server = PostgresServer { port, dir, bin, user, settings, child: None, keep };
+        if !initialised {
+            server.initdb();
+        }
+        server.spawn();
+        server
+    }
+
+    fn initdb(&self) {
+        let (bin, data, user) = (&self.bin, self.dir.join("data"), self.user);
         let initdb = unprivileged(&bin.join("initdb"), user, "KILL")
             .arg("-D")
             .arg(&data)
@@ -152,10 +175,6 @@ impl PostgresServer {
             String::from_utf8_lossy(&initdb.stdout),
             String::from_utf8_lossy(&initdb.stderr)
         );
-        let settings = settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let mut server = PostgresServer { port: free_port(), dir, bin, user, settings, child: None };
-        server.spawn();
-        server
     }
 
     /// Starts the server process on the data directory and port, and waits for it.
@@ -262,26 +281,39 @@ impl PostgresServer {
 impl Drop for PostgresServer {
     fn drop(&mut self) {
         self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
-/// A private `redis-server`: 127.0.0.1 only, no persistence.
+/// A private `redis-server`: 127.0.0.1 only; no persistence for tests, an append-only
+/// file for [`RedisServer::start_in`].
 pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
     child: Child,
+    keep: bool,
 }
 
 impl RedisServer {
     pub fn start(name: &str) -> RedisServer {
+        RedisServer::launch(state_dir("redis", name), free_port(), false)
+    }
+
+    /// Starts one whose data stays in `dir` across runs (an append-only file), on `port`.
+    pub fn start_in(dir: &Path, port: u16) -> RedisServer {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+        RedisServer::launch(dir.to_owned(), port, true)
+    }
+
+    fn launch(dir: PathBuf, port: u16, keep: bool) -> RedisServer {
         let program = Path::new("redis-server");
         assert!(command_exists("redis-server"), "redis-server is not installed: run scripts/setup.sh");
-        let dir = state_dir("redis", name);
-        let port = free_port();
-        let log = std::fs::File::create(dir.join("redis.log")).expect("log file");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("redis.log")).expect("log file");
+        let append_only = if keep { "yes" } else { "no" };
         let child = unprivileged(program, None, "KILL")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", append_only])
             // A database per test (`redis://…/<n>`), as many as a test process needs.
             .args(["--databases", "10000"])
             .arg("--dir")
@@ -292,7 +324,7 @@ impl RedisServer {
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("starting redis-server: {e}"));
-        let mut server = RedisServer { port, dir, child };
+        let mut server = RedisServer { port, dir, child, keep };
         let deadline = Instant::now() + Duration::from_secs(15);
         while !server.ping() {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -321,7 +353,9 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
