@@ -220,19 +220,11 @@ fn settle(resolution: &mut Resolution, kind: MatchKind, confidence: f64, found: 
     }
 }
 
-/// Standard addresses sharing a character trigram with the normalised query (SQLite
-/// FTS5), each scored and with its normalised form.
+/// Standard addresses sharing a character trigram with the normalised query
+/// ([`crate::index::addresses_sharing_trigrams`]), each scored and with its normalised form.
 fn trigram_candidates(db: &impl Sql, version: i64, normalized: &str) -> Result<Vec<(Candidate, String)>, StorageError> {
-    let chars: Vec<char> = normalized.chars().collect();
-    let mut trigrams: Vec<String> = chars.windows(3).map(|w| w.iter().collect::<String>()).collect();
-    trigrams.sort();
-    trigrams.dedup();
-    let fts_query = trigrams.iter().map(|t| format!("\"{}\"", t.replace('"', "\"\""))).collect::<Vec<_>>().join(" OR ");
-    let rows = db.execute(
-        "SELECT a.address, a.normalized, a.grid_code, a.lng, a.lat FROM addresses_fts f JOIN addresses a ON a.id = f.rowid \
-         WHERE addresses_fts MATCH ? AND a.version = ? ORDER BY f.rank LIMIT 200",
-        &[fts_query.into(), version.into()],
-    )?;
+    let columns = "a.address, a.normalized, a.grid_code, a.lng, a.lat";
+    let rows = crate::index::addresses_sharing_trigrams(db, version, normalized, columns)?;
     Ok(candidates_from(rows, normalized))
 }
 

@@ -8,6 +8,7 @@ pub mod address;
 pub mod api;
 pub mod audit;
 pub mod import;
+pub mod index;
 pub mod keys;
 pub mod locate;
 pub mod model;

@@ -170,12 +170,13 @@ fn candidates(
 ) -> Result<Vec<Hit>, StorageError> {
     let (kx, ky) = metres_per_degree(lat);
     let (dx, dy) = (margin_m / kx, margin_m / ky);
-    let rows = db.execute(
+    // One column per place holds one type on both engines (PostgreSQL's UNION insists):
+    // text in 1-6, a number in 7 (a grid's area, a region's depth), the outline in 8.
+    let statement = format!(
         "WITH RECURSIVE \
            cand AS MATERIALIZED ( \
              SELECT g.code, g.name, g.kind, g.region_code, g.area_m2, g.grid_head, g.members, g.geometry \
-             FROM grids_rtree r CROSS JOIN grids g ON g.id = r.id \
-             WHERE r.min_lng <= ?1 AND r.max_lng >= ?2 AND r.min_lat <= ?3 AND r.max_lat >= ?4 \
+             FROM {} \
              AND g.version = coalesce(?5, (SELECT version FROM current_datasets WHERE kind = 'grids'))), \
            rv(v) AS (SELECT version FROM current_datasets WHERE kind = 'regions'), \
            sv(v) AS (SELECT version FROM current_datasets WHERE kind = 'staff'), \
@@ -185,9 +186,9 @@ fn candidates(
              UNION ALL \
              SELECT r.code, r.name, r.level, r.parent, c.depth + 1, c.community FROM regions r JOIN chain c ON r.code = c.parent \
              WHERE r.version = (SELECT v FROM rv) AND c.depth < 8) \
-         SELECT 'grid', code, name, kind, region_code, area_m2, grid_head, members, geometry FROM cand \
+         SELECT 'grid', code, name, kind, region_code, grid_head, members, area_m2, geometry FROM cand \
          UNION ALL \
-         SELECT 'region', code, name, level, parent, depth, community, NULL, NULL FROM chain \
+         SELECT 'region', code, name, level, parent, community, NULL, depth, NULL FROM chain \
          UNION ALL \
          SELECT 'staff', staff_id, name, role, grid_code, region_code, phone, NULL, NULL FROM staff INDEXED BY staff_grid \
            WHERE version = (SELECT v FROM sv) AND grid_code IN (SELECT code FROM cand) \
@@ -195,6 +196,10 @@ fn candidates(
          SELECT 'staff', staff_id, name, role, grid_code, region_code, phone, NULL, NULL FROM staff INDEXED BY staff_region \
            WHERE version = (SELECT v FROM sv) AND region_code IN (SELECT region_code FROM cand) \
            AND role = 'grid_head' AND grid_code = ''",
+        crate::index::grids_whose_box_meets(db.dialect())
+    );
+    let rows = db.execute(
+        &statement,
         &[(lng + dx).into(), (lng - dx).into(), (lat + dy).into(), (lat - dy).into(), version.into()],
     )?;
     let mut hits = Vec::new();
@@ -225,22 +230,20 @@ fn hit(r: &[SqlValue], lng: f64, lat: f64) -> Option<Hit> {
         name: text(&r[1]),
         kind: GridKind::parse(r[2].as_str().unwrap_or_default()).unwrap_or(GridKind::Comprehensive),
         region_code: text(&r[3]),
-        area_m2: match r[4] {
-            SqlValue::Real(f) => f,
-            _ => 0.0,
-        },
-        grid_head: r[5].as_str().map(str::to_owned),
-        members: serde_json::from_str(r[6].as_str().unwrap_or("[]")).unwrap_or_default(),
+        grid_head: r[4].as_str().map(str::to_owned),
+        members: serde_json::from_str(r[5].as_str().unwrap_or("[]")).unwrap_or_default(),
+        area_m2: r[6].as_f64().unwrap_or(0.0),
         position,
         distance_m,
     })
 }
 
-/// A `region` row of [`candidates`]: (community, depth above it, region).
+/// A `region` row of [`candidates`]: (community, depth above it, region). The depth is a
+/// real on PostgreSQL, where its column also holds the grids' areas.
 fn chain_link(r: &[SqlValue]) -> (String, i64, Region) {
     let region =
         Region { code: text(&r[1]), name: text(&r[2]), level: text(&r[3]), parent: r[4].as_str().map(str::to_owned) };
-    (text(&r[6]), r[5].as_i64().unwrap_or(0), region)
+    (text(&r[5]), r[7].as_f64().unwrap_or(0.0) as i64, region)
 }
 
 /// A `staff` row of [`candidates`], phone masked.

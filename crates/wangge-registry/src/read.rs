@@ -143,13 +143,12 @@ pub fn grids_by_prefix(
     Ok(grids_from(
         db.execute(
             "SELECT code, name, kind, dedicated_type, region_code, area_m2, grid_head, members FROM grids \
-             WHERE version = ? AND code >= ? AND code < ? AND code > ? AND (? IS NULL OR kind = ?) ORDER BY code LIMIT ?",
+             WHERE version = ? AND code >= ? AND code < ? AND code > ? AND kind = coalesce(?, kind) ORDER BY code LIMIT ?",
             &[
                 version.into(),
                 prefix.into(),
                 format!("{prefix}\u{10FFFF}").into(),
                 after.into(),
-                kind.map(str::to_owned).into(),
                 kind.map(str::to_owned).into(),
                 (limit as i64 + 1).into(),
             ],

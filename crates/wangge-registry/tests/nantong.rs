@@ -3,11 +3,12 @@
 
 use std::io::Read;
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use geo::InteriorPoint;
 use serde_json::Value;
-use wangge_core::migrations::{Sql, migrate};
-use wangge_core::native::NativeDb;
+use wangge_core::migrations::Sql;
+use wangge_core::native::TestDb;
 use wangge_registry::address::{MatchKind, resolve};
 use wangge_registry::import::{Dataset, Format, ImportError, current_version, import, readable_version};
 use wangge_registry::locate::locate;
@@ -25,19 +26,15 @@ fn grids_json() -> &'static Value {
     GRIDS.get_or_init(|| serde_json::from_slice(&demo("grids.geojson")).unwrap())
 }
 
-fn fresh(name: &str) -> NativeDb {
-    let dir = std::env::temp_dir().join(format!("wangge-registry-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("grid_lookup.db");
-    let _ = std::fs::remove_file(&path);
-    let db = NativeDb::open(&path).unwrap();
-    migrate(&db, &SCHEMA).unwrap();
-    db
+/// A fresh database of the engine the run asks for (`WANGGE_TEST_ENGINE`): SQLite in
+/// memory, or a new PostgreSQL database. No test here needs a file.
+fn fresh() -> TestDb {
+    TestDb::migrated(&SCHEMA)
 }
 
 /// A database with the whole demo city imported.
-fn city(name: &str) -> NativeDb {
-    let db = fresh(name);
+fn city() -> TestDb {
+    let db = fresh();
     import(&db, Dataset::Regions, Format::Csv, &demo("regions.csv")).unwrap();
     import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
     import(&db, Dataset::Staff, Format::Csv, &demo("staff.csv")).unwrap();
@@ -45,9 +42,10 @@ fn city(name: &str) -> NativeDb {
     db
 }
 
-fn shared_city() -> &'static std::sync::Mutex<NativeDb> {
-    static CITY: OnceLock<std::sync::Mutex<NativeDb>> = OnceLock::new();
-    CITY.get_or_init(|| std::sync::Mutex::new(city("shared")))
+/// The demo city, imported once for the tests that only read it (and the audit's outlines).
+fn shared_city() -> &'static std::sync::Mutex<TestDb> {
+    static CITY: OnceLock<std::sync::Mutex<TestDb>> = OnceLock::new();
+    CITY.get_or_init(|| std::sync::Mutex::new(city()))
 }
 
 /// Ray casting on the raw GeoJSON, independent of the geo crate: even-odd over all rings.
@@ -74,17 +72,24 @@ fn contains_raw(geometry: &Value, lng: f64, lat: f64) -> bool {
 
 #[test]
 fn imports_the_demo_city_quickly_and_idempotently() {
-    let db = fresh("import");
-    let regions = import(&db, Dataset::Regions, Format::Csv, &demo("regions.csv")).unwrap();
+    let db = fresh();
+    let (files, whole) = (["regions.csv", "grids.geojson", "staff.csv", "addresses.csv"].map(demo), Instant::now());
+    let regions = import(&db, Dataset::Regions, Format::Csv, &files[0]).unwrap();
     assert_eq!((regions.rows, regions.version, regions.unchanged), (1677, 1, false));
-    let t = std::time::Instant::now();
-    let grids = import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
+    let t = Instant::now();
+    let grids = import(&db, Dataset::Grids, Format::Json, &files[1]).unwrap();
     assert_eq!(grids.rows, 9207);
     assert!(t.elapsed().as_secs_f64() < 10.0, "Nantong's grids import in under 10 s natively");
     let stages: Vec<&str> = grids.stages.iter().map(|s| s.stage).collect();
     assert_eq!(stages, ["parse", "validate", "write"]);
-    assert_eq!(import(&db, Dataset::Staff, Format::Csv, &demo("staff.csv")).unwrap().rows, 15283);
-    assert_eq!(import(&db, Dataset::Addresses, Format::Csv, &demo("addresses.csv")).unwrap().rows, 40336);
+    let staff = import(&db, Dataset::Staff, Format::Csv, &files[2]).unwrap();
+    assert_eq!(staff.rows, 15283);
+    let addresses = import(&db, Dataset::Addresses, Format::Csv, &files[3]).unwrap();
+    assert_eq!(addresses.rows, 40336);
+    let whole = whole.elapsed().as_secs_f64();
+    let took = [&regions, &grids, &staff, &addresses].map(|r| format!("{} {:.0} ms", r.dataset, r.total_ms));
+    eprintln!("{:?}: the demo city imported in {whole:.2} s ({})", db.dialect(), took.join(", "));
+    assert!(whole < 20.0, "the whole demo city imports in under 20 s natively, on either engine");
 
     let again = import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
     assert!(again.unchanged, "re-importing the same file is a no-op");
@@ -251,7 +256,7 @@ fn accuracy_lists_neighbours_and_outside_points_find_the_nearest() {
 
 #[test]
 fn a_failed_import_changes_nothing_and_the_previous_version_stays_readable() {
-    let db = city("versions");
+    let db = city();
     let mut grids: Value = grids_json().clone();
     // A bad file: one grid loses a vertex, another gets a duplicate code.
     grids["features"][3]["geometry"]["coordinates"][0].as_array_mut().unwrap().truncate(2);
@@ -287,7 +292,7 @@ fn a_failed_import_changes_nothing_and_the_previous_version_stays_readable() {
     assert_eq!(rtree.scalar().and_then(|v| v.as_i64()), Some(2 * 9207));
 }
 
-fn expect_invalid(db: &NativeDb, dataset: Dataset, format: Format, body: &[u8]) -> Vec<(String, String)> {
+fn expect_invalid(db: &TestDb, dataset: Dataset, format: Format, body: &[u8]) -> Vec<(String, String)> {
     match import(db, dataset, format, body) {
         Err(ImportError::Invalid { errors, .. }) => errors.into_iter().map(|e| (e.pointer, e.code)).collect(),
         other => panic!("expected invalid, got {other:?}"),
@@ -296,7 +301,7 @@ fn expect_invalid(db: &NativeDb, dataset: Dataset, format: Format, body: &[u8]) 
 
 #[test]
 fn every_validation_error_is_reported_with_its_pointer() {
-    let db = fresh("validation");
+    let db = fresh();
     assert!(matches!(import(&db, Dataset::Grids, Format::Json, b"{}"), Err(ImportError::MissingDependency("regions"))));
     let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n320613001000,新城桥街道,town,320613000000\n320613001001,宁河社区,community,320613001000\n\
                    32061300100X,坏,community,320613001000\n320613001001,重复,community,320613001000\n320613001002,无级,village,320613001000\n320613001003,孤儿,community,320613009000\n320613001004,错级,community,320613000000\n";
@@ -408,7 +413,7 @@ fn the_demo_city_audits_clean_district_by_district() {
 #[test]
 fn the_audit_reports_each_planted_defect() {
     use wangge_registry::audit::{audit, put_outline};
-    let db = fresh("audit");
+    let db = fresh();
     let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n320613001000,街道,town,320613000000\n320613001001,社区,community,320613001000\n";
     import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();
     // Cells of 0.001° (about 100 m) near (120.8, 32.0).

@@ -70,9 +70,18 @@ CREATE TABLE grids (
 );
 CREATE UNIQUE INDEX grids_code ON grids (version, code);
 
--- Bounding boxes of every stored grid, for point location (SQLite's R*Tree). Queries put it
--- first with CROSS JOIN, so only the grids near a point are read.
-CREATE VIRTUAL TABLE grids_rtree USING rtree(id, min_lng, max_lng, min_lat, max_lat);
+-- Bounding boxes of every stored grid, for point location: SQLite's R*Tree as a table
+-- with a GiST index on each row's box (PostgreSQL's built-in geometric `box`), so only the
+-- grids near a point are read. Same columns as SQLite's, so both engines write it alike;
+-- `wangge_registry::index` holds the two forms of the query.
+CREATE TABLE grids_rtree (
+    id BIGINT PRIMARY KEY,
+    min_lng DOUBLE PRECISION NOT NULL,
+    max_lng DOUBLE PRECISION NOT NULL,
+    min_lat DOUBLE PRECISION NOT NULL,
+    max_lat DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX grids_rtree_box ON grids_rtree USING gist (box(point(min_lng, min_lat), point(max_lng, max_lat)));
 
 CREATE TABLE staff (
     version BIGINT NOT NULL,
@@ -101,8 +110,13 @@ CREATE TABLE addresses (
 CREATE INDEX addresses_exact ON addresses (version, address);
 CREATE INDEX addresses_normalized ON addresses (version, normalized);
 
--- Trigram index of normalised addresses for fuzzy matching; rowid = addresses.id.
-CREATE VIRTUAL TABLE addresses_fts USING fts5(normalized, tokenize = 'trigram');
+-- Trigram index of normalised addresses for fuzzy matching, as SQLite's FTS5 trigram table
+-- indexes them: every run of three characters. Built-in GIN over an array, not pg_trgm,
+-- whose trigrams are words' and, in a database whose LC_CTYPE is C, leave out every
+-- Chinese character. `wangge_registry::index` queries it.
+CREATE FUNCTION address_trigrams(normalized TEXT) RETURNS TEXT[] LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ARRAY(SELECT DISTINCT substr(normalized, i, 3) FROM generate_series(1, char_length(normalized) - 2) AS i);
+CREATE INDEX addresses_trigrams ON addresses USING gin (address_trigrams(normalized));
 
 -- District (or any region's) outlines for the coverage audit; replaced, not versioned.
 CREATE TABLE region_outlines (

@@ -158,12 +158,12 @@ mod tests {
         // No heartbeat for the stale timeout: the import died, and the next one takes over.
         let second = claim(&db, "staff", 2 * STALE_AFTER_MS).unwrap();
         // The first import, should it wake, may not write: its claim is gone.
-        db.execute("BEGIN IMMEDIATE", &[]).unwrap();
+        db.begin().unwrap();
         assert!(matches!(first.give_up_in(&db), Err(ImportError::InProgress { dataset, .. }) if dataset == "staff"));
         db.execute("ROLLBACK", &[]).unwrap();
         first.release(&db);
         assert!(matches!(claim(&db, "grids", 2 * STALE_AFTER_MS), Err(ImportError::InProgress { .. })));
-        db.execute("BEGIN IMMEDIATE", &[]).unwrap();
+        db.begin().unwrap();
         second.give_up_in(&db).unwrap();
         db.execute("COMMIT", &[]).unwrap();
         claim(&db, "grids", 2 * STALE_AFTER_MS).unwrap();

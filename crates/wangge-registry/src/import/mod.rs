@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use wangge_core::FieldError;
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 
+pub(crate) use write::insert_all;
 pub use write::insert_grid;
 
 use claim::Claim;
