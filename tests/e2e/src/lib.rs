@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 pub mod fake;
 pub mod load;
+pub mod replica;
 pub mod synthetic;
 
 pub use wangge_host::testing::*;
@@ -94,9 +95,10 @@ impl Suite {
 
     /// The first column of the first row of a query on `label`, as an integer.
     pub fn sql_i64(&self, label: &str, sql: &str, params: &[wangge_core::SqlValue]) -> i64 {
-        self.sql(label, sql, params).scalar().and_then(wangge_core::SqlValue::as_i64).unwrap_or_else(|| {
-            panic!("{label}: `{sql}` gave no integer")
-        })
+        self.sql(label, sql, params)
+            .scalar()
+            .and_then(wangge_core::SqlValue::as_i64)
+            .unwrap_or_else(|| panic!("{label}: `{sql}` gave no integer"))
     }
 
     /// A value of the key-value store `default`, on either profile.
@@ -409,12 +411,17 @@ pub fn city_template() -> &'static CityTemplate {
 
 /// The suite on a fresh copy of the demo city, with Spin variables set.
 pub fn start_city(test: &str, variables: &[(&str, &str)]) -> Suite {
+    start_with(city_options(test, variables))
+}
+
+/// What [`start_city`] starts: for tests that start more replicas of the same suite.
+pub fn city_options(test: &str, variables: &[(&str, &str)]) -> AppOptions {
     let mut options = options(test, &[]);
     copy_city(&mut options);
     for (name, value) in variables {
         options.variables.insert((*name).to_owned(), (*value).to_owned());
     }
-    start_with(options)
+    options
 }
 
 /// Gives the suite `options` would start a copy of the loaded demo city

@@ -369,8 +369,11 @@ fn an_unreadable_fact_fails_the_run_and_stores_nothing() {
     let before = stored_results(&suite);
     assert!(before.iter().any(|r| r.starts_with("runs: ")), "October's run is stored: {before:?}");
 
-    let changed =
-        suite.sql("case_routing", "UPDATE cases SET state = 'bogus' WHERE id = ?1 RETURNING id", &[case.as_str().into()]);
+    let changed = suite.sql(
+        "case_routing",
+        "UPDATE cases SET state = 'bogus' WHERE id = ?1 RETURNING id",
+        &[case.as_str().into()],
+    );
     assert_eq!(changed.rows.len(), 1, "the one case's row");
     // October again, and November, where the case (still open) is a fact too.
     for month in ["2026-10", "2026-11"] {

@@ -199,7 +199,10 @@ fn hold_lock(suite: &Suite, label: &str, reads: bool, ms: u64) -> std::thread::J
 /// is a 503 `storage_unavailable` with `Retry-After`, and nothing changes.
 #[test]
 fn a_locked_database_is_waited_for_up_to_5_s_then_a_503() {
-    if !runs_on(Profile::Embedded, "SQLite's file locks; on PostgreSQL writers lock rows, raced in tests/e2e/tests/replicas.rs") {
+    if !runs_on(
+        Profile::Embedded,
+        "SQLite's file locks; on PostgreSQL writers lock rows, raced in tests/e2e/tests/replicas.rs",
+    ) {
         return;
     }
     let suite = start_cases("cases-locked");

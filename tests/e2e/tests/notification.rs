@@ -381,7 +381,10 @@ fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
                 "SELECT min(next_attempt_at) FROM deliveries WHERE case_id = ?",
                 &[case_id.as_str().into()],
             );
-            assert_eq!(next.scalar().and_then(wangge_core::SqlValue::as_str), Some(wangge_core::time::render(until).as_str()));
+            assert_eq!(
+                next.scalar().and_then(wangge_core::SqlValue::as_str),
+                Some(wangge_core::time::render(until).as_str())
+            );
         }
         None => {
             assert_eq!(pass["delivered"].as_i64(), Some(to_grid + 1), "{pass}: the grid's staff, and the reporter");

@@ -51,12 +51,17 @@ fn agent() -> ureq::Agent {
 
 /// One request: `headers` as pairs, `body` sent as is.
 pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
+    try_request(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// [`request`] to a server that may be gone: a failed connection is an `Err`.
+pub fn try_request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Result<Reply, String> {
     let mut builder = http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
     let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).unwrap();
-    let response = agent().run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let response = agent().run(request).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -64,7 +69,7 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
         .collect();
     let body = response.into_body().read_to_string().unwrap_or_default();
-    Reply { status, headers, body }
+    Ok(Reply { status, headers, body })
 }
 
 pub fn get(url: &str) -> Reply {

@@ -209,6 +209,13 @@ impl PostgresServer {
         self.spawn();
     }
 
+    /// Starts a server [`PostgresServer::stop`]ped earlier again, on the same port and data.
+    pub fn restart_stopped(&mut self) {
+        if self.child.is_none() {
+            self.spawn();
+        }
+    }
+
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -408,7 +415,8 @@ pub fn fresh_database(name: &str) -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let server = shared_postgres();
-    let clean: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let clean: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     let database = format!("{}_{}", &clean[..clean.len().min(40)], NEXT.fetch_add(1, Ordering::SeqCst));
     server.create_database(&database);
     server.url(&database)

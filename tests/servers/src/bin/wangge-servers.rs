@@ -24,7 +24,8 @@ fn main() {
     let dir = dir.unwrap_or_else(|| usage("--dir is required"));
     let dir = std::path::absolute(&dir).unwrap_or(dir);
     // fsync on: this server keeps a city's state, and benchmarks measure real commits.
-    let postgres = PostgresServer::start_in(&dir.join("postgres"), pg_port, &[("fsync", "on"), ("max_connections", "400")]);
+    let postgres =
+        PostgresServer::start_in(&dir.join("postgres"), pg_port, &[("fsync", "on"), ("max_connections", "400")]);
     let redis = RedisServer::start_in(&dir.join("redis"), redis_port);
     println!("POSTGRES_URL=postgres://postgres@127.0.0.1:{}", postgres.port);
     println!("REDIS_URL={}", redis.url());
