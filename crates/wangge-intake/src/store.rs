@@ -122,8 +122,12 @@ pub fn admit(
             let minute = now.timestamp().div_euclid(60);
             let count = db
                 .execute(
+                    // Counted in one statement: the row is locked from the increment to
+                    // the commit, so concurrent requests count one after another. The
+                    // table's name qualifies `count`, which PostgreSQL would otherwise also
+                    // find in `excluded`.
                     "INSERT INTO rate_windows (key_id, minute, count) VALUES (?, ?, 1) \
-                     ON CONFLICT (key_id, minute) DO UPDATE SET count = count + 1 RETURNING count",
+                     ON CONFLICT (key_id, minute) DO UPDATE SET count = rate_windows.count + 1 RETURNING count",
                     &[key_id.as_str().into(), minute.into()],
                 )?
                 .scalar()
@@ -376,6 +380,10 @@ fn select(db: &impl Sql, tail: &str, params: &[SqlValue]) -> Result<Vec<Stored>,
         .collect())
 }
 
+/// Replicas on PostgreSQL writing at the same moment.
+#[cfg(test)]
+mod replicas;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,15 +393,15 @@ mod tests {
         TestDb::migrated(&crate::SCHEMA)
     }
 
-    fn event(id: &str) -> Event {
+    pub(super) fn event(id: &str) -> Event {
         Event::example(id, "南通市崇川区", "2026-11-26T09:00:00+08:00")
     }
 
-    fn now() -> DateTime<Utc> {
+    pub(super) fn now() -> DateTime<Utc> {
         wangge_core::time::parse("2026-11-26T09:00:00+08:00").unwrap()
     }
 
-    fn offer<'a>(e: &'a Event, r: &'a Reporter, key: Option<&str>, hash: &'a str) -> Admission<'a> {
+    pub(super) fn offer<'a>(e: &'a Event, r: &'a Reporter, key: Option<&str>, hash: &'a str) -> Admission<'a> {
         Admission {
             event: e,
             reporter: r,
@@ -488,6 +496,31 @@ mod tests {
     fn backoff_doubles_to_ten_minutes() {
         let secs: Vec<i64> = (1..=10).map(|a| backoff(a).num_seconds()).collect();
         assert_eq!(secs, vec![5, 10, 20, 40, 80, 160, 320, 600, 600, 600]);
+    }
+
+    #[test]
+    fn reads_by_time_category_and_id_keep_their_order() {
+        let db = db();
+        let r = Reporter::default();
+        let mut events: Vec<Event> = (1..=3).map(|i| event(&format!("e{i}"))).collect();
+        events[0].reported_at = "2026-11-26T08:00:00+08:00".into();
+        events[1].reported_at = "2026-11-26T09:00:00+08:00".into();
+        events[2].reported_at = "2026-11-26T10:00:00+08:00".into();
+        events[2].category = "A01".into();
+        let offers: Vec<Admission<'_>> = events.iter().map(|e| offer(e, &r, None, "h")).collect();
+        admit(&db, &Guard::default(), &offers, now()).unwrap().unwrap();
+        let ids = |found: Vec<Stored>| found.into_iter().map(|s| s.event.id).collect::<Vec<_>>();
+        let (from, to) = ("2026-11-26T08:00:00+08:00", "2026-11-26T10:00:01+08:00");
+        assert_eq!(ids(received_between(&db, from, to, &[], 10).unwrap()), ["e3", "e2", "e1"], "newest first");
+        assert_eq!(ids(received_between(&db, from, to, &["B05".into()], 10).unwrap()), ["e2", "e1"]);
+        assert_eq!(
+            ids(received_between(&db, from, "2026-11-26T10:00:00+08:00", &[], 1).unwrap()),
+            ["e2"],
+            "[from, to)"
+        );
+        let asked = ["e3".to_owned(), "nope".to_owned(), "e1".to_owned()];
+        assert_eq!(ids(by_ids(&db, &asked).unwrap()), ["e3", "e1"], "in the order asked, unknown ids left out");
+        assert_eq!(pending(&db).unwrap(), (3, Some("2026-11-26T08:00:00+08:00".to_owned())));
     }
 
     #[test]
