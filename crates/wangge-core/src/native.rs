@@ -68,7 +68,8 @@ impl Sql for NativeDb {
 /// `tokio-postgres` Spin uses): statements rewritten by [`crate::dialect::postgres`],
 /// values converted as the functions' Spin glue converts them.
 pub struct NativePg {
-    client: std::cell::RefCell<postgres::Client>,
+    /// Boxed: the client is large, and [`TestDb`] holds either connection.
+    client: std::cell::RefCell<Box<postgres::Client>>,
     conflict: std::cell::Cell<bool>,
     /// Where it connected: [`TestDb::connect_again`] opens another connection there.
     url: String,
@@ -79,7 +80,7 @@ impl NativePg {
         let client = postgres::Client::connect(url, postgres::NoTls)
             .map_err(|e| StorageError::Unavailable(format!("{url}: {e}")))?;
         Ok(NativePg {
-            client: std::cell::RefCell::new(client),
+            client: std::cell::RefCell::new(Box::new(client)),
             conflict: std::cell::Cell::new(false),
             url: url.to_owned(),
         })
