@@ -1,11 +1,12 @@
 //! The outbox and its deliveries. A message is resolved into one delivery per channel;
-//! a delivery is claimed in a transaction before it is sent, so concurrent dispatchers
+//! a delivery is claimed before it is sent, so concurrent dispatchers
 //! never send one twice; every try is recorded; past the last try it is dead, listed,
 //! and can be requeued.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
+use wangge_core::dialect::Dialect;
 use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
 use wangge_core::time::render;
 
@@ -125,9 +126,13 @@ pub struct Delivery {
     pub payload: Value,
 }
 
-/// Claims up to `limit` due deliveries for dispatcher `claim`, in one transaction:
-/// pending ones whose time has come, and sending ones whose claim has lapsed (a
-/// dispatcher that died mid-send). Nobody else sends them while the lease holds.
+/// Claims up to `limit` due deliveries for dispatcher `claim`: pending ones whose time
+/// has come, and sending ones whose claim has lapsed (a dispatcher that died mid-send).
+/// Nobody else sends them while the lease holds.
+///
+/// The claim is one statement ([`claim_statement`]), so its own transaction on either
+/// engine; what the claimed deliveries say is read after it, from rows the lease now
+/// keeps to this dispatcher.
 pub fn claim(
     db: &impl Sql,
     claim: &str,
@@ -136,29 +141,51 @@ pub fn claim(
     lease: Duration,
 ) -> Result<Vec<Delivery>, StorageError> {
     let at = render(now);
-    db.transaction(|db| {
-        let rows = db.execute(
-            "UPDATE deliveries SET state = 'sending', claim = ?1, lease_until = ?2, attempts = attempts + 1 \
-             WHERE id IN ( \
-               SELECT id FROM (SELECT id, next_attempt_at AS t FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?3 \
-                               UNION ALL \
-                               SELECT id, lease_until AS t FROM deliveries WHERE state = 'sending' AND lease_until < ?3) \
-               ORDER BY t LIMIT ?4) \
-             RETURNING id",
-            &[claim.into(), render(now + lease).into(), at.as_str().into(), (limit as i64).into()],
-        )?;
-        if rows.rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = rows.rows.iter().filter_map(|r| text(&r[0])).collect();
-        let details = db.execute(
-            "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.urgent, d.attempts, o.kind, o.recipient_kind, o.payload \
-             FROM deliveries d JOIN outbox o ON o.id = d.message_id \
-             WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id",
-            &[serde_json::to_string(&ids).unwrap_or_default().into()],
-        )?;
-        Ok(deliveries_from(&details))
-    })
+    let rows = db.execute(
+        &claim_statement(db.dialect()),
+        &[claim.into(), render(now + lease).into(), at.as_str().into(), (limit as i64).into()],
+    )?;
+    if rows.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = rows.rows.iter().filter_map(|r| text(&r[0])).collect();
+    let details = db.execute(
+        "SELECT d.id, d.message_id, d.case_id, d.channel, d.address, d.urgent, d.attempts, o.kind, o.recipient_kind, o.payload \
+         FROM deliveries d JOIN outbox o ON o.id = d.message_id \
+         WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id",
+        &[serde_json::to_string(&ids).unwrap_or_default().into()],
+    )?;
+    Ok(deliveries_from(&details))
+}
+
+/// The claim (`?1` the dispatcher, `?2` its lease's end, `?3` now, `?4` how many): the
+/// earliest due of the pending deliveries and of the lapsed claims, each kind read from
+/// its own partial index, taken in one `UPDATE … RETURNING`.
+///
+/// Which engine decides how two dispatchers on two replicas are kept apart, here and
+/// nowhere else. SQLite runs one writer at a time, so the statement alone is enough.
+/// On PostgreSQL each candidate row is locked as it is picked, and rows another
+/// dispatcher's claim has locked are passed over (`FOR UPDATE SKIP LOCKED`): a row is
+/// taken by one claim only, and at `READ COMMITTED` (a statement's own transaction)
+/// a row another claim took while this one ran is checked again and left out, so
+/// concurrent claims take different rows without waiting for or failing each other.
+fn claim_statement(dialect: Dialect) -> String {
+    let lock = match dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
+    format!(
+        "UPDATE deliveries SET state = 'sending', claim = ?1, lease_until = ?2, attempts = attempts + 1 \
+         WHERE id IN ( \
+           SELECT id FROM ( \
+             SELECT id, t FROM (SELECT id, next_attempt_at AS t FROM deliveries \
+                                WHERE state = 'pending' AND next_attempt_at <= ?3 ORDER BY next_attempt_at LIMIT ?4{lock}) AS pending \
+             UNION ALL \
+             SELECT id, t FROM (SELECT id, lease_until AS t FROM deliveries \
+                                WHERE state = 'sending' AND lease_until < ?3 ORDER BY lease_until LIMIT ?4{lock}) AS lapsed \
+           ) AS due ORDER BY t LIMIT ?4) \
+         RETURNING id"
+    )
 }
 
 fn deliveries_from(rows: &Rows) -> Vec<Delivery> {
@@ -339,7 +366,8 @@ impl Verdict {
 /// How many deliveries are due now, and how many wait for later.
 pub fn backlog(db: &impl Sql, now: DateTime<Utc>) -> Result<(i64, i64), StorageError> {
     let rows = db.execute(
-        "SELECT coalesce(sum(next_attempt_at <= ?), 0), count(*) FROM deliveries WHERE state = 'pending'",
+        "SELECT coalesce(sum(CASE WHEN next_attempt_at <= ? THEN 1 ELSE 0 END), 0), count(*) FROM deliveries \
+         WHERE state = 'pending'",
         &[render(now).into()],
     )?;
     let r = rows.rows.first();
@@ -433,184 +461,8 @@ pub fn trace(db: &impl Sql, region_prefix: &str, case_id: &str) -> Result<Vec<Va
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use wangge_core::native::TestDb;
+mod tests;
 
-    fn db() -> TestDb {
-        TestDb::migrated(&crate::SCHEMA)
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        wangge_core::time::parse(s).unwrap()
-    }
-
-    fn enqueue(db: &TestDb, id: &str, recipient_kind: &str, urgency: &str) {
-        db.execute(
-            "INSERT INTO outbox (id, idempotency_key, kind, case_id, recipient_kind, recipient_id, recipient_phone, \
-             recipient_openid, urgency, payload, created_at) VALUES (?, ?, 'case_accepted', 'c1', ?, 'r1', '13800000001', 'oX', ?, '{}', ?)",
-            &[id.into(), id.into(), recipient_kind.into(), urgency.into(), "2026-11-26T10:00:00+08:00".into()],
-        )
-        .unwrap();
-    }
-
-    fn plan(message: &Message, now: DateTime<Utc>) -> Plan {
-        let contact =
-            crate::route::Contact { phone: message.phone.clone(), wechat_openid: message.wechat_openid.clone() };
-        Plan {
-            message_id: message.id.clone(),
-            case_id: message.case_id.clone(),
-            urgent: message.urgent,
-            deliveries: crate::route::channels(
-                &message.recipient_kind,
-                &message.recipient_id,
-                message.urgent,
-                &contact,
-            ),
-            not_before: not_before(&message.recipient_kind, message.urgent, now),
-        }
-    }
-
-    #[test]
-    fn a_claimed_delivery_is_not_claimed_again_until_its_lease_lapses() {
-        let db = db();
-        enqueue(&db, "m1", "reporter", "urgent");
-        let now = at("2026-11-26T10:00:00+08:00");
-        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, now)).collect();
-        assert_eq!(expand(&db, &plans, now).unwrap(), (2, 0), "urgent: WeChat and SMS");
-        assert!(unresolved(&db, 10).unwrap().is_empty());
-        let lease = Duration::seconds(60);
-        let first = claim(&db, "a", now, 10, lease).unwrap();
-        assert_eq!(first.len(), 2);
-        assert!(claim(&db, "b", now, 10, lease).unwrap().is_empty(), "a concurrent dispatcher gets nothing");
-        // Dispatcher `a` died: after its lease another takes over, and `a`'s late word is ignored.
-        let later = now + Duration::seconds(61);
-        let second = claim(&db, "b", later, 10, lease).unwrap();
-        assert_eq!((second.len(), second[0].attempt), (2, 2));
-        let mut jitter = || 0.0;
-        let late = record(
-            &db,
-            "a",
-            &[(&first[0], Outcome::Delivered { status: Some(200) })],
-            later,
-            &Retry::default(),
-            &mut jitter,
-        )
-        .unwrap();
-        assert_eq!(late, Tally::default());
-        let tally = record(
-            &db,
-            "b",
-            &[
-                (&second[0], Outcome::Delivered { status: Some(200) }),
-                (&second[1], Outcome::Retry { status: Some(503), detail: "busy".into() }),
-            ],
-            later,
-            &Retry::default(),
-            &mut jitter,
-        )
-        .unwrap();
-        assert_eq!((tally.delivered, tally.retried), (1, 1));
-        let (due, waiting) = backlog(&db, later).unwrap();
-        assert_eq!((due, waiting), (0, 1));
-        let trace = trace(&db, "", "c1").unwrap();
-        assert_eq!(trace[0]["deliveries"].as_array().unwrap().len(), 2);
-    }
-
-    #[test]
-    fn retries_back_off_and_go_dead_after_the_last_try_then_can_be_requeued() {
-        let db = db();
-        enqueue(&db, "m1", "centre", "normal");
-        let mut now = at("2026-11-26T10:00:00+08:00");
-        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, now)).collect();
-        expand(&db, &plans, now).unwrap();
-        let mut jitter = || 0.5;
-        for attempt in 1..=3 {
-            let claimed = claim(&db, "d", now, 10, Duration::seconds(60)).unwrap();
-            assert_eq!((claimed.len(), claimed[0].attempt), (1, attempt));
-            let retry = Outcome::Retry { status: Some(500), detail: "down".into() };
-            let tally = record(
-                &db,
-                "d",
-                &[(&claimed[0], retry)],
-                now,
-                &Retry { max_attempts: 3, first_backoff_seconds: 10 },
-                &mut jitter,
-            )
-            .unwrap();
-            if attempt < 3 {
-                assert_eq!(tally.retried, 1);
-                // Not due before its backoff: 10 s doubling, with half of it jittered.
-                assert!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap().is_empty());
-                // Due once the backoff has passed, to the second it is stored to (rounded up).
-                now = up_to_the_second(now + backoff(attempt, 0.5, 10));
-            } else {
-                assert_eq!(tally.dead, 1);
-            }
-        }
-        let dead = dead(&db, "", "", 10).unwrap();
-        assert_eq!(dead.len(), 1);
-        let id = dead[0]["id"].as_str().unwrap().to_owned();
-        assert!(!requeue(&db, "320612", &id, now).unwrap(), "not in the key's region");
-        assert!(requeue(&db, "", &id, now).unwrap());
-        assert!(!requeue(&db, "", &id, now).unwrap(), "only a dead one");
-        assert_eq!(claim(&db, "d", now, 10, Duration::seconds(60)).unwrap()[0].attempt, 1);
-    }
-
-    #[test]
-    fn quiet_hours_hold_non_urgent_messages_to_people_and_unreachable_ones_die() {
-        let db = db();
-        enqueue(&db, "m1", "reporter", "normal");
-        enqueue(&db, "m2", "reporter", "urgent");
-        enqueue(&db, "m3", "centre", "normal");
-        db.execute("INSERT INTO outbox (id, idempotency_key, kind, recipient_kind, recipient_id, urgency, payload, created_at) \
-                    VALUES ('m4', 'm4', 'case_closed', 'reporter', 'c2', 'normal', '{}', '2026-11-26T10:00:00+08:00')", &[]).unwrap();
-        let night = at("2026-11-26T23:00:00+08:00");
-        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, night)).collect();
-        assert_eq!(expand(&db, &plans, night).unwrap(), (4, 1), "m4 has neither phone nor openid");
-        let claimed = claim(&db, "d", night, 10, Duration::seconds(60)).unwrap();
-        let now_due: Vec<String> = claimed.iter().map(|d| d.message_id.clone()).collect();
-        assert!(now_due.contains(&"m2".to_owned()) && now_due.contains(&"m3".to_owned()));
-        let sent: Vec<(&Delivery, Outcome)> =
-            claimed.iter().map(|d| (d, Outcome::Delivered { status: Some(200) })).collect();
-        record(&db, "d", &sent, night, &Retry::default(), &mut || 0.0).unwrap();
-        assert!(!now_due.contains(&"m1".to_owned()), "a non-urgent message to a person waits for 07:00");
-        let morning = claim(&db, "d", at("2026-11-27T07:00:00+08:00"), 10, Duration::seconds(60)).unwrap();
-        assert_eq!(morning.iter().map(|d| d.message_id.as_str()).collect::<Vec<_>>(), vec!["m1"]);
-        let dead_reason: Option<String> = db
-            .execute("SELECT dead_reason FROM outbox WHERE id = 'm4'", &[])
-            .unwrap()
-            .scalar()
-            .and_then(|v| v.as_str().map(str::to_owned));
-        assert_eq!(dead_reason.as_deref(), Some("no_contact"));
-    }
-
-    #[test]
-    fn a_retry_of_a_message_to_a_person_keeps_quiet_hours() {
-        let db = db();
-        enqueue(&db, "m1", "reporter", "normal");
-        let evening = at("2026-11-26T21:59:55+08:00");
-        let plans: Vec<Plan> = unresolved(&db, 10).unwrap().iter().map(|m| plan(m, evening)).collect();
-        expand(&db, &plans, evening).unwrap();
-        let claimed = claim(&db, "d", evening, 10, Duration::seconds(60)).unwrap();
-        assert!(!claimed.is_empty(), "before 22:00 it goes");
-        let failed: Vec<(&Delivery, Outcome)> =
-            claimed.iter().map(|d| (d, Outcome::Retry { status: Some(503), detail: "busy".into() })).collect();
-        record(&db, "d", &failed, evening, &Retry::default(), &mut || 0.5).unwrap();
-        // The backoff (10 s, 7.5 s with this jitter) would make it due at 22:00:02, inside
-        // quiet hours: at 07:00 instead.
-        assert!(claim(&db, "d", at("2026-11-27T06:59:59+08:00"), 10, Duration::seconds(60)).unwrap().is_empty());
-        assert_eq!(
-            claim(&db, "d", at("2026-11-27T07:00:00+08:00"), 10, Duration::seconds(60)).unwrap().len(),
-            claimed.len()
-        );
-    }
-
-    #[test]
-    fn a_stored_retry_time_is_never_before_its_backoff() {
-        let t = at("2026-11-26T10:00:01+08:00") + Duration::milliseconds(600);
-        assert_eq!(render(up_to_the_second(t)), "2026-11-26T10:00:02+08:00", "rounded up, not down");
-        let whole = at("2026-11-26T10:00:01+08:00");
-        assert_eq!(up_to_the_second(whole), whole, "a whole second stays");
-    }
-}
+/// Dispatchers on PostgreSQL claiming at the same moment.
+#[cfg(test)]
+mod replicas;
