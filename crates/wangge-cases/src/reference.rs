@@ -377,7 +377,8 @@ pub fn department(db: &impl Sql, code: &str) -> Result<Option<Department>, Stora
 }
 
 /// The department of `kind` that handles a case in `community`: the town's, or the
-/// district's when the town has none (部门报到).
+/// district's when the town has none (部门报到); of two alike, the first by code, on
+/// either engine.
 pub fn department_for(db: &impl Sql, kind: &str, community: &str) -> Result<Option<Department>, StorageError> {
     if community.len() != 12 {
         return Ok(None);
@@ -385,7 +386,7 @@ pub fn department_for(db: &impl Sql, kind: &str, community: &str) -> Result<Opti
     let (town, district) = (wangge_core::region::town_of(community), wangge_core::region::district_of(community));
     let rows = db.execute(
         "SELECT dept_code, name, kind, region_code, level, duty_phone FROM departments WHERE kind = ? AND region_code IN (?, ?) \
-         ORDER BY CASE level WHEN 'town' THEN 0 ELSE 1 END LIMIT 1",
+         ORDER BY CASE level WHEN 'town' THEN 0 ELSE 1 END, dept_code LIMIT 1",
         &[kind.into(), town.into(), district.into()],
     )?;
     Ok(departments_from(rows).into_iter().next())

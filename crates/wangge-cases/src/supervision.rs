@@ -127,7 +127,8 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
     })
 }
 
-/// The grid heads of a batch of cases (ordered by id), in one read.
+/// The grid heads of a batch of cases (ordered by id), in one read; of two heads of one
+/// case, the last by staff id, on either engine.
 fn grid_heads(db: &impl Sql, cases: &[Case]) -> Result<HashMap<String, String>, StorageError> {
     let (first, last) = (
         cases.first().map(|c| c.id.clone()).unwrap_or_default(),
@@ -135,7 +136,8 @@ fn grid_heads(db: &impl Sql, cases: &[Case]) -> Result<HashMap<String, String>, 
     );
     Ok(db
         .execute(
-            "SELECT case_id, staff_id FROM case_staff WHERE case_id >= ? AND case_id <= ? AND role = 'grid_head'",
+            "SELECT case_id, staff_id FROM case_staff WHERE case_id >= ? AND case_id <= ? AND role = 'grid_head' \
+             ORDER BY case_id, staff_id",
             &[first.into(), last.into()],
         )?
         .rows
