@@ -376,10 +376,12 @@ pub fn shared_postgres() -> &'static PostgresServer {
         std::thread::Builder::new()
             .name("shared-postgres".into())
             .spawn(move || {
-                let server: &'static PostgresServer = Box::leak(Box::new(PostgresServer::start_with(
-                    "shared",
-                    &[("max_connections", "400"), ("shared_buffers", "64MB")],
-                )));
+                // `WANGGE_PG_SETTINGS=fsync=on,…` adds settings: the benchmarks measure real commits.
+                let extra = std::env::var("WANGGE_PG_SETTINGS").unwrap_or_default();
+                let mut settings = vec![("max_connections", "400"), ("shared_buffers", "64MB")];
+                settings.extend(extra.split(',').filter_map(|pair| pair.split_once('=')));
+                let server: &'static PostgresServer =
+                    Box::leak(Box::new(PostgresServer::start_with("shared", &settings)));
                 tx.send(server).expect("the starting test waits");
                 loop {
                     std::thread::park();

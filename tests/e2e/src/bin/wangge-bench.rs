@@ -17,7 +17,8 @@ struct Args {
     facts_cases: usize,
     dispatch_messages: usize,
     year_cases: usize,
-    /// `--only actions|intake|notification|assessment`: the baselines and that, nothing else.
+    /// `--only actions|intake|locate|replicas|notification|assessment`: the baselines and
+    /// that, nothing else.
     only: Option<String>,
 }
 
@@ -44,10 +45,12 @@ fn args() -> Args {
             "--dispatch-messages" => args.dispatch_messages = value(),
             "--year-cases" => args.year_cases = value(),
             "--only" => match it.next().as_deref() {
-                Some(group @ ("actions" | "intake" | "notification" | "assessment")) => {
+                Some(group @ ("actions" | "intake" | "notification" | "assessment" | "locate" | "replicas")) => {
                     args.only = Some(group.to_owned())
                 }
-                other => panic!("--only takes `actions`, `intake`, `notification` or `assessment`, not {other:?}"),
+                other => panic!(
+                    "--only takes `actions`, `intake`, `locate`, `replicas`, `notification` or `assessment`, not {other:?}"
+                ),
             },
             other => panic!(
                 "unknown argument {other}: use --seconds N --clients N --city-grids N --sweep-cases N --facts-cases N --dispatch-messages N --year-cases N [--only actions|intake|notification|assessment]"
@@ -58,8 +61,8 @@ fn args() -> Args {
 }
 
 /// Paced rates, requests per second over 16 clients: case actions and intake.
-const ACTION_RATES: [f64; 3] = [100.0, 200.0, 300.0];
-const INTAKE_RATES: [f64; 3] = [25.0, 50.0, 100.0];
+const ACTION_RATES: [f64; 3] = [50.0, 100.0, 200.0];
+const INTAKE_RATES: [f64; 3] = [50.0, 100.0, 200.0];
 
 /// The trivial component, measured each way a figure of the run is: a closed loop at
 /// full concurrency and at one client, and paced at each rate a figure is paced at.
@@ -162,10 +165,18 @@ fn action_figures(clients: usize, duration: Duration) -> (Suite, Vec<Figure>) {
 }
 
 /// Between figures: the WAL an earlier run left behind is folded into the database
-/// file, so that no figure pays for the checkpoint of the one before it.
+/// file (SQLite), or written out to the tables (PostgreSQL's `CHECKPOINT`), so that no
+/// figure pays for the checkpoint of the one before it.
 fn settle(suite: &Suite, labels: &[&str]) {
-    for label in labels {
-        suite.database(label).query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+    match profile() {
+        Profile::Embedded => {
+            for label in labels {
+                suite.database(label).query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("checkpoint");
+            }
+        }
+        Profile::Cluster => {
+            suite.sql(labels[0], "CHECKPOINT", &[]);
+        }
     }
 }
 
@@ -177,6 +188,20 @@ fn cases_app(name: &str) -> Suite {
     let app = start_with(options);
     app.load_reference();
     app
+}
+
+/// A resident's report at a point of `points`, posted to `urls` in turn: for the replica
+/// figure, where every answer with an event id counts.
+fn intake_shot(urls: Vec<String>, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Shot> {
+    let auth = bearer(OPERATOR_KEY);
+    Arc::new(move |agent: &ureq::Agent, i: usize| {
+        let (lng, lat) = points[(i * 7919) % points.len()];
+        let body = format!(
+            r#"{{"source":"resident","reporter":{{"name":"测试","phone":"13800000000"}},"category":"B05","description":"bench","location":{{"lng":{lng},"lat":{lat}}}}}"#
+        );
+        let url = &urls[i % urls.len()];
+        fire(agent.post(url).header("authorization", &auth).header("content-type", "application/json").send(body.as_str()), &[201, 202])
+    })
 }
 
 /// Intake at 1, 16 and 64 clients on the demo city, and at `clients` paced at each of
@@ -252,15 +277,9 @@ fn intake_figures(
     let answered = answered.lock().unwrap();
     let distinct: std::collections::HashSet<&String> = answered.iter().collect();
     let events = suite.count("intake", "events");
-    let accepted: i64 = suite
-        .database("intake")
-        .query_row("SELECT count(*) FROM events WHERE status IN ('accepted', 'merged')", [], |r| r.get(0))
-        .unwrap();
+    let accepted = suite.sql_i64("intake", "SELECT count(*) FROM events WHERE status IN ('accepted', 'merged')", &[]);
     let cases = suite.count("case_routing", "cases");
-    let merged: i64 = suite
-        .database("case_routing")
-        .query_row("SELECT count(*) FROM cases WHERE state = 'merged'", [], |r| r.get(0))
-        .unwrap();
+    let merged = suite.sql_i64("case_routing", "SELECT count(*) FROM cases WHERE state = 'merged'", &[]);
     let lost = distinct.len() as i64 - accepted;
     let doubled = answered.len() - distinct.len() + (cases - events).max(0) as usize;
     let summary = format!(
@@ -292,8 +311,9 @@ fn dispatch_figure(messages: usize) -> String {
     let suite = start_with(options);
     assert_eq!(get(&suite.url("/v1/system/notification/health")).status, 200);
     {
-        let db = suite.database("notification");
-        db.execute_batch("BEGIN").unwrap();
+        use wangge_core::Sql;
+        let db = suite.store("notification");
+        db.execute("BEGIN", &[]).unwrap();
         let now = wangge_core::time::render(wangge_core::time::now_utc());
         for i in 0..messages {
             let (kind, recipient, id, urgency) = match i % 3 {
@@ -305,11 +325,19 @@ fn dispatch_figure(messages: usize) -> String {
                 "INSERT INTO outbox (id, idempotency_key, kind, case_id, recipient_kind, recipient_id, recipient_phone, \
                  recipient_openid, urgency, payload, created_at) VALUES (?1, ?1, ?2, ?3, ?4, ?5, '13800000000', 'oBENCH', ?6, \
                  '{\"state\":\"closed\"}', ?7)",
-                rusqlite::params![format!("m{i:08}"), kind, format!("c{i}"), recipient, id, urgency, now],
+                &[
+                    format!("m{i:08}").into(),
+                    kind.into(),
+                    format!("c{i}").into(),
+                    recipient.into(),
+                    id.into(),
+                    urgency.into(),
+                    now.as_str().into(),
+                ],
             )
             .unwrap();
         }
-        db.execute_batch("COMMIT").unwrap();
+        db.execute("COMMIT", &[]).unwrap();
     }
     let started = std::time::Instant::now();
     let mut app_ms = 0.0;
@@ -325,10 +353,7 @@ fn dispatch_figure(messages: usize) -> String {
         }
     }
     let seconds = started.elapsed().as_secs_f64();
-    let delivered: i64 = suite
-        .database("notification")
-        .query_row("SELECT count(*) FROM deliveries WHERE state = 'delivered'", [], |r| r.get(0))
-        .unwrap();
+    let delivered = suite.sql_i64("notification", "SELECT count(*) FROM deliveries WHERE state = 'delivered'", &[]);
     let received = fake.requests("/").len() - fake.token_fetches();
     format!(
         "  dispatch: {messages} messages → {delivered} deliveries in {seconds:.2} s over {passes} passes: \
@@ -344,14 +369,17 @@ fn dispatch_figure(messages: usize) -> String {
 fn assessment_figures(year_cases: usize) -> String {
     let mut options = options("bench-assessment", &[]);
     options.max_instances = 1000;
-    let dir = options.state_dir.clone().expect("state dir");
     copy_city(&mut options);
     let grids: Vec<(String, String)> = {
-        let db = rusqlite::Connection::open(dir.join("grid_lookup.db")).expect("grid lookup");
-        let mut stmt = db
-            .prepare("SELECT code, region_code FROM grids WHERE version = (SELECT max(version) FROM grids) AND kind = 'comprehensive'")
+        use wangge_core::Sql;
+        let rows = wangge_e2e::store_of(&options, "grid_lookup")
+            .execute(
+                "SELECT code, region_code FROM grids WHERE version = (SELECT max(version) FROM grids) AND kind = 'comprehensive'",
+                &[],
+            )
             .expect("grids");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("grids").map(Result::unwrap).collect()
+        let text = |v: &wangge_core::SqlValue| v.as_str().unwrap_or_default().to_owned();
+        rows.rows.iter().map(|r| (text(&r[0]), text(&r[1]))).collect()
     };
     eprintln!("generating {year_cases} cases over {} grids ...", grids.len());
     wangge_e2e::synthetic::generate_year(&wangge_e2e::store_of(&options, "case_routing"), &grids, year_cases, 2026);
@@ -394,6 +422,25 @@ fn main() {
         "wangge bench: host tests/host (wasmtime 48.0.8, pooling), {cores} cores, {} clients, {} s per figure",
         args.clients, args.seconds
     );
+    println!(
+        "profile: {}",
+        match profile() {
+            Profile::Embedded => "embedded (SQLite files, SQLite key-value)".to_owned(),
+            Profile::Cluster => format!(
+                "cluster (PostgreSQL {}, settings {:?}; Redis key-value)",
+                shared_postgres().sql("postgres", "SHOW server_version"),
+                std::env::var("WANGGE_PG_SETTINGS").unwrap_or_default()
+            ),
+        }
+    );
+    if profile() == Profile::Cluster && !matches!(args.only.as_deref(), Some("actions" | "intake" | "locate" | "replicas")) {
+        eprintln!("on the cluster profile, run --only actions, intake, locate or replicas (the synthetic city is a SQLite file)");
+        std::process::exit(2);
+    }
+    if args.only.as_deref() == Some("replicas") && profile() != Profile::Cluster {
+        eprintln!("--only replicas runs on the cluster profile (WANGGE_PROFILE=cluster): replicas share PostgreSQL");
+        std::process::exit(2);
+    }
 
     // Baseline: the probe component answering a constant, nothing else.
     require_wasm("wangge_probe");
@@ -437,7 +484,7 @@ fn main() {
     // Spin's default instance limit (1000): at 64 clients a request holds two or three instances at once.
     let mut suite_options = options("bench-suite", &[]);
     suite_options.max_instances = 1000;
-    let suite = start_with(suite_options);
+    let suite = start_with(suite_options.clone());
     let imports = suite.load_demo();
     suite.load_reference();
     let audits: Vec<(String, f64, usize, usize)> = ["320613000000", "3206"]
@@ -469,6 +516,45 @@ fn main() {
             Some((p.x(), p.y()))
         })
         .collect();
+
+    if args.only.as_deref() == Some("locate") {
+        let baselines = Baselines::measure(&trivial, args.clients, duration, &[]);
+        let points = Arc::new(nantong);
+        let figures: Vec<Figure> = [1, args.clients]
+            .into_iter()
+            .map(|clients| {
+                let name = format!("locate, Nantong 9207 grids, {clients} client{}", if clients == 1 { "" } else { "s" });
+                load::run(&name, clients, duration, locate_shot(suite.url("/v1/grids/locate"), points.clone()))
+            })
+            .collect();
+        println!();
+        println!("{}", baselines.table(&figures));
+        return;
+    }
+
+    if args.only.as_deref() == Some("replicas") {
+        // Intake, closed loop: all clients on one replica, then spread over two processes
+        // on the same PostgreSQL and Redis.
+        let replica = wangge_e2e::replica::Replica::spawn(&suite_options, "bench");
+        let baselines = Baselines::measure(&trivial, args.clients, duration, &[]);
+        let points = Arc::new(nantong);
+        let one = load::run(
+            &format!("intake, 1 replica, {} clients", args.clients),
+            args.clients,
+            duration,
+            intake_shot(vec![suite.url("/v1/events")], points.clone()),
+        );
+        let two = load::run(
+            &format!("intake, 2 replicas, {} clients", args.clients),
+            args.clients,
+            duration,
+            intake_shot(vec![suite.url("/v1/events"), replica.url("/v1/events")], points),
+        );
+        println!();
+        println!("{}", baselines.table([&one, &two]));
+        println!("  two replicas against one: {:.2}x the throughput", two.rps() / one.rps());
+        return;
+    }
 
     if args.only.as_deref() == Some("intake") {
         let baselines = Baselines::measure(&trivial, args.clients, duration, &INTAKE_RATES);
