@@ -1,6 +1,9 @@
 //! Reading stored results: a run, scores at each level, a grid's deductions, summed
 //! statistics, department KPIs, and the CSV export. Who may read which rows is the
 //! caller's to decide; this module answers what is stored.
+//!
+//! Rankings list a score without a rank first (`NULLS FIRST`): SQLite's order for
+//! `NULL`, which PostgreSQL would otherwise reverse.
 
 use std::str::FromStr;
 
@@ -177,7 +180,7 @@ pub fn members(db: &impl Sql, period: &str, region: &ScoreRow) -> Result<Vec<Sco
     let rows = db.execute(
         &format!(
             "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = 'grid' AND code >= ? AND code < ? || 'z' \
-             ORDER BY rank, code"
+             ORDER BY rank NULLS FIRST, code"
         ),
         &[period.into(), code.into(), code.into()],
     )?;
@@ -196,13 +199,13 @@ pub fn ranking(
     let rows = match parent {
         Some(p) => db.execute(
             &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? AND parent = ? ORDER BY rank, code"
+                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? AND parent = ? ORDER BY rank NULLS FIRST, code"
             ),
             &[period.into(), level.as_str().into(), p.into()],
         )?,
         None => db.execute(
             &format!(
-                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? ORDER BY parent, rank, code LIMIT ?"
+                "SELECT {SCORE_COLUMNS} FROM scores WHERE period = ? AND level = ? ORDER BY parent, rank NULLS FIRST, code LIMIT ?"
             ),
             &[period.into(), level.as_str().into(), (max as i64).into()],
         )?,

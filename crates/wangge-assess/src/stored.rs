@@ -220,6 +220,9 @@ pub fn record(db: &impl Sql, record: &NewRun) -> Result<bool, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compute::{Scored, Statistics};
+    use crate::results::{Level, departments, members, ranking, statistics};
+    use crate::score::{DepartmentMonth, Rule};
     use wangge_core::native::TestDb;
 
     fn db() -> TestDb {
@@ -254,6 +257,119 @@ mod tests {
         assert!(record_run(&db, &record), "same results, same rules");
         record.result_sha = "y".into();
         assert!(!record_run(&db, &record));
+    }
+
+    #[test]
+    fn rules_stored_by_several_replicas_at_once_get_a_version_each() {
+        // SQLite takes its writers in turn, and a database in memory has one connection.
+        if TestDb::engine() == wangge_core::dialect::Dialect::Sqlite {
+            return;
+        }
+        let db = db();
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let replicas: Vec<_> = (0..4)
+            .map(|n| {
+                let (db, start) = (db.connect_again(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let rules = Rules::defaults(Default::default());
+                    add_rules(&db, &rules, &format!("sha-{n}"), "2026-11-01T08:00:00+08:00").expect("stored")
+                })
+            })
+            .collect();
+        let mut versions: Vec<i64> = replicas.into_iter().map(|t| t.join().unwrap()).collect();
+        versions.sort();
+        assert_eq!(versions, [1, 2, 3, 4]);
+    }
+
+    fn scored(level: &'static str, code: &str, parent: &str, score: f64, rank: Option<usize>) -> Scored {
+        let subs = [("eco_environment".to_owned(), score)].into();
+        Scored {
+            level,
+            code: code.into(),
+            parent: parent.into(),
+            score,
+            rounded: score,
+            grade: "良好".into(),
+            rank,
+            subs,
+        }
+    }
+
+    /// Stores `finished` and `deductions` as `label`'s results, in one transaction as a
+    /// run does; returns their hash.
+    fn store(db: &TestDb, label: &str, deductions: &[Deduction], finished: &Finished) -> String {
+        db.transaction(|db| {
+            let mut results = Results::clear(db, label)?;
+            for d in deductions {
+                results.deduction(db, d)?;
+            }
+            results.finish(db, finished)
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn results_read_back_as_written_with_a_missing_rank_first() {
+        let db = db();
+        let town = "320613001000";
+        // 150 deductions: more than one batch of 100 rows.
+        let deductions: Vec<Deduction> = (0..150)
+            .map(|i| Deduction {
+                grid: "320613001001001".into(),
+                month: "2026-11".into(),
+                case_id: format!("c{i:03}"),
+                rule: Rule::MissedDiscovery,
+                domain: "eco_environment".into(),
+                points: if i == 0 { 2.0 } else { 0.5 },
+            })
+            .collect();
+        let finished = Finished {
+            scores: vec![
+                scored("grid", "320613001001002", town, 95.0, Some(2)),
+                scored("grid", "320613001001003", town, 95.0, Some(2)),
+                scored("grid", "320613001001001", town, 97.5, Some(1)),
+                scored("grid", "320613001001004", town, 0.0, None),
+                scored("community", "320613001001", town, 96.0, Some(1)),
+            ],
+            statistics: [("320613001001001".to_owned(), Statistics { due: 2, accepted: 3, ..Default::default() })]
+                .into(),
+            departments: [("320613-cg".to_owned(), DepartmentMonth { due: 4, on_time: 3, closed: 4, reworked: 1 })]
+                .into(),
+        };
+        let hash = store(&db, "2026-11", &deductions, &finished);
+        assert_eq!(store(&db, "2026-11", &deductions, &finished), hash, "a rerun replaces them, byte for byte");
+        let ranked = ranking(&db, "2026-11", Level::Grid, Some(town), usize::MAX).unwrap();
+        let order: Vec<(Option<&str>, Option<i64>)> = ranked.iter().map(|r| (r.code.as_deref(), r.rank)).collect();
+        assert_eq!(
+            order,
+            [
+                (Some("320613001001004"), None),
+                (Some("320613001001001"), Some(1)),
+                (Some("320613001001002"), Some(2)),
+                (Some("320613001001003"), Some(2)),
+            ]
+        );
+        assert_eq!(ranked[1].score, Some(97.5));
+        assert_eq!(ranked[1].sub_scores, Some(serde_json::json!({ "eco_environment": 97.5 })));
+        let community = crate::results::score(&db, "2026-11", "320613001001", false).unwrap().unwrap();
+        let grids = members(&db, "2026-11", &community).unwrap();
+        assert_eq!(grids, ranked, "a community's grids, found by code, in the same order");
+        let lost = crate::results::deductions(&db, "2026-11", "320613001001001").unwrap();
+        assert_eq!((lost.len(), lost[0].case_id.as_deref(), lost[0].points), (150, Some("c000"), Some(2.0)));
+        let (grids, total) = statistics(&db, "2026-11", "320613").unwrap();
+        assert_eq!((grids, total.due, total.accepted), (1, 2, 3));
+        let kpis = departments(&db, "2026-11").unwrap();
+        assert_eq!((kpis[0].due, kpis[0].on_time_rate, kpis[0].rework_rate), (Some(4), Some(0.75), Some(0.25)));
+        // Ranks missing from a whole batch of rows are stored as missing too.
+        let unranked = Finished {
+            scores: vec![scored("grid", "g1", town, 90.0, None), scored("grid", "g2", town, 91.0, None)],
+            statistics: Default::default(),
+            departments: Default::default(),
+        };
+        store(&db, "2026-12", &[], &unranked);
+        let ranked = ranking(&db, "2026-12", Level::Grid, None, 10).unwrap();
+        assert_eq!(ranked.iter().map(|r| r.rank).collect::<Vec<_>>(), [None, None]);
     }
 
     fn record_run(db: &TestDb, r: &NewRun) -> bool {

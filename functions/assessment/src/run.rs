@@ -216,6 +216,10 @@ pub async fn run(req: Req, raw_period: &str) -> Reply {
     let seen = facts(&period, true, &req.request_id, |f| computation.see_duplicate(&f)).await?;
     progress.lap("duplicates", seen);
     // Pass 2, in one transaction with the stored results: deductions as they come.
+    // Begun here, not by `Sql::transaction`: the facts stream in while it is open, and
+    // cannot be read twice. So a run that loses to a concurrent run of the same period
+    // on PostgreSQL (SERIALIZABLE; SQLite takes the runs in turn) is not run again
+    // here: it rolls back and answers 503 `storage_unavailable`, to be retried shortly.
     db.begin()?;
     let (count, result_sha) = match compute_and_store(&db, &period, &mut computation, &req.request_id).await {
         Ok(v) => v,
