@@ -116,7 +116,13 @@ pub fn admit(
             if fresh.rows.is_empty() {
                 return Err(AdmitError::Refused(Refused::SignatureReplayed));
             }
-            db.execute("DELETE FROM seen_signatures WHERE expires_at < ?", &[now.timestamp().into()])?;
+            // Signatures that can no longer verify are forgotten a minute at a time: every
+            // request of a minute deletes the same (already deleted) range, so that
+            // concurrent requests on PostgreSQL do not keep racing to delete the rows
+            // expiring second by second. A row kept up to a minute past its expiry
+            // changes nothing: its signature is refused as expired before it gets here.
+            let minute_start = now.timestamp().div_euclid(60) * 60;
+            db.execute("DELETE FROM seen_signatures WHERE expires_at < ?", &[minute_start.into()])?;
         }
         if let Some((key_id, limit)) = &guard.rate {
             let minute = now.timestamp().div_euclid(60);
@@ -437,6 +443,27 @@ mod tests {
         assert!(admit(&db, &guard, &[offer(&a, &r, None, "h1")], now()).unwrap().is_ok());
         assert_eq!(admit(&db, &guard, &[offer(&b, &r, None, "h2")], now()).unwrap(), Err(Refused::SignatureReplayed));
         assert!(get(&db, "e2").unwrap().is_none());
+    }
+
+    #[test]
+    fn signatures_that_can_no_longer_verify_are_forgotten_by_the_next_minute() {
+        let db = db();
+        let r = Reporter::default();
+        let (a, b, c) = (event("e1"), event("e2"), event("e3"));
+        let seen = |db: &TestDb| db.execute("SELECT signature FROM seen_signatures ORDER BY signature", &[]).unwrap();
+        let signed = |sig: &str, expires_at: i64| Guard { signature: Some((sig.into(), expires_at)), rate: None };
+        let t0 = now();
+        assert!(admit(&db, &signed("s1", t0.timestamp() + 1), &[offer(&a, &r, None, "h")], t0).unwrap().is_ok());
+        let later = t0 + Duration::seconds(2);
+        assert!(
+            admit(&db, &signed("s2", later.timestamp() + 300), &[offer(&b, &r, None, "h")], later).unwrap().is_ok()
+        );
+        assert_eq!(seen(&db).rows.len(), 2, "kept until the minute is over");
+        let next_minute = t0 + Duration::seconds(61);
+        let guard = signed("s3", next_minute.timestamp() + 300);
+        assert!(admit(&db, &guard, &[offer(&c, &r, None, "h")], next_minute).unwrap().is_ok());
+        let left: Vec<_> = seen(&db).rows.iter().filter_map(|r| r[0].as_str().map(str::to_owned)).collect();
+        assert_eq!(left, ["s2", "s3"]);
     }
 
     #[test]

@@ -92,3 +92,25 @@ fn replicas_retrying_at_once_never_claim_the_same_event() {
     assert_eq!(all.len(), count, "an event claimed twice: {claimed:?}");
     assert_eq!(count, 3 * REPLICAS, "each replica claims its own three");
 }
+
+#[test]
+fn signed_requests_reaching_replicas_at_once_are_each_admitted_once() {
+    let Some(db) = on_postgres() else { return };
+    // Two seconds apart, each signature expiring before the next round: every round
+    // has expired signatures to forget.
+    for round in 0..10 {
+        let at = now() + Duration::seconds(2 * round);
+        let answers = at_once(&db, move |replica, db| {
+            let (e, r) = (event(&format!("e{round}-{replica}")), Reporter::default());
+            let guard = Guard {
+                signature: Some((format!("sig-{round}-{replica}"), at.timestamp() + 1)),
+                rate: Some((format!("k{replica}"), 100)),
+            };
+            admit(db, &guard, &[offer(&e, &r, None, "h")], at)
+        });
+        for answer in answers {
+            assert_eq!(answer.expect("no storage error").expect("not refused"), [Admitted::New]);
+        }
+    }
+    assert_eq!(pending(&db).unwrap().0, 10 * REPLICAS as i64);
+}
