@@ -73,4 +73,29 @@ mod tests {
         let regions: Vec<&str> = regions.rows.iter().filter_map(|r| r[0].as_str()).collect();
         assert_eq!(regions, ["320613001001", "320612001001"]);
     }
+
+    #[test]
+    fn a_key_enqueued_by_several_replicas_at_once_is_taken_once() {
+        // SQLite takes its writers in turn, and a database in memory has one connection.
+        if TestDb::engine() == wangge_core::dialect::Dialect::Sqlite {
+            return;
+        }
+        let db = TestDb::migrated(&crate::SCHEMA);
+        let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let replicas: Vec<_> = (0..4)
+            .map(|_| {
+                let (db, start) = (db.connect_again(), start.clone());
+                std::thread::spawn(move || {
+                    let batch = Batch { messages: vec![message("k1", "320613001001"), message("k2", "320613001001")] };
+                    start.wait();
+                    enqueue(&db, &batch, "2026-11-01T08:00:00+08:00").expect("stored")
+                })
+            })
+            .collect();
+        let answers: Vec<Enqueued> = replicas.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(answers.iter().map(|a| a.enqueued).sum::<u64>(), 2, "each key once: {answers:?}");
+        assert_eq!(answers.iter().map(|a| a.duplicates).sum::<u64>(), 6);
+        let stored = db.execute("SELECT count(*) FROM outbox", &[]).unwrap();
+        assert_eq!(stored.scalar().and_then(|v| v.as_i64()), Some(2));
+    }
 }
