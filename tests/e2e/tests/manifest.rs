@@ -16,8 +16,18 @@ fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
         let c = &components[*id];
         assert_eq!(c["sqlite_databases"].as_array().unwrap(), &vec![toml::Value::from(*label)], "{id}");
         assert_eq!(c["key_value_stores"].as_array().unwrap(), &vec![toml::Value::from("default")], "{id}");
-        for host in c["allowed_outbound_hosts"].as_array().unwrap() {
-            let host = host.as_str().unwrap();
+        // Its database on the cluster profile: its own variable, on the one database host.
+        assert_eq!(c["variables"]["database_url"].as_str(), Some(format!("{{{{ {label}_database_url }}}}").as_str()));
+        assert_eq!(
+            m["variables"][&format!("{label}_database_url")]["default"].as_str(),
+            Some(""),
+            "{id}: SQLite by default"
+        );
+        assert_eq!(m["variables"][&format!("{label}_database_url")]["secret"].as_bool(), Some(true), "{id}");
+        let hosts: Vec<&str> =
+            c["allowed_outbound_hosts"].as_array().unwrap().iter().filter_map(|h| h.as_str()).collect();
+        assert!(hosts.contains(&"postgres://{{ database_host }}"), "{id}: {hosts:?}");
+        for host in hosts.into_iter().filter(|h| !h.starts_with("postgres://")) {
             assert!(!host.contains('*'), "{id}: no wildcards ({host})");
             // An outside service's origin is an application variable, set per deployment.
             if let Some(variable) = host.strip_prefix("{{ ").and_then(|h| h.strip_suffix(" }}")) {
