@@ -224,19 +224,22 @@ fn the_sweep_on_every_replica_at_once_acts_on_each_case_once() {
         }
     }
     let bases: Vec<String> = [suite.url("")].into_iter().chain(others.iter().map(|r| r.url(""))).collect();
+    // Six whole sweeps at once, two on each replica, each paging through every case.
     let reports = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for i in 0..6 {
-            let (url, reports) = (spread(&bases, i, "/v1/cases/sweep?limit=2"), &reports);
+            let (base, reports) = (&bases[i % bases.len()], &reports);
             s.spawn(move || {
-                for _ in 0..20 {
-                    let r = call("POST", &url, OPERATOR_KEY, None);
+                let mut cursor = String::new();
+                loop {
+                    let r = call("POST", &format!("{base}/v1/cases/sweep?limit=2&cursor={cursor}"), OPERATOR_KEY, None);
                     assert_eq!(r.status, 200, "{}", r.body);
                     let report = r.json();
-                    let done = report["handled"] == 0;
+                    let next = report["next_cursor"].as_str().map(str::to_owned);
                     reports.lock().unwrap().push(report);
-                    if done {
-                        break;
+                    match next {
+                        Some(next) => cursor = next,
+                        None => break,
                     }
                 }
             });
