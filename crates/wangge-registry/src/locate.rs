@@ -172,6 +172,8 @@ fn candidates(
     let (dx, dy) = (margin_m / kx, margin_m / ky);
     // One column per place holds one type on both engines (PostgreSQL's UNION insists):
     // text in 1-6, a number in 7 (a grid's area, a region's depth), the outline in 8.
+    // A parent is found by a range on the primary key, not `=`: PostgreSQL expects a long
+    // chain and would hash every region for each step, where a range can only be probed.
     let statement = format!(
         "WITH RECURSIVE \
            cand AS MATERIALIZED ( \
@@ -184,7 +186,8 @@ fn candidates(
              SELECT code, name, level, parent, 0, code FROM regions \
              WHERE version = (SELECT v FROM rv) AND code IN (SELECT region_code FROM cand) \
              UNION ALL \
-             SELECT r.code, r.name, r.level, r.parent, c.depth + 1, c.community FROM regions r JOIN chain c ON r.code = c.parent \
+             SELECT r.code, r.name, r.level, r.parent, c.depth + 1, c.community FROM regions r \
+               JOIN chain c ON r.code >= c.parent AND r.code <= c.parent \
              WHERE r.version = (SELECT v FROM rv) AND c.depth < 8) \
          SELECT 'grid', code, name, kind, region_code, grid_head, members, area_m2, geometry FROM cand \
          UNION ALL \

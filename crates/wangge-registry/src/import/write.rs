@@ -39,6 +39,7 @@ pub(super) fn write(
         ],
     )?;
     let previous = switch_to(db, dataset, version)?;
+    index::after_writing(db, dataset)?;
     Ok((version, previous))
 }
 
