@@ -1,7 +1,12 @@
 -- The whole schema of wangge-registry on PostgreSQL, as SQLite's migrations
 -- (0001_init.sql, 0002_api_keys.sql, 0003_registry.sql, 0004_imports.sql) leave it.
 -- Integers are BIGINT (stores bind 64-bit integers), reals DOUBLE PRECISION,
--- blobs BYTEA; times stay ISO-8601 text, as on SQLite.
+-- blobs BYTEA; times stay ISO-8601 text, as on SQLite. Ids the database hands out
+-- (SQLite's INTEGER PRIMARY KEY, read back with RETURNING) are identities; the import
+-- slot's one row keeps its CHECK. SQLite's two virtual tables become a table with a GiST
+-- index (grids_rtree) and a GIN index on addresses (addresses_trigrams), both built in:
+-- no extension is needed. `wangge_registry::index` queries them, and a test compares
+-- this schema's tables and columns with SQLite's.
 
 -- ---- from 0001_init.sql
 -- grid-lookup: the diagnostic chain's record (see /v1/system/grid-lookup/chain).

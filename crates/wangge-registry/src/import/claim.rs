@@ -136,6 +136,20 @@ mod tests {
     const REGIONS: &str = "code,name,level,parent\n320600000000,南通市,city,\n";
 
     #[test]
+    fn the_slot_is_one_row() {
+        let db = db();
+        let row = |slot: i64| {
+            db.execute(
+                "INSERT INTO imports (slot, token, dataset, claimed_at, heartbeat_ms) VALUES (?, 't', 'grids', '', 0)",
+                &[slot.into()],
+            )
+        };
+        assert!(row(2).is_err(), "only slot 1 exists");
+        row(1).unwrap();
+        assert!(row(1).is_err(), "and only once");
+    }
+
+    #[test]
     fn a_second_claim_is_refused_while_the_first_is_alive() {
         let db = db();
         let first = claim(&db, "grids", 1_000).unwrap();
