@@ -275,3 +275,84 @@ fn staff_rows(rows: Rows) -> Vec<StaffView> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use wangge_core::native::TestDb;
+
+    use super::*;
+    use crate::import::{Dataset, Format, import};
+
+    /// A city, a district, a town and two communities; a comprehensive and a dedicated
+    /// grid; a grid worker, an informant and a grid head.
+    fn registry() -> TestDb {
+        let db = TestDb::migrated(&crate::SCHEMA);
+        let regions = "code,name,level,parent\n320600000000,南通市,city,\n320613000000,崇川区,district,320600000000\n\
+                       320613001000,街道,town,320613000000\n320613001001,甲社区,community,320613001000\n\
+                       320613001002,乙社区,community,320613001000\n";
+        import(&db, Dataset::Regions, Format::Csv, regions.as_bytes()).unwrap();
+        let rect = |x0: f64| serde_json::json!({"type": "Polygon", "coordinates": [[[x0, 32.0], [x0 + 0.001, 32.0], [x0 + 0.001, 32.001], [x0, 32.001], [x0, 32.0]]]});
+        let feature = |code: &str, kind: &str, x0: f64| {
+            serde_json::json!({"type": "Feature", "properties": {"code": code,
+            "name": code, "kind": kind, "region_code": &code[..12], "dedicated_type": "school", "grid_workers": ["S1"]}, "geometry": rect(x0)})
+        };
+        let grids = serde_json::json!({"type": "FeatureCollection", "features": [
+            feature("320613001001001", "comprehensive", 120.8), feature("320613001001501", "dedicated", 120.8)]});
+        import(&db, Dataset::Grids, Format::Json, grids.to_string().as_bytes()).unwrap();
+        let staff = "staff_id,name,role,grid_code,region_code,phone,wechat_openid,former_roles\n\
+                     S1,甲,grid_worker,320613001001001,320613001001,13800000001,o1,\n\
+                     S2,乙,informant,320613001001501,320613001001,13800000002,o2,\n\
+                     S3,丙,grid_head,,320613001001,13800000003,o3,\n";
+        import(&db, Dataset::Staff, Format::Csv, staff.as_bytes()).unwrap();
+        db
+    }
+
+    fn codes<T>(items: &[T], code: impl Fn(&T) -> &str) -> Vec<&str> {
+        items.iter().map(code).collect()
+    }
+
+    #[test]
+    fn regions_read_by_code_chain_children_and_prefix() {
+        let db = registry();
+        assert_eq!(region(&db, 1, "320613001001").unwrap().unwrap().name, "甲社区");
+        assert_eq!(region(&db, 1, "320613001009").unwrap(), None);
+        let chain = region_chain(&db, 1, "320613001001").unwrap();
+        assert_eq!(codes(&chain, |r| &r.code), ["320613001001", "320613001000", "320613000000", "320600000000"]);
+        let kids = children(&db, 1, "320613001000", "", 1).unwrap();
+        assert_eq!(codes(&kids, |r| &r.code), ["320613001001", "320613001002"], "one page and one more");
+        let after = children(&db, 1, "320613001000", "320613001001", 10).unwrap();
+        assert_eq!(codes(&after, |r| &r.code), ["320613001002"]);
+        let prefixed = regions_by_prefix(&db, 1, "320613001", "", 10).unwrap();
+        assert_eq!(codes(&prefixed, |r| &r.code), ["320613001000", "320613001001", "320613001002"]);
+        assert_eq!(city_names(&db, 1).unwrap(), ["南通市"]);
+    }
+
+    #[test]
+    fn grids_read_by_code_prefix_and_kind() {
+        let db = registry();
+        let grid = grid(&db, 1, "320613001001001").unwrap().unwrap();
+        assert_eq!((grid.kind.as_str(), grid.members.as_slice()), ("comprehensive", ["S1".to_owned()].as_slice()));
+        assert!(grid.shape.is_some() && grid.area_m2 > 9_000.0);
+        let all = grids_by_prefix(&db, 1, "320613001001", None, "", 10).unwrap();
+        assert_eq!(codes(&all, |g| &g.code), ["320613001001001", "320613001001501"]);
+        let dedicated = grids_by_prefix(&db, 1, "320613", Some("dedicated"), "", 10).unwrap();
+        assert_eq!(codes(&dedicated, |g| &g.code), ["320613001001501"]);
+        assert_eq!(dedicated[0].dedicated_type.as_deref(), Some("school"));
+        let places = grid_places(&db, 1).unwrap();
+        assert_eq!(codes(&places, |g| &g.kind), ["comprehensive", "dedicated"]);
+    }
+
+    #[test]
+    fn staff_read_on_duty_by_id_and_as_contacts() {
+        let db = registry();
+        let on_duty = staff_on_duty(&db, 1, &["320613001001501", "320613001001001"], &["320613001001"]).unwrap();
+        assert_eq!(codes(&on_duty, |s| &s.staff_id), ["S2", "S1", "S3"]);
+        assert_ne!(on_duty[0].phone, "13800000002", "phones are masked");
+        assert_eq!(staff_member(&db, 1, "S3").unwrap().unwrap().role, "grid_head");
+        let mut contacts = staff_contacts(&db, 1, &["S3".into(), "S9".into()], &["320613001001001".into()]).unwrap();
+        contacts.sort_by(|a, b| a.staff_id.cmp(&b.staff_id));
+        assert_eq!(codes(&contacts, |c| &c.staff_id), ["S1", "S3"]);
+        assert_eq!(contacts[1].phone, "13800000003", "contacts are not masked");
+        assert!(staff_contacts(&db, 1, &[], &[]).unwrap().is_empty());
+    }
+}
