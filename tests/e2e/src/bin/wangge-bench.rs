@@ -200,7 +200,14 @@ fn intake_shot(urls: Vec<String>, points: Arc<Vec<(f64, f64)>>) -> Arc<load::Sho
             r#"{{"source":"resident","reporter":{{"name":"测试","phone":"13800000000"}},"category":"B05","description":"bench","location":{{"lng":{lng},"lat":{lat}}}}}"#
         );
         let url = &urls[i % urls.len()];
-        fire(agent.post(url).header("authorization", &auth).header("content-type", "application/json").send(body.as_str()), &[201, 202])
+        fire(
+            agent
+                .post(url)
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .send(body.as_str()),
+            &[201, 202],
+        )
     })
 }
 
@@ -433,8 +440,12 @@ fn main() {
             ),
         }
     );
-    if profile() == Profile::Cluster && !matches!(args.only.as_deref(), Some("actions" | "intake" | "locate" | "replicas")) {
-        eprintln!("on the cluster profile, run --only actions, intake, locate or replicas (the synthetic city is a SQLite file)");
+    if profile() == Profile::Cluster
+        && !matches!(args.only.as_deref(), Some("actions" | "intake" | "locate" | "replicas"))
+    {
+        eprintln!(
+            "on the cluster profile, run --only actions, intake, locate or replicas (the synthetic city is a SQLite file)"
+        );
         std::process::exit(2);
     }
     if args.only.as_deref() == Some("replicas") && profile() != Profile::Cluster {
@@ -523,7 +534,8 @@ fn main() {
         let figures: Vec<Figure> = [1, args.clients]
             .into_iter()
             .map(|clients| {
-                let name = format!("locate, Nantong 9207 grids, {clients} client{}", if clients == 1 { "" } else { "s" });
+                let name =
+                    format!("locate, Nantong 9207 grids, {clients} client{}", if clients == 1 { "" } else { "s" });
                 load::run(&name, clients, duration, locate_shot(suite.url("/v1/grids/locate"), points.clone()))
             })
             .collect();
