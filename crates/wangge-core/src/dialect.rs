@@ -226,8 +226,14 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_and_typed_by_their_values() {
         let params = [SqlValue::Integer(1), SqlValue::Text("a".into()), SqlValue::Null];
-        assert_eq!(postgres("SELECT ? WHERE a = ? AND b = ?", &params), "SELECT $1::int8 WHERE a = $2::text AND b = $3");
-        assert_eq!(postgres("WHERE a = ?2 OR b = ?1 OR c = ?2", &params), "WHERE a = $2::text OR b = $1::int8 OR c = $2::text");
+        assert_eq!(
+            postgres("SELECT ? WHERE a = ? AND b = ?", &params),
+            "SELECT $1::int8 WHERE a = $2::text AND b = $3"
+        );
+        assert_eq!(
+            postgres("WHERE a = ?2 OR b = ?1 OR c = ?2", &params),
+            "WHERE a = $2::text OR b = $1::int8 OR c = $2::text"
+        );
         assert_eq!(
             postgres("VALUES (?, ?)", &[SqlValue::Real(1.5), SqlValue::Blob(vec![1])]),
             "VALUES ($1::float8, $2::bytea)"

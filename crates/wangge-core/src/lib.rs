@@ -20,7 +20,7 @@ pub mod region;
 pub mod route;
 pub mod time;
 
-pub use lang::Lang;
 pub use dialect::Dialect;
+pub use lang::Lang;
 pub use migrations::{Migration, Rows, Schema, Sql, SqlValue, StorageError};
 pub use problem::{ErrorCode, FieldError, Problem};

@@ -132,29 +132,70 @@ pub trait Sql {
     /// rolled back otherwise. A transaction that lost to a concurrent one is run again,
     /// up to [`TRANSACTION_ATTEMPTS`] times, however `work` reported the loss; so `work`
     /// may run more than once, and must not act outside the database.
-    fn transaction<T, E: From<StorageError>>(&self, mut work: impl FnMut(&Self) -> Result<T, E>) -> Result<T, E>
+    fn transaction<T, E: From<StorageError>>(&self, work: impl FnMut(&Self) -> Result<T, E>) -> Result<T, E>
     where
         Self: Sized,
     {
-        let mut attempt = 1;
-        loop {
-            self.take_conflict();
-            let outcome = self.begin().map_err(E::from).and_then(|()| match work(self) {
-                Ok(value) => self.execute("COMMIT", &[]).map(|_| value).map_err(E::from),
-                Err(e) => Err(e),
-            });
-            match outcome {
-                Ok(value) => return Ok(value),
-                Err(e) => {
-                    // Ends the transaction on every path: a connection pooled by the host
-                    // would otherwise carry it into the next request.
-                    let _ = self.execute("ROLLBACK", &[]);
-                    if !self.take_conflict() || attempt >= TRANSACTION_ATTEMPTS {
-                        return Err(e);
-                    }
-                    attempt += 1;
-                    backoff(attempt);
+        run_transaction(self, None, work)
+    }
+
+    /// [`Sql::transaction`] for work that every replica does on the same few rows, such
+    /// as looking for the open case a new report repeats: such transactions run one at a
+    /// time with every other of the same `key`, and see what the one before committed.
+    /// On SQLite every write transaction already does. On PostgreSQL the transaction is
+    /// `READ COMMITTED` and first takes the advisory lock of `key`
+    /// (`pg_advisory_xact_lock`): under `SERIALIZABLE` such transactions would keep
+    /// failing each other (they all read the range they all write) and be run again.
+    fn exclusive_transaction<T, E: From<StorageError>>(
+        &self,
+        key: &str,
+        work: impl FnMut(&Self) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        Self: Sized,
+    {
+        run_transaction(self, Some(key), work)
+    }
+}
+
+/// [`Sql::transaction`] and [`Sql::exclusive_transaction`]: begin (taking `key`'s lock),
+/// work, commit; roll back on every failure; run again after a lost race.
+fn run_transaction<S: Sql, T, E: From<StorageError>>(
+    db: &S,
+    key: Option<&str>,
+    mut work: impl FnMut(&S) -> Result<T, E>,
+) -> Result<T, E> {
+    let begin = || -> Result<(), StorageError> {
+        match (db.dialect(), key) {
+            (Dialect::Postgres, Some(key)) => {
+                db.execute("BEGIN ISOLATION LEVEL READ COMMITTED", &[])?;
+                db.execute(
+                    "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended(?, 0))) l",
+                    &[key.into()],
+                )?;
+                Ok(())
+            }
+            _ => db.begin(),
+        }
+    };
+    let mut attempt = 1;
+    loop {
+        db.take_conflict();
+        let outcome = begin().map_err(E::from).and_then(|()| match work(db) {
+            Ok(value) => db.execute("COMMIT", &[]).map(|_| value).map_err(E::from),
+            Err(e) => Err(e),
+        });
+        match outcome {
+            Ok(value) => return Ok(value),
+            Err(e) => {
+                // Ends the transaction on every path: a connection pooled by the host
+                // would otherwise carry it into the next request.
+                let _ = db.execute("ROLLBACK", &[]);
+                if !db.take_conflict() || attempt >= TRANSACTION_ATTEMPTS {
+                    return Err(e);
                 }
+                attempt += 1;
+                backoff(attempt);
             }
         }
     }
@@ -234,9 +275,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
 /// `schema_migrations`; on PostgreSQL that highest row (0 before the table exists).
 pub fn current_version(db: &impl Sql) -> Result<i64, StorageError> {
     match db.dialect() {
-        Dialect::Sqlite => {
-            Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
-        }
+        Dialect::Sqlite => Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0)),
         Dialect::Postgres => {
             let exists = db.execute("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?;
             if exists.scalar().and_then(SqlValue::as_i64) != Some(1) {

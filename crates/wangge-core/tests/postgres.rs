@@ -62,7 +62,8 @@ fn a_transaction_that_loses_a_race_runs_again_and_no_update_is_lost() {
                     // Read, then write what was read plus one: a lost update under READ
                     // COMMITTED, a conflict that is retried under SERIALIZABLE.
                     db.transaction(|db| {
-                        let n = db.execute("SELECT n FROM counter WHERE id = 1", &[])?.scalar().and_then(SqlValue::as_i64);
+                        let n =
+                            db.execute("SELECT n FROM counter WHERE id = 1", &[])?.scalar().and_then(SqlValue::as_i64);
                         db.execute("UPDATE counter SET n = ? WHERE id = 1", &[(n.unwrap_or(0) + 1).into()])?;
                         Ok::<_, StorageError>(())
                     })

@@ -11,6 +11,9 @@ use crate::refusal::Invalid;
 use crate::store::transition::transition;
 use crate::store::{Actor, Case, CaseError, Context, NewCase, SOURCES, Target, get};
 
+/// The key that case creations take in turn ([`Sql::exclusive_transaction`]).
+const CREATION: &str = "wangge_cases::create";
+
 /// Makes a case from intake's report, and routes it where the rules decide: a grid
 /// staff report in a matter the grid may resolve is accepted and assigned to the grid;
 /// an urgent matter skips the queue and goes to the grid or to its department.
@@ -24,7 +27,9 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
         .priority
         .parse()
         .map_err(|_| CaseError::Invalid(Invalid::UnknownPriority(category.priority.clone())))?;
-    let existing = db.transaction(|db| {
+    // One creation at a time, as on SQLite: each looks for the open case it repeats among
+    // the cases the others just made (`Sql::exclusive_transaction`).
+    let existing = db.exclusive_transaction(CREATION, |db| {
         // The same report sent twice (intake retrying after a lost answer) is the same case.
         if let Some(id) = same_case(db, new)? {
             return Ok::<_, CaseError>(Some(id));
