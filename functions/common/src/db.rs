@@ -59,7 +59,7 @@ impl Db {
         let engine = match database_url()? {
             None => Engine::Sqlite(open_sqlite(label)?),
             Some(url) => Engine::Postgres {
-                conn: pg4::Connection::open(&url).map_err(|e| Problem::from(pg_error(&e)))?,
+                conn: pg4::Connection::open(&url).map_err(|e| Problem::from(connection_error(&url, &e)))?,
                 conflict: Cell::new(false),
                 in_transaction: Cell::new(false),
             },
@@ -150,6 +150,18 @@ fn database_url() -> Result<Option<String>, Problem> {
     .into())
 }
 
+/// A connection that could not be opened, naming the variable and the server it
+/// names (never the user or password in it).
+fn connection_error(url: &str, e: &pg4::PgError) -> StorageError {
+    let server = url.split('@').next_back().unwrap_or_default();
+    let server = server.trim_start_matches("postgres://").trim_start_matches("postgresql://");
+    let server = server.split(['/', '?']).next().unwrap_or_default();
+    let why = match pg_error(e) {
+        StorageError::Unavailable(why) | StorageError::Conflict(why) | StorageError::Io(why) => why,
+    };
+    StorageError::Unavailable(format!("variable `{DATABASE_URL}`: PostgreSQL at {server}: {why}"))
+}
+
 // ---- SQLite
 
 /// Opens the connection and turns SQLite's busy handler off: [`sqlite_waiting`] waits
@@ -164,10 +176,15 @@ fn open_sqlite(label: &'static str) -> Result<sqlite3::Connection, Problem> {
     Ok(conn)
 }
 
-/// Runs one statement; while the database is busy, tries again after 0.05 ms,
-/// doubling to 0.5 ms, for up to 5 s (the wait Spin's default handler allows).
-/// A statement that met a lock changed nothing, so trying it again is safe, and so
-/// is a `COMMIT`.
+/// Runs one statement; while the database is busy, tries again after 0.05 ms, doubling
+/// to at most [`BUSY_PAUSE_CAP`], each pause jittered, for up to 5 s (the wait Spin's
+/// default handler allows). A statement that met a lock changed nothing, so trying it
+/// again is safe, and so is a `COMMIT`.
+///
+/// A short lock (a commit) is met again within a fraction of a millisecond; a long queue
+/// of writers is waited out with few wake-ups. A cap of 0.5 ms had 60 waiting writers
+/// wake 120,000 times a second between them, and intake at 64 clients did 0.58× the work
+/// it did at 16.
 fn sqlite_waiting(
     conn: &sqlite3::Connection,
     label: &str,
@@ -185,12 +202,22 @@ fn sqlite_waiting(
                 if Instant::now() >= deadline {
                     return Err(StorageError::Io(message));
                 }
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_micros(500));
+                std::thread::sleep(jittered(pause));
+                pause = (pause * 2).min(BUSY_PAUSE_CAP);
             }
             other => return other,
         }
     }
+}
+
+/// The longest pause between tries on a busy SQLite database.
+const BUSY_PAUSE_CAP: std::time::Duration = std::time::Duration::from_millis(4);
+
+/// `pause` scaled by a random factor in [0.5, 1), so waiters do not wake in step.
+fn jittered(pause: std::time::Duration) -> std::time::Duration {
+    let mut byte = [0u8; 1];
+    let _ = getrandom::fill(&mut byte);
+    pause.mul_f64(0.5 + f64::from(byte[0]) / 512.0)
 }
 
 fn sqlite_once(

@@ -347,3 +347,36 @@ fn a_database_that_is_down_is_a_503_storage_unavailable_with_retry_after() {
     assert_eq!(line["event"], "request");
     assert!(line["cause"].as_str().is_some_and(|c| !c.is_empty()), "{line}");
 }
+
+/// A `database_url` that is no PostgreSQL address, or names a server no one runs, is a
+/// 503 `storage_unavailable` with `Retry-After`, never a panic; the log line of the
+/// request says why, naming the variable.
+#[test]
+fn a_bad_database_url_is_a_503_naming_the_variable() {
+    let unreachable = format!("postgres://postgres@127.0.0.1:{}/nowhere", free_port());
+    for (case, url, says) in [
+        ("malformed", "mysql://root@127.0.0.1/intake".to_owned(), "variable `database_url`"),
+        ("unreachable", unreachable, "variable `database_url`: PostgreSQL at 127.0.0.1:"),
+    ] {
+        let mut options = options(&format!("bad-database-url-{case}"), &[]);
+        options.variables.insert("intake_database_url".into(), url.clone());
+        if case == "unreachable" {
+            // Allowed, so that what fails is the connection, not the manifest's permission.
+            let port = url.rsplit(':').next().and_then(|p| p.split('/').next()).unwrap_or_default().to_owned();
+            options.variables.insert("database_host".into(), format!("127.0.0.1:{port}"));
+        }
+        let suite = start_with(options);
+        let r = get(&suite.url("/v1/system/intake/health"));
+        assert_eq!((r.status, r.json()["code"].as_str()), (503, Some("storage_unavailable")), "{case}: {}", r.body);
+        assert_eq!(r.header("retry-after"), Some("1"), "{case}");
+        let id = r.header("x-request-id").unwrap().to_owned();
+        let logs = suite.guest_logs();
+        let line = logs.lines().find(|l| l.contains(&id)).unwrap_or_else(|| panic!("{case}: no log line"));
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(line["cause"].as_str().is_some_and(|c| c.contains(says)), "{case}: {line}");
+        if case == "malformed" {
+            // The other functions are untouched.
+            assert_eq!(get(&suite.url("/v1/system/grid-lookup/health")).status, 200, "{case}");
+        }
+    }
+}

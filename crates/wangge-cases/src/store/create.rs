@@ -11,7 +11,7 @@ use crate::refusal::Invalid;
 use crate::store::transition::transition;
 use crate::store::{Actor, Case, CaseError, Context, NewCase, SOURCES, Target, get};
 
-/// The key that case creations take in turn ([`Sql::exclusive_transaction`]).
+/// The key that case creations of one category take in turn ([`Sql::exclusive_transaction`]).
 const CREATION: &str = "wangge_cases::create";
 
 /// Makes a case from intake's report, and routes it where the rules decide: a grid
@@ -27,9 +27,12 @@ pub fn create(db: &impl Sql, new: &NewCase, category: &Category, ctx: &Context) 
         .priority
         .parse()
         .map_err(|_| CaseError::Invalid(Invalid::UnknownPriority(category.priority.clone())))?;
-    // One creation at a time, as on SQLite: each looks for the open case it repeats among
-    // the cases the others just made (`Sql::exclusive_transaction`).
-    let existing = db.exclusive_transaction(CREATION, |db| {
+    // One creation of a category at a time (on SQLite, one write at a time): each looks
+    // for the open case it repeats, of its category, among the cases the others just made
+    // (`Sql::exclusive_transaction`). The same report twice has one category; the same
+    // external reference under two is kept apart by its unique index.
+    let key = format!("{CREATION}:{}", new.category);
+    let existing = db.exclusive_transaction(&key, |db| {
         // The same report sent twice (intake retrying after a lost answer) is the same case.
         if let Some(id) = same_case(db, new)? {
             return Ok::<_, CaseError>(Some(id));
