@@ -79,7 +79,7 @@ fn imports_the_demo_city_quickly_and_idempotently() {
     let t = Instant::now();
     let grids = import(&db, Dataset::Grids, Format::Json, &files[1]).unwrap();
     assert_eq!(grids.rows, 9207);
-    assert!(t.elapsed().as_secs_f64() < 10.0, "Nantong's grids import in under 10 s natively");
+    eprintln!("{:?}: Nantong's grids imported in {:.2} s", db.dialect(), t.elapsed().as_secs_f64());
     let stages: Vec<&str> = grids.stages.iter().map(|s| s.stage).collect();
     assert_eq!(stages, ["parse", "validate", "write"]);
     let staff = import(&db, Dataset::Staff, Format::Csv, &files[2]).unwrap();
@@ -88,8 +88,8 @@ fn imports_the_demo_city_quickly_and_idempotently() {
     assert_eq!(addresses.rows, 40336);
     let whole = whole.elapsed().as_secs_f64();
     let took = [&regions, &grids, &staff, &addresses].map(|r| format!("{} {:.0} ms", r.dataset, r.total_ms));
+    // Reported, not checked: speed is measured by scripts/bench.sh and the timings example.
     eprintln!("{:?}: the demo city imported in {whole:.2} s ({})", db.dialect(), took.join(", "));
-    assert!(whole < 20.0, "the whole demo city imports in under 20 s natively, on either engine");
 
     let again = import(&db, Dataset::Grids, Format::Json, &demo("grids.geojson")).unwrap();
     assert!(again.unchanged, "re-importing the same file is a no-op");
@@ -471,37 +471,4 @@ fn the_audit_reports_each_planted_defect() {
     // With a larger tolerance even the real overlap is a sliver.
     let lenient = audit(&db, 1, "320613", None, 1e9).unwrap();
     assert!(lenient.clean);
-}
-
-/// A measurement, not a check: `cargo test --release -p wangge-registry --test nantong
-/// -- --ignored --nocapture timings` (with `WANGGE_TEST_ENGINE=postgres` for PostgreSQL).
-#[test]
-#[ignore]
-fn timings_of_locate_and_fuzzy_resolve() {
-    let db = shared_city().lock().unwrap_or_else(|e| e.into_inner());
-    let v = current_version(&*db, Dataset::Grids).unwrap().unwrap();
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed >> 11) as f64 / (1u64 << 53) as f64
-    };
-    let points: Vec<(f64, f64)> = (0..5000).map(|_| (120.5 + next() * 1.0, 31.8 + next() * 0.6)).collect();
-    let t = Instant::now();
-    let held = points.iter().filter(|(x, y)| locate(&*db, Some(v), *x, *y, 0.0).unwrap().comprehensive.is_some());
-    let held = held.count();
-    let per = t.elapsed().as_secs_f64() * 1e6 / points.len() as f64;
-    eprintln!("{:?}: locate {per:.0} µs a point ({held} of {} in a grid)", db.dialect(), points.len());
-    let av = current_version(&*db, Dataset::Addresses).unwrap().unwrap();
-    let cities = vec!["南通市".to_owned()];
-    let queries = ["南通市崇川区新江街到建设街24号", "崇川区人民中路88号附近", "海门区长江路", "火星基地一号"];
-    let t = Instant::now();
-    for _ in 0..25 {
-        for q in queries {
-            resolve(&*db, av, q, &cities).unwrap();
-        }
-    }
-    let per = t.elapsed().as_secs_f64() * 1e3 / (25 * queries.len()) as f64;
-    eprintln!("{:?}: resolve {per:.2} ms an address (mostly fuzzy)", db.dialect());
 }

@@ -64,13 +64,18 @@ fn dispatchers_on_two_replicas_never_claim_the_same_delivery() {
     assert_eq!(expand(&db, &plans, now).unwrap(), (20, 0));
     for _ in 0..3 {
         let claims = claim_at_once(&db, now, 3);
-        assert_eq!(claimed_once(&claims), Ok(3 * DISPATCHERS), "each its own three: {claims:?}");
+        let taken = claimed_once(&claims);
+        assert!(matches!(taken, Ok(n) if n <= 3 * DISPATCHERS), "none taken twice: {claims:?}");
         // Handed back, due again at once: the next round races for all of them again.
         db.execute("UPDATE deliveries SET state = 'pending', claim = NULL, lease_until = NULL", &[]).unwrap();
     }
     // Leases that lapse together are taken over by one dispatcher each, beside the pending ones.
     claim(&db, "died", now, 12, Duration::seconds(60)).unwrap();
     let later = now + Duration::seconds(61);
-    let claims = claim_at_once(&db, later, 5);
+    let mut claims = claim_at_once(&db, later, 5);
+    // A dispatcher that skipped a row another held may take fewer than it asked for; one
+    // more pass takes what is left. Never is one taken twice.
+    let rest = claim(&db, "afterwards", later, 20, Duration::seconds(60)).unwrap();
+    claims.push(rest.into_iter().map(|d| d.id).collect());
     assert_eq!(claimed_once(&claims), Ok(20), "the 12 lapsed and the 8 pending, each once: {claims:?}");
 }
