@@ -13,7 +13,7 @@ use wangge_registry::import::{Dataset, Format, ImportError, claim, import, reada
 use wangge_registry::locate::{Found, Hit, Located, Placement, locate, place_point};
 use wangge_registry::{address, audit, read};
 use wangge_spin::db::Db;
-use wangge_spin::{KIB, Reply, Req, json};
+use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 
@@ -277,6 +277,7 @@ fn hit_json(hit: &Hit) -> Value {
 
 /// `GET /v1/grids/locate?lng=&lat=&crs=&accuracy=`.
 pub fn locate_point(req: Req) -> Reply {
+    let mut timing = Timing::start();
     let principal = reader(&req)?;
     let lng = number(&req, "lng", -180.0..=180.0, None)?;
     let lat = number(&req, "lat", -90.0..=90.0, None)?;
@@ -286,7 +287,9 @@ pub fn locate_point(req: Req) -> Reply {
         Problem::invalid_parameter("crs", "crs is wgs84, gcj02 or bd09", "crs 应为 wgs84、gcj02 或 bd09")
     })?;
     let (w_lng, w_lat) = crs.to_wgs84(lng, lat);
+    timing.lap("request");
     let db = COMPONENT.db_for_reads()?;
+    timing.lap("open");
     // One statement reads the grids near the point with their regions and staff: on
     // Spin each statement is a host call, so the hot path counts them.
     let requested = match req.query_param("version") {
@@ -294,6 +297,7 @@ pub fn locate_point(req: Req) -> Reply {
         None => None,
     };
     let located = locate(&db, requested, w_lng, w_lat, accuracy)?;
+    timing.lap("locate");
     let point = json!({ "lng": lng, "lat": lat, "crs": crs.as_str(), "wgs84": { "lng": w_lng, "lat": w_lat }, "accuracy_m": accuracy });
     let Some(placement) = located.placement() else {
         // Nothing here: is it the point, or are there no grids at all?
@@ -310,7 +314,12 @@ pub fn locate_point(req: Req) -> Reply {
     principal.require_region_unnamed(&placement.responsible.code)?;
     let mut view = located_view(&located, &placement);
     view["point"] = point;
-    Ok(json(200, &view))
+    let mut response = json(200, &view);
+    timing.lap("answer");
+    drop(db);
+    timing.lap("close");
+    response.set_header("server-timing", timing.header());
+    Ok(response)
 }
 
 /// Where a point falls, as `locate` answers it: the placement
