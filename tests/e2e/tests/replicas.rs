@@ -373,3 +373,81 @@ fn postgres_restarted_mid_run_is_503_in_between_then_serves_again_without_a_rest
     assert_eq!(names.iter().filter(|n| *n == "during").count(), 0, "nothing half-written: {names:?}");
     assert_eq!(names.iter().filter(|n| *n == "before" || *n == "after").count(), 2, "{names:?}");
 }
+
+/// A suite on a server of its own, with `max_connections` set as a test wants it and a
+/// host pool of `pool` connections per function; the demo city loaded.
+fn budgeted_suite(name: &str, max_connections: &str, pool: usize) -> (PostgresServer, Suite) {
+    let server = PostgresServer::start_with(name, &[("max_connections", max_connections)]);
+    let mut options = options(name, &[]);
+    options.variables.insert("database_host".into(), format!("127.0.0.1:{}", server.port));
+    for (_, label) in COMPONENTS {
+        server.create_database(label);
+        options.variables.insert(format!("{label}_database_url"), server.url(label));
+    }
+    options.pg_pool_size = pool;
+    // Its databases go with the server (the suite's drop looks for them on the shared one
+    // and finds none).
+    let suite = start_with(options);
+    suite.load_demo();
+    suite.load_reference();
+    (server, suite)
+}
+
+fn burst(suite: &Suite, n: u32) -> Vec<Reply> {
+    let url = suite.url("/v1/events");
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let url = url.clone();
+                s.spawn(move || {
+                    let point = (CHONGCHUAN.0 + 0.002 * f64::from(i % 16), CHONGCHUAN.1 + 0.002 * f64::from(i / 16));
+                    post_event(&url, &resident_event(point, ["B05", "C03", "C04"][i as usize % 3], 5000 + i), None)
+                        .expect("the suite answers")
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The connection budget (README, "Running a cluster"): Spin keeps up to its pool size of
+/// connections per function and never closes idle ones. Sized within PostgreSQL's
+/// `max_connections`, a burst waits for connections and every request is served; sized
+/// past it, the requests that find none get 503 `storage_unavailable` with `Retry-After`,
+/// never a 500, and nothing they were refused is half-written.
+#[test]
+fn the_connection_budget_holds_within_max_connections_and_refuses_cleanly_past_it() {
+    if !runs_on(Profile::Cluster, WHY) {
+        return;
+    }
+    // 5 functions × 4 connections = 20, within 30 (of which 3 are kept for superusers).
+    let (_server, suite) = budgeted_suite("budget-within", "30", 4);
+    let answers = burst(&suite, 48);
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 202), "every request served: {statuses:?}");
+    assert_eq!(suite.count("intake", "events"), 48);
+
+    // 5 × 16 = 80 wanted, 12 there (3 kept for superusers): some must be refused.
+    let (_server, suite) = budgeted_suite("budget-past", "15", 16);
+    let answers = burst(&suite, 48);
+    let refused: Vec<&Reply> = answers.iter().filter(|r| !matches!(r.status, 201 | 202)).collect();
+    for r in &refused {
+        assert_eq!(r.status, 503, "a refusal, never a 500: {}", r.body);
+        assert!(r.header("retry-after").is_some(), "{}", r.body);
+    }
+    let served: Vec<String> = answers
+        .iter()
+        .filter(|r| matches!(r.status, 201 | 202))
+        .filter_map(|r| r.json()["event_id"].as_str().map(str::to_owned))
+        .collect();
+    // Every acknowledged event is stored (read as the operator, through the API, since the
+    // pools may hold every connection the server has).
+    for id in &served {
+        let stored = wait_until(std::time::Duration::from_secs(20), "a connection for the read", || {
+            let r = call("GET", &suite.url(&format!("/v1/events/{id}")), OPERATOR_KEY, None);
+            (r.status != 503).then_some(r)
+        });
+        assert_eq!(stored.status, 200, "acknowledged event {id}: {}", stored.body);
+    }
+    eprintln!("past the budget: {} served, {} refused with 503", served.len(), refused.len());
+}
