@@ -237,9 +237,9 @@ impl Schema {
     }
 }
 
-/// The key of PostgreSQL's advisory lock that replicas migrating at once take in turn
-/// (`pg_advisory_xact_lock`): "wangge" in ASCII.
-pub const MIGRATION_LOCK: i64 = 0x7761_6e67_6765;
+/// The key that replicas migrating at once take in turn on PostgreSQL
+/// ([`Sql::exclusive_transaction`]).
+pub const MIGRATION_LOCK: &str = "wangge_core::migrate";
 
 /// Splits a SQL script into statements. Statements end with `;` at the end of a
 /// line; a `CREATE TRIGGER` body runs until its `END;`. Comment lines are dropped.
@@ -294,7 +294,7 @@ pub fn current_version(db: &impl Sql) -> Result<i64, StorageError> {
 /// fresh instances racing on a new file migrate once.
 ///
 /// On PostgreSQL: every pending migration in one transaction that first takes the
-/// advisory lock [`MIGRATION_LOCK`], so that replicas starting at the same moment
+/// advisory lock of [`MIGRATION_LOCK`], so that replicas starting at the same moment
 /// migrate once: the others wait, then find nothing left to do.
 pub fn migrate(db: &impl Sql, schema: &Schema) -> Result<Vec<i64>, StorageError> {
     let migrations = schema.migrations(db.dialect());
@@ -320,13 +320,7 @@ pub fn migrate(db: &impl Sql, schema: &Schema) -> Result<Vec<i64>, StorageError>
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
                 &[],
             )?;
-            for statement in split_statements(migration.sql) {
-                db.execute(&statement, &[])?;
-            }
-            db.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                &[migration.version.into(), migration.name.into(), crate::time::store(crate::time::now_utc()).into()],
-            )?;
+            apply(db, migration)?;
             db.execute(&format!("PRAGMA user_version = {}", migration.version), &[])?;
             Ok(true)
         })?;
@@ -338,35 +332,30 @@ pub fn migrate(db: &impl Sql, schema: &Schema) -> Result<Vec<i64>, StorageError>
 }
 
 fn migrate_postgres(db: &impl Sql, migrations: &[Migration]) -> Result<Vec<i64>, StorageError> {
-    // READ COMMITTED, not `Sql::begin`'s SERIALIZABLE: a serializable transaction reads
-    // from the snapshot of its first statement, taken before the lock was granted, and
-    // would not see the migrations the replica ahead of it committed.
-    db.execute("BEGIN ISOLATION LEVEL READ COMMITTED", &[])?;
-    let applied = (|| {
-        db.execute("SELECT count(*) FROM (SELECT pg_advisory_xact_lock(?)) l", &[MIGRATION_LOCK.into()])?;
+    // `READ COMMITTED` under the lock, not `Sql::begin`'s `SERIALIZABLE`: a serializable
+    // transaction reads from the snapshot of its first statement, taken before the lock
+    // was granted, and would not see the migrations the replica ahead of it committed.
+    db.exclusive_transaction(MIGRATION_LOCK, |db| {
         db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
             &[],
         )?;
         let at = current_version(db)?;
-        let mut applied = Vec::new();
-        for migration in migrations.iter().filter(|m| m.version > at) {
-            for statement in split_statements(migration.sql) {
-                db.execute(&statement, &[])?;
-            }
-            db.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                &[migration.version.into(), migration.name.into(), crate::time::store(crate::time::now_utc()).into()],
-            )?;
-            applied.push(migration.version);
-        }
-        db.execute("COMMIT", &[])?;
-        Ok(applied)
-    })();
-    if applied.is_err() {
-        let _ = db.execute("ROLLBACK", &[]);
+        migrations.iter().filter(|m| m.version > at).map(|m| apply(db, m).map(|()| m.version)).collect()
+    })
+}
+
+/// Runs `migration`'s statements and records it in `schema_migrations`, inside the
+/// caller's transaction.
+fn apply(db: &impl Sql, migration: &Migration) -> Result<(), StorageError> {
+    for statement in split_statements(migration.sql) {
+        db.execute(&statement, &[])?;
     }
-    applied
+    db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        &[migration.version.into(), migration.name.into(), crate::time::store(crate::time::now_utc()).into()],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -366,49 +366,45 @@ impl Drop for RedisServer {
     }
 }
 
-/// One PostgreSQL server for the whole test process, started on first use on a
-/// thread of its own that never ends (so `--pdeathsig` fires only when the process
-/// does). Each test takes a fresh database of it ([`fresh_database`]).
+/// One PostgreSQL server for the whole test process, started on first use. Each test
+/// takes a fresh database of it ([`fresh_database`]).
 pub fn shared_postgres() -> &'static PostgresServer {
     static SERVER: std::sync::OnceLock<&'static PostgresServer> = std::sync::OnceLock::new();
     SERVER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("shared-postgres".into())
-            .spawn(move || {
-                // `WANGGE_PG_SETTINGS=fsync=on,…` adds settings: the benchmarks measure real commits.
-                let extra = std::env::var("WANGGE_PG_SETTINGS").unwrap_or_default();
-                let mut settings = vec![("max_connections", "400"), ("shared_buffers", "64MB")];
-                settings.extend(extra.split(',').filter_map(|pair| pair.split_once('=')));
-                let server: &'static PostgresServer =
-                    Box::leak(Box::new(PostgresServer::start_with("shared", &settings)));
-                tx.send(server).expect("the starting test waits");
-                loop {
-                    std::thread::park();
-                }
-            })
-            .expect("a thread for the shared server");
-        rx.recv().expect("the shared PostgreSQL server started")
+        on_a_thread_of_its_own("shared-postgres", || {
+            // `WANGGE_PG_SETTINGS=fsync=on,…` adds settings: the benchmarks measure real commits.
+            let extra = std::env::var("WANGGE_PG_SETTINGS").unwrap_or_default();
+            let mut settings = vec![("max_connections", "400"), ("shared_buffers", "64MB")];
+            settings.extend(extra.split(',').filter_map(|pair| pair.split_once('=')));
+            PostgresServer::start_with("shared", &settings)
+        })
     })
 }
 
 /// One Redis server for the whole test process, like [`shared_postgres`].
 pub fn shared_redis() -> &'static RedisServer {
     static SERVER: std::sync::OnceLock<&'static RedisServer> = std::sync::OnceLock::new();
-    SERVER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::Builder::new()
-            .name("shared-redis".into())
-            .spawn(move || {
-                let server: &'static RedisServer = Box::leak(Box::new(RedisServer::start("shared")));
-                tx.send(server).expect("the starting test waits");
-                loop {
-                    std::thread::park();
-                }
-            })
-            .expect("a thread for the shared server");
-        rx.recv().expect("the shared Redis server started")
-    })
+    SERVER.get_or_init(|| on_a_thread_of_its_own("shared-redis", || RedisServer::start("shared")))
+}
+
+/// Starts a server on a thread that never ends, and keeps it for the process: its
+/// `--pdeathsig` fires when the thread that started it ends, so only when the process does.
+fn on_a_thread_of_its_own<T: Send + Sync + 'static>(
+    name: &str,
+    start: impl FnOnce() -> T + Send + 'static,
+) -> &'static T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let server: &'static T = Box::leak(Box::new(start()));
+            tx.send(server).expect("the starting test waits");
+            loop {
+                std::thread::park();
+            }
+        })
+        .expect("a thread for the shared server");
+    rx.recv().unwrap_or_else(|_| panic!("the {name} server did not start"))
 }
 
 /// A new, empty database on the [`shared_postgres`] server, named after `name` and
