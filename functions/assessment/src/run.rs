@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use futures::StreamExt;
 use serde_json::{Value, json};
-use spin_sdk::http::{IncomingResponse, Method, Request};
+use spin_sdk::http::{IncomingResponse, Method};
 use wangge_assess::compute::Run;
 use wangge_assess::period::Period;
 use wangge_assess::rules::Rules;
@@ -16,7 +16,7 @@ use wangge_core::auth::Scope;
 use wangge_core::migrations::Sql;
 use wangge_core::region::{district_of, town_of};
 use wangge_core::{ErrorCode, FieldError, Problem};
-use wangge_spin::chain::internal_url;
+use wangge_spin::chain;
 use wangge_spin::db::Db;
 use wangge_spin::{KIB, Reply, Req, json};
 
@@ -161,17 +161,14 @@ async fn facts(
     request_id: &str,
     mut each: impl FnMut(Fact),
 ) -> Result<u64, Problem> {
-    let url = internal_url(
-        "case-routing",
-        &format!(
-            "{}?from={}&to={}{}",
-            wangge_cases::api::FACTS_PATH,
-            wangge_core::time::store(period.start),
-            wangge_core::time::store(period.end),
-            if merged_only { "&merged_only=true" } else { "" }
-        ),
+    let path = format!(
+        "{}?from={}&to={}{}",
+        wangge_cases::api::FACTS_PATH,
+        wangge_core::time::store(period.start),
+        wangge_core::time::store(period.end),
+        if merged_only { "&merged_only=true" } else { "" }
     );
-    let request = Request::builder().method(Method::Get).uri(url).header("x-request-id", request_id).build();
+    let request = chain::request("case-routing", Method::Get, &path, request_id, wangge_core::Lang::En, None);
     let response: IncomingResponse =
         spin_sdk::http::send(request).await.map_err(|_| unavailable("the case facts (case-routing)"))?;
     if response.status() != 200 {

@@ -22,6 +22,9 @@ const PAGE: usize = 2000;
 
 pub async fn stream(incoming: IncomingRequest, out: ResponseOutparam) {
     let req = Req::new(incoming);
+    if let Err(p) = wangge_spin::chain::admit(&req) {
+        return fail(out, &req, &COMPONENT, p).await;
+    }
     let request_id = req.request_id.clone();
     let period = |name: &str| {
         req.query_param(name).and_then(|t| wangge_core::time::parse(&t)).map(wangge_core::time::render).ok_or_else(

@@ -64,7 +64,13 @@ where
     let req = Req::new(incoming);
     let (method, path, request_id, lang, started) =
         (req.method.to_string(), req.path.clone(), req.request_id.clone(), req.lang, req.started);
-    let (mut response, code, cause) = match route(req).await {
+    // Internal routes: by service chaining, or by URL with the internal key (`chain::admit`).
+    let admitted = if path.starts_with("/internal/") { crate::chain::admit(&req) } else { Ok(()) };
+    let answer = match admitted {
+        Ok(()) => route(req).await,
+        Err(p) => Err(p),
+    };
+    let (mut response, code, cause) = match answer {
         Ok(response) => (response, None, None),
         Err(p) => (problem(&p, lang), Some(p.code.as_str()), p.cause),
     };

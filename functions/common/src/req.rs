@@ -51,6 +51,14 @@ impl Req {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
+    /// Whether Spin delivered this request by service chaining: its own `spin-client-addr`
+    /// (the last one, after any a client sent) is `0.0.0.0:0`, the address Spin gives a
+    /// chained request and no network peer has.
+    pub fn by_service_chaining(&self) -> bool {
+        let last = self.headers.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case("spin-client-addr"));
+        last.is_some_and(|(_, v)| v.as_slice() == b"0.0.0.0:0")
+    }
+
     /// The path split on `/`, without empty segments: `/v1/keys/x` is `["v1","keys","x"]`.
     pub fn segments(&self) -> Vec<&str> {
         self.path.split('/').filter(|s| !s.is_empty()).collect()

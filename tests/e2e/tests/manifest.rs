@@ -29,19 +29,58 @@ fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
         assert!(hosts.contains(&"postgres://{{ database_host }}"), "{id}: {hosts:?}");
         for host in hosts.into_iter().filter(|h| !h.starts_with("postgres://")) {
             assert!(!host.contains('*'), "{id}: no wildcards ({host})");
-            // An outside service's origin is an application variable, set per deployment.
-            if let Some(variable) = host.strip_prefix("{{ ").and_then(|h| h.strip_suffix(" }}")) {
-                assert_eq!(*id, "notification", "only notification talks to outside services ({host})");
-                assert!(
-                    m["variables"][variable]["default"].as_str().is_some_and(|d| d.starts_with("https://")),
-                    "{host}"
+            let variable = host.strip_prefix("{{ ").and_then(|h| h.strip_suffix(" }}"));
+            let variable = variable.unwrap_or_else(|| panic!("{id}: {host} is a variable, set per deployment"));
+            // A chained target: `<target>_url`, Spin service chaining by default, a URL
+            // (another app's) when set; the component reads it under the same name.
+            if let Some((target, _)) =
+                COMPONENTS.iter().find(|(c, _)| format!("{}_url", c.replace('-', "_")) == variable)
+            {
+                assert_ne!(target, id, "{id} does not call itself");
+                assert_eq!(
+                    m["variables"][variable]["default"].as_str(),
+                    Some(format!("http://{target}.spin.internal").as_str()),
+                    "{variable}"
                 );
+                assert_eq!(c["variables"][variable].as_str(), Some(host), "{id} reads {variable}");
+                assert_eq!(c["variables"]["internal_key"].as_str(), Some("{{ internal_key }}"), "{id}");
                 continue;
             }
-            let target = host.trim_start_matches("http://").trim_end_matches(".spin.internal");
-            assert!(COMPONENTS.iter().any(|(c, _)| *c == target), "{id}: {host} is one of ours");
+            // An outside service's origin is an application variable, set per deployment.
+            assert_eq!(*id, "notification", "only notification talks to outside services ({host})");
+            assert!(m["variables"][variable]["default"].as_str().is_some_and(|d| d.starts_with("https://")), "{host}");
         }
     }
+    // The key internal routes want by URL: a secret, empty (not served by URL) by default.
+    assert_eq!(m["variables"]["internal_key"]["default"].as_str(), Some(""));
+    assert_eq!(m["variables"]["internal_key"]["secret"].as_bool(), Some(true));
+}
+
+#[test]
+fn each_internal_route_has_a_trigger_route_to_the_component_that_serves_it() {
+    let m = manifest();
+    let triggers = m["trigger"]["http"].as_array().unwrap();
+    let internal: Vec<(&str, &str)> = triggers
+        .iter()
+        .map(|t| (t["route"].as_str().unwrap(), t["component"].as_str().unwrap()))
+        .filter(|(route, _)| route.starts_with("/internal"))
+        .collect();
+    use wangge_core::internal::Route;
+    let served = [
+        (wangge_cases::api::CreateCase::PATH, wangge_cases::api::CreateCase::COMPONENT),
+        (wangge_cases::api::CaseStates::PATH, wangge_cases::api::CaseStates::COMPONENT),
+        (wangge_cases::api::Categories::PATH, wangge_cases::api::Categories::COMPONENT),
+        (wangge_cases::api::FACTS_PATH, "case-routing"),
+        (wangge_registry::api::Place::PATH, wangge_registry::api::Place::COMPONENT),
+        (wangge_registry::api::Grids::PATH, wangge_registry::api::Grids::COMPONENT),
+        (wangge_registry::api::StaffContacts::PATH, wangge_registry::api::StaffContacts::COMPONENT),
+        (wangge_notify::api::Enqueue::PATH, wangge_notify::api::Enqueue::COMPONENT),
+    ];
+    for (path, component) in served {
+        assert!(internal.contains(&(path, component)), "{path} → {component}: {internal:?}");
+    }
+    // Exact routes only: nothing else under /internal is reachable by URL.
+    assert_eq!(internal.len(), served.len(), "{internal:?}");
 }
 
 #[test]

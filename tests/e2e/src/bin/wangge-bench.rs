@@ -657,6 +657,8 @@ fn main() {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
     let mut response = agent
         .get(facts_app.url("/internal/facts?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"))
+        // By URL, an internal route wants the deployment's internal key (fixtures/cases-bench.toml).
+        .header("authorization", "Bearer wangge-bench-internal-key")
         .call()
         .expect("facts");
     let mut lines = 0u64;
