@@ -1,0 +1,262 @@
+//! The deployment as scripts/deploy.sh writes it: `all` for the demo city's seven districts,
+//! rendered with no cluster and checked: SpinKube's fields, every component and variable of
+//! spin.toml bound, no secret in plain text, every CronJob path in the OpenAPI document, and
+//! every built-in document against Kubernetes' OpenAPI schemas (PyPI `kubernetes-validate`,
+//! installed by scripts/test.sh into target/py-kubernetes-validate).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use wangge_deploy::city::load_districts;
+use wangge_deploy::layout::to_yaml;
+use wangge_deploy::render::render;
+use wangge_deploy::scaling::district_replicas;
+use wangge_deploy::spin_manifest::SpinManifest;
+use wangge_deploy::{checks, manifests};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn manifest() -> SpinManifest {
+    SpinManifest::load(&workspace().join("spin.toml")).unwrap()
+}
+
+fn openapi() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(workspace().join("schemas/openapi.json")).unwrap()).unwrap()
+}
+
+/// Runs `wangge-deploy ARGS` from the workspace root into a fresh `out`.
+fn deploy(out: &str, args: &[&str]) -> (PathBuf, std::process::Output) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(out);
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = Command::new(env!("CARGO_BIN_EXE_wangge-deploy"))
+        .args(args)
+        .args(["--registry", "registry.example/wangge-team", "--tag", "2026.11.1", "--out"])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    (dir, output)
+}
+
+fn deploy_all(out: &str) -> PathBuf {
+    let (dir, output) = deploy(out, &["all"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    dir
+}
+
+#[test]
+fn all_writes_a_city_part_and_the_seven_districts_and_every_check_passes() {
+    let dir = deploy_all("deploy-all");
+    let districts = load_districts(&workspace().join("data/nantong")).unwrap();
+    let codes: Vec<&str> = districts.iter().map(|d| d.code.as_str()).collect();
+    // Urban districts, a county (如东县) and county-level cities (启东市, 如皋市, 海安市).
+    assert_eq!(codes, ["320612", "320613", "320614", "320623", "320681", "320682", "320685"]);
+    for d in &districts {
+        assert!(dir.join(format!("district-{}/base/kustomization.yaml", d.code)).is_file());
+        assert!(dir.join(format!("district-{}/overlays/production/kustomization.yaml", d.code)).is_file());
+    }
+    let documents = render(&dir).unwrap();
+    let problems = checks::all(&documents, &manifest(), &openapi());
+    assert!(problems.is_empty(), "{problems:#?}");
+
+    let apps: Vec<&Value> = documents.iter().filter(|d| d["kind"] == "SpinApp").collect();
+    assert_eq!(apps.len(), 2 + 7);
+    for app in &apps {
+        assert_eq!(app["spec"]["image"], "registry.example/wangge-team/wangge:2026.11.1");
+        assert_eq!(app["metadata"]["namespace"], "wangge");
+    }
+    for d in &districts {
+        let name = manifests::district_app(&d.code);
+        let app = apps.iter().find(|a| a["metadata"]["name"] == name.as_str()).unwrap();
+        assert_eq!(app["spec"]["components"], json!(["intake", "grid-lookup"]));
+        let vars = app["spec"]["variables"].as_array().unwrap();
+        assert!(vars.contains(&json!({ "name": "jurisdiction", "value": d.code })), "{name}");
+        for chained in ["case_routing_url", "notification_url"] {
+            let url = "http://wangge-city.wangge.svc.cluster.local";
+            assert!(vars.contains(&json!({ "name": chained, "value": url })), "{name} {chained}");
+        }
+        let hpa =
+            documents.iter().find(|x| x["kind"] == "HorizontalPodAutoscaler" && x["metadata"]["name"] == name.as_str());
+        let hpa = hpa.unwrap();
+        let r = district_replicas(d);
+        assert_eq!(
+            (hpa["spec"]["minReplicas"].as_u64(), hpa["spec"]["maxReplicas"].as_u64()),
+            (Some(r.min.into()), Some(r.max.into()))
+        );
+        assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], name.as_str());
+        assert_eq!(app["spec"]["enableAutoscaling"], true);
+    }
+    let city = apps.iter().find(|a| a["metadata"]["name"] == manifests::CITY_APP).unwrap();
+    assert_eq!(city["spec"]["components"], json!(["case-routing", "notification"]));
+    let assessment = apps.iter().find(|a| a["metadata"]["name"] == manifests::ASSESSMENT_APP).unwrap();
+    assert_eq!(
+        (assessment["spec"]["components"].clone(), assessment["spec"]["replicas"].clone()),
+        (json!(["assessment"]), json!(1))
+    );
+    let schedules: Vec<(&str, &str)> = documents
+        .iter()
+        .filter(|d| d["kind"] == "CronJob")
+        .map(|d| {
+            (
+                d["metadata"]["annotations"][manifests::API_PATH_ANNOTATION].as_str().unwrap(),
+                d["spec"]["schedule"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(schedules.contains(&("/v1/cases/sweep", "*/5 * * * *")));
+    assert!(schedules.contains(&("/v1/notifications/dispatch", "* * * * *")));
+    assert!(schedules.contains(&("/v1/assessments/{period}/run", "0 2 1 * *")));
+    assert_eq!(schedules.iter().filter(|s| *s == &("/v1/events/retry-pending", "* * * * *")).count(), 7);
+}
+
+#[test]
+fn every_overlay_renders_alone_and_passes_the_per_document_checks() {
+    let dir = deploy_all("deploy-each");
+    let mut overlays = 0;
+    for part in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()) {
+        let documents = render(&part.join("overlays/production")).unwrap();
+        let mut problems = checks::spin_apps(&documents, &manifest());
+        problems.extend(checks::no_plain_secrets(&documents, &manifest()));
+        problems.extend(checks::cron_paths(&documents, &openapi()));
+        assert!(problems.is_empty(), "{}: {problems:#?}", part.display());
+        overlays += 1;
+    }
+    assert_eq!(overlays, 8);
+}
+
+/// `python3 -m kubernetes_validate --strict` on a file of documents: (success, output).
+fn kubernetes_validate(documents: &[&Value], name: &str) -> (bool, String) {
+    let site = workspace().join("target/py-kubernetes-validate");
+    assert!(
+        site.join("kubernetes_validate").is_dir(),
+        "the validator is missing: python3 -m pip install --target target/py-kubernetes-validate 'kubernetes-validate==1.37.0' (scripts/test.sh does)"
+    );
+    let file = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&file, to_yaml(documents).unwrap()).unwrap();
+    let output = Command::new("python3")
+        .args(["-m", "kubernetes_validate", "--strict"])
+        .arg(&file)
+        .env("PYTHONPATH", &site)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    (output.status.success(), text)
+}
+
+#[test]
+fn every_built_in_document_passes_the_kubernetes_openapi_schemas() {
+    let documents = render(&deploy_all("deploy-schemas")).unwrap();
+    // SpinApp is a custom resource: the validator has no schema for it (checks::spin_apps has).
+    let built_in: Vec<&Value> = documents.iter().filter(|d| d["kind"] != "SpinApp").collect();
+    let (ok, text) = kubernetes_validate(&built_in, "rendered.yaml");
+    assert!(ok, "{text}");
+    assert_eq!(text.matches(" passed for resource ").count(), built_in.len(), "{text}");
+    for kind in ["cronjob/", "horizontalpodautoscaler/", "ingress/", "service/", "configmap/"] {
+        assert!(text.contains(kind), "{kind}: {text}");
+    }
+
+    // And the validator does refuse what is wrong.
+    let mut broken = built_in.iter().find(|d| d["kind"] == "HorizontalPodAutoscaler").copied().unwrap().clone();
+    broken["spec"]["minReplicas"] = json!("two");
+    broken["spec"]["maxReplica"] = json!(3);
+    let (ok, text) = kubernetes_validate(&[&broken], "broken.yaml");
+    assert!(!ok, "a broken HPA passed: {text}");
+}
+
+fn city_and_district(out: &str) -> Vec<Value> {
+    render(&deploy_all(out)).unwrap()
+}
+
+fn spin_app_mut<'a>(documents: &'a mut [Value], name: &str) -> &'a mut Value {
+    documents.iter_mut().find(|d| d["kind"] == "SpinApp" && d["metadata"]["name"] == name).unwrap()
+}
+
+#[test]
+fn the_checks_catch_what_they_promise_to() {
+    let clean = city_and_district("deploy-broken");
+    let (m, api) = (manifest(), openapi());
+    assert!(checks::all(&clean, &m, &api).is_empty());
+
+    let mut docs = clean.clone();
+    spin_app_mut(&mut docs, "wangge-city")["spec"]["replica"] = json!(3);
+    assert!(checks::spin_apps(&docs, &m).iter().any(|p| p.contains("spec.replica is not a SpinApp field")));
+
+    let mut docs = clean.clone();
+    spin_app_mut(&mut docs, "wangge-city")["spec"]["executor"] = json!("wasmtime");
+    assert!(!checks::spin_apps(&docs, &m).is_empty());
+
+    let mut docs = clean.clone();
+    let vars = spin_app_mut(&mut docs, "wangge-city")["spec"]["variables"].as_array_mut().unwrap();
+    let key = vars.iter_mut().find(|v| v["name"] == "operator_key").unwrap();
+    *key = json!({ "name": "operator_key", "value": "not-a-secret-anymore" });
+    assert!(checks::no_plain_secrets(&docs, &m).iter().any(|p| p.contains("operator_key")));
+
+    let mut docs = clean.clone();
+    docs.push(json!({ "apiVersion": "v1", "kind": "Secret", "metadata": { "name": "x" }, "stringData": { "a": "b" } }));
+    assert!(!checks::no_plain_secrets(&docs, &m).is_empty());
+
+    let mut docs = clean.clone();
+    spin_app_mut(&mut docs, "wangge-assessment")["spec"]["components"] = json!(["case-routing"]);
+    let problems = checks::coverage(&docs, &m);
+    assert!(problems.iter().any(|p| p.contains("component assessment is in no SpinApp")), "{problems:?}");
+
+    let mut docs = clean.clone();
+    let vars = spin_app_mut(&mut docs, "wangge-320612")["spec"]["variables"].as_array_mut().unwrap();
+    vars.retain(|v| v["name"] != "rate_limit_per_minute");
+    assert!(checks::coverage(&docs, &m).iter().any(|p| p.contains("rate_limit_per_minute")));
+
+    let mut docs = clean.clone();
+    let job = docs.iter_mut().find(|d| d["metadata"]["name"] == "wangge-sweep").unwrap();
+    job["metadata"]["annotations"][manifests::API_PATH_ANNOTATION] = json!("/v1/cases/sweeps");
+    assert!(checks::cron_paths(&docs, &api).iter().any(|p| p.contains("/v1/cases/sweeps is not in the OpenAPI")));
+}
+
+#[test]
+fn an_overlay_edit_survives_regeneration_and_patches_the_render() {
+    let (dir, output) = deploy("deploy-overlay", &["district", "320623000000"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let patch = dir.join("district-320623/overlays/production/patch-horizontalpodautoscaler-wangge-320623.yaml");
+    let edited = std::fs::read_to_string(&patch).unwrap().replace("maxReplicas: 8", "maxReplicas: 42");
+    assert!(edited.contains("maxReplicas: 42"), "{edited}");
+    std::fs::write(&patch, &edited).unwrap();
+    // Regenerate in place (not through `deploy`, which starts afresh).
+    let output = Command::new(env!("CARGO_BIN_EXE_wangge-deploy"))
+        .args(["district", "320623", "--registry", "r.example", "--tag", "t2", "--out"])
+        .arg(&dir)
+        .current_dir(workspace())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(std::fs::read_to_string(&patch).unwrap(), edited);
+    let documents = render(&dir.join("district-320623/overlays/production")).unwrap();
+    let hpa = documents.iter().find(|d| d["kind"] == "HorizontalPodAutoscaler").unwrap();
+    assert_eq!(hpa["spec"]["maxReplicas"], 42);
+    let app = documents.iter().find(|d| d["kind"] == "SpinApp").unwrap();
+    assert_eq!(app["spec"]["image"], "r.example/wangge:t2", "the base is rewritten");
+}
+
+#[test]
+fn an_unknown_district_is_refused() {
+    let (_, output) = deploy("deploy-unknown", &["district", "320699"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no district 320699"));
+    let (_, output) = deploy("deploy-bad", &["district", "32061"]);
+    assert!(!output.status.success());
+}
+
+#[test]
+fn scripts_deploy_sh_writes_a_district() {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-script");
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new(workspace().join("scripts/deploy.sh"))
+        .args(["district", "320681", "--registry", "r.example", "--tag", "t", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let documents = render(&out.join("district-320681/overlays/production")).unwrap();
+    assert_eq!(documents.iter().filter(|d| d["kind"] == "SpinApp").count(), 1);
+}
