@@ -20,6 +20,12 @@ if [ ! -f target/node-open311/node_modules/open311/open311.js ]; then
   cp -r tests/e2e/open311-node target/node-open311
   (cd target/node-open311 && npm install --no-audit --no-fund --silent)
 fi
+# The Kubernetes OpenAPI schemas the deployment test validates the manifests against
+# (kubernetes-validate ships them; crates/wangge-deploy/tests/deploy.rs).
+if [ ! -f target/py-kubernetes-validate/kubernetes_validate/__init__.py ]; then
+  printf '\n==> installing the Kubernetes manifest validator the tests use (kubernetes-validate, PyPI)\n' >&2
+  python3 -m pip install --quiet --disable-pip-version-check --target target/py-kubernetes-validate 'kubernetes-validate==1.37.0'
+fi
 
 printf '\n==> cargo fmt --check\n' >&2
 cargo fmt --all --check
