@@ -195,6 +195,9 @@ fn normalize_triggers(raw: BTreeMap<String, Vec<Spanned<toml::Table>>>) -> Resul
         let mut triggers = Vec::new();
         for table in list {
             let mut config = table.into_inner();
+            if let Some(key) = ["components", "dependencies"].into_iter().find(|k| config.contains_key(*k)) {
+                return Err(error(format!("a `{trigger_type}` trigger with `{key}` is not supported")));
+            }
             let id = match config.remove("id") {
                 Some(toml::Value::String(id)) => id,
                 None => String::new(),
@@ -234,4 +237,36 @@ fn normalize_triggers(raw: BTreeMap<String, Vec<Spanned<toml::Table>>>) -> Resul
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppManifest;
+
+    const HEAD: &str = "spin_manifest_version = 2\n[application]\nname = \"t\"\n";
+
+    fn refusal(rest: &str) -> String {
+        AppManifest::parse(&format!("{HEAD}{rest}"), ".".into()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn what_the_packager_cannot_carry_is_refused_with_a_message() {
+        let files = refusal("[component.a]\nsource = \"a.wasm\"\nfiles = [\"static/**\"]\n");
+        assert!(files.contains("unknown field `files`"), "{files}");
+        let dependencies =
+            refusal("[component.a]\nsource = \"a.wasm\"\n[component.a.dependencies]\n\"x:y/z\" = \"1.0\"\n");
+        assert!(dependencies.contains("unknown field `dependencies`"), "{dependencies}");
+        let url = "[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n[component.a]\nsource = { url = \"https://x/a.wasm\", digest = \"sha256:00\" }\n";
+        let manifest = AppManifest::parse(&format!("{HEAD}{url}"), ".".into()).unwrap();
+        let err = manifest.components[0].1.source_path(".".as_ref()).unwrap_err().to_string();
+        assert!(err.contains("not a local path"), "{err}");
+        let components = refusal(
+            "[[trigger.http]]\nroute = \"/\"\ncomponents = { main = \"a\" }\n[component.a]\nsource = \"a.wasm\"\n",
+        );
+        assert!(components.contains("with `components` is not supported"), "{components}");
+        let unknown = refusal("[[trigger.http]]\nroute = \"/\"\ncomponent = \"nope\"\n");
+        assert!(unknown.contains("names no component `nope`"), "{unknown}");
+        let both = refusal("[variables]\nv = { required = true, default = \"x\" }\n");
+        assert!(both.contains("`required` OR have a `default`"), "{both}");
+    }
 }
