@@ -7,7 +7,8 @@
 //!   variable is bound in some SpinApp, and each SpinApp binds every variable its components use
 //!   (a chained target may stay at its `*.spin.internal` default where its target is in the app);
 //! - [`no_plain_secrets`]: no Secret document with data, every secret variable and every key a
-//!   CronJob sends from a Secret by reference;
+//!   CronJob sends from a Secret by reference, no Ingress path under `/internal` (those routes
+//!   are guarded by `internal_key` alone and are for other apps, not the public);
 //! - [`cron_paths`]: every CronJob's method and path is an operation of `schemas/openapi.json`,
 //!   and its command calls that path.
 
@@ -174,6 +175,14 @@ pub fn no_plain_secrets(documents: &[Value], manifest: &SpinManifest) -> Vec<Str
     for doc in documents.iter().filter(|d| d["kind"] == "ConfigMap") {
         for key in keys(&doc["data"]).into_iter().filter(|k| manifest.variables.get(*k).is_some_and(|v| v.secret)) {
             problems.push(format!("ConfigMap {} holds the secret variable {key}", name_of(doc)));
+        }
+    }
+    for ingress in documents.iter().filter(|d| d["kind"] == "Ingress") {
+        let rules = ingress["spec"]["rules"].as_array().into_iter().flatten();
+        for path in rules.flat_map(|r| r["http"]["paths"].as_array().into_iter().flatten()) {
+            if path["path"].as_str().is_some_and(|p| p.starts_with("/internal")) {
+                problems.push(format!("Ingress {} exposes {}", name_of(ingress), path["path"]));
+            }
         }
     }
     for job in documents.iter().filter(|d| d["kind"] == "CronJob") {

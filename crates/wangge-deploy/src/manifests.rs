@@ -195,12 +195,14 @@ fn cron_job(settings: &Settings, name: &str, schedule: &str, app: &str, path: &s
     })
 }
 
-/// An Ingress for `host`: each component's routes to the app that serves it. A route ending in
-/// `/...` is a prefix; any other is exact.
+/// An Ingress for `host`: each component's public routes to the app that serves it. A route
+/// ending in `/...` is a prefix; any other is exact. `/internal/...` routes are left out.
 fn ingress(name: &str, host: &str, manifest: &SpinManifest, apps: &[(&str, &str)]) -> Value {
     let mut paths = Vec::new();
     for (component, app) in apps {
-        for route in manifest.routes.get(*component).into_iter().flatten() {
+        // Internal routes are for other apps over cluster Services, never for the Ingress.
+        let public = manifest.routes.get(*component).into_iter().flatten().filter(|r| !r.starts_with("/internal"));
+        for route in public {
             let (path, kind) = match route.strip_suffix("/...") {
                 Some(prefix) => (prefix.to_string(), "Prefix"),
                 None => (route.clone(), "Exact"),

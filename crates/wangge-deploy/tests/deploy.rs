@@ -209,6 +209,12 @@ fn the_checks_catch_what_they_promise_to() {
     assert!(checks::coverage(&docs, &m).iter().any(|p| p.contains("rate_limit_per_minute")));
 
     let mut docs = clean.clone();
+    let ingress = docs.iter_mut().find(|d| d["kind"] == "Ingress").unwrap();
+    let paths = ingress["spec"]["rules"][0]["http"]["paths"].as_array_mut().unwrap();
+    paths.push(json!({ "path": "/internal/cases", "pathType": "Exact", "backend": paths[0]["backend"].clone() }));
+    assert!(checks::no_plain_secrets(&docs, &m).iter().any(|p| p.contains("exposes \"/internal/cases\"")));
+
+    let mut docs = clean.clone();
     let job = docs.iter_mut().find(|d| d["metadata"]["name"] == "wangge-sweep").unwrap();
     job["metadata"]["annotations"][manifests::API_PATH_ANNOTATION] = json!("/v1/cases/sweeps");
     assert!(checks::cron_paths(&docs, &api).iter().any(|p| p.contains("/v1/cases/sweeps is not in the OpenAPI")));
