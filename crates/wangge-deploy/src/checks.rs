@@ -19,10 +19,9 @@ use serde_json::Value;
 use crate::manifests::{API_METHOD_ANNOTATION, API_PATH_ANNOTATION, CHAIN_VARIABLES, EXECUTOR, SPINAPP_API_VERSION};
 use crate::spin_manifest::SpinManifest;
 
-/// The fields of `SpinApp.spec` that SpinKube documents, from the spin-operator's CRD
-/// (`config/crd/bases/core.spinkube.dev_spinapps.yaml` in
-/// <https://github.com/spinframework/spin-operator>, reference at
-/// <https://www.spinkube.dev/docs/reference/spin-app/>).
+/// The fields of `SpinApp.spec` (v1alpha1) that SpinKube documents: the spin-operator's CRD,
+/// <https://github.com/spinframework/spin-operator/blob/main/config/crd/bases/core.spinkube.dev_spinapps.yaml>
+/// (rendered at <https://www.spinkube.dev/docs/reference/spin-app/>).
 pub const SPINAPP_SPEC_FIELDS: [&str; 18] = [
     "checks",
     "components",
@@ -37,8 +36,8 @@ pub const SPINAPP_SPEC_FIELDS: [&str; 18] = [
     "replicas",
     "resources",
     "runtimeConfig",
+    "serviceAccountName",
     "serviceAnnotations",
-    "serviceLabels",
     "variables",
     "volumeMounts",
     "volumes",

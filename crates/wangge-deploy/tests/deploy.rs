@@ -266,3 +266,58 @@ fn scripts_deploy_sh_writes_a_district() {
     let documents = render(&out.join("district-320681/overlays/production")).unwrap();
     assert_eq!(documents.iter().filter(|d| d["kind"] == "SpinApp").count(), 1);
 }
+
+/// spin.toml with the chained targets as variables (README, "Service chaining across apps"):
+/// the manifests bind them where the target is in another app, and leave them at their
+/// `*.spin.internal` default where it is in the same one.
+#[test]
+fn chained_target_variables_in_spin_toml_are_bound_where_the_target_is_elsewhere() {
+    let text = std::fs::read_to_string(workspace().join("spin.toml")).unwrap();
+    let mut m = SpinManifest::parse(&text).unwrap();
+    for (var, secret) in
+        [("grid_lookup_url", false), ("case_routing_url", false), ("notification_url", false), ("internal_key", true)]
+    {
+        let default =
+            (!secret).then(|| format!("http://{}.spin.internal", var.trim_end_matches("_url").replace('_', "-")));
+        m.variables.entry(var.into()).or_insert(wangge_deploy::spin_manifest::Variable { secret, default });
+    }
+    for (component, targets) in [
+        ("intake", &["grid_lookup_url", "case_routing_url"][..]),
+        ("grid-lookup", &["case_routing_url"]),
+        ("case-routing", &["notification_url"]),
+        ("assessment", &["grid_lookup_url", "case_routing_url"]),
+        ("notification", &["grid_lookup_url"]),
+    ] {
+        let used = m.components.get_mut(component).unwrap();
+        used.extend(targets.iter().map(|t| t.to_string()));
+        used.insert("internal_key".into());
+    }
+    let settings = manifests::Settings {
+        registry: "r".into(),
+        tag: "t".into(),
+        namespace: "wangge".into(),
+        domain: "wangge.example".into(),
+    };
+    let mut documents: Vec<Value> = manifests::city(&settings, &m).into_iter().map(|d| d.value).collect();
+    for d in load_districts(&workspace().join("data/nantong")).unwrap() {
+        documents.extend(manifests::district(&settings, &m, &d).into_iter().map(|d| d.value));
+    }
+    let problems = checks::all(&documents, &m, &openapi());
+    assert!(problems.is_empty(), "{problems:#?}");
+    let vars = |name: &str| -> Vec<Value> {
+        let app = documents.iter().find(|d| d["kind"] == "SpinApp" && d["metadata"]["name"] == name).unwrap();
+        app["spec"]["variables"].as_array().unwrap().clone()
+    };
+    let names =
+        |name: &str| -> Vec<String> { vars(name).iter().map(|v| v["name"].as_str().unwrap().to_string()).collect() };
+    let grid_lookup =
+        json!({ "name": "grid_lookup_url", "value": "http://wangge-grid-lookup.wangge.svc.cluster.local" });
+    assert!(vars("wangge-city").contains(&grid_lookup));
+    assert!(!names("wangge-city").contains(&"notification_url".to_string()), "notification is in the city app");
+    assert!(vars("wangge-assessment").contains(&grid_lookup));
+    assert!(!names("wangge-320613").contains(&"grid_lookup_url".to_string()), "grid-lookup is in the district app");
+    for app in ["wangge-city", "wangge-assessment", "wangge-320613"] {
+        let key = json!({ "name": "internal_key", "valueFrom": { "secretKeyRef": { "name": "wangge-internal-key", "key": "internal_key" } } });
+        assert!(vars(app).contains(&key), "{app}");
+    }
+}
