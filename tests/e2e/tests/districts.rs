@@ -38,23 +38,23 @@ struct Districts {
     city: Replica,
     city_options: AppOptions,
     district: RunningApp,
+    district_options: AppOptions,
 }
 
-fn start_districts(test: &str) -> Districts {
+fn start_districts(test: &str, city_variables: &[(&str, &str)]) -> Districts {
     // The district's address is decided first: the city's notification reaches its
     // grid-lookup by URL, and the district reaches the city's case-routing by URL.
     let district_listen = format!("127.0.0.1:{}", free_port());
     let district_url = format!("http://{district_listen}");
-    let mut city_options = city_options(
-        &format!("{test}-city"),
-        &[("grid_lookup_url", district_url.as_str()), ("internal_key", INTERNAL_KEY)],
-    );
+    let mut variables = vec![("grid_lookup_url", district_url.as_str()), ("internal_key", INTERNAL_KEY)];
+    variables.extend_from_slice(city_variables);
+    let mut city_options = city_options(&format!("{test}-city"), &variables);
     city_options.components = vec!["case-routing".into(), "notification".into()];
     let city = Replica::spawn(&city_options, "city");
     let mut district_options = city_options_for_district(test, &city.base);
     district_options.components = vec!["intake".into(), "grid-lookup".into()];
     let district = RunningApp::start(&district_options, &district_listen).expect("start the district's app");
-    Districts { city, city_options, district }
+    Districts { city, city_options, district, district_options }
 }
 
 fn city_options_for_district(test: &str, city_url: &str) -> AppOptions {
@@ -75,7 +75,7 @@ fn post_event(url: &str, body: &Value) -> Reply {
 
 #[test]
 fn an_event_posted_to_a_district_becomes_a_case_in_the_city() {
-    let apps = start_districts("districts-event");
+    let apps = start_districts("districts-event", &[]);
     let made = post_event(&apps.district.url("/v1/events"), &resident_event(CHONGCHUAN, "B05"));
     assert_eq!(made.status, 201, "{}", made.body);
     let answer = made.json();
@@ -107,7 +107,7 @@ fn an_event_posted_to_a_district_becomes_a_case_in_the_city() {
 
 #[test]
 fn internal_routes_by_url_want_the_internal_key() {
-    let apps = start_districts("districts-key");
+    let apps = start_districts("districts-key", &[]);
     let categories = apps.city.url("/internal/categories");
     let problem = |reply: &Reply| {
         assert_eq!(reply.header("content-type"), Some("application/problem+json"), "{}", reply.body);
@@ -178,4 +178,66 @@ fn without_an_internal_key_the_internal_routes_are_not_served_by_url() {
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.json()["case_id"].as_str().unwrap().to_owned();
     assert_eq!(call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None).status, 200);
+}
+
+#[test]
+fn the_citys_notification_reaches_the_districts_grid_staff_by_url() {
+    let fake = wangge_e2e::fake::Fake::start();
+    let apps = start_districts(
+        "districts-notify",
+        &[
+            ("wechat_origin", fake.url.as_str()),
+            ("wechat_appid", "wx-demo"),
+            ("wechat_secret", "wx-secret"),
+            ("wechat_template_id", "TPL-1"),
+            ("sms_origin", fake.url.as_str()),
+            ("webhook_origin", fake.url.as_str()),
+        ],
+    );
+    let located = call(
+        "GET",
+        &apps.district.url(&format!("/v1/grids/locate?lng={}&lat={}", CHONGCHUAN.0, CHONGCHUAN.1)),
+        OPERATOR_KEY,
+        None,
+    )
+    .json();
+    let grid = located["responsible"]["code"].as_str().unwrap().to_owned();
+    let worker = located["staff"].as_array().unwrap().iter().find(|s| s["role"] == "grid_worker").unwrap()["staff_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Grid staff find exposed rubbish: a case in the city, assigned to the district's grid.
+    let body = json!({
+        "source": "grid_staff", "reporter": { "staff_id": worker }, "category": "B05", "description": "暴露垃圾",
+        "location": { "lng": CHONGCHUAN.0, "lat": CHONGCHUAN.1 }, "discovered_at": "2026-11-26T08:00:00+08:00"
+    });
+    let made = post_event(&apps.district.url("/v1/events"), &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    // The city's dispatch asks the district's grid-lookup for the grid's staff, by URL with
+    // the key: one WeChat delivery per staff member with an openid (sent now, or held for
+    // quiet hours; either way a delivery row).
+    let pass = call("POST", &apps.city.url("/v1/notifications/dispatch?limit=100"), OPERATOR_KEY, None);
+    assert_eq!(pass.status, 200, "{}", pass.body);
+    use wangge_core::Sql;
+    let scalar = |rows: wangge_core::Rows| rows.scalar().and_then(wangge_core::SqlValue::as_i64).unwrap_or(-1);
+    let grid_staff = scalar(
+        store_of(&apps.district_options, "grid_lookup")
+            .execute(
+                "SELECT count(*) FROM staff WHERE grid_code = ? AND wechat_openid != '' \
+                 AND version = (SELECT max(version) FROM staff)",
+                &[grid.as_str().into()],
+            )
+            .unwrap(),
+    );
+    let to_grid = scalar(
+        store_of(&apps.city_options, "notification")
+            .execute(
+                "SELECT count(*) FROM deliveries d JOIN outbox o ON o.id = d.message_id \
+                 WHERE o.recipient_kind = 'grid' AND d.channel = 'wechat'",
+                &[],
+            )
+            .unwrap(),
+    );
+    assert!(grid_staff > 0, "the demo grid has staff with WeChat");
+    assert_eq!(to_grid, grid_staff, "{}", pass.body);
 }
