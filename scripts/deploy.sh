@@ -6,10 +6,11 @@
 #   scripts/deploy.sh all             --registry R --tag T [--out DIR]   # both, every district
 #   scripts/deploy.sh check DIR       # render DIR without kustomize and run the checks
 #
-# DIR defaults to deploy/. Options: --namespace NS (wangge), --domain D (wangge.example),
-# --data DIR (data/nantong). Each part is a Kustomize base (rewritten every run) and
-# overlays/production (written once, yours to patch). Nothing here reaches a cluster.
+# DIR defaults to the repository's deploy/. Options: --namespace NS (wangge), --domain D
+# (wangge.example), --data DIR (the repository's data/nantong). Each part is a Kustomize base
+# (rewritten every run) and overlays/production (written once, yours to patch). Nothing here
+# reaches a cluster.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-cargo build --release --quiet -p wangge-deploy
-exec target/release/wangge-deploy "$@"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p wangge-deploy
+WANGGE_ROOT="$root" exec "$root/target/release/wangge-deploy" "$@"

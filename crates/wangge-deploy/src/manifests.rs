@@ -222,23 +222,27 @@ fn ingress(name: &str, host: &str, manifest: &SpinManifest, apps: &[(&str, &str)
     })
 }
 
-/// The city part: the city app, assessment, the shared ConfigMap and grid-lookup Service, the
-/// city-wide CronJobs and the city API's Ingress.
-pub fn city(settings: &Settings, manifest: &SpinManifest) -> Vec<Document> {
+/// The city app (case-routing, notification) and the assessment app.
+fn city_apps(settings: &Settings, manifest: &SpinManifest) -> [Value; 2] {
     let grid_lookup = settings.service_url(GRID_LOOKUP_SERVICE);
     let city_url = settings.service_url(CITY_APP);
-    let mut city_vars = BTreeMap::from([("grid_lookup_url", grid_lookup.clone())]);
-    let mut city_app = spin_app(settings, CITY_APP, &["case-routing", "notification"], Value::Null);
-    city_app["spec"]["variables"] = variables(manifest, &["case-routing", "notification"], &city_vars);
+    let mut literal = BTreeMap::from([("grid_lookup_url", grid_lookup)]);
+    let components = ["case-routing", "notification"];
+    let mut city_app = spin_app(settings, CITY_APP, &components, variables(manifest, &components, &literal));
     city_app["spec"]["replicas"] = json!(2);
     city_app["spec"]["resources"] = resources(("100m", "1"), ("128Mi", "512Mi"));
-    city_vars.insert("case_routing_url", city_url.clone());
-    city_vars.insert("notification_url", city_url);
-    let mut assessment = spin_app(settings, ASSESSMENT_APP, &["assessment"], Value::Null);
-    assessment["spec"]["variables"] = variables(manifest, &["assessment"], &city_vars);
+    literal.insert("case_routing_url", city_url.clone());
+    literal.insert("notification_url", city_url);
+    let mut assessment =
+        spin_app(settings, ASSESSMENT_APP, &["assessment"], variables(manifest, &["assessment"], &literal));
     assessment["spec"]["replicas"] = json!(1);
     assessment["spec"]["resources"] = resources(("50m", "500m"), ("64Mi", "256Mi"));
+    [city_app, assessment]
+}
 
+/// The ConfigMap of every non-secret variable (spin.toml's defaults; `jurisdiction` and the
+/// chained targets are set per app) and the Service over every district's grid-lookup.
+fn shared(manifest: &SpinManifest) -> [Value; 2] {
     let mut config = serde_json::Map::new();
     for (name, variable) in &manifest.variables {
         let per_app = name == "jurisdiction" || CHAIN_VARIABLES.contains(&name.as_str());
@@ -247,65 +251,47 @@ pub fn city(settings: &Settings, manifest: &SpinManifest) -> Vec<Document> {
         }
     }
     let (label, value) = GRID_LOOKUP_LABEL;
-    vec![
+    [
+        json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": CONFIG_MAP }, "data": config }),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": { "name": GRID_LOOKUP_SERVICE },
+            "spec": { "selector": { label: value }, "ports": [{ "name": "http", "port": 80, "targetPort": 80 }] },
+        }),
+    ]
+}
+
+/// The city part: the city app, assessment, the shared ConfigMap and grid-lookup Service, the
+/// city-wide CronJobs (sweep every 5 minutes, dispatch every minute, the month just closed
+/// assessed at 02:00 UTC on the 1st) and the city API's Ingress.
+pub fn city(settings: &Settings, manifest: &SpinManifest) -> Vec<Document> {
+    let [city_app, assessment] = city_apps(settings, manifest);
+    let [config, service] = shared(manifest);
+    let scheduler = "wangge-scheduler-key";
+    let cron_jobs = [
+        cron_job(settings, "wangge-sweep", "*/5 * * * *", CITY_APP, "/v1/cases/sweep", scheduler),
+        cron_job(settings, "wangge-dispatch", "* * * * *", CITY_APP, "/v1/notifications/dispatch", scheduler),
+        cron_job(
+            settings,
+            "wangge-assessment-run",
+            "0 2 1 * *",
+            ASSESSMENT_APP,
+            "/v1/assessments/{period}/run",
+            "wangge-assessment-key",
+        ),
+    ];
+    let routes = [("case-routing", CITY_APP), ("notification", CITY_APP), ("assessment", ASSESSMENT_APP)];
+    let ingress = ingress("wangge-city", &format!("api.{}", settings.domain), manifest, &routes);
+    let mut documents = vec![
         Document { file: "spinapp-city.yaml", value: city_app },
         Document { file: "spinapp-assessment.yaml", value: assessment },
-        Document {
-            file: "configmap.yaml",
-            value: json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": CONFIG_MAP }, "data": config }),
-        },
-        Document {
-            file: "service-grid-lookup.yaml",
-            value: json!({
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": { "name": GRID_LOOKUP_SERVICE },
-                "spec": { "selector": { label: value }, "ports": [{ "name": "http", "port": 80, "targetPort": 80 }] },
-            }),
-        },
-        Document {
-            file: "cronjobs.yaml",
-            value: cron_job(
-                settings,
-                "wangge-sweep",
-                "*/5 * * * *",
-                CITY_APP,
-                "/v1/cases/sweep",
-                "wangge-scheduler-key",
-            ),
-        },
-        Document {
-            file: "cronjobs.yaml",
-            value: cron_job(
-                settings,
-                "wangge-dispatch",
-                "* * * * *",
-                CITY_APP,
-                "/v1/notifications/dispatch",
-                "wangge-scheduler-key",
-            ),
-        },
-        Document {
-            file: "cronjobs.yaml",
-            value: cron_job(
-                settings,
-                "wangge-assessment-run",
-                "0 2 1 * *",
-                ASSESSMENT_APP,
-                "/v1/assessments/{period}/run",
-                "wangge-assessment-key",
-            ),
-        },
-        Document {
-            file: "ingress.yaml",
-            value: ingress(
-                "wangge-city",
-                &format!("api.{}", settings.domain),
-                manifest,
-                &[("case-routing", CITY_APP), ("notification", CITY_APP), ("assessment", ASSESSMENT_APP)],
-            ),
-        },
-    ]
+        Document { file: "configmap.yaml", value: config },
+        Document { file: "service-grid-lookup.yaml", value: service },
+        Document { file: "ingress.yaml", value: ingress },
+    ];
+    documents.extend(cron_jobs.into_iter().map(|value| Document { file: "cronjobs.yaml", value }));
+    documents
 }
 
 /// A district part: its intake and grid-lookup (jurisdiction = its code) scaled by an HPA from

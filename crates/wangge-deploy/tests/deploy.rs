@@ -254,17 +254,32 @@ fn an_unknown_district_is_refused() {
 }
 
 #[test]
-fn scripts_deploy_sh_writes_a_district() {
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deploy-script");
+fn scripts_deploy_sh_writes_all_from_any_directory_and_checks_it() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = tmp.join("deploy-script");
     let _ = std::fs::remove_dir_all(&out);
-    let output = Command::new(workspace().join("scripts/deploy.sh"))
-        .args(["district", "320681", "--registry", "r.example", "--tag", "t", "--out"])
-        .arg(&out)
+    let script = workspace().join("scripts/deploy.sh");
+    // Run from elsewhere: the defaults (spin.toml, data/nantong, the OpenAPI document) are the
+    // repository's whatever the working directory.
+    let output = Command::new(&script)
+        .args(["all", "--registry", "r.example", "--tag", "t", "--out", "deploy-script"])
+        .current_dir(tmp)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let documents = render(&out.join("district-320681/overlays/production")).unwrap();
-    assert_eq!(documents.iter().filter(|d| d["kind"] == "SpinApp").count(), 1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("320612 通州区: 1555 grids, 2567 staff: 3..9 replicas"), "{stderr}");
+    let output = Command::new(&script).args(["check", "deploy-script"]).current_dir(tmp).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success() && stderr.contains("36 documents, no problems"), "{stderr}");
+
+    // And a check that finds a problem fails.
+    let cronjobs = out.join("city/base/cronjobs.yaml");
+    let text = std::fs::read_to_string(&cronjobs).unwrap().replace("/v1/cases/sweep", "/v1/cases/sweeps");
+    std::fs::write(&cronjobs, text).unwrap();
+    let output = Command::new(&script).args(["check", "deploy-script"]).current_dir(tmp).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("post /v1/cases/sweeps is not in the OpenAPI document"));
 }
 
 /// spin.toml with the chained targets as variables (README, "Service chaining across apps"):

@@ -8,6 +8,8 @@
 //! wangge-deploy check DIR         render DIR and run the checks (wangge_deploy::checks)
 //! OPTIONS: --namespace NS (wangge) --domain D (wangge.example) --data DIR (data/nantong)
 //!          --spin-toml F (spin.toml) --openapi F (schemas/openapi.json)
+//! The defaults are relative to $WANGGE_ROOT (scripts/deploy.sh sets it to the repository), or
+//! to the working directory.
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -54,16 +56,18 @@ fn parse_args() -> Result<Args> {
         Some("check") => Command::Check(argv.next().context("check needs a directory")?.into()),
         other => bail!("usage: wangge-deploy city|district CODE|all|render DIR|check DIR ... (got {other:?})"),
     };
+    // Defaults are in the repository: $WANGGE_ROOT (scripts/deploy.sh sets it), or here.
+    let root = PathBuf::from(std::env::var_os("WANGGE_ROOT").unwrap_or_else(|| ".".into()));
     let mut args = Args {
         command,
         registry: None,
         tag: None,
-        out: "deploy".into(),
+        out: root.join("deploy"),
         namespace: "wangge".into(),
         domain: "wangge.example".into(),
-        data: "data/nantong".into(),
-        spin_toml: "spin.toml".into(),
-        openapi: "schemas/openapi.json".into(),
+        data: root.join("data/nantong"),
+        spin_toml: root.join("spin.toml"),
+        openapi: root.join("schemas/openapi.json"),
     };
     while let Some(flag) = argv.next() {
         let value = argv.next().with_context(|| format!("{flag} needs a value"))?;
