@@ -143,9 +143,11 @@ fn spin_app(settings: &Settings, name: &str, components: &[&str], variables: Val
             "components": components,
             "runtimeConfig": { "loadFromSecret": RUNTIME_CONFIG_SECRET },
             "variables": variables,
+            // Ready when its database and store answer; alive while it answers at all (a
+            // database outage takes it out of the Service, it does not restart it).
             "checks": {
                 "readiness": { "httpGet": { "path": format!("/v1/system/{}/health", components[0]) } },
-                "liveness": { "httpGet": { "path": format!("/v1/system/{}/health", components[0]) } },
+                "liveness": { "httpGet": { "path": format!("/v1/system/{}/version", components[0]) } },
             },
         },
     })

@@ -336,3 +336,49 @@ fn chained_target_variables_in_spin_toml_are_bound_where_the_target_is_elsewhere
         assert!(vars(app).contains(&key), "{app}");
     }
 }
+
+/// Runs a CronJob's command with `date` answering `ymd` (UTC) and `curl` printing its arguments.
+fn run_cron_command(job: &Value, year: &str, month: &str) -> String {
+    let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fake-bin-{year}-{month}"));
+    std::fs::create_dir_all(&bin).unwrap();
+    let date = format!("#!/bin/sh\ncase \"$2\" in +%Y) echo {year};; +%m) echo {month};; esac\n");
+    std::fs::write(bin.join("date"), date).unwrap();
+    std::fs::write(bin.join("curl"), "#!/bin/sh\necho \"$@\"\n").unwrap();
+    for tool in ["date", "curl"] {
+        Command::new("chmod").arg("+x").arg(bin.join(tool)).status().unwrap();
+    }
+    let command: Vec<String> = serde_json::from_value(
+        job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"].clone(),
+    )
+    .unwrap();
+    let output = Command::new(&command[0])
+        .args(&command[1..])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("WANGGE_KEY", "k")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn the_monthly_run_assesses_the_month_just_closed_and_every_job_posts_with_its_key() {
+    let settings = manifests::Settings {
+        registry: "r".into(),
+        tag: "t".into(),
+        namespace: "wangge".into(),
+        domain: "wangge.example".into(),
+    };
+    let documents: Vec<Value> = manifests::city(&settings, &manifest()).into_iter().map(|d| d.value).collect();
+    let job = |name: &str| documents.iter().find(|d| d["metadata"]["name"] == name).unwrap();
+    let run = job("wangge-assessment-run");
+    let url = "http://wangge-assessment.wangge.svc.cluster.local/v1/assessments";
+    assert!(run_cron_command(run, "2026", "12").contains(&format!("{url}/2026-11/run")));
+    assert!(run_cron_command(run, "2027", "01").contains(&format!("{url}/2026-12/run")));
+    assert!(run_cron_command(run, "2026", "10").contains(&format!("{url}/2026-09/run")));
+    let sweep = run_cron_command(job("wangge-sweep"), "2026", "11");
+    assert!(
+        sweep.contains("-X POST -H Authorization: Bearer k http://wangge-city.wangge.svc.cluster.local/v1/cases/sweep"),
+        "{sweep}"
+    );
+}
