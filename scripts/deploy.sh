@@ -12,5 +12,11 @@
 # reaches a cluster.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p wangge-deploy
-WANGGE_ROOT="$root" exec "$root/target/release/wangge-deploy" "$@"
+# WANGGE_DEPLOY_BIN: a wangge-deploy already built (the tests pass theirs, so that no build
+# replaces the binary under tests that are running it).
+bin="${WANGGE_DEPLOY_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p wangge-deploy
+  bin="$root/target/release/wangge-deploy"
+fi
+WANGGE_ROOT="$root" exec "$bin" "$@"

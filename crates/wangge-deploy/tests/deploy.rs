@@ -259,17 +259,25 @@ fn scripts_deploy_sh_writes_all_from_any_directory_and_checks_it() {
     let out = tmp.join("deploy-script");
     let _ = std::fs::remove_dir_all(&out);
     let script = workspace().join("scripts/deploy.sh");
+    // The binary this test run built (a build here could replace it under the other tests).
+    let bin = env!("CARGO_BIN_EXE_wangge-deploy");
     // Run from elsewhere: the defaults (spin.toml, data/nantong, the OpenAPI document) are the
     // repository's whatever the working directory.
     let output = Command::new(&script)
         .args(["all", "--registry", "r.example", "--tag", "t", "--out", "deploy-script"])
+        .env("WANGGE_DEPLOY_BIN", bin)
         .current_dir(tmp)
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("320612 通州区: 1555 grids, 2567 staff: 3..9 replicas"), "{stderr}");
-    let output = Command::new(&script).args(["check", "deploy-script"]).current_dir(tmp).output().unwrap();
+    let output = Command::new(&script)
+        .args(["check", "deploy-script"])
+        .env("WANGGE_DEPLOY_BIN", bin)
+        .current_dir(tmp)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success() && stderr.contains("36 documents, no problems"), "{stderr}");
 
@@ -277,7 +285,12 @@ fn scripts_deploy_sh_writes_all_from_any_directory_and_checks_it() {
     let cronjobs = out.join("city/base/cronjobs.yaml");
     let text = std::fs::read_to_string(&cronjobs).unwrap().replace("/v1/cases/sweep", "/v1/cases/sweeps");
     std::fs::write(&cronjobs, text).unwrap();
-    let output = Command::new(&script).args(["check", "deploy-script"]).current_dir(tmp).output().unwrap();
+    let output = Command::new(&script)
+        .args(["check", "deploy-script"])
+        .env("WANGGE_DEPLOY_BIN", bin)
+        .current_dir(tmp)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("post /v1/cases/sweeps is not in the OpenAPI document"));
 }
