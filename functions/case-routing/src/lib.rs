@@ -2,7 +2,8 @@
 //! (督办) and escalation (吹哨), and the reference data they run on.
 //!
 //! Its routes are the table [`ROUTES`] (dispatch, 404 and 405 come from it). Internal
-//! routes (`/internal/...`) are reached only through `http://case-routing.spin.internal`;
+//! routes (`/internal/...`) are reached through `http://case-routing.spin.internal`, or by
+//! URL with the internal key from another app (`wangge_spin::chain::admit`);
 //! the facts stream `GET /internal/facts?from=&to=` (NDJSON, for assessment) writes its
 //! own response, so it is picked out before the table.
 

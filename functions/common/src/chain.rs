@@ -190,10 +190,23 @@ async fn send(
     let status = *response.status();
     match status {
         200..=299 => Ok(response),
-        400..=499 => match serde_json::from_slice(response.body()) {
+        400..=499 => match serde_json::from_slice::<serde_json::Value>(response.body()) {
+            Ok(problem) if miswired(status, &problem) => Err(Failure::Unavailable(format!(
+                "{component} refused the call itself ({status} {}): check `{}` and `internal_key`",
+                problem["code"].as_str().unwrap_or_default(),
+                target_variable(component)
+            ))),
             Ok(problem) => Err(Failure::Refused { status, problem }),
             Err(_) => Err(Failure::Unavailable(format!("{component} answered {status}"))),
         },
         _ => Err(Failure::Unavailable(format!("{component} answered {status}"))),
     }
+}
+
+/// Whether a refusal is about the call, not its content: the target wants another
+/// internal key (401) or does not serve its internal routes by URL (404
+/// `route_not_found`). That is a deployment wired wrong, an outage until it is fixed,
+/// never a final answer about what was sent (an event waits in intake's queue).
+fn miswired(status: u16, problem: &serde_json::Value) -> bool {
+    status == 401 || (status == 404 && problem["code"] == ErrorCode::RouteNotFound.as_str())
 }

@@ -1,8 +1,9 @@
 //! Grid lookup: regions, grids, staff, addresses, point → grid; API keys.
 //!
 //! Its routes are the table [`ROUTES`] (dispatch, 404 and 405 come from it). Internal
-//! routes (`/internal/...`) are reached only through `http://grid-lookup.spin.internal`:
-//! intake places events, notification reaches staff, assessment lists grids.
+//! routes (`/internal/...`) are reached through `http://grid-lookup.spin.internal`, or by
+//! URL with the internal key from another app (`wangge_spin::chain::admit`): intake places
+//! events, notification reaches staff, assessment lists grids.
 //!
 //! Key management (`/v1/keys`) lives here: one function owns it, every function verifies.
 

@@ -42,6 +42,11 @@ struct Districts {
 }
 
 fn start_districts(test: &str, city_variables: &[(&str, &str)]) -> Districts {
+    start_districts_with(test, city_variables, &[])
+}
+
+/// [`start_districts`], with variables of the district's app set too.
+fn start_districts_with(test: &str, city_variables: &[(&str, &str)], district_variables: &[(&str, &str)]) -> Districts {
     // The district's address is decided first: the city's notification reaches its
     // grid-lookup by URL, and the district reaches the city's case-routing by URL.
     let district_listen = format!("127.0.0.1:{}", free_port());
@@ -52,6 +57,9 @@ fn start_districts(test: &str, city_variables: &[(&str, &str)]) -> Districts {
     city_options.components = vec!["case-routing".into(), "notification".into()];
     let city = Replica::spawn(&city_options, "city");
     let mut district_options = city_options_for_district(test, &city.base);
+    for (name, value) in district_variables {
+        district_options.variables.insert((*name).to_owned(), (*value).to_owned());
+    }
     district_options.components = vec!["intake".into(), "grid-lookup".into()];
     let district = RunningApp::start(&district_options, &district_listen).expect("start the district's app");
     Districts { city, city_options, district, district_options }
@@ -240,4 +248,25 @@ fn the_citys_notification_reaches_the_districts_grid_staff_by_url() {
     );
     assert!(grid_staff > 0, "the demo grid has staff with WeChat");
     assert_eq!(to_grid, grid_staff, "{}", pass.body);
+}
+
+#[test]
+fn a_district_with_another_key_queues_its_events_and_rejects_none() {
+    let apps = start_districts_with("districts-wrong-key", &[], &[("internal_key", "not-the-citys-key")]);
+    // The city refuses the call itself (401): a deployment wired wrong is an outage, so the
+    // event waits in the district's queue, never rejected for what the resident sent.
+    let made = post_event(&apps.district.url("/v1/events"), &resident_event(CHONGCHUAN, "B05"));
+    assert_eq!(made.status, 202, "{}", made.body);
+    let answer = made.json();
+    assert_eq!(answer["status"], "queued", "{answer}");
+    let id = answer["event_id"].as_str().unwrap();
+    assert_eq!(call("GET", &apps.city.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None).status, 404);
+    use wangge_core::Sql;
+    let status = store_of(&apps.district_options, "intake")
+        .execute("SELECT status FROM events WHERE id = ?", &[id.into()])
+        .unwrap()
+        .scalar()
+        .and_then(wangge_core::SqlValue::as_str)
+        .map(str::to_owned);
+    assert_eq!(status.as_deref(), Some("pending"), "waiting for a retry, not rejected");
 }
