@@ -47,6 +47,9 @@ pub struct AppOptions {
     pub guest_logs: GuestLogs,
     /// Connections per PostgreSQL address (Spin: 64, never trimmed).
     pub pg_pool_size: usize,
+    /// Test-only (`--clock`): the WASI wall clock every instance reads, set by the driver
+    /// ([`SimClock`](crate::clock::SimClock)). `None`: the real wall clock, as Spin.
+    pub clock: Option<crate::clock::SimClock>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +72,7 @@ impl AppOptions {
             max_instances: 1000,
             guest_logs: GuestLogs::Inherit,
             pg_pool_size: crate::postgres::DEFAULT_POOL_SIZE,
+            clock: None,
         }
     }
 }
@@ -97,6 +101,7 @@ pub struct AppInner {
     /// Components whose chained calls fail as if their instances could not be
     /// reached: how tests stop a downstream component mid-run.
     unreachable: std::sync::RwLock<std::collections::HashSet<String>>,
+    clock: Option<crate::clock::SimClock>,
     this: Weak<AppInner>,
 }
 
@@ -250,6 +255,7 @@ impl App {
             shared,
             log_dir,
             unreachable: Default::default(),
+            clock: options.clock.clone(),
             this: this.clone(),
         });
         Ok(App { inner })
@@ -265,6 +271,11 @@ impl App {
         } else {
             down.insert(component.to_owned());
         }
+    }
+
+    /// The simulation clock, when the app runs with one ([`AppOptions::clock`]).
+    pub fn clock(&self) -> Option<&crate::clock::SimClock> {
+        self.inner.clock.as_ref()
     }
 
     /// The components this app runs.
@@ -432,6 +443,10 @@ fn append_spin_headers(headers: &mut http::HeaderMap, values: &[(&'static str, S
 impl AppInner {
     async fn handle_inbound(&self, req: hyper::Request<hyper::body::Incoming>, client: SocketAddr) -> HostResponse {
         let path = req.uri().path().to_owned();
+        if let Some(clock) = self.clock.as_ref().filter(|_| path == crate::clock::CONTROL_PATH) {
+            let (status, body) = crate::clock::control(clock, req).await;
+            return text_response(status, "application/json", body);
+        }
         if let Some(rest) = path.strip_prefix("/.well-known/spin/") {
             return match rest {
                 "health" => text_response(200, "text/plain", "OK".into()),
@@ -560,6 +575,9 @@ impl AppInner {
 
     fn wasi_ctx(&self, grants: &Grants) -> Result<WasiCtx> {
         let mut builder = WasiCtx::builder();
+        if let Some(clock) = &self.clock {
+            builder.wall_clock(clock.clone());
+        }
         for (k, v) in &grants.environment {
             builder.env(k, v);
         }

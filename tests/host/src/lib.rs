@@ -6,9 +6,11 @@
 //! and variables interfaces with Spin's storage defaults, outbound HTTP limited to `allowed_outbound_hosts`,
 //! and service chaining to `<component>.spin.internal` in-process.
 //!
-//! Real Spin is the production runtime: this host adds no behaviour Spin lacks.
+//! Real Spin is the production runtime: this host adds no behaviour Spin lacks, except
+//! the test-only simulation clock ([`clock`]), off unless asked for.
 
 pub mod app;
+pub mod clock;
 pub mod interfaces;
 pub mod manifest;
 pub mod outbound;
@@ -23,3 +25,4 @@ mod background;
 
 pub use app::{App, AppOptions, GuestLogs};
 pub use background::RunningApp;
+pub use clock::SimClock;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use wangge_host::{App, AppOptions, GuestLogs};
+use wangge_host::{App, AppOptions, GuestLogs, SimClock};
 
 #[derive(Parser)]
 #[command(name = "wangge-host", version, about = "A Spin-compatible host on wasmtime")]
@@ -49,6 +49,9 @@ struct Up {
     /// Connections per PostgreSQL address, at most (Spin's is 64).
     #[arg(long, default_value_t = wangge_host::postgres::DEFAULT_POOL_SIZE)]
     pg_pool_size: usize,
+    /// Test-only: a simulated WASI wall clock, set over `GET`/`PUT /_wangge/clock` (Spin has none).
+    #[arg(long)]
+    clock: bool,
 }
 
 fn main() -> Result<()> {
@@ -69,6 +72,7 @@ fn main() -> Result<()> {
         max_instances,
         guest_logs: if up.quiet { GuestLogs::Files } else { GuestLogs::Inherit },
         pg_pool_size: up.pg_pool_size,
+        clock: up.clock.then(SimClock::new),
     };
     let app = App::load(&options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -78,6 +82,9 @@ fn main() -> Result<()> {
         let addr = listener.local_addr()?;
         println!("Serving http://{addr}");
         println!("Available components: {}", app.components().join(", "));
+        if app.clock().is_some() {
+            println!("Simulation clock: GET/PUT http://{addr}{}", wangge_host::clock::CONTROL_PATH);
+        }
         app.serve(listener, async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -60,10 +60,17 @@ async fn handle(req: IncomingRequest) -> Response {
         "sqlite-select" => sqlite_select(&param("label").unwrap_or_default(), &param("table").unwrap_or_default()),
         "variable" => json!({ "result": variable(&param("name").unwrap_or_default()) }),
         "outbound" => json!({ "result": outbound(&param("url").unwrap_or_default()).await }),
+        "now" => now(),
         "trap" => panic!("the probe was asked to trap"),
         _ => json!({ "component": std::env::var("COMPONENT").unwrap_or_default(), "seen": seen }),
     };
     Response::builder().status(200).header("content-type", "application/json").body(body.to_string()).build()
+}
+
+/// The WASI wall clock, as the guest reads it: seconds since the Unix epoch.
+fn now() -> Value {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    json!({ "unix_seconds": since_epoch.as_secs_f64() })
 }
 
 fn kv_open(label: &str) -> String {
