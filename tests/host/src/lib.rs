@@ -22,6 +22,7 @@ pub mod variables;
 pub mod wasi_keyvalue;
 
 mod background;
+mod engine;
 
 pub use app::{App, AppOptions, GuestLogs};
 pub use background::RunningApp;
