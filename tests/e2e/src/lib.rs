@@ -530,6 +530,57 @@ pub fn percent_encode(v: &str) -> String {
         .collect()
 }
 
+/// A resident's report of `category` at `point` (WGS-84), as the mini-program sends it,
+/// the reporter reachable at WeChat `openid`.
+pub fn resident_report(point: (f64, f64), category: &str, openid: &str) -> serde_json::Value {
+    serde_json::json!({
+        "source": "resident",
+        "reporter": { "name": "王小明", "phone": "13812345678", "wechat_openid": openid },
+        "category": category,
+        "description": "小区门口垃圾堆积",
+        "location": { "lng": point.0, "lat": point.1, "crs": "wgs84", "accuracy": 8 }
+    })
+}
+
+/// The grid responsible for `point`, and its grid worker's staff id, as `GET
+/// /v1/grids/locate` at `base` (an app's URL) answers them.
+pub fn grid_and_worker(base: &str, point: (f64, f64)) -> (String, String) {
+    let located =
+        call("GET", &format!("{base}/v1/grids/locate?lng={}&lat={}", point.0, point.1), OPERATOR_KEY, None).json();
+    let grid = located["responsible"]["code"].as_str().expect("a responsible grid").to_owned();
+    let worker = located["staff"]
+        .as_array()
+        .expect("staff")
+        .iter()
+        .find(|s| s["role"] == "grid_worker")
+        .and_then(|s| s["staff_id"].as_str())
+        .expect("a grid worker")
+        .to_owned();
+    (grid, worker)
+}
+
+/// Makes case `id` straight in case-routing's database `db` with the store's own code, as
+/// if grid staff had reported it `days` ago in 崇川区's first grid (A01, assigned to the
+/// grid): its deadlines have long passed, so the sweep owes it supervision and escalation.
+pub fn case_reported_days_ago(db: &wangge_core::native::TestDb, id: &str, days: i64) {
+    use wangge_cases::store;
+    let calendar = wangge_cases::reference::calendar(db).expect("the calendar");
+    let category = wangge_cases::reference::category(db, "A01").expect("the catalogue").expect("A01");
+    let mut new: store::NewCase = serde_json::from_value(serde_json::json!({
+        "id": id, "source": "grid_staff", "reporter_staff_id": "S000002",
+        "reporter": {"name": null, "phone": null, "wechat_openid": null}, "lng": null, "lat": null,
+        "category": "A01", "responsible_grid": "320613001001001", "comprehensive_grid": "320613001001001",
+        "community": "320613001001", "discovered_at": null, "reported_at": "2026-11-01T09:00:00+08:00",
+        "description": "旧案", "attachments": [], "external_ref": null,
+        "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
+                  {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
+    }))
+    .expect("a new case");
+    new.reporter = store::Reporter::default();
+    let then = wangge_core::time::now_utc() - chrono::Duration::days(days);
+    store::create(db, &new, &category, &store::Context { calendar: &calendar, now: then }).expect("the case");
+}
+
 /// POSTs `fields` form-encoded (as Open311 clients send them) to `path`, with `headers`.
 pub fn post_form(suite: &Suite, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Reply {
     let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();

@@ -360,27 +360,9 @@ fn feedback_and_assignments_reach_notifications_outbox() {
 #[test]
 fn the_sweep_supervises_through_the_outbox_once() {
     let suite = start_cases("cases-sweep");
-    // A case assigned a month ago, made directly in case-routing's database file with
-    // the same code, so its deadlines have long passed.
-    {
-        use wangge_cases::store;
-        let db = suite.store("case_routing");
-        let calendar = wangge_cases::reference::calendar(&db).unwrap();
-        let category = wangge_cases::reference::category(&db, "A01").unwrap().unwrap();
-        let mut new: store::NewCase = serde_json::from_value(json!({
-            "id": "01900000-0000-7000-8000-000000000040", "source": "grid_staff", "reporter_staff_id": "S000002",
-            "reporter": {"name": null, "phone": null, "wechat_openid": null}, "lng": null, "lat": null,
-            "category": "A01", "responsible_grid": "320613001001001", "comprehensive_grid": "320613001001001",
-            "community": "320613001001", "discovered_at": null, "reported_at": "2026-11-01T09:00:00+08:00",
-            "description": "旧案", "attachments": [], "external_ref": null,
-            "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
-                      {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
-        }))
-        .unwrap();
-        new.reporter = store::Reporter::default();
-        let a_month_ago = wangge_core::time::now_utc() - chrono::Duration::days(30);
-        store::create(&db, &new, &category, &store::Context { calendar: &calendar, now: a_month_ago }).unwrap();
-    }
+    // A case assigned a month ago, made directly in case-routing's database with the same
+    // code, so its deadlines have long passed.
+    case_reported_days_ago(&suite.store("case_routing"), "01900000-0000-7000-8000-000000000040", 30);
     let sweep = call("POST", &suite.url("/v1/cases/sweep?limit=100"), OPERATOR_KEY, None);
     assert_eq!(sweep.status, 200, "{}", sweep.body);
     let report = sweep.json();

@@ -21,16 +21,6 @@ const CHONGCHUAN: (f64, f64) = (120.802356, 32.138927);
 /// A point in grid 320623005216003 (如东县): another district's.
 const RUDONG: (f64, f64) = (120.748971, 32.377629);
 
-fn resident_event(point: (f64, f64), category: &str) -> Value {
-    json!({
-        "source": "resident",
-        "reporter": { "name": "王小明", "phone": "13812345678", "wechat_openid": "oWX-district-1" },
-        "category": category,
-        "description": "小区门口垃圾堆积",
-        "location": { "lng": point.0, "lat": point.1, "crs": "wgs84", "accuracy": 8 }
-    })
-}
-
 /// The two apps: the city's (`-c case-routing -c notification`, its own process) and
 /// 崇川区's (`-c intake -c grid-lookup`, in this process), each on a copy of the demo
 /// city, each knowing the other only by URL.
@@ -84,7 +74,7 @@ fn post_event(url: &str, body: &Value) -> Reply {
 #[test]
 fn an_event_posted_to_a_district_becomes_a_case_in_the_city() {
     let apps = start_districts("districts-event", &[]);
-    let made = post_event(&apps.district.url("/v1/events"), &resident_event(CHONGCHUAN, "B05"));
+    let made = post_event(&apps.district.url("/v1/events"), &resident_report(CHONGCHUAN, "B05", "oWX-district-1"));
     assert_eq!(made.status, 201, "{}", made.body);
     let answer = made.json();
     let id = answer["event_id"].as_str().unwrap().to_owned();
@@ -109,7 +99,7 @@ fn an_event_posted_to_a_district_becomes_a_case_in_the_city() {
     assert_eq!(get(&apps.district.url(&format!("/v1/cases/{id}"))).status, 404, "no case-routing in the district");
 
     // The district's jurisdiction holds: a point in 如东县 is refused, naming its district.
-    let outside = post_event(&apps.district.url("/v1/events"), &resident_event(RUDONG, "B05"));
+    let outside = post_event(&apps.district.url("/v1/events"), &resident_report(RUDONG, "B05", "oWX-district-1"));
     assert_eq!(outside.status, 422, "{}", outside.body);
 }
 
@@ -182,7 +172,7 @@ fn without_an_internal_key_the_internal_routes_are_not_served_by_url() {
         }
     }
     // Service chaining inside the app is unchanged: an event still becomes a case.
-    let made = post_event(&suite.url("/v1/events"), &resident_event(CHONGCHUAN, "B05"));
+    let made = post_event(&suite.url("/v1/events"), &resident_report(CHONGCHUAN, "B05", "oWX-district-1"));
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.json()["case_id"].as_str().unwrap().to_owned();
     assert_eq!(call("GET", &suite.url(&format!("/v1/cases/{id}")), OPERATOR_KEY, None).status, 200);
@@ -202,18 +192,7 @@ fn the_citys_notification_reaches_the_districts_grid_staff_by_url() {
             ("webhook_origin", fake.url.as_str()),
         ],
     );
-    let located = call(
-        "GET",
-        &apps.district.url(&format!("/v1/grids/locate?lng={}&lat={}", CHONGCHUAN.0, CHONGCHUAN.1)),
-        OPERATOR_KEY,
-        None,
-    )
-    .json();
-    let grid = located["responsible"]["code"].as_str().unwrap().to_owned();
-    let worker = located["staff"].as_array().unwrap().iter().find(|s| s["role"] == "grid_worker").unwrap()["staff_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (grid, worker) = grid_and_worker(&apps.district.url(""), CHONGCHUAN);
     // Grid staff find exposed rubbish: a case in the city, assigned to the district's grid.
     let body = json!({
         "source": "grid_staff", "reporter": { "staff_id": worker }, "category": "B05", "description": "暴露垃圾",
@@ -255,7 +234,7 @@ fn a_district_with_another_key_queues_its_events_and_rejects_none() {
     let apps = start_districts_with("districts-wrong-key", &[], &[("internal_key", "not-the-citys-key")]);
     // The city refuses the call itself (401): a deployment wired wrong is an outage, so the
     // event waits in the district's queue, never rejected for what the resident sent.
-    let made = post_event(&apps.district.url("/v1/events"), &resident_event(CHONGCHUAN, "B05"));
+    let made = post_event(&apps.district.url("/v1/events"), &resident_report(CHONGCHUAN, "B05", "oWX-district-1"));
     assert_eq!(made.status, 202, "{}", made.body);
     let answer = made.json();
     assert_eq!(answer["status"], "queued", "{answer}");

@@ -338,14 +338,7 @@ fn a_closed_hotline_case_posts_its_result_back_to_the_hotline() {
 fn a_grid_is_reached_through_its_staff_and_people_are_spared_quiet_hours() {
     let fake = Fake::start();
     let suite = start("notify-grid", &fake, &[]);
-    let located =
-        call("GET", &suite.url(&format!("/v1/grids/locate?lng={}&lat={}", ORIGIN.0, ORIGIN.1)), OPERATOR_KEY, None)
-            .json();
-    let grid = located["responsible"]["code"].as_str().unwrap().to_owned();
-    let worker = located["staff"].as_array().unwrap().iter().find(|s| s["role"] == "grid_worker").unwrap()["staff_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (grid, worker) = grid_and_worker(&suite.url(""), ORIGIN);
     // Grid staff find exposed rubbish (B05, normal): accepted and assigned to their grid.
     let body = json!({
         "source": "grid_staff", "reporter": { "staff_id": worker }, "category": "B05", "description": "暴露垃圾",

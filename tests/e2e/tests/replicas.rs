@@ -17,13 +17,7 @@ const WHY: &str = "replicas share PostgreSQL and Redis; SQLite files are one mac
 const CHONGCHUAN: (f64, f64) = (120.802356, 32.138927);
 
 fn resident_event(point: (f64, f64), category: &str, n: u32) -> Value {
-    json!({
-        "source": "resident",
-        "reporter": { "name": "王小明", "phone": "13812345678", "wechat_openid": format!("oWX-replica-{n}") },
-        "category": category,
-        "description": "小区门口垃圾堆积",
-        "location": { "lng": point.0, "lat": point.1, "crs": "wgs84", "accuracy": 8 }
-    })
+    resident_report(point, category, &format!("oWX-replica-{n}"))
 }
 
 /// `base` + `path` for replica `i` of `bases`, round robin.
@@ -202,26 +196,9 @@ fn the_sweep_on_every_replica_at_once_acts_on_each_case_once() {
     let others = [Replica::spawn(&options, "a"), Replica::spawn(&options, "b")];
     // Five cases assigned a month ago: each owes a respond and a resolve supervision (督办) to
     // its grid and grid head, and an escalation.
-    {
-        use wangge_cases::store;
-        let db = suite.store("case_routing");
-        let calendar = wangge_cases::reference::calendar(&db).unwrap();
-        let category = wangge_cases::reference::category(&db, "A01").unwrap().unwrap();
-        for i in 0..5 {
-            let mut new: store::NewCase = serde_json::from_value(json!({
-                "id": format!("01900000-0000-7000-8000-00000000004{i}"), "source": "grid_staff",
-                "reporter_staff_id": "S000002", "reporter": {"name": null, "phone": null, "wechat_openid": null},
-                "lng": null, "lat": null, "category": "A01", "responsible_grid": "320613001001001",
-                "comprehensive_grid": "320613001001001", "community": "320613001001", "discovered_at": null,
-                "reported_at": "2026-11-01T09:00:00+08:00", "description": "旧案", "attachments": [], "external_ref": null,
-                "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
-                          {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
-            }))
-            .unwrap();
-            new.reporter = store::Reporter::default();
-            let a_month_ago = wangge_core::time::now_utc() - chrono::Duration::days(30);
-            store::create(&db, &new, &category, &store::Context { calendar: &calendar, now: a_month_ago }).unwrap();
-        }
+    let db = suite.store("case_routing");
+    for i in 0..5 {
+        case_reported_days_ago(&db, &format!("01900000-0000-7000-8000-00000000004{i}"), 30);
     }
     let bases: Vec<String> = [suite.url("")].into_iter().chain(others.iter().map(|r| r.url(""))).collect();
     // Six whole sweeps at once, two on each replica, each paging through every case.
