@@ -34,10 +34,16 @@ pub enum Dialect {
 
 /// `sql`, written for SQLite, as PostgreSQL reads it with `params` bound.
 pub fn postgres(sql: &str, params: &[SqlValue]) -> String {
-    let sql = drop_index_hints(sql);
+    // Each rewrite is skipped by a statement that cannot need it: this runs on every
+    // statement of every request.
+    let sql = if contains_ignoring_case(sql, "INDEXED") { drop_index_hints(sql) } else { sql.to_owned() };
     let sql = cast_json_argument(&sql, "json_each(", "json_array_elements_text(");
     let sql = cast_json_argument(&sql, "json_array_length(", "json_array_length(");
     number_placeholders(&sql, params)
+}
+
+fn contains_ignoring_case(haystack: &str, upper: &str) -> bool {
+    haystack.as_bytes().windows(upper.len()).any(|w| w.eq_ignore_ascii_case(upper.as_bytes()))
 }
 
 /// The PostgreSQL cast for a placeholder bound to `value`, if it needs one.

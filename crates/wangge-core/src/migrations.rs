@@ -276,14 +276,13 @@ pub fn split_statements(script: &str) -> Vec<String> {
 pub fn current_version(db: &impl Sql) -> Result<i64, StorageError> {
     match db.dialect() {
         Dialect::Sqlite => Ok(db.execute("PRAGMA user_version", &[])?.scalar().and_then(SqlValue::as_i64).unwrap_or(0)),
-        Dialect::Postgres => {
-            let exists = db.execute("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?;
-            if exists.scalar().and_then(SqlValue::as_i64) != Some(1) {
-                return Ok(0);
-            }
-            let version = db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?;
-            Ok(version.scalar().and_then(SqlValue::as_i64).unwrap_or(0))
-        }
+        // One round trip: a database that has no `schema_migrations` yet (SQLSTATE 42P01,
+        // undefined_table) is at version 0.
+        Dialect::Postgres => match db.execute("SELECT coalesce(max(version), 0) FROM schema_migrations", &[]) {
+            Ok(version) => Ok(version.scalar().and_then(SqlValue::as_i64).unwrap_or(0)),
+            Err(StorageError::Io(message)) if message.starts_with("42P01:") => Ok(0),
+            Err(e) => Err(e),
+        },
     }
 }
 
