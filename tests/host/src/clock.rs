@@ -6,7 +6,9 @@
 //!
 //! The clock runs: from the instant last set it moves at real speed, so a simulation
 //! sets a day's start and [`SimClock::advance`]s past the quiet hours. It never goes
-//! backwards unless [`SimClock::set`] puts it back explicitly. The monotonic clock
+//! backwards unless [`SimClock::set`] puts it back explicitly. A driver that wants every
+//! request of a step to read one instant stops it ([`SimClock::set_running`]`(false)`):
+//! it then reads the same time until it is set, advanced or started again. The monotonic clock
 //! (`wasi:clocks/monotonic-clock`) stays real: timeouts and durations are real time.
 //!
 //! A driver in another process controls it over HTTP on the app's own listener, at
@@ -14,7 +16,9 @@
 //! that path is routed like any other (a `404` when no route matches it).
 //! - `GET  /_wangge/clock` → `{"now": "2026-11-01T00:00:00.000Z", "unix_millis": …}`
 //! - `PUT  /_wangge/clock` with `{"now": "2026-11-01T08:00:00+08:00"}` (RFC 3339) sets it;
-//!   with `{"advance_seconds": 3600}` (not negative) moves it forward. Answers as `GET`.
+//!   with `{"advance_seconds": 3600}` (not negative) moves it forward; either may carry
+//!   `"running": false` (stopped) or `true`, which may also come alone. Answers as `GET`,
+//!   with `"running"`.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -42,6 +46,8 @@ struct Anchor {
     /// Simulated time since the Unix epoch at `real`.
     simulated: Duration,
     real: Instant,
+    /// Whether the clock moves with real time from `real`; stopped, it reads `simulated`.
+    running: bool,
 }
 
 impl SimClock {
@@ -52,7 +58,7 @@ impl SimClock {
 
     /// A clock that reads `t` now and runs from there.
     pub fn starting_at(t: SystemTime) -> Self {
-        SimClock { anchor: Arc::new(Mutex::new(Anchor { simulated: since_epoch(t), real: Instant::now() })) }
+        SimClock { anchor: Arc::new(Mutex::new(Anchor { simulated: since_epoch(t), real: Instant::now(), running: true })) }
     }
 
     /// The simulated time now.
@@ -62,7 +68,21 @@ impl SimClock {
 
     /// Sets the simulated time to `t` (even backwards: the one way to go back), running on from it.
     pub fn set(&self, t: SystemTime) {
-        *self.lock() = Anchor { simulated: since_epoch(t), real: Instant::now() };
+        let mut anchor = self.lock();
+        let running = anchor.running;
+        *anchor = Anchor { simulated: since_epoch(t), real: Instant::now(), running };
+    }
+
+    /// Stops the clock at the time it reads now (`false`), or starts it running again from there.
+    pub fn set_running(&self, running: bool) {
+        let mut anchor = self.lock();
+        let now = anchor.read();
+        *anchor = Anchor { simulated: now, real: Instant::now(), running };
+    }
+
+    /// Whether the clock moves with real time.
+    pub fn is_running(&self) -> bool {
+        self.lock().running
     }
 
     /// Moves the simulated time forward by `d`.
@@ -72,12 +92,17 @@ impl SimClock {
     }
 
     fn now_since_epoch(&self) -> Duration {
-        let anchor = self.lock();
-        anchor.simulated + anchor.real.elapsed()
+        self.lock().read()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Anchor> {
         self.anchor.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Anchor {
+    fn read(&self) -> Duration {
+        if self.running { self.simulated + self.real.elapsed() } else { self.simulated }
     }
 }
 
@@ -121,6 +146,8 @@ struct ClockChange {
     now: Option<String>,
     /// Move the clock forward by this many seconds.
     advance_seconds: Option<f64>,
+    /// Stop the clock (`false`) or let it run with real time (`true`).
+    running: Option<bool>,
 }
 
 /// Answers one control request: status and JSON body.
@@ -139,12 +166,15 @@ pub(crate) async fn control(clock: &SimClock, request: hyper::Request<hyper::bod
     }
     let now = clock.now();
     let millis = since_epoch(now).as_millis();
-    (200, json!({ "now": render(now), "unix_millis": millis }).to_string())
+    (200, json!({ "now": render(now), "unix_millis": millis, "running": clock.is_running() }).to_string())
 }
 
 fn change(clock: &SimClock, body: &[u8]) -> Result<(), String> {
     let change: ClockChange =
         serde_json::from_slice(body).map_err(|e| format!("expected {{\"now\"}} or {{\"advance_seconds\"}}: {e}"))?;
+    if let Some(running) = change.running {
+        clock.set_running(running);
+    }
     match (change.now, change.advance_seconds) {
         (Some(now), None) => {
             let t = DateTime::parse_from_rfc3339(&now).map_err(|e| format!("`now` is not RFC 3339: {e}"))?;
@@ -161,7 +191,8 @@ fn change(clock: &SimClock, body: &[u8]) -> Result<(), String> {
             clock.advance(d);
             Ok(())
         }
-        _ => Err("give exactly one of `now` and `advance_seconds`".into()),
+        (None, None) if change.running.is_some() => Ok(()),
+        _ => Err("give exactly one of `now` and `advance_seconds` (or `running` alone)".into()),
     }
 }
 
@@ -188,5 +219,21 @@ mod tests {
         let back = clock.now();
         assert!(back >= t && back < t + Duration::from_secs(5), "an explicit set goes back: {}", render(back));
         assert_eq!(render(t), "2026-11-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn a_stopped_clock_reads_one_instant_until_moved() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_793_491_200);
+        let clock = SimClock::starting_at(t);
+        change(&clock, br#"{"now": "2026-11-01T00:00:00Z", "running": false}"#).unwrap();
+        assert_eq!(clock.now(), t);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(clock.now(), t, "stopped: no real time passes");
+        change(&clock, br#"{"advance_seconds": 300}"#).unwrap();
+        assert_eq!(clock.now(), t + Duration::from_secs(300), "advanced exactly, still stopped");
+        change(&clock, br#"{"running": true}"#).unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(clock.now() > t + Duration::from_secs(300), "running again");
+        assert!(change(&clock, br#"{"running": "no"}"#).is_err());
     }
 }
