@@ -7,4 +7,5 @@
 //! - [`oracle`]: deadlines and the month's assessment, recomputed from that record alone;
 //! - [`hostile`]: refused requests mixed into the stream, each with the code it must get.
 
+pub mod hostile;
 pub mod record;
