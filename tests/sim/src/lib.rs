@@ -8,4 +8,5 @@
 //! - [`hostile`]: refused requests mixed into the stream, each with the code it must get.
 
 pub mod hostile;
+pub mod oracle;
 pub mod record;
