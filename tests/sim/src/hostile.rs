@@ -69,6 +69,15 @@ pub struct Hostile {
     pub refused_by: RefusedBy,
 }
 
+impl Hostile {
+    /// Whether intake answers before it reads the body (413 from the announced
+    /// `Content-Length`): it may close the connection while a large body is still being
+    /// written, so the client must read the answer even when writing the body fails.
+    pub fn answered_before_its_body(&self) -> bool {
+        self.expect_code == Some("body_too_large")
+    }
+}
+
 /// The keys the driver made. The resident key must be able to report in 崇川区 (its
 /// region prefix empty, `3206` or `320613`): the downstream refusals are placed there.
 pub struct Keys {

@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use wangge_e2e::{OPERATOR_KEY, Reply, Suite, call, request, resident_report, start_city};
+use wangge_e2e::{OPERATOR_KEY, Reply, Suite, call, raw, request, resident_report, start_city};
 use wangge_sim::hostile::{
     Hostile, Keys, RefusedBy, hostile_requests, idempotency_replays, problem_code, signature_replay,
 };
@@ -29,9 +29,40 @@ fn keys(suite: &Suite) -> Keys {
     }
 }
 
+/// Sends `h`; one answered before its body is read goes over raw HTTP, which reads the
+/// answer even when the server closes while the body is still being written.
 fn send(suite: &Suite, h: &Hostile) -> Reply {
+    if h.answered_before_its_body() {
+        let headers: String = h.headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
+        let length = h.body.len();
+        let head = format!(
+            "{} {} HTTP/1.1\r\nhost: x\r\n{headers}content-length: {length}\r\nconnection: close\r\n\r\n",
+            h.method, h.path
+        );
+        let (status_line, body) = raw(suite.app.addr, &head, &h.body);
+        let status = status_line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        return Reply { status, headers: Vec::new(), body: dechunk(&body) };
+    }
     let headers: Vec<(&str, &str)> = h.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     request(h.method, &suite.url(&h.path), &headers, Some(&h.body))
+}
+
+/// A chunked body's data (`raw` answers the body as sent on the wire, up to the blank
+/// line after its last chunk's size); any other body as it is.
+fn dechunk(wire: &str) -> String {
+    let ended = format!("{wire}\r\n");
+    let (mut rest, mut data) = (ended.as_str(), String::new());
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        match usize::from_str_radix(size.trim(), 16) {
+            Ok(0) => return data,
+            Ok(size) if after.len() >= size => {
+                data.push_str(&after[..size]);
+                rest = after[size..].trim_start_matches("\r\n");
+            }
+            _ => break,
+        }
+    }
+    wire.to_owned()
 }
 
 /// What `h` got, if it is not what it must get.
