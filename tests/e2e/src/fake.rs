@@ -17,6 +17,8 @@ pub struct Recorded {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The status it was answered with (a scripted failure, or success).
+    pub status: u16,
 }
 
 impl Recorded {
@@ -82,6 +84,11 @@ impl Fake {
         self.script.lock().unwrap().unsubscribed.insert(openid.to_owned());
     }
 
+    /// Every scripted failure ends now.
+    pub fn heal(&self) {
+        self.script.lock().unwrap().failures.clear();
+    }
+
     /// Requests whose path starts with `path`.
     pub fn requests(&self, path: &str) -> Vec<Recorded> {
         self.requests.lock().unwrap().iter().filter(|r| r.target.starts_with(path)).cloned().collect()
@@ -133,9 +140,10 @@ fn serve(stream: std::net::TcpStream, requests: &Mutex<Vec<Recorded>>, script: &
         body = vec![0u8; length];
         let _ = reader.read_exact(&mut body);
     }
-    let recorded =
-        Recorded { method, target: target.clone(), headers, body: String::from_utf8_lossy(&body).into_owned() };
+    let mut recorded =
+        Recorded { method, target: target.clone(), headers, body: String::from_utf8_lossy(&body).into_owned(), status: 0 };
     let (status, answer) = respond(&recorded, script);
+    recorded.status = status;
     requests.lock().unwrap().push(recorded);
     let text = answer.to_string();
     let mut stream = stream;
