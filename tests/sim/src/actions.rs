@@ -22,6 +22,8 @@ pub struct Met {
     pub reconciled: usize,
     /// Answers `5xx` (a function down): the step is tried again next time.
     pub unavailable: usize,
+    /// Actions done whose answer was lost (the host killed after the commit).
+    pub lost_answers: usize,
     /// What the driver did not expect.
     pub anomalies: Vec<String>,
 }
@@ -95,10 +97,7 @@ fn act(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, body: 
             follow(case, now, &body, &reply.json());
             true
         }
-        409 => {
-            reconcile(client, keys, case, now, &body, met);
-            false
-        }
+        409 => reconcile(client, keys, case, now, &body, met),
         500..=599 => {
             met.unavailable += 1;
             false
@@ -172,20 +171,26 @@ fn follow(case: &mut Case, now: DateTime<Utc>, body: &Value, answer: &Value) {
     }
 }
 
-/// A conflict: reads the case back. A sweep's escalation is taken into the record; a
-/// state the action would have made (its answer lost) is taken as done.
-fn reconcile(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, body: &Value, met: &mut Met) {
+/// A conflict: reads the case back. A state the action would have made is the action
+/// done, its answer lost (a host killed after the commit, the client's retry refused):
+/// taken as done, returning true. A sweep's escalation is taken into the record.
+fn reconcile(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, body: &Value, met: &mut Met) -> bool {
     let reply = client.send("GET", &format!("/v1/cases/{}", case.record.id), &keys.centre, &[], None);
     let actual = reply.json();
     let Some(state) = actual["state"].as_str().and_then(State::parse) else {
         met.anomalies.push(format!("case {}: unreadable after a conflict: {}", case.record.id, reply.body));
-        return;
+        return false;
     };
     met.reconciled += 1;
+    if Some(state) == made_by(body) && state != case.state && last_logged(client, keys, &case.record.id, body, now) {
+        met.lost_answers += 1;
+        follow(case, now, body, &actual);
+        return true;
+    }
     if state == State::Escalated && case.state != State::Escalated {
         case.record.steps.push(Step::Escalated { at: now });
         case.state = state;
-        return;
+        return false;
     }
     met.anomalies.push(format!(
         "case {}: {} refused in state {} (the driver thought {})",
@@ -195,6 +200,32 @@ fn reconcile(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, 
         case.state.as_str()
     ));
     case.state = state;
+    false
+}
+
+/// Whether the case's log ends with `body`'s action, done at `now`.
+fn last_logged(client: &Client, keys: &Keys, id: &str, body: &Value, now: DateTime<Utc>) -> bool {
+    let log = client.send("GET", &format!("/v1/cases/{id}/log"), &keys.centre, &[], None).json();
+    let entries = log["entries"].as_array().cloned().unwrap_or_default();
+    let at = |e: &Value| e["at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+    // An escalation to a department logs its assignment after it.
+    entries.iter().rev().take(2).any(|e| e["action"] == body["action"] && at(e) == Some(now))
+}
+
+/// The state an action leaves a case in.
+fn made_by(body: &Value) -> Option<State> {
+    Some(match body["action"].as_str()? {
+        "accept" => State::Accepted,
+        "reject" => State::Rejected,
+        "assign" | "reassign" => State::Assigned,
+        "sign" | "verify_fail" | "rate_dissatisfied" => State::InProgress,
+        "return" => State::Returned,
+        "escalate" if body["target"].is_object() => State::Assigned,
+        "escalate" => State::Escalated,
+        "resolve" => State::Resolved,
+        "verify_pass" => State::Closed,
+        _ => return None,
+    })
 }
 
 fn assignee(target: &Value) -> Assignee {

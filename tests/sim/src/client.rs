@@ -12,6 +12,9 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long the client keeps trying while no host answers (a restart takes a second or two).
 const PATIENCE: Duration = Duration::from_secs(120);
 
+/// Every request any client of this process sent (tries included).
+pub static SENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// One client (one per worker thread): an agent with its own connections.
 pub struct Client {
     bases: Vec<String>,
@@ -91,6 +94,7 @@ impl Client {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let request = builder.body(body.map(<[u8]>::to_vec).unwrap_or_default()).map_err(|e| e.to_string())?;
+        SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = self.agent.run(request).map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
         let headers = response

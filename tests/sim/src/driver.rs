@@ -1,10 +1,9 @@
-//! The month, step by step. Each step of simulated time (5 minutes):
+//! The month, step by step. Each step of simulated time (10 minutes):
 //! 1. every host's clock is stopped at the step's instant;
 //! 2. the faults due start or end ([`crate::faults`]);
-//! 3. the cron's `retry-pending` runs; then the step's arrivals are sent, and queued
-//!    events are looked up;
-//! 4. the people do what they planned for now; every third step the supervision sweep
-//!    runs at the same moment, racing them;
+//! 3. the cron's `retry-pending` runs, and queued events are looked up;
+//! 4. at once: the step's arrivals are sent, the people do what they planned for now,
+//!    and every third step the supervision sweep runs, racing them;
 //! 5. the cron's dispatch delivers notifications.
 //!
 //! At the end the month's assessment runs, the queues drain for up to 8 simulated hours
@@ -30,8 +29,8 @@ use crate::system::System;
 use crate::traffic::{Sent, Traffic};
 
 /// One step of simulated time.
-pub const STEP_MINUTES: i64 = 5;
-/// The sweep runs every this many steps (15 minutes).
+pub const STEP_MINUTES: i64 = 10;
+/// The sweep runs every this many steps (30 minutes).
 const SWEEP_EVERY: u64 = 3;
 
 /// What to simulate.
@@ -57,7 +56,10 @@ pub struct Config {
 #[derive(Debug, Default)]
 pub struct Tally {
     pub steps: u64,
+    /// Jobs and scheduler calls the driver made (each may be several requests).
     pub requests: usize,
+    /// HTTP requests sent during the steps.
+    pub http_requests: usize,
     pub arrivals: Counts,
     pub met: Met,
     pub sweeps: usize,
@@ -69,6 +71,8 @@ pub struct Tally {
     pub hostile_sent: usize,
     pub hostile_as_expected: usize,
     pub replays_refused: usize,
+    /// Dead letters the platform team requeued after an outage.
+    pub requeued: usize,
     pub anomalies: Vec<String>,
     pub wall: std::time::Duration,
     /// What the assessment's published results held (grids, communities, departments).
@@ -92,6 +96,8 @@ pub struct Driver<'a> {
     pub clients: Vec<Client>,
     pub faults: Faults,
     pub now: DateTime<Utc>,
+    /// The states of the cases acted on in the current step, before it.
+    before: HashMap<usize, State>,
 }
 
 impl<'a> Driver<'a> {
@@ -114,6 +120,7 @@ impl<'a> Driver<'a> {
             clients,
             faults,
             now,
+            before: HashMap::new(),
         }
     }
 
@@ -126,6 +133,7 @@ impl<'a> Driver<'a> {
         let step = Duration::minutes(STEP_MINUTES);
         let mut at = self.config.start;
         let mut last_report = Instant::now();
+        let sent_before = crate::client::SENT.load(std::sync::atomic::Ordering::Relaxed);
         while at < end {
             let from = at;
             at += step;
@@ -136,9 +144,8 @@ impl<'a> Driver<'a> {
             faults.step(self, from, at);
             self.retry_pending();
             let arrivals = traffic.step(from, at);
-            self.send(arrivals, &mut faults);
             self.find_queued();
-            self.act(&mut faults);
+            self.step_all(arrivals, &mut faults);
             self.dispatch();
             faults.after_step(self);
             self.faults = faults;
@@ -155,31 +162,13 @@ impl<'a> Driver<'a> {
             }
         }
         self.tally.wall = started.elapsed();
+        self.tally.http_requests = crate::client::SENT.load(std::sync::atomic::Ordering::Relaxed) - sent_before;
     }
 
     /// Sets the clock of every host to `t`, and remembers it.
     pub fn set_clock(&mut self, t: DateTime<Utc>) {
         self.now = t;
         self.system.set_clock(t);
-    }
-
-    fn send(&mut self, arrivals: Vec<crate::traffic::Arrival>, faults: &mut Faults) {
-        let keys = self.system.keys.clone();
-        let now = self.now;
-        let arrivals = faults.attack(self, arrivals);
-        self.tally.requests += arrivals.len();
-        let results = crate::parallel::each(&mut self.clients, arrivals, |client, arrival| {
-            let mut counts = Counts::default();
-            let outcomes = arrive::send(client, &keys, now, arrival, &mut counts);
-            (outcomes, counts)
-        });
-        for (outcomes, counts) in results {
-            self.tally.arrivals.retries += counts.retries;
-            self.tally.arrivals.replays += counts.replays;
-            for outcome in outcomes {
-                self.register(outcome, None);
-            }
-        }
     }
 
     /// Takes an outcome into the driver's record. `made_at`: when a queued event became
@@ -250,7 +239,8 @@ impl<'a> Driver<'a> {
             answered_dues: None,
             sent,
         };
-        case.draw(matter.domain == crate::oracle::catalogue::GENERAL);
+        let hurried = matter.resolve_within.elapsed() <= Duration::hours(24);
+        case.draw(matter.domain == crate::oracle::catalogue::GENERAL, hurried);
         self.check_merge(&mut case);
         self.route_on_arrival(&mut case, made_at);
         case.plan_next(made_at.max(self.now), matter, self.calendar);
@@ -261,7 +251,7 @@ impl<'a> Driver<'a> {
     /// A duplicate: into an open case of its category within 50 m and 24 h; an intended
     /// repeat of an open case must merge.
     fn check_merge(&mut self, case: &mut Case) {
-        let expected = case.sent.duplicate_of.as_ref().and_then(|ext| self.by_external(ext)).filter(|&i| self.cases[i].state.is_open());
+        let expected = case.sent.duplicate_of.as_ref().and_then(|ext| self.by_external(ext)).filter(|&i| self.open_before_and_after(i).0);
         if expected.is_some() {
             self.tally.expected_merges += 1;
         }
@@ -277,10 +267,11 @@ impl<'a> Driver<'a> {
             self.tally.anomalies.push(format!("{} merged into {target}, which the driver never saw made", case.record.id));
             return;
         };
+        let open = self.open_before_and_after(t).1;
         let into = &mut self.cases[t];
         let metres = crate::distance_m(case.sent.point, into.sent.point);
         let hours = (case.sent.reported_at - into.sent.reported_at).num_seconds().abs() as f64 / 3600.0;
-        if into.record.category != case.record.category || metres > 50.5 || hours > 24.0 || !into.state.is_open() {
+        if into.record.category != case.record.category || metres > 50.5 || hours > 24.0 || !open {
             self.tally.anomalies.push(format!(
                 "{} merged into {target}: category {} / {}, {metres:.1} m, {hours:.1} h, target {}",
                 case.record.id,
@@ -353,11 +344,16 @@ impl<'a> Driver<'a> {
         }
     }
 
-    /// The people's planned steps due now; every third step the sweep races them.
-    fn act(&mut self, faults: &mut Faults) {
+    /// One step's work, all at once over the clients: the arrivals sent, the people's
+    /// planned steps done, and every third step the sweep racing them. Then the results
+    /// are taken into the record: the people's first, so that a report that repeats a case
+    /// closed in the same step is judged against the case's state before and after.
+    fn step_all(&mut self, arrivals: Vec<crate::traffic::Arrival>, faults: &mut Faults) {
         let now = self.now;
-        let due: Vec<usize> = (0..self.cases.len()).filter(|&i| self.cases[i].plan.is_some_and(|(t, _)| t <= now)).collect();
-        let jobs: Vec<(usize, Case)> = due.iter().map(|&i| (i, self.cases[i].clone())).collect();
+        let arrivals = faults.attack(self, arrivals);
+        let due = (0..self.cases.len()).filter(|&i| self.cases[i].plan.is_some_and(|(t, _)| t <= now));
+        let mut jobs: Vec<Job> = due.map(|i| Job::Act(i, Box::new(self.cases[i].clone()))).collect();
+        jobs.extend(arrivals.into_iter().map(Job::Send));
         self.tally.requests += jobs.len();
         let keys = self.system.keys.clone();
         let sweep_now = self.tally.steps % SWEEP_EVERY == 0;
@@ -366,24 +362,48 @@ impl<'a> Driver<'a> {
         let (results, swept) = std::thread::scope(|s| {
             let sweep = sweep_now.then(|| s.spawn(|| sweep(&Client::new(bases.clone()), &scheduler)));
             faults.during_actions(s, &self.system);
-            let results = crate::parallel::each(&mut self.clients, jobs, |client, (i, case)| {
-                let mut met = Met::default();
-                let case = actions::run(client, &keys, now, case, &mut met);
-                (i, case, met)
+            let results = crate::parallel::each(&mut self.clients, jobs, |client, job| match job {
+                Job::Act(i, case) => {
+                    let mut met = Met::default();
+                    let case = actions::run(client, &keys, now, *case, &mut met);
+                    Done::Acted(i, Box::new(case), met)
+                }
+                Job::Send(arrival) => {
+                    let mut counts = Counts::default();
+                    let outcomes = arrive::send(client, &keys, now, arrival, &mut counts);
+                    Done::Sent(outcomes, counts)
+                }
             });
             (results, sweep.map(|h| h.join().expect("the sweep")))
         });
-        for (i, mut case, met) in results {
-            let matter = &self.catalogue.matters[&case.record.category];
-            if case.plan.is_none() {
-                case.plan_next(now, matter, self.calendar);
-            } else if case.plan.is_some_and(|(t, _)| t <= now) {
-                // Not done: again at the next step.
-                case.plan = case.plan.map(|(_, p)| (now + Duration::minutes(STEP_MINUTES), p));
+        self.before.clear();
+        let mut sent = Vec::new();
+        for done in results {
+            match done {
+                Done::Acted(i, case, met) => {
+                    let mut case = *case;
+                    self.before.insert(i, self.cases[i].state);
+                    let matter = &self.catalogue.matters[&case.record.category];
+                    if case.plan.is_none() {
+                        case.plan_next(now, matter, self.calendar);
+                    } else if case.plan.is_some_and(|(t, _)| t <= now) {
+                        // Not done: again at the next step.
+                        case.plan = case.plan.map(|(_, p)| (now + Duration::minutes(STEP_MINUTES), p));
+                    }
+                    self.cases[i] = case;
+                    self.tally.met.merge(met);
+                }
+                Done::Sent(outcomes, counts) => {
+                    self.tally.arrivals.retries += counts.retries;
+                    self.tally.arrivals.replays += counts.replays;
+                    sent.extend(outcomes);
+                }
             }
-            self.cases[i] = case;
-            self.tally.met.merge(met);
         }
+        for outcome in sent {
+            self.register(outcome, None);
+        }
+        self.before.clear();
         if let Some((escalated, requests)) = swept {
             self.tally.sweeps += 1;
             self.tally.requests += requests;
@@ -392,6 +412,14 @@ impl<'a> Driver<'a> {
                 self.take_escalations();
             }
         }
+    }
+
+    /// Whether case `i` was open before this step and after it (both, for a repeat that
+    /// must merge), or at either time (one, for a merge that may have happened).
+    fn open_before_and_after(&self, i: usize) -> (bool, bool) {
+        let after = self.cases[i].state.is_open();
+        let before = self.before.get(&i).map_or(after, |s| s.is_open());
+        (before && after, before || after)
     }
 
     /// Cases the sweep escalated (督办：超期未办结): the centre will assign them on.
@@ -450,6 +478,44 @@ impl<'a> Driver<'a> {
         last
     }
 
+    /// The platform team after an outage: every dead letter that died of the outage (an
+    /// answer `5xx` or no answer) is requeued; those refused for good stay dead. Returns
+    /// how many were requeued.
+    pub fn requeue_dead(&mut self) -> usize {
+        let key = self.system.keys.operations.clone();
+        let mut requeued = 0;
+        let mut cursor: Option<String> = None;
+        let mut dead = Vec::new();
+        loop {
+            let path = match &cursor {
+                Some(c) => format!("/v1/notifications/dead?limit=500&cursor={c}"),
+                None => "/v1/notifications/dead?limit=500".to_owned(),
+            };
+            let page = self.clients[0].send("GET", &path, &key, &[], None).json();
+            dead.extend(page["items"].as_array().cloned().unwrap_or_default());
+            cursor = page["next_cursor"].as_str().map(str::to_owned);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        for d in dead {
+            let error = d["last_error"].as_str().unwrap_or_default();
+            let outage = ["500", "502", "503", "scripted failure"].iter().any(|m| error.contains(m));
+            if outage {
+                let href = d["requeue"]["href"].as_str().unwrap_or_default();
+                let reply = self.clients[0].send("POST", href, &key, &[], None);
+                self.tally.requests += 1;
+                if reply.status == 200 {
+                    requeued += 1;
+                } else {
+                    self.tally.anomalies.push(format!("requeue {href}: {} {}", reply.status, reply.body));
+                }
+            }
+        }
+        self.tally.requeued += requeued;
+        requeued
+    }
+
     /// Runs the sweep now (outside the people's step), taking its escalations.
     pub fn sweep_now(&mut self) {
         let (escalated, requests) = sweep(&self.clients[0], &self.system.keys.scheduler);
@@ -469,6 +535,20 @@ impl<'a> Driver<'a> {
         }
         counts
     }
+}
+
+/// One piece of a step's work.
+enum Job {
+    /// A case's planned step (the case as it was before it).
+    Act(usize, Box<Case>),
+    /// One request's worth of arrivals.
+    Send(crate::traffic::Arrival),
+}
+
+/// What a piece of work came back with.
+enum Done {
+    Acted(usize, Box<Case>, Met),
+    Sent(Vec<Outcome>, Counts),
 }
 
 /// One sweep, following its cursor: (cases escalated, requests made).
@@ -502,6 +582,7 @@ impl Met {
         self.races_one_winner += other.races_one_winner;
         self.reconciled += other.reconciled;
         self.unavailable += other.unavailable;
+        self.lost_answers += other.lost_answers;
         self.anomalies.extend(other.anomalies);
     }
 }

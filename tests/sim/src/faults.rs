@@ -1,15 +1,16 @@
-//! Faults injected while the month runs. On the first day and every seventh day after
+//! Faults injected while the month runs. On the first day and every tenth day after
 //! (Nantong time):
 //! - 02:00–03:30 **case-routing fails**: every host is restarted with case-routing's
 //!   database address pointing at a database that does not exist, so it answers `5xx`;
 //!   intake's durable queue must carry the reports through (`202`, retried later);
 //! - 10:00 **`kill -9`**: host 0 is killed in the middle of the people's step and started
 //!   again on the same state; clients retry (lost answers, replays, conflicts read back);
-//! - 14:00–15:00 **notification stalls**: each step its database is held locked for 6 s
+//! - 14:00–14:20 **notification stalls**: each step its database is held locked for 6 s
 //!   of real time while the step runs, past SQLite's 5 s busy wait; case-routing's
 //!   hand-over waits and fails, and the outbox must keep every notice;
 //! - 19:00–21:00 **the city's outside services fail**: the SMS gateway, WeChat and the
-//!   hotline's callback answer `5xx`; notification's retries must carry the messages.
+//!   hotline's callback answer `5xx`; notification's retries must carry the messages,
+//!   and what died of the outage the platform team requeues at 21:30.
 //!
 //! Every day: every three hours the hostile set ([`crate::hostile`]) is sent, each
 //! request checked for its status and code; every hour a good report is followed by its
@@ -25,6 +26,9 @@ use crate::driver::Driver;
 use crate::hostile::{self, Hostile, RefusedBy};
 use crate::system::System;
 use crate::traffic::Arrival;
+
+/// Faults strike on the first day and every this many days after.
+pub const FAULT_EVERY_DAYS: i64 = 10;
 
 /// Real seconds notification's database is held locked in each step of a stall.
 const STALL_SECONDS: u64 = 6;
@@ -62,7 +66,7 @@ impl Faults {
         let local = at.with_timezone(&crate::oracle::calendar::shanghai());
         let day = (at - Duration::minutes(1) - driver.config.start).num_days();
         let (h, m) = (local.hour(), local.minute());
-        let fault_day = day % 7 == 0;
+        let fault_day = day % FAULT_EVERY_DAYS == 0;
         let system = &driver.system;
         if fault_day && (h, m) == (2, 0) {
             let host = system.options.variables.get("database_host").cloned().unwrap_or_else(|| "127.0.0.1:5432".into());
@@ -81,7 +85,7 @@ impl Faults {
             self.stalling = true;
             self.log.push(format!("{}: notification stalls ({STALL_SECONDS} s locked each step)", crate::render(at)));
         }
-        if self.stalling && (h, m) == (15, 0) {
+        if self.stalling && (h, m) == (14, 20) {
             self.stalling = false;
             self.log.push(format!("{}: notification answers again", crate::render(at)));
         }
@@ -95,6 +99,10 @@ impl Faults {
         if fault_day && (h, m) == (21, 0) {
             system.receivers.heal();
             self.log.push(format!("{}: outside services answer again", crate::render(at)));
+        }
+        if fault_day && (h, m) == (21, 30) {
+            let n = driver.requeue_dead();
+            self.log.push(format!("{}: the platform team requeued {n} dead letters of the outage", crate::render(at)));
         }
     }
 

@@ -11,9 +11,11 @@
 //!   one in fifty is signed by two staff at once (two actors racing);
 //! - one grid case in a hundred is returned to the centre (退回), which assigns it again;
 //! - one grid case in twenty-five is escalated to its department (吹哨, 部门报到);
-//! - the assignee resolves in time (85 %), late (12 %), or not at all (3 %: the sweep's
-//!   supervision then escalates it, and the centre sends it to a department);
-//! - the centre checks a resolution 1 to 20 hours later; 6 % fail (返工);
+//! - the assignee resolves in time (85 %), late (12 %: by a tenth to nine tenths of the
+//!   time allowed, before supervision escalates it), or not at all (3 %: the sweep's
+//!   supervision then escalates it, and the centre sends it to a department); matters due
+//!   within a day are overrun more often: 70 %, 22 %, 8 %;
+//! - the centre checks a resolution 1 to 20 hours later; 8 % fail (返工);
 //! - a reporter who is not staff rates 3 % of closed cases dissatisfied within 5 days.
 
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -148,18 +150,20 @@ pub struct Case {
 }
 
 impl Case {
-    /// The choices a new case draws once.
-    pub fn draw(&mut self, general: bool) {
+    /// The choices a new case draws once. `hurried`: a matter due within a day (the
+    /// urgent ones, 4 to 24 hours), which are overrun more often.
+    pub fn draw(&mut self, general: bool, hurried: bool) {
         let r = &mut self.rng;
+        let (on_time, late) = if hurried { (0.70, 0.92) } else { (0.85, 0.97) };
         self.will_reject = r.chance(if general { 0.20 } else { 0.03 });
         self.will_return = r.chance(0.01);
         self.will_escalate = r.chance(0.04);
         self.pace = match r.unit() {
-            x if x < 0.85 => Pace::OnTime,
-            x if x < 0.97 => Pace::Late,
+            x if x < on_time => Pace::OnTime,
+            x if x < late => Pace::Late,
             _ => Pace::Never,
         };
-        self.fails_left = u8::from(r.chance(0.06));
+        self.fails_left = u8::from(r.chance(0.08));
         self.will_rate = self.sent.source != Source::GridStaff && r.chance(0.03);
     }
 
@@ -209,7 +213,12 @@ impl Case {
                             let when = at + Duration::seconds(((due - at).num_seconds() as f64 * share) as i64);
                             Some((when.max(step(10)), Plan::Resolve))
                         }
-                        Pace::Late => Some(((due + Duration::minutes(30 + self.rng.below(2_130) as i64)).max(step(10)), Plan::Resolve)),
+                        Pace::Late => {
+                            // Late, but before supervision escalates it (a full window past due).
+                            let window = (due - at).num_seconds().max(1800) as f64;
+                            let over = Duration::seconds((window * (0.1 + 0.8 * self.rng.unit())) as i64);
+                            Some(((due + over).max(step(10)), Plan::Resolve))
+                        }
                     }
                 }
             }

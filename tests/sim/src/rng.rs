@@ -82,3 +82,17 @@ mod tests {
         assert!((big - 120.0).abs() < 1.0, "{big}");
     }
 }
+
+#[cfg(test)]
+mod streams {
+    use super::*;
+
+    #[test]
+    fn derived_streams_are_not_alike() {
+        let firsts: Vec<f64> = (1..2001).map(|s| Rng::derive(1, s).unit()).collect();
+        let mean = firsts.iter().sum::<f64>() / firsts.len() as f64;
+        let below = firsts.iter().filter(|x| **x < 0.15).count();
+        assert!((mean - 0.5).abs() < 0.03, "{mean}");
+        assert!((250..350).contains(&below), "{below} of 2000 below 0.15");
+    }
+}

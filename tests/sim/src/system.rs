@@ -44,6 +44,8 @@ pub struct Keys {
     pub assessment: String,
     /// A mini-program key that sends the hostile requests (its own rate window).
     pub hostile: String,
+    /// The platform team: dead letters and their requeue.
+    pub operations: String,
 }
 
 /// The running system.
@@ -162,6 +164,7 @@ impl System {
             centre: token(&key("南通市指挥中心", &["cases:read", "cases:act", "events:read"], false)),
             scheduler: token(&key("cron", &["scheduler"], false)),
             hostile: token(&key("可疑客户端", &["events:write"], false)),
+            operations: token(&key("平台运维", &["notifications:read", "notifications:admin"], false)),
             assessment: token(&key("考核办", &["assessments:run", "assessments:read", "notifications:read"], false)),
         }
     }
@@ -179,6 +182,7 @@ impl Keys {
             scheduler: none(),
             assessment: none(),
             hostile: none(),
+            operations: none(),
         }
     }
 }
