@@ -45,7 +45,7 @@ cargo test --release --no-fail-fast 2>&1 | tee "$log" || status=1
 
 printf '\n==> the stores and the end-to-end suite on the cluster profile (PostgreSQL, Redis)\n' >&2
 WANGGE_TEST_ENGINE=postgres WANGGE_PROFILE=cluster cargo test --release --no-fail-fast \
-  -p wangge-cases -p wangge-registry -p wangge-intake -p wangge-notify -p wangge-assess -p wangge-e2e 2>&1 \
+  -p wangge-cases -p wangge-registry -p wangge-intake -p wangge-notify -p wangge-assess -p wangge-e2e -p wangge-sim 2>&1 \
   | tee -a "$log" || status=1
 
 # One closing line for the whole run, summed over every test binary.

@@ -15,7 +15,7 @@
 //!   time allowed, before supervision escalates it), or not at all (3 %: the sweep's
 //!   supervision then escalates it, and the centre sends it to a department); matters due
 //!   within a day are overrun more often: 70 %, 22 %, 8 %;
-//! - the centre checks a resolution 1 to 20 hours later; 8 % fail (返工);
+//! - the centre checks a resolution 30 minutes to 8 hours later; 8 % fail (返工);
 //! - a reporter who is not staff rates 3 % of closed cases dissatisfied within 5 days.
 
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -229,7 +229,7 @@ impl Case {
                 } else {
                     true
                 };
-                Some((step(60 + self.rng.below(1_140) as i64), Plan::Verify { pass }))
+                Some((step(30 + self.rng.below(450) as i64), Plan::Verify { pass }))
             }
             State::Closed if self.will_rate => {
                 self.will_rate = false;
