@@ -31,6 +31,7 @@ pub struct Met {
 /// Carries out `case`'s plan at `now`.
 pub fn run(client: &Client, keys: &Keys, now: DateTime<Utc>, mut case: Case, met: &mut Met) -> Case {
     let Some((_, plan)) = case.plan.take() else { return case };
+    let (state_before, unavailable_before) = (case.state, met.unavailable);
     let grid_actor = json!({ "kind": "staff", "id": case.staff.0 });
     let handler = match case.assigned().map(|(_, to)| to.clone()) {
         Some(Assignee::Department(code)) => json!({ "kind": "department", "id": code }),
@@ -71,8 +72,11 @@ pub fn run(client: &Client, keys: &Keys, now: DateTime<Utc>, mut case: Case, met
         }
         Plan::Rate => act(client, keys, &mut case, now, json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }), met),
     };
-    if !result && case.plan.is_none() && case.state.is_open() {
-        // Not done (a function was down): the same step again at the next chance.
+    let down = met.unavailable > unavailable_before;
+    if !result && down && case.state == state_before && case.plan.is_none() {
+        // Not done (a function was down): the same step again at the next chance. A case
+        // whose state changed meanwhile (the sweep escalated it) is planned afresh; one
+        // refused for good (an anomaly) is left alone, and the ledger says so.
         case.plan = Some((now, plan));
     }
     case

@@ -3,7 +3,7 @@
 //! 2. the faults due start or end ([`crate::faults`]);
 //! 3. the cron's `retry-pending` runs, and queued events are looked up;
 //! 4. at once: the step's arrivals are sent, the people do what they planned for now,
-//!    and every third step the supervision sweep runs, racing them;
+//!    and every sixth step (hourly) the supervision sweep runs, racing them;
 //! 5. the cron's dispatch delivers notifications.
 //!
 //! At the end the month's assessment runs, the queues drain for up to 8 simulated hours
@@ -30,8 +30,8 @@ use crate::traffic::{Sent, Traffic};
 
 /// One step of simulated time.
 pub const STEP_MINUTES: i64 = 10;
-/// The sweep runs every this many steps (30 minutes).
-const SWEEP_EVERY: u64 = 3;
+/// The sweep runs every this many steps (hourly).
+const SWEEP_EVERY: u64 = 6;
 
 /// What to simulate.
 #[derive(Debug, Clone)]
@@ -66,7 +66,9 @@ pub struct Tally {
     pub swept_escalations: usize,
     pub dispatched: usize,
     pub retried_events: usize,
+    /// Repeats of a case open before and after their step, and how many of them merged.
     pub expected_merges: usize,
+    pub intended_merged: usize,
     pub merges: usize,
     pub hostile_sent: usize,
     pub hostile_as_expected: usize,
@@ -141,13 +143,12 @@ impl<'a> Driver<'a> {
             self.system.set_clock(at);
             self.tally.steps += 1;
             let mut faults = std::mem::take(&mut self.faults);
-            faults.step(self, from, at);
+            faults.step(self, at);
             self.retry_pending();
             let arrivals = traffic.step(from, at);
             self.find_queued();
             self.step_all(arrivals, &mut faults);
             self.dispatch();
-            faults.after_step(self);
             self.faults = faults;
             if last_report.elapsed().as_secs() >= 10 {
                 last_report = Instant::now();
@@ -156,7 +157,7 @@ impl<'a> Driver<'a> {
                     crate::render(at),
                     self.cases.len(),
                     self.tally.requests,
-                    self.tally.anomalies.len(),
+                    self.tally.anomalies.len() + self.tally.met.anomalies.len(),
                     started.elapsed().as_secs_f64()
                 );
             }
@@ -254,6 +255,7 @@ impl<'a> Driver<'a> {
         let expected = case.sent.duplicate_of.as_ref().and_then(|ext| self.by_external(ext)).filter(|&i| self.open_before_and_after(i).0);
         if expected.is_some() {
             self.tally.expected_merges += 1;
+            self.tally.intended_merged += usize::from(case.record.merged_into.is_some());
         }
         let Some(target) = case.record.merged_into.clone() else {
             if let Some(i) = expected {
@@ -345,7 +347,7 @@ impl<'a> Driver<'a> {
     }
 
     /// One step's work, all at once over the clients: the arrivals sent, the people's
-    /// planned steps done, and every third step the sweep racing them. Then the results
+    /// planned steps done, and hourly the sweep racing them. Then the results
     /// are taken into the record: the people's first, so that a report that repeats a case
     /// closed in the same step is judged against the case's state before and after.
     fn step_all(&mut self, arrivals: Vec<crate::traffic::Arrival>, faults: &mut Faults) {

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::arrive::{self, Outcome};
 use crate::driver::Driver;
-use crate::hostile::{self, Hostile, RefusedBy};
+use crate::hostile::{self, Hostile};
 use crate::system::System;
 use crate::traffic::Arrival;
 
@@ -59,7 +59,7 @@ impl Faults {
     }
 
     /// Starts or ends the stretches due in `(from, at]`.
-    pub fn step(&mut self, driver: &mut Driver, _from: DateTime<Utc>, at: DateTime<Utc>) {
+    pub fn step(&mut self, driver: &mut Driver, at: DateTime<Utc>) {
         if !self.enabled {
             return;
         }
@@ -216,9 +216,6 @@ impl Faults {
             scope.spawn(move || stall(system));
         }
     }
-
-    /// After the step: nothing to undo (stretches end in [`Faults::step`]).
-    pub fn after_step(&mut self, _driver: &mut Driver) {}
 }
 
 /// The clock's reading on host 0 (stopped: the step's instant).
@@ -259,7 +256,6 @@ fn hostile_keys(driver: &Driver, hostile: bool) -> hostile::Keys {
 fn wrong(client: &crate::client::Client, base: &str, h: &Hostile) -> Option<String> {
     let reply = send(client, base, h);
     let got = (reply.status, hostile::problem_code(&reply.body));
-    let _ = RefusedBy::Intake;
     (got != (h.expect_status, h.expect_code.map(str::to_owned))).then(|| {
         let body: String = reply.body.chars().take(200).collect();
         format!("{}: expected {} {:?}, got {} {:?}: {body}", h.what, h.expect_status, h.expect_code, got.0, got.1)

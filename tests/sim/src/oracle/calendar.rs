@@ -185,6 +185,26 @@ impl WorkCalendar {
         }
     }
 
+    /// Working time from `from` to `to` (zero if `to` is not after `from`): the overlap
+    /// with the work windows of each working day between them.
+    pub fn working_time_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+        let (from, to) = (to_local(from), to_local(to));
+        let mut total = Duration::zero();
+        let mut day = from.date();
+        while day <= to.date() {
+            if self.is_workday(day) {
+                for &(open, close) in &self.windows {
+                    let (open, close) = (day.and_time(open).max(from), day.and_time(close).min(to));
+                    if close > open {
+                        total += close - open;
+                    }
+                }
+            }
+            day = day.succ_opt().expect("a date before the end of time");
+        }
+        total
+    }
+
     /// The first working day after `date`.
     fn next_workday(&self, date: NaiveDate) -> NaiveDate {
         let mut day = date;
@@ -321,6 +341,22 @@ pub(crate) mod tests {
         assert_eq!(due("2026-11-26T08:30:00+08:00", "8wh"), "2026-11-27 09:00 Fri");
         // Saturday 28 November is not worked.
         assert_eq!(due("2026-11-28T10:00:00+08:00", "1wh"), "2026-11-30 09:30 Mon");
+    }
+
+    #[test]
+    fn working_time_between_counts_the_windows_of_working_days_only() {
+        let c = calendar_2026();
+        // Thursday 24 September 16:00 to Monday 28 September 09:30: 1.5 h Thursday, the
+        // Mid-Autumn holiday and the weekend nothing, 1 h Monday.
+        let d = c.working_time_between(at("2026-09-24T16:00:00+08:00"), at("2026-09-28T09:30:00+08:00"));
+        assert_eq!(d, Duration::minutes(150));
+        // Lunch is not work; a span backwards is none.
+        let lunch = c.working_time_between(at("2026-09-28T11:00:00+08:00"), at("2026-09-28T14:00:00+08:00"));
+        assert_eq!(lunch, Duration::minutes(90));
+        assert_eq!(c.working_time_between(at("2026-09-28T14:00:00+08:00"), at("2026-09-28T11:00:00+08:00")), Duration::zero());
+        // The make-up Saturday 10 October is worked.
+        let saturday = c.working_time_between(at("2026-10-10T00:00:00+08:00"), at("2026-10-11T00:00:00+08:00"));
+        assert_eq!(saturday, Duration::minutes(450));
     }
 
     #[test]

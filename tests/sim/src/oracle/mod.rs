@@ -9,13 +9,15 @@
 //! - [`catalogue`]: the catalogue of matters (`data/categories.json`) and the default
 //!   domain weights;
 //! - [`assess`]: the deadlines a case should carry, and every grid's, community's and
-//!   department's month.
+//!   department's month;
+//! - [`supervision`]: the traffic light each case should show.
 
 use std::fmt;
 
 pub mod assess;
 pub mod calendar;
 pub mod catalogue;
+pub mod supervision;
 
 /// A reference file (calendar or catalogue) that does not read as the oracles expect.
 #[derive(Debug, Clone, PartialEq, Eq)]
