@@ -140,8 +140,13 @@ fn serve(stream: std::net::TcpStream, requests: &Mutex<Vec<Recorded>>, script: &
         body = vec![0u8; length];
         let _ = reader.read_exact(&mut body);
     }
-    let mut recorded =
-        Recorded { method, target: target.clone(), headers, body: String::from_utf8_lossy(&body).into_owned(), status: 0 };
+    let mut recorded = Recorded {
+        method,
+        target: target.clone(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: 0,
+    };
     let (status, answer) = respond(&recorded, script);
     recorded.status = status;
     requests.lock().unwrap().push(recorded);

@@ -58,7 +58,9 @@ impl SimClock {
 
     /// A clock that reads `t` now and runs from there.
     pub fn starting_at(t: SystemTime) -> Self {
-        SimClock { anchor: Arc::new(Mutex::new(Anchor { simulated: since_epoch(t), real: Instant::now(), running: true })) }
+        SimClock {
+            anchor: Arc::new(Mutex::new(Anchor { simulated: since_epoch(t), real: Instant::now(), running: true })),
+        }
     }
 
     /// The simulated time now.

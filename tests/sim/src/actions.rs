@@ -40,9 +40,14 @@ pub fn run(client: &Client, keys: &Keys, now: DateTime<Utc>, mut case: Case, met
     let centre = json!({ "kind": "centre", "id": case.centre });
     let department_target = case.department.clone().map(|code| json!({ "kind": "department", "code": code }));
     let result = match plan {
-        Plan::Triage if case.will_reject && case.state == State::Reported => {
-            act(client, keys, &mut case, now, json!({ "action": "reject", "actor": centre, "note": "不属于受理范围" }), met)
-        }
+        Plan::Triage if case.will_reject && case.state == State::Reported => act(
+            client,
+            keys,
+            &mut case,
+            now,
+            json!({ "action": "reject", "actor": centre, "note": "不属于受理范围" }),
+            met,
+        ),
         Plan::Triage => {
             let accepted = case.state == State::Accepted
                 || act(client, keys, &mut case, now, json!({ "action": "accept", "actor": centre }), met);
@@ -52,25 +57,45 @@ pub fn run(client: &Client, keys: &Keys, now: DateTime<Utc>, mut case: Case, met
             }
         }
         Plan::Assign => match department_target {
-            Some(target) => act(client, keys, &mut case, now, json!({ "action": "assign", "actor": centre, "target": target }), met),
+            Some(target) => {
+                act(client, keys, &mut case, now, json!({ "action": "assign", "actor": centre, "target": target }), met)
+            }
             None => {
                 let target = json!({ "kind": "grid", "code": case.record.responsible_grid });
                 act(client, keys, &mut case, now, json!({ "action": "assign", "actor": centre, "target": target }), met)
             }
         },
         Plan::Sign { twice: true } => race(client, keys, &mut case, now, &handler, met),
-        Plan::Sign { twice: false } => act(client, keys, &mut case, now, json!({ "action": "sign", "actor": handler }), met),
-        Plan::Return => act(client, keys, &mut case, now, json!({ "action": "return", "actor": handler, "note": "不属于本网格" }), met),
+        Plan::Sign { twice: false } => {
+            act(client, keys, &mut case, now, json!({ "action": "sign", "actor": handler }), met)
+        }
+        Plan::Return => act(
+            client,
+            keys,
+            &mut case,
+            now,
+            json!({ "action": "return", "actor": handler, "note": "不属于本网格" }),
+            met,
+        ),
         Plan::Escalate => {
             let body = json!({ "action": "escalate", "actor": handler, "note": "网格吹哨，部门报到", "target": department_target });
             act(client, keys, &mut case, now, body, met)
         }
-        Plan::Resolve => act(client, keys, &mut case, now, json!({ "action": "resolve", "actor": handler, "note": "已处置" }), met),
+        Plan::Resolve => {
+            act(client, keys, &mut case, now, json!({ "action": "resolve", "actor": handler, "note": "已处置" }), met)
+        }
         Plan::Verify { pass } => {
             let action = if pass { "verify_pass" } else { "verify_fail" };
             act(client, keys, &mut case, now, json!({ "action": action, "actor": centre, "note": "核查" }), met)
         }
-        Plan::Rate => act(client, keys, &mut case, now, json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }), met),
+        Plan::Rate => act(
+            client,
+            keys,
+            &mut case,
+            now,
+            json!({ "action": "rate_dissatisfied", "actor": { "kind": "reporter" } }),
+            met,
+        ),
     };
     let down = met.unavailable > unavailable_before;
     if !result && down && case.state == state_before && case.plan.is_none() {
@@ -211,7 +236,8 @@ fn reconcile(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, 
 fn last_logged(client: &Client, keys: &Keys, id: &str, body: &Value, now: DateTime<Utc>) -> bool {
     let log = client.send("GET", &format!("/v1/cases/{id}/log"), &keys.centre, &[], None).json();
     let entries = log["entries"].as_array().cloned().unwrap_or_default();
-    let at = |e: &Value| e["at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+    let at =
+        |e: &Value| e["at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
     // An escalation to a department logs its assignment after it.
     entries.iter().rev().take(2).any(|e| e["action"] == body["action"] && at(e) == Some(now))
 }

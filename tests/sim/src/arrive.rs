@@ -59,13 +59,16 @@ fn event(client: &Client, keys: &Keys, body: &Value, sent: Sent, counts: &mut Co
         let reply = client.send("POST", "/v1/events", &keys.miniprogram, &headers, Some(bytes.clone()));
         let replayed = reply.header("idempotent-replayed") == Some("true");
         match reply.status {
-            201 | 202 | 200 => {
+            200..=202 => {
                 let answer = reply.json();
                 let id = answer["event_id"].as_str().unwrap_or_default().to_owned();
                 if let Some(f) = &first {
                     counts.retries += 1;
                     if !replayed || *f != id {
-                        return Outcome::Anomaly(format!("a retried event {} was not replayed: {}", sent.external_id, reply.body));
+                        return Outcome::Anomaly(format!(
+                            "a retried event {} was not replayed: {}",
+                            sent.external_id, reply.body
+                        ));
                     }
                     counts.replays += 1;
                 }
@@ -123,14 +126,21 @@ pub fn read_case(client: &Client, keys: &Keys, id: &str) -> Option<Made> {
     })
 }
 
-fn hotline(client: &Client, keys: &Keys, now: DateTime<Utc>, orders: Vec<(Value, Sent)>, counts: &mut Counts) -> Vec<Outcome> {
+fn hotline(
+    client: &Client,
+    keys: &Keys,
+    now: DateTime<Utc>,
+    orders: Vec<(Value, Sent)>,
+    counts: &mut Counts,
+) -> Vec<Outcome> {
     let body = json!({ "orders": orders.iter().map(|(o, _)| o.clone()).collect::<Vec<_>>() }).to_string().into_bytes();
     let path = "/v1/hotline/work-orders";
     let retried = orders.iter().any(|(_, s)| s.retried);
     let mut first: Option<Value> = None;
     for attempt in 0..=usize::from(retried) + 5 {
         // Each try is signed afresh: a signature is accepted once.
-        let mut headers = crate::hostile::signed_headers(&keys.hotline_secret, now.timestamp() + attempt as i64, "POST", path, &body);
+        let mut headers =
+            crate::hostile::signed_headers(&keys.hotline_secret, now.timestamp() + attempt as i64, "POST", path, &body);
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
         let reply = client.send("POST", path, &keys.hotline, &headers, Some(body.clone()));
         match reply.status {
@@ -138,9 +148,13 @@ fn hotline(client: &Client, keys: &Keys, now: DateTime<Utc>, orders: Vec<(Value,
                 let answer = reply.json();
                 if first.is_some() {
                     counts.retries += 1;
-                    let all_replayed = answer["results"].as_array().is_some_and(|r| r.iter().all(|x| x["replayed"] == true));
+                    let all_replayed =
+                        answer["results"].as_array().is_some_and(|r| r.iter().all(|x| x["replayed"] == true));
                     if !all_replayed {
-                        return vec![Outcome::Anomaly(format!("a retried hotline batch was not replayed: {}", reply.body))];
+                        return vec![Outcome::Anomaly(format!(
+                            "a retried hotline batch was not replayed: {}",
+                            reply.body
+                        ))];
                     }
                     counts.replays += 1;
                 }
@@ -150,7 +164,11 @@ fn hotline(client: &Client, keys: &Keys, now: DateTime<Utc>, orders: Vec<(Value,
                 }
                 let results = answer["results"].as_array().cloned().unwrap_or_default();
                 if results.len() != orders.len() {
-                    return vec![Outcome::Anomaly(format!("a hotline batch of {} got {} results", orders.len(), results.len()))];
+                    return vec![Outcome::Anomaly(format!(
+                        "a hotline batch of {} got {} results",
+                        orders.len(),
+                        results.len()
+                    ))];
                 }
                 return orders
                     .into_iter()
@@ -167,7 +185,9 @@ fn hotline(client: &Client, keys: &Keys, now: DateTime<Utc>, orders: Vec<(Value,
             }
             // The client's connection broke after the batch was taken: its signature is
             // spent. Signed afresh, the batch is replayed.
-            401 if attempt < 5 && crate::hostile::problem_code(&reply.body).as_deref() == Some("signature_replayed") => {
+            401 if attempt < 5
+                && crate::hostile::problem_code(&reply.body).as_deref() == Some("signature_replayed") =>
+            {
                 counts.retries += 1;
             }
             _ => return vec![Outcome::Anomaly(format!("hotline batch: {} {}", reply.status, reply.body))],
@@ -229,7 +249,8 @@ pub fn read_case_at(client: &Client, id: &str) -> Option<(Made, Option<DateTime<
         comprehensive: text(&case["comprehensive_grid"]),
         community: text(&case["community"]),
     };
-    let assigned_at = case["assigned_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
+    let assigned_at =
+        case["assigned_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc));
     Some((made, assigned_at))
 }
 

@@ -68,7 +68,14 @@ impl Client {
     }
 
     /// [`Client::send_counting`] without the count.
-    pub fn send(&self, method: &str, path: &str, key: &str, headers: &[(String, String)], body: Option<Vec<u8>>) -> Reply {
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> Reply {
         self.send_counting(method, path, key, headers, body).0
     }
 

@@ -202,7 +202,8 @@ impl<'a> Driver<'a> {
             discovered_at: sent.discovered_at,
             reporter_is_grid_staff: sent.reporter_is_grid_staff,
         };
-        let department = matter.department_kind.as_deref().and_then(|k| self.city.department_for(k, &made.community)).cloned();
+        let department =
+            matter.department_kind.as_deref().and_then(|k| self.city.department_for(k, &made.community)).cloned();
         let draw = self.cases.len();
         let grid_head = self
             .city
@@ -252,7 +253,12 @@ impl<'a> Driver<'a> {
     /// A duplicate: into an open case of its category within 50 m and 24 h; an intended
     /// repeat of an open case must merge.
     fn check_merge(&mut self, case: &mut Case) {
-        let expected = case.sent.duplicate_of.as_ref().and_then(|ext| self.by_external(ext)).filter(|&i| self.open_before_and_after(i).0);
+        let expected = case
+            .sent
+            .duplicate_of
+            .as_ref()
+            .and_then(|ext| self.by_external(ext))
+            .filter(|&i| self.open_before_and_after(i).0);
         if expected.is_some() {
             self.tally.expected_merges += 1;
             self.tally.intended_merged += usize::from(case.record.merged_into.is_some());
@@ -260,13 +266,18 @@ impl<'a> Driver<'a> {
         let Some(target) = case.record.merged_into.clone() else {
             if let Some(i) = expected {
                 let o = &self.cases[i];
-                self.tally.anomalies.push(format!("{} repeats open case {} within 20 m and 8 h but was not merged", case.record.id, o.record.id));
+                self.tally.anomalies.push(format!(
+                    "{} repeats open case {} within 20 m and 8 h but was not merged",
+                    case.record.id, o.record.id
+                ));
             }
             return;
         };
         self.tally.merges += 1;
         let Some(&t) = self.by_id.get(&target) else {
-            self.tally.anomalies.push(format!("{} merged into {target}, which the driver never saw made", case.record.id));
+            self.tally
+                .anomalies
+                .push(format!("{} merged into {target}, which the driver never saw made", case.record.id));
             return;
         };
         let open = self.open_before_and_after(t).1;
@@ -331,8 +342,13 @@ impl<'a> Driver<'a> {
         self.tally.requests += queued.len();
         let found = crate::parallel::each(&mut self.clients, queued, |client, (sent, id)| {
             let event = client.send("GET", &format!("/v1/events/{id}"), wangge_e2e::OPERATOR_KEY, &[], None);
-            let status = if event.status == 200 { event.json()["status"].as_str().unwrap_or_default().to_owned() } else { String::new() };
-            let made = matches!(status.as_str(), "accepted" | "merged").then(|| arrive::read_case_at(client, &id)).flatten();
+            let status = if event.status == 200 {
+                event.json()["status"].as_str().unwrap_or_default().to_owned()
+            } else {
+                String::new()
+            };
+            let made =
+                matches!(status.as_str(), "accepted" | "merged").then(|| arrive::read_case_at(client, &id)).flatten();
             (sent, id, status, made)
         });
         for (sent, id, status, made) in found {
@@ -355,10 +371,10 @@ impl<'a> Driver<'a> {
         let arrivals = faults.attack(self, arrivals);
         let due = (0..self.cases.len()).filter(|&i| self.cases[i].plan.is_some_and(|(t, _)| t <= now));
         let mut jobs: Vec<Job> = due.map(|i| Job::Act(i, Box::new(self.cases[i].clone()))).collect();
-        jobs.extend(arrivals.into_iter().map(Job::Send));
+        jobs.extend(arrivals.into_iter().map(|a| Job::Send(Box::new(a))));
         self.tally.requests += jobs.len();
         let keys = self.system.keys.clone();
-        let sweep_now = self.tally.steps % SWEEP_EVERY == 0;
+        let sweep_now = self.tally.steps.is_multiple_of(SWEEP_EVERY);
         let bases = self.system.bases();
         let scheduler = keys.scheduler.clone();
         let (results, swept) = std::thread::scope(|s| {
@@ -372,7 +388,7 @@ impl<'a> Driver<'a> {
                 }
                 Job::Send(arrival) => {
                     let mut counts = Counts::default();
-                    let outcomes = arrive::send(client, &keys, now, arrival, &mut counts);
+                    let outcomes = arrive::send(client, &keys, now, *arrival, &mut counts);
                     Done::Sent(outcomes, counts)
                 }
             });
@@ -454,7 +470,13 @@ impl<'a> Driver<'a> {
     /// The cron's `retry-pending`, while events are due.
     pub fn retry_pending(&mut self) {
         for _ in 0..20 {
-            let reply = self.clients[0].send("POST", "/v1/events/retry-pending?limit=500", &self.system.keys.scheduler, &[], None);
+            let reply = self.clients[0].send(
+                "POST",
+                "/v1/events/retry-pending?limit=500",
+                &self.system.keys.scheduler,
+                &[],
+                None,
+            );
             self.tally.requests += 1;
             if reply.status != 200 || reply.json()["more_due"] != true {
                 break;
@@ -466,7 +488,13 @@ impl<'a> Driver<'a> {
     pub fn dispatch(&mut self) -> Value {
         let mut last = Value::Null;
         for _ in 0..50 {
-            let reply = self.clients[0].send("POST", "/v1/notifications/dispatch?limit=1000", &self.system.keys.scheduler, &[], None);
+            let reply = self.clients[0].send(
+                "POST",
+                "/v1/notifications/dispatch?limit=1000",
+                &self.system.keys.scheduler,
+                &[],
+                None,
+            );
             self.tally.requests += 1;
             if reply.status != 200 {
                 break;
@@ -544,7 +572,7 @@ enum Job {
     /// A case's planned step (the case as it was before it).
     Act(usize, Box<Case>),
     /// One request's worth of arrivals.
-    Send(crate::traffic::Arrival),
+    Send(Box<crate::traffic::Arrival>),
 }
 
 /// What a piece of work came back with.

@@ -69,7 +69,8 @@ impl Faults {
         let fault_day = day % FAULT_EVERY_DAYS == 0;
         let system = &driver.system;
         if fault_day && (h, m) == (2, 0) {
-            let host = system.options.variables.get("database_host").cloned().unwrap_or_else(|| "127.0.0.1:5432".into());
+            let host =
+                system.options.variables.get("database_host").cloned().unwrap_or_else(|| "127.0.0.1:5432".into());
             let broken = format!("postgres://wangge_down@{host}/wangge_down");
             system.restart_with(&[("case_routing_database_url", broken)], at);
             self.case_routing_down = true;
@@ -117,11 +118,17 @@ impl Faults {
             self.hostile_round(driver);
         }
         if local.minute() == 30 {
-            if let Some(i) = arrivals.iter().position(|a| matches!(a, Arrival::Event { sent, .. } if sent.duplicate_of.is_none() && !sent.retried)) {
+            if let Some(i) = arrivals
+                .iter()
+                .position(|a| matches!(a, Arrival::Event { sent, .. } if sent.duplicate_of.is_none() && !sent.retried))
+            {
                 let Arrival::Event { body, sent } = arrivals.remove(i) else { unreachable!() };
                 self.idempotency_replay(driver, body, sent);
             }
-            if let Some(i) = arrivals.iter().position(|a| matches!(a, Arrival::Hotline { orders } if orders.iter().all(|(_, s)| !s.retried))) {
+            if let Some(i) = arrivals
+                .iter()
+                .position(|a| matches!(a, Arrival::Hotline { orders } if orders.iter().all(|(_, s)| !s.retried)))
+            {
                 let Arrival::Hotline { orders } = arrivals.remove(i) else { unreachable!() };
                 self.signature_replay(driver, orders);
             }
@@ -135,6 +142,7 @@ impl Faults {
         let all = hostile::hostile_requests(driver.now, &keys, self.hostile_rounds);
         let base = driver.system.hosts[0].base.clone();
         let results = crate::parallel::each(&mut driver.clients, all, |client, h| (h.what, wrong(client, &base, &h)));
+        driver.tally.requests += results.len();
         for (_, wrong) in results {
             self.hostile_sent += 1;
             match wrong {
@@ -142,7 +150,6 @@ impl Faults {
                 Some(w) => self.failures.push(w),
             }
         }
-        driver.tally.requests += self.hostile_sent;
     }
 
     /// A good report, then its idempotency key (and its external id) with another body.
@@ -150,7 +157,13 @@ impl Faults {
         self.hostile_rounds += 1;
         let keys = hostile_keys(driver, false);
         let replayed = hostile::idempotency_replays(&keys, self.hostile_rounds, &body);
-        sent.external_id = replayed.first.headers.iter().find(|(k, _)| k == "idempotency-key").map(|(_, v)| v.clone()).unwrap_or_default();
+        sent.external_id = replayed
+            .first
+            .headers
+            .iter()
+            .find(|(k, _)| k == "idempotency-key")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
         let base = driver.system.hosts[0].base.clone();
         let client = &driver.clients[0];
         let first = send(client, &base, &replayed.first);
@@ -206,7 +219,8 @@ impl Faults {
         if self.kill_now {
             self.kill_now = false;
             self.kills += 1;
-            self.log.push(format!("{}: host 0 killed (kill -9) mid-step and restarted", crate::render(current(system))));
+            self.log
+                .push(format!("{}: host 0 killed (kill -9) mid-step and restarted", crate::render(current(system))));
             scope.spawn(move || {
                 std::thread::sleep(std::time::Duration::from_millis(40));
                 system.kill_and_restart(0, current(system));
@@ -220,8 +234,13 @@ impl Faults {
 
 /// The clock's reading on host 0 (stopped: the step's instant).
 fn current(system: &System) -> DateTime<Utc> {
-    let reply = wangge_e2e::request("GET", &format!("{}{}", system.hosts[0].base, wangge_host::clock::CONTROL_PATH), &[], None);
-    reply.json()["now"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
+    let reply =
+        wangge_e2e::request("GET", &format!("{}{}", system.hosts[0].base, wangge_host::clock::CONTROL_PATH), &[], None);
+    reply.json()["now"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
 }
 
 /// Holds notification's database locked for [`STALL_SECONDS`].

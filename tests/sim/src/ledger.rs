@@ -63,15 +63,26 @@ impl Ledger {
 
     /// The ledger as a text table.
     pub fn render(&self) -> String {
-        let mut out = String::from("ledger                                                              expected      actual   ok\n");
+        let mut out = String::from(
+            "ledger                                                              expected      actual   ok\n",
+        );
         for l in &self.lines {
-            out.push_str(&format!("{:<66} {:>10} {:>11}   {}\n", l.what, l.expected, l.actual, if l.ok { "✓" } else { "✗" }));
+            out.push_str(&format!(
+                "{:<66} {:>10} {:>11}   {}\n",
+                l.what,
+                l.expected,
+                l.actual,
+                if l.ok { "✓" } else { "✗" }
+            ));
         }
         for (table, counts) in &self.counts {
             out.push_str(&format!("\ncases by {table}                      expected      actual\n"));
             for (k, (e, a)) in counts {
                 let e = e.map(|e| e.to_string()).unwrap_or_else(|| "—".into());
-                out.push_str(&format!("  {k:<32} {e:>10} {a:>11}{}\n", if e != "—" && e != a.to_string() { "   ✗" } else { "" }));
+                out.push_str(&format!(
+                    "  {k:<32} {e:>10} {a:>11}{}\n",
+                    if e != "—" && e != a.to_string() { "   ✗" } else { "" }
+                ));
             }
         }
         if !self.failures.is_empty() {
@@ -95,7 +106,11 @@ pub fn draw_up(driver: &mut Driver, period: &str, run_at: DateTime<Utc>) -> Ledg
     let anomalies: Vec<String> = driver.tally.anomalies.iter().chain(&driver.tally.met.anomalies).cloned().collect();
     ledger.fail_all("anomalies met during the run (refusals, wrong routing or merges)", &anomalies);
     let faults = &driver.faults;
-    ledger.line("hostile requests answered with their own status and code", faults.hostile_sent, faults.hostile_as_expected);
+    ledger.line(
+        "hostile requests answered with their own status and code",
+        faults.hostile_sent,
+        faults.hostile_as_expected,
+    );
     ledger.line("replayed signatures and idempotency keys refused", faults.replays_sent, faults.replays_refused);
     ledger.fail_all("fault checks that did not hold", &faults.failures.clone());
     let met = &driver.tally.met;
@@ -120,22 +135,32 @@ fn events(driver: &Driver, ledger: &mut Ledger) {
         m
     });
     ledger.line("intake's events (hostile ones left nothing)", acknowledged.len(), stored.len());
-    ledger.line("intake's events still pending or rejected", 0, stored.len() - by_status.get("accepted").unwrap_or(&0) - by_status.get("merged").unwrap_or(&0));
+    ledger.line(
+        "intake's events still pending or rejected",
+        0,
+        stored.len() - by_status.get("accepted").unwrap_or(&0) - by_status.get("merged").unwrap_or(&0),
+    );
     ledger.line("queued events the driver never saw become a case", 0, driver.queued.len());
     let cases = rows(driver, "case_routing", "SELECT id FROM cases");
     let made: BTreeSet<String> = cases.iter().map(|r| s(&r[0])).collect();
     ledger.line("cases in case-routing: one per acknowledged event", acknowledged.len(), cases.len());
-    let missing: Vec<String> = acknowledged.iter().filter(|id| !made.contains(id.as_str())).map(|id| id.to_string()).collect();
+    let missing: Vec<String> =
+        acknowledged.iter().filter(|id| !made.contains(id.as_str())).map(|id| id.to_string()).collect();
     ledger.fail_all("acknowledged events with no case (lost)", &missing);
     let extra: Vec<String> = made.iter().filter(|id| !acknowledged.contains(id)).cloned().collect();
     ledger.fail_all("cases of no acknowledged event (doubled or unasked)", &extra);
-    ledger.line("repeats of cases open before and after their step, merged", driver.tally.expected_merges, driver.tally.intended_merged);
+    ledger.line(
+        "repeats of cases open before and after their step, merged",
+        driver.tally.expected_merges,
+        driver.tally.intended_merged,
+    );
 }
 
 /// Each case read back: its log verified and replayed through the transition table, its
 /// state, assignee and deadlines beside the driver's.
 fn cases(driver: &mut Driver, ledger: &mut Ledger) {
-    let stored = rows(driver, "case_routing", "SELECT id, state, assignee, respond_due, resolve_due, merged_into FROM cases");
+    let stored =
+        rows(driver, "case_routing", "SELECT id, state, assignee, respond_due, resolve_due, merged_into FROM cases");
     let stored: HashMap<String, Vec<SqlValue>> = stored.into_iter().map(|r| (s(&r[0]), r)).collect();
     let (catalogue, calendar) = (driver.catalogue, driver.calendar);
     let mut wrong_state = Vec::new();
@@ -148,11 +173,18 @@ fn cases(driver: &mut Driver, ledger: &mut Ledger) {
             wrong_state.push(format!("{}: {} (the driver: {})", case.record.id, s(&row[1]), case.state.as_str()));
         }
         if row[5].as_str().map(str::to_owned) != case.record.merged_into {
-            wrong_merge.push(format!("{}: merged into {:?} (the driver: {:?})", case.record.id, row[5].as_str(), case.record.merged_into));
+            wrong_merge.push(format!(
+                "{}: merged into {:?} (the driver: {:?})",
+                case.record.id,
+                row[5].as_str(),
+                case.record.merged_into
+            ));
         }
         if let Some((respond, resolve)) = crate::oracle::assess::deadlines(&case.record, catalogue, calendar) {
             checked_deadlines += 1;
-            let same = |v: &SqlValue, t: DateTime<Utc>| v.as_str().and_then(|x| DateTime::parse_from_rfc3339(x).ok()).map(|x| x.with_timezone(&Utc)) == Some(t);
+            let same = |v: &SqlValue, t: DateTime<Utc>| {
+                v.as_str().and_then(|x| DateTime::parse_from_rfc3339(x).ok()).map(|x| x.with_timezone(&Utc)) == Some(t)
+            };
             if !same(&row[3], respond) || !same(&row[4], resolve) {
                 wrong_deadline.push(format!(
                     "{} ({}): respond {} / {}, resolve {} / {}",
@@ -168,7 +200,11 @@ fn cases(driver: &mut Driver, ledger: &mut Ledger) {
     }
     ledger.fail_all("cases whose state is not the one the driver left", &wrong_state);
     ledger.fail_all("cases whose merge is not the one intake answered", &wrong_merge);
-    ledger.line("deadlines checked against the driver's 2026 calendar", checked_deadlines, checked_deadlines - wrong_deadline.len());
+    ledger.line(
+        "deadlines checked against the driver's 2026 calendar",
+        checked_deadlines,
+        checked_deadlines - wrong_deadline.len(),
+    );
     ledger.fail_all("deadlines that differ from the driver's calculation", &wrong_deadline);
     // Every log through the API, as an auditor reads it.
     let ids: Vec<String> = driver.cases.iter().map(|c| c.record.id.clone()).collect();
@@ -186,7 +222,11 @@ fn cases(driver: &mut Driver, ledger: &mut Ledger) {
         reachable(&log["entries"], &stored_state).err().map(|e| format!("{id}: {e}"))
     });
     let broken: Vec<String> = broken.into_iter().flatten().collect();
-    ledger.line("case logs that verify and reach their state by the table", driver.cases.len(), driver.cases.len() - broken.len());
+    ledger.line(
+        "case logs that verify and reach their state by the table",
+        driver.cases.len(),
+        driver.cases.len() - broken.len(),
+    );
     ledger.fail_all("case logs broken or off the transition table", &broken);
 }
 
@@ -221,7 +261,8 @@ fn reachable(entries: &Value, state: &str) -> Result<(), String> {
     let entries = entries.as_array().ok_or("no entries")?;
     let mut at = "reported".to_owned();
     for (n, e) in entries.iter().enumerate() {
-        let (from, action, to) = (e["from"].as_str(), e["action"].as_str().unwrap_or_default(), e["to"].as_str().unwrap_or_default());
+        let (from, action, to) =
+            (e["from"].as_str(), e["action"].as_str().unwrap_or_default(), e["to"].as_str().unwrap_or_default());
         if n == 0 && from.is_none() {
             // The report itself: the case begins `reported`.
             if to != "reported" {
@@ -271,7 +312,11 @@ fn notices(driver: &Driver, ledger: &mut Ledger) {
             _ => {}
         }
     }
-    ledger.line("deliveries neither delivered nor dead (still due)", 0, deliveries.len() - by_state.get("delivered").unwrap_or(&0) - by_state.get("dead").unwrap_or(&0));
+    ledger.line(
+        "deliveries neither delivered nor dead (still due)",
+        0,
+        deliveries.len() - by_state.get("delivered").unwrap_or(&0) - by_state.get("dead").unwrap_or(&0),
+    );
     ledger.fail_all("dead deliveries without a reason", &dead_without_reason);
     // What the receivers got, answered with success.
     let receivers = &driver.system.receivers;
@@ -293,7 +338,11 @@ fn notices(driver: &Driver, ledger: &mut Ledger) {
         let twice: Vec<String> = received.iter().filter(|(_, n)| **n > 1).map(|(k, n)| format!("{k} ×{n}")).collect();
         let unrecorded: Vec<String> = received.keys().filter(|k| !expected.contains(*k)).cloned().collect();
         let missing: Vec<String> = expected.iter().filter(|k| !received.contains_key(*k)).cloned().collect();
-        ledger.line(&format!("{channel}: deliveries recorded delivered, received once"), expected.len(), received.len());
+        ledger.line(
+            &format!("{channel}: deliveries recorded delivered, received once"),
+            expected.len(),
+            received.len(),
+        );
         ledger.fail_all(&format!("{channel}: received more than once"), &twice);
         ledger.fail_all(&format!("{channel}: received but not recorded delivered"), &unrecorded);
         ledger.fail_all(&format!("{channel}: recorded delivered but never received"), &missing);
@@ -308,8 +357,13 @@ fn notices(driver: &Driver, ledger: &mut Ledger) {
         .filter(|c| c.record.steps.iter().any(|s| matches!(s, crate::record::Step::Closed { .. })))
         .filter_map(|c| c.sent.order_no.as_deref())
         .collect();
-    let without: Vec<String> = closed_orders.iter().filter(|o| !results.contains_key(**o)).map(|o| o.to_string()).collect();
-    ledger.line("hotline orders closed by the driver, their result sent back", closed_orders.len(), closed_orders.len() - without.len());
+    let without: Vec<String> =
+        closed_orders.iter().filter(|o| !results.contains_key(**o)).map(|o| o.to_string()).collect();
+    ledger.line(
+        "hotline orders closed by the driver, their result sent back",
+        closed_orders.len(),
+        closed_orders.len() - without.len(),
+    );
     ledger.fail_all("hotline orders closed without a result sent back", &without);
 }
 
@@ -346,7 +400,11 @@ fn assessment(driver: &mut Driver, period: &str, run_at: DateTime<Utc>, ledger: 
             off.push(format!("grid {code}: published {score:.2}, the driver's {mine:.2}"));
         }
     }
-    ledger.line("grids scored as the driver recomputes them (to 0.01)", grids.len() + dedicated.len(), grids.len() + dedicated.len() - off.len());
+    ledger.line(
+        "grids scored as the driver recomputes them (to 0.01)",
+        grids.len() + dedicated.len(),
+        grids.len() + dedicated.len() - off.len(),
+    );
     let communities = csv("community");
     let mut off_c = Vec::new();
     for (code, mine) in &expected.communities {
@@ -356,7 +414,11 @@ fn assessment(driver: &mut Driver, period: &str, run_at: DateTime<Utc>, ledger: 
             other => off_c.push(format!("community {code}: published {other:?}, the driver's {mine:.2}")),
         }
     }
-    ledger.line("communities scored as the driver recomputes them", expected.communities.len(), expected.communities.len() - off_c.len());
+    ledger.line(
+        "communities scored as the driver recomputes them",
+        expected.communities.len(),
+        expected.communities.len() - off_c.len(),
+    );
     let answer = client.send("GET", &format!("/v1/assessments/{period}/departments"), &key, &[], None).json();
     let published: BTreeMap<String, Value> = answer["items"]
         .as_array()
@@ -371,11 +433,21 @@ fn assessment(driver: &mut Driver, period: &str, run_at: DateTime<Utc>, ledger: 
         let due = theirs.and_then(|d| d["due"].as_u64()).unwrap_or(0) as usize;
         let score = theirs.and_then(|d| d["score"].as_f64());
         if due != mine.due || score.is_none_or(|s| (round2(s) - round2(mine.score)).abs() > 0.005) {
-            off_d.push(format!("department {code}: due {due}, score {score:?}; the driver's due {}, score {:.2}", mine.due, mine.score));
+            off_d.push(format!(
+                "department {code}: due {due}, score {score:?}; the driver's due {}, score {:.2}",
+                mine.due, mine.score
+            ));
         }
     }
-    let extra = published.keys().filter(|k| !expected.departments.contains_key(*k) && published[*k]["due"].as_u64().unwrap_or(0) > 0).count();
-    ledger.line("departments with due cases, KPIs as the driver recomputes them", expected.departments.len(), expected.departments.len() - off_d.len() + extra);
+    let extra = published
+        .keys()
+        .filter(|k| !expected.departments.contains_key(*k) && published[*k]["due"].as_u64().unwrap_or(0) > 0)
+        .count();
+    ledger.line(
+        "departments with due cases, KPIs as the driver recomputes them",
+        expected.departments.len(),
+        expected.departments.len() - off_d.len() + extra,
+    );
     off.extend(off_c);
     off.extend(off_d);
     ledger.fail_all("assessment results that differ from the driver's", &off);
@@ -387,28 +459,43 @@ fn assessment(driver: &mut Driver, period: &str, run_at: DateTime<Utc>, ledger: 
     }
     for rule in ["missed_discovery", "late_report", "unresolved", "rework"] {
         let n = by_rule.get(rule).copied().unwrap_or(0);
-        ledger.lines.push(Line { what: format!("deductions for {rule} in the month (must occur)"), expected: "> 0".into(), actual: n.to_string(), ok: n > 0 });
+        ledger.lines.push(Line {
+            what: format!("deductions for {rule} in the month (must occur)"),
+            expected: "> 0".into(),
+            actual: n.to_string(),
+            ok: n > 0,
+        });
         if n == 0 {
             ledger.failures.push(format!("no {rule} deduction occurred in the month"));
         }
     }
-    driver.tally.assessment = Some(json!({ "grids": grids.len() + dedicated.len(), "communities": communities.len(), "departments": published.len() }));
+    driver.tally.assessment = Some(
+        json!({ "grids": grids.len() + dedicated.len(), "communities": communities.len(), "departments": published.len() }),
+    );
 }
 
 /// Counts by source, category, state and light: the driver's expectation beside the cases.
 fn counts(driver: &mut Driver, ledger: &mut Ledger) {
     for (table, column, key) in [
-        ("source", "source", (|c: &crate::people::Case| c.sent.source.as_str().to_owned()) as fn(&crate::people::Case) -> String),
+        (
+            "source",
+            "source",
+            (|c: &crate::people::Case| c.sent.source.as_str().to_owned()) as fn(&crate::people::Case) -> String,
+        ),
         ("category", "category", |c| c.record.category.clone()),
         ("state", "state", |c| c.state.as_str().to_owned()),
     ] {
         let expected = driver.expected_by(key);
-        let actual: BTreeMap<String, usize> = rows(driver, "case_routing", &format!("SELECT {column}, count(*) FROM cases GROUP BY {column}"))
-            .iter()
-            .map(|r| (s(&r[0]), r[1].as_i64().unwrap_or(0) as usize))
-            .collect();
+        let actual: BTreeMap<String, usize> =
+            rows(driver, "case_routing", &format!("SELECT {column}, count(*) FROM cases GROUP BY {column}"))
+                .iter()
+                .map(|r| (s(&r[0]), r[1].as_i64().unwrap_or(0) as usize))
+                .collect();
         let keys: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
-        let table_counts = keys.into_iter().map(|k| (k.clone(), (Some(*expected.get(k).unwrap_or(&0)), *actual.get(k).unwrap_or(&0)))).collect::<BTreeMap<_, _>>();
+        let table_counts = keys
+            .into_iter()
+            .map(|k| (k.clone(), (Some(*expected.get(k).unwrap_or(&0)), *actual.get(k).unwrap_or(&0))))
+            .collect::<BTreeMap<_, _>>();
         let differ = table_counts.iter().filter(|(_, (e, a))| *e != Some(*a)).count();
         ledger.line(&format!("counts by {table} beside the driver's"), 0, differ);
         ledger.counts.insert(table.to_owned(), table_counts);
@@ -418,7 +505,14 @@ fn counts(driver: &mut Driver, ledger: &mut Ledger) {
     let mut expected = BTreeMap::<String, usize>::new();
     for case in &driver.cases {
         let waiting = case.state == crate::people::State::Assigned;
-        let light = crate::oracle::supervision::light(&case.record, waiting, case.state.is_open(), driver.catalogue, driver.calendar, now);
+        let light = crate::oracle::supervision::light(
+            &case.record,
+            waiting,
+            case.state.is_open(),
+            driver.catalogue,
+            driver.calendar,
+            now,
+        );
         if let Some(light) = light {
             *expected.entry(light.as_str().to_owned()).or_default() += 1;
         }

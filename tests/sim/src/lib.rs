@@ -7,18 +7,18 @@
 //! - [`oracle`]: deadlines and the month's assessment, recomputed from that record alone;
 //! - [`hostile`]: refused requests mixed into the stream, each with the code it must get.
 
-pub mod hostile;
-pub mod oracle;
-pub mod record;
 pub mod actions;
 pub mod arrive;
 pub mod city;
 pub mod client;
 pub mod driver;
 pub mod faults;
+pub mod hostile;
 pub mod ledger;
+pub mod oracle;
 pub mod parallel;
 pub mod people;
+pub mod record;
 pub mod rng;
 pub mod run;
 pub mod system;

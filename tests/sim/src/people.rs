@@ -182,7 +182,8 @@ impl Case {
             State::Reported | State::Accepted => Some((centre_time(now, &mut self.rng), Plan::Triage)),
             State::Returned | State::Escalated => Some((centre_time(now, &mut self.rng), Plan::Assign)),
             State::Assigned => {
-                let (at, to) = self.assigned().map(|(at, to)| (at, to.clone())).unwrap_or((now, Assignee::Grid(String::new())));
+                let (at, to) =
+                    self.assigned().map(|(at, to)| (at, to.clone())).unwrap_or((now, Assignee::Grid(String::new())));
                 if self.will_return && matches!(to, Assignee::Grid(_)) {
                     self.will_return = false;
                     Some((step(20 + self.rng.below(100) as i64), Plan::Return))
@@ -238,7 +239,10 @@ impl Case {
             State::Closed | State::Rejected | State::Merged => None,
         };
         // After a rework, the assignee does not leave the case again.
-        if self.state == State::InProgress && self.pace == Pace::Never && self.record.steps.iter().any(|s| matches!(s, Step::Reopened { .. })) {
+        if self.state == State::InProgress
+            && self.pace == Pace::Never
+            && self.record.steps.iter().any(|s| matches!(s, Step::Reopened { .. }))
+        {
             self.pace = Pace::OnTime;
             self.plan_next(now, matter, calendar);
         }
@@ -254,6 +258,10 @@ fn centre_time(now: DateTime<Utc>, rng: &mut Rng) -> DateTime<Utc> {
     }
     let days = if local.hour() >= 22 { 1 } else { 0 };
     let morning = (local.date_naive() + Duration::days(days)).and_hms_opt(8, 0, 0).expect("08:00");
-    let morning = morning.and_local_timezone(crate::oracle::calendar::shanghai()).single().expect("fixed offset").with_timezone(&Utc);
+    let morning = morning
+        .and_local_timezone(crate::oracle::calendar::shanghai())
+        .single()
+        .expect("fixed offset")
+        .with_timezone(&Utc);
     morning + wait
 }

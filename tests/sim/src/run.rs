@@ -27,19 +27,28 @@ pub fn simulate(config: Config) -> Report {
     let started = Instant::now();
     let city = City::load();
     let root = wangge_e2e::workspace_root();
-    let catalogue = Catalogue::from_json(&std::fs::read_to_string(root.join("data/categories.json")).expect("catalogue"))
-        .expect("the catalogue reads");
-    let calendar = WorkCalendar::from_json(&std::fs::read_to_string(root.join("data/calendar-2026.json")).expect("calendar"))
-        .expect("the calendar reads");
+    let catalogue =
+        Catalogue::from_json(&std::fs::read_to_string(root.join("data/categories.json")).expect("catalogue"))
+            .expect("the catalogue reads");
+    let calendar =
+        WorkCalendar::from_json(&std::fs::read_to_string(root.join("data/calendar-2026.json")).expect("calendar"))
+            .expect("the calendar reads");
     let mut driver = Driver::new(config.clone(), &city, &catalogue, &calendar);
     let setup = started.elapsed();
+    let baseline = baseline(&mut driver);
     driver.run();
     let end = driver.now;
     driver.retry_pending();
     driver.find_queued();
     let period = crate::oracle::calendar::to_local(end - Duration::seconds(1)).format("%Y-%m").to_string();
     let assessed = Instant::now();
-    let run = driver.clients[0].send("POST", &format!("/v1/assessments/{period}/run"), &driver.system.keys.assessment, &[], None);
+    let run = driver.clients[0].send(
+        "POST",
+        &format!("/v1/assessments/{period}/run"),
+        &driver.system.keys.assessment,
+        &[],
+        None,
+    );
     let assessment_seconds = assessed.elapsed().as_secs_f64();
     if run.status != 200 && run.status != 201 {
         driver.tally.anomalies.push(format!("the month's assessment: {} {}", run.status, run.body));
@@ -47,8 +56,27 @@ pub fn simulate(config: Config) -> Report {
     drain(&mut driver, end);
     let checked = Instant::now();
     let ledger = ledger::draw_up(&mut driver, &period, end);
-    let figures = figures(&driver, &config, &ledger, started, setup, assessment_seconds, checked, &run.body);
+    let mut figures = figures(&driver, &config, &ledger, started, setup, assessment_seconds, checked, &run.body);
+    figures["baseline_chained_calls_per_second"] = baseline.into();
     Report { ledger, figures }
+}
+
+/// How many chained calls a second the system serves to the driver's clients, before the
+/// month starts: each one request through all four functions, each writing its database
+/// and the key-value store (`POST /v1/system/intake/chain`). The month's throughput is read
+/// beside it: the same machine, the same run.
+fn baseline(driver: &mut Driver) -> f64 {
+    let seconds = 5.0;
+    let started = Instant::now();
+    let counts = crate::parallel::each(&mut driver.clients, (0..8).collect::<Vec<_>>(), |client, _| {
+        let mut n = 0usize;
+        while started.elapsed().as_secs_f64() < seconds {
+            let reply = client.send("POST", "/v1/system/intake/chain", wangge_e2e::OPERATOR_KEY, &[], None);
+            n += usize::from(reply.status == 200);
+        }
+        n
+    });
+    counts.iter().sum::<usize>() as f64 / started.elapsed().as_secs_f64()
 }
 
 /// After the last day: the cron goes on (retry-pending, sweep, dispatch) with no new

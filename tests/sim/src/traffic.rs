@@ -139,7 +139,8 @@ impl<'a> Traffic<'a> {
             arrivals.push(self.open311(to));
         }
         // Repeats due now: a resident again for a point, another caller for an address.
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.repeats).into_iter().partition(|(at, _)| *at <= to);
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.repeats).into_iter().partition(|(at, _)| *at <= to);
         self.repeats = later;
         for (_, original) in due {
             match original.source {
@@ -162,7 +163,8 @@ impl<'a> Traffic<'a> {
             return 0.0;
         }
         // 450 working minutes a day: the day's reports spread over them.
-        let per_day = if self.calendar.is_workday(local.date_naive()) { PATROLS_PER_WORKDAY } else { PATROLS_PER_WORKDAY / 5.0 };
+        let per_day =
+            if self.calendar.is_workday(local.date_naive()) { PATROLS_PER_WORKDAY } else { PATROLS_PER_WORKDAY / 5.0 };
         per_day * 1440.0 / 450.0
     }
 
@@ -182,7 +184,14 @@ impl<'a> Traffic<'a> {
         }
     }
 
-    fn sent(&mut self, source: Source, category: &str, address: &Address, at: DateTime<Utc>, external_id: String) -> Sent {
+    fn sent(
+        &mut self,
+        source: Source,
+        category: &str,
+        address: &Address,
+        at: DateTime<Utc>,
+        external_id: String,
+    ) -> Sent {
         Sent {
             source,
             category: category.to_owned(),
@@ -246,7 +255,7 @@ impl<'a> Traffic<'a> {
         sent.duplicate_of = original.map(|o| o.external_id.clone());
         let n = self.serial;
         let mut reporter = json!({ "name": "居民", "phone": format!("139{:08}", n % 100_000_000) });
-        if n % 5 != 0 {
+        if !n.is_multiple_of(5) {
             reporter["wechat_openid"] = format!("o-sim-resident-{n:012}").into();
         }
         let body = json!({

@@ -27,7 +27,9 @@ fn a_day_in_nantong_with_every_fault_balances_its_ledger() {
     let f = &report.figures;
     // Every kind of fault struck.
     let faults = f["faults"].as_array().unwrap();
-    for kind in ["case-routing down", "killed (kill -9)", "notification stalls", "outside services answer again", "requeued"] {
+    for kind in
+        ["case-routing down", "killed (kill -9)", "notification stalls", "outside services answer again", "requeued"]
+    {
         assert!(faults.iter().any(|x| x.as_str().unwrap().contains(kind)), "fault `{kind}` did not happen: {faults:?}");
     }
     assert!(f["queued_then_made"].as_u64().unwrap() > 0, "no report waited in intake's queue");

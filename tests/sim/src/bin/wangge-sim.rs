@@ -42,7 +42,7 @@ fn main() {
             other => usage(&format!("unknown argument {other}")),
         }
     }
-    if !(config.scale > 0.0) || config.days == 0 {
+    if !config.scale.is_finite() || config.scale <= 0.0 || config.days == 0 {
         usage("--days and --scale must be positive");
     }
     let report = wangge_sim::run::simulate(config);

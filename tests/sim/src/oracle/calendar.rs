@@ -353,7 +353,10 @@ pub(crate) mod tests {
         // Lunch is not work; a span backwards is none.
         let lunch = c.working_time_between(at("2026-09-28T11:00:00+08:00"), at("2026-09-28T14:00:00+08:00"));
         assert_eq!(lunch, Duration::minutes(90));
-        assert_eq!(c.working_time_between(at("2026-09-28T14:00:00+08:00"), at("2026-09-28T11:00:00+08:00")), Duration::zero());
+        assert_eq!(
+            c.working_time_between(at("2026-09-28T14:00:00+08:00"), at("2026-09-28T11:00:00+08:00")),
+            Duration::zero()
+        );
         // The make-up Saturday 10 October is worked.
         let saturday = c.working_time_between(at("2026-10-10T00:00:00+08:00"), at("2026-10-11T00:00:00+08:00"));
         assert_eq!(saturday, Duration::minutes(450));

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::assess::{Handling, deadlines};
-use super::calendar::{WorkCalendar, Within};
+use super::calendar::{Within, WorkCalendar};
 use super::catalogue::Catalogue;
 use crate::record::CaseRecord;
 
