@@ -15,9 +15,11 @@ use crate::system::Keys;
 pub struct Met {
     /// Actions answered 200.
     pub done: usize,
-    /// Two actors at once: how many races, and how many had exactly one winner.
+    /// Two actors at once: how many races were decided, and how many had exactly one
+    /// winner; races met by an outage (both answered `5xx`) are run again, and counted apart.
     pub races: usize,
     pub races_one_winner: usize,
+    pub races_undecided: usize,
     /// Conflicts read back and reconciled (a sweep's escalation, a lost answer).
     pub reconciled: usize,
     /// Answers `5xx` (a function down): the step is tried again next time.
@@ -156,18 +158,23 @@ fn race(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, handl
             .collect();
         handles.into_iter().map(|h| h.join().expect("a racing actor")).collect()
     });
-    met.races += 1;
     let wins: Vec<&wangge_e2e::Reply> = replies.iter().filter(|r| r.status == 200).collect();
     let lost = replies.iter().filter(|r| r.status == 409).count();
-    if wins.len() == 1 && lost == 1 {
-        met.races_one_winner += 1;
-        met.done += 1;
-        follow(case, now, &bodies[0], &wins[0].json());
-        return true;
-    }
-    if replies.iter().any(|r| r.status >= 500) {
+    let down = replies.iter().any(|r| r.status >= 500);
+    if wins.is_empty() && down {
+        // A function was down: nobody signed, the race is run again at the next step.
+        met.races_undecided += 1;
         met.unavailable += 1;
         return false;
+    }
+    met.races += 1;
+    // One winner; the other learned the state (409), or met the outage after the winner.
+    if wins.len() == 1 && (lost == 1 || down) {
+        met.races_one_winner += 1;
+        met.done += 1;
+        let body = if replies[0].status == 200 { &bodies[0] } else { &bodies[1] };
+        follow(case, now, body, &wins[0].json());
+        return true;
     }
     let seen: Vec<String> = replies.iter().map(|r| format!("{} {}", r.status, r.body)).collect();
     met.anomalies.push(format!("case {}: two signing at once: {seen:?}", case.record.id));

@@ -73,6 +73,8 @@ pub struct Tally {
     pub hostile_sent: usize,
     pub hostile_as_expected: usize,
     pub replays_refused: usize,
+    /// Patrol reports whose point the registry placed in a neighbouring grid (an edge).
+    pub patrols_placed_next_door: usize,
     /// Dead letters the platform team requeued after an outage.
     pub requeued: usize,
     pub anomalies: Vec<String>,
@@ -188,10 +190,20 @@ impl<'a> Driver<'a> {
         }
     }
 
-    fn make(&mut self, sent: Sent, id: String, made: Made, made_at: DateTime<Utc>) {
+    fn make(&mut self, mut sent: Sent, id: String, made: Made, made_at: DateTime<Utc>) {
         if self.by_id.contains_key(&id) {
             self.tally.anomalies.push(format!("event {id} acknowledged twice as a new case"));
             return;
+        }
+        // A patrolling worker is staff of the case only if the registry placed the point
+        // in their own grid: a point on a shared edge goes to the grid with the smaller
+        // code, which may be the neighbour's (the driver knows its worker's grid).
+        if sent.source == crate::record::Source::GridStaff
+            && sent.grid != made.comprehensive
+            && sent.grid != made.responsible
+        {
+            sent.reporter_is_grid_staff = false;
+            self.tally.patrols_placed_next_door += 1;
         }
         let matter = &self.catalogue.matters[&sent.category];
         let report = Report {
@@ -610,6 +622,7 @@ impl Met {
         self.done += other.done;
         self.races += other.races;
         self.races_one_winner += other.races_one_winner;
+        self.races_undecided += other.races_undecided;
         self.reconciled += other.reconciled;
         self.unavailable += other.unavailable;
         self.lost_answers += other.lost_answers;

@@ -138,6 +138,8 @@ fn figures(
         "replays": t.arrivals.replays,
         "merges": t.merges,
         "races": t.met.races,
+        "races_met_by_an_outage": t.met.races_undecided,
+        "patrols_placed_next_door": t.patrols_placed_next_door,
         "reconciled_conflicts": t.met.reconciled,
         "lost_answers": t.met.lost_answers,
         "requeued_dead_letters": t.requeued,
