@@ -201,10 +201,6 @@ fn follow(case: &mut Case, now: DateTime<Utc>, body: &Value, answer: &Value) {
     };
     case.record.steps.extend(step);
     case.state = state;
-    if let Some(Step::Assigned { .. }) = case.record.steps.last() {
-        case.assignee = case.assigned().map(|(_, to)| to.clone());
-        case.answered_dues = Some((text(&answer["respond_due"]), text(&answer["resolve_due"])));
-    }
 }
 
 /// A conflict: reads the case back. A state the action would have made is the action

@@ -112,18 +112,7 @@ pub fn outcome_of(client: &Client, keys: &Keys, sent: Sent, answer: &Value, stat
 
 /// The case made from event `id`, if it exists yet.
 pub fn read_case(client: &Client, keys: &Keys, id: &str) -> Option<Made> {
-    let reply = client.send("GET", &format!("/v1/cases/{id}"), &keys.centre, &[], None);
-    if reply.status != 200 {
-        return None;
-    }
-    let case = reply.json();
-    Some(Made {
-        state: text(&case["state"]),
-        merged_into: case["merged_into"].as_str().map(str::to_owned),
-        responsible: text(&case["responsible_grid"]),
-        comprehensive: text(&case["comprehensive_grid"]),
-        community: text(&case["community"]),
-    })
+    read_case_at(client, keys, id).map(|(made, _)| made)
 }
 
 fn hotline(
@@ -235,9 +224,9 @@ fn open311(client: &Client, keys: &Keys, form: &[(String, String)], sent: Sent, 
     Outcome::Anomaly(format!("open311 {}: no answer after retries", sent.external_id))
 }
 
-/// The case made from event `id` (read with the operator key), and when it was assigned.
-pub fn read_case_at(client: &Client, id: &str) -> Option<(Made, Option<DateTime<Utc>>)> {
-    let reply = client.send("GET", &format!("/v1/cases/{id}"), wangge_e2e::OPERATOR_KEY, &[], None);
+/// The case made from event `id`, if it exists yet, and when it was assigned.
+pub fn read_case_at(client: &Client, keys: &Keys, id: &str) -> Option<(Made, Option<DateTime<Utc>>)> {
+    let reply = client.send("GET", &format!("/v1/cases/{id}"), &keys.centre, &[], None);
     if reply.status != 200 {
         return None;
     }

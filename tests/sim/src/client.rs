@@ -33,15 +33,15 @@ impl Client {
     }
 
     /// One request, on the next replica in turn; a connection that fails is tried again on
-    /// the next, until a host answers. Returns the answer and how many tries were lost.
-    pub fn send_counting(
+    /// the next, until a host answers.
+    pub fn send(
         &self,
         method: &str,
         path: &str,
         key: &str,
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
-    ) -> (Reply, usize) {
+    ) -> Reply {
         let started = Instant::now();
         let mut lost = 0;
         loop {
@@ -49,7 +49,7 @@ impl Client {
             self.next.set(n.wrapping_add(1));
             let url = format!("{}{path}", self.bases[n % self.bases.len()]);
             match self.try_once(method, &url, key, headers, body.as_deref()) {
-                Ok(reply) => return (reply, lost),
+                Ok(reply) => return reply,
                 Err(e) if started.elapsed() < PATIENCE => {
                     lost += 1;
                     if lost % 20 == 1 {
@@ -65,18 +65,6 @@ impl Client {
     /// The hosts this client spreads its requests over.
     pub fn bases(&self) -> &[String] {
         &self.bases
-    }
-
-    /// [`Client::send_counting`] without the count.
-    pub fn send(
-        &self,
-        method: &str,
-        path: &str,
-        key: &str,
-        headers: &[(String, String)],
-        body: Option<Vec<u8>>,
-    ) -> Reply {
-        self.send_counting(method, path, key, headers, body).0
     }
 
     /// A JSON request.

@@ -237,7 +237,6 @@ impl<'a> Driver<'a> {
                 steps: Vec::new(),
             },
             state: State::parse(&made.state).unwrap_or(State::Reported),
-            assignee: None,
             centre: made.community.get(..6).unwrap_or_default().to_owned(),
             staff: (worker.clone(), grid_head.unwrap_or(worker)),
             department,
@@ -250,7 +249,6 @@ impl<'a> Driver<'a> {
             will_return: false,
             will_rate: false,
             will_reject: false,
-            answered_dues: None,
             sent,
         };
         let hurried = matter.resolve_within.elapsed() <= Duration::hours(24);
@@ -341,7 +339,6 @@ impl<'a> Driver<'a> {
             };
             case.record.steps.push(Step::Accepted { at });
             case.record.steps.push(Step::Assigned { at, to: to.clone() });
-            case.assignee = Some(to);
         }
     }
 
@@ -351,6 +348,7 @@ impl<'a> Driver<'a> {
             return;
         }
         let queued = std::mem::take(&mut self.queued);
+        let keys = self.system.keys.clone();
         self.tally.requests += queued.len();
         let found = crate::parallel::each(&mut self.clients, queued, |client, (sent, id)| {
             let event = client.send("GET", &format!("/v1/events/{id}"), wangge_e2e::OPERATOR_KEY, &[], None);
@@ -359,8 +357,9 @@ impl<'a> Driver<'a> {
             } else {
                 String::new()
             };
-            let made =
-                matches!(status.as_str(), "accepted" | "merged").then(|| arrive::read_case_at(client, &id)).flatten();
+            let made = matches!(status.as_str(), "accepted" | "merged")
+                .then(|| arrive::read_case_at(client, &keys, &id))
+                .flatten();
             (sent, id, status, made)
         });
         for (sent, id, status, made) in found {

@@ -127,7 +127,6 @@ pub struct Case {
     pub record: CaseRecord,
     pub sent: Sent,
     pub state: State,
-    pub assignee: Option<Assignee>,
     /// The district's code prefix (the centre that acts on it), e.g. `320613`.
     pub centre: String,
     /// The grid worker and the community's grid head who act for a grid.
@@ -145,8 +144,6 @@ pub struct Case {
     pub will_return: bool,
     pub will_rate: bool,
     pub will_reject: bool,
-    /// The deadlines case-routing answered at the latest assignment.
-    pub answered_dues: Option<(String, String)>,
 }
 
 impl Case {
