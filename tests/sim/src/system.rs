@@ -6,14 +6,13 @@
 //! Children, not threads: a fault kills one with `kill -9` and starts it again on the
 //! same state and port, as a platform's supervisor would.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
+use wangge_e2e::OPERATOR_KEY;
 use wangge_e2e::fake::Fake;
-use wangge_e2e::{OPERATOR_KEY, workspace_root};
 use wangge_host::AppOptions;
 
 use crate::client::Client;
@@ -189,34 +188,7 @@ impl Keys {
 
 impl Host {
     fn spawn(&self, options: &AppOptions) {
-        let host = workspace_root().join("target/release/wangge-host");
-        assert!(host.exists(), "{} is missing: scripts/setup.sh builds it", host.display());
-        std::fs::create_dir_all(&self.state_dir).expect("state dir");
-        let mut command = Command::new(host);
-        command.arg("up").arg("-f").arg(&options.manifest).args(["--listen", &self.listen, "--quiet", "--clock"]);
-        command.arg("--state-dir").arg(&self.state_dir);
-        if let Some(config) = &options.runtime_config {
-            command.arg("--runtime-config-file").arg(config);
-        }
-        for (name, value) in &options.variables {
-            command.arg("--variable").arg(format!("{name}={value}"));
-        }
-        command.env("SPIN_MAX_INSTANCE_COUNT", options.max_instances.to_string());
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting wangge-host: {e}"));
-        let stdout = child.stdout.take().expect("the host's stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        loop {
-            match lines.next() {
-                Some(Ok(line)) if line.starts_with("Serving ") => break,
-                Some(Ok(_)) => continue,
-                _ => panic!("wangge-host on {} exited before serving (status {:?})", self.listen, child.try_wait()),
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
+        let (child, _) = wangge_e2e::replica::start_host(options, &self.listen, &self.state_dir, &["--clock"]);
         *self.child.lock().unwrap() = Some(child);
     }
 
