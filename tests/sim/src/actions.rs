@@ -183,7 +183,7 @@ fn race(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, handl
 
 /// The case after a successful action: its new state, and the step in the driver's record.
 fn follow(case: &mut Case, now: DateTime<Utc>, body: &Value, answer: &Value) {
-    let Some(state) = answer["state"].as_str().and_then(State::parse) else { return };
+    let Some(state) = answer["state"].as_str().and_then(crate::people::parse_state) else { return };
     let step = match body["action"].as_str().unwrap_or_default() {
         "accept" => Some(Step::Accepted { at: now }),
         "reject" => Some(Step::Rejected { at: now }),
@@ -209,7 +209,7 @@ fn follow(case: &mut Case, now: DateTime<Utc>, body: &Value, answer: &Value) {
 fn reconcile(client: &Client, keys: &Keys, case: &mut Case, now: DateTime<Utc>, body: &Value, met: &mut Met) -> bool {
     let reply = client.send("GET", &format!("/v1/cases/{}", case.record.id), &keys.centre, &[], None);
     let actual = reply.json();
-    let Some(state) = actual["state"].as_str().and_then(State::parse) else {
+    let Some(state) = actual["state"].as_str().and_then(crate::people::parse_state) else {
         met.anomalies.push(format!("case {}: unreadable after a conflict: {}", case.record.id, reply.body));
         return false;
     };

@@ -236,7 +236,7 @@ impl<'a> Driver<'a> {
                 merged_into: made.merged_into.clone(),
                 steps: Vec::new(),
             },
-            state: State::parse(&made.state).unwrap_or(State::Reported),
+            state: crate::people::parse_state(&made.state).unwrap_or(State::Reported),
             centre: made.community.get(..6).unwrap_or_default().to_owned(),
             staff: (worker.clone(), grid_head.unwrap_or(worker)),
             department,

@@ -26,67 +26,13 @@ use crate::record::{Assignee, CaseRecord, Source, Step};
 use crate::rng::Rng;
 use crate::traffic::Sent;
 
-/// A case's state, as case-routing names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum State {
-    /// 已上报: waiting for the centre.
-    Reported,
-    /// 已受理.
-    Accepted,
-    /// 不予受理 (terminal).
-    Rejected,
-    /// 重复合并 (terminal).
-    Merged,
-    /// 已交办.
-    Assigned,
-    /// 处置中.
-    InProgress,
-    /// 已退回.
-    Returned,
-    /// 已上报上级 (吹哨).
-    Escalated,
-    /// 已处置.
-    Resolved,
-    /// 已结案 (terminal unless rated dissatisfied).
-    Closed,
-}
+/// A case's state: the lifecycle's own names (the driver checks transitions against its
+/// own table in [`crate::ledger`], not this type).
+pub use wangge_cases::lifecycle::State;
 
-impl State {
-    pub fn parse(s: &str) -> Option<State> {
-        Some(match s {
-            "reported" => State::Reported,
-            "accepted" => State::Accepted,
-            "rejected" => State::Rejected,
-            "merged" => State::Merged,
-            "assigned" => State::Assigned,
-            "in_progress" => State::InProgress,
-            "returned" => State::Returned,
-            "escalated" => State::Escalated,
-            "resolved" => State::Resolved,
-            "closed" => State::Closed,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Reported => "reported",
-            State::Accepted => "accepted",
-            State::Rejected => "rejected",
-            State::Merged => "merged",
-            State::Assigned => "assigned",
-            State::InProgress => "in_progress",
-            State::Returned => "returned",
-            State::Escalated => "escalated",
-            State::Resolved => "resolved",
-            State::Closed => "closed",
-        }
-    }
-
-    /// Open: neither rejected, merged nor closed.
-    pub fn is_open(self) -> bool {
-        !matches!(self, State::Rejected | State::Merged | State::Closed)
-    }
+/// A state as case-routing answers it (`"in_progress"`, …).
+pub fn parse_state(s: &str) -> Option<State> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
 }
 
 /// What someone does next with a case.
