@@ -1,0 +1,70 @@
+//! Trains the embedded model on `data/triage/corpus.jsonl`, measures it on
+//! `data/triage/heldout.jsonl`, and writes `triage.model` (and a one-line `triage.report`) to
+//! OUT_DIR. The training code is the library's own, included by path.
+
+#[path = "src/features.rs"]
+#[allow(dead_code)]
+mod features;
+#[path = "src/format.rs"]
+#[allow(dead_code)]
+mod format;
+#[path = "src/learn.rs"]
+#[allow(dead_code)]
+mod learn;
+#[path = "src/model.rs"]
+#[allow(dead_code)]
+mod model;
+
+use std::path::{Path, PathBuf};
+
+fn read(path: &Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let field = |k: &str| v[k].as_str().unwrap_or_else(|| panic!("{line}: no {k}")).to_string();
+            (field("text"), field("category"))
+        })
+        .collect()
+}
+
+fn main() {
+    let started = std::time::Instant::now();
+    let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("manifest dir"));
+    let data = dir.join("../../data/triage");
+    for f in ["corpus.jsonl", "heldout.jsonl"] {
+        println!("cargo:rerun-if-changed={}", data.join(f).display());
+    }
+    for f in ["features.rs", "format.rs", "learn.rs", "model.rs"] {
+        println!("cargo:rerun-if-changed=src/{f}");
+    }
+    println!("cargo:rerun-if-changed=build.rs");
+
+    let corpus = read(&data.join("corpus.jsonl"));
+    let heldout = read(&data.join("heldout.jsonl"));
+    let pairs: Vec<(&str, &str)> = corpus.iter().map(|(t, c)| (t.as_str(), c.as_str())).collect();
+    let mut parts = learn::train_labelled(&pairs);
+    parts.version = "embedded".into();
+    let draft = format::encode(&parts);
+    parts.version = format!("embedded-{:08x}", format::checksum(&draft) as u32);
+
+    let model = model::Model::from_bytes(&draft).expect("the trained model reads back");
+    let codes = model.categories();
+    let right = heldout.iter().filter(|(text, code)| codes[model.top1(text)] == code.as_str()).count();
+    parts.heldout_accuracy = right as f64 / heldout.len().max(1) as f64;
+    let bytes = format::encode(&parts);
+    model::Model::from_bytes(&bytes).expect("the final model reads back");
+
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
+    std::fs::write(out.join("triage.model"), &bytes).expect("write model");
+    let report = format!(
+        "{} trained on {} examples, held-out top-1 {:.4}, {} bytes, build script {:.2} s\n",
+        parts.version,
+        corpus.len(),
+        parts.heldout_accuracy,
+        bytes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    std::fs::write(out.join("triage.report"), report).expect("write report");
+}

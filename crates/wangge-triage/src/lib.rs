@@ -1,0 +1,169 @@
+//! Smart dispatch (智能派单) for 12345 hotline work orders: which catalogue category
+//! (`data/categories.json`) an order's free text belongs to, how sure that is, and the three
+//! best candidates for the centre (中心) when it is not sure.
+//!
+//! # Model
+//!
+//! - **Features** (`features`): the text's first [`features::MAX_CHARS`] characters, normalised
+//!   (full-width folded, Latin lower-cased, digits read as `0`, punctuation as one gap), cut
+//!   into character 1-, 2- and 3-grams, each hashed to a u32 (FNV-1a), plus a bias feature.
+//!   No word segmentation: character n-grams need no dictionary and cope with typos and
+//!   dialect.
+//! - **Training** (`learn`): an averaged multiclass perceptron, [`learn::EPOCHS`] passes over
+//!   the examples in a fixed-seed shuffle, then a fitting pass that nudges the averaged weights
+//!   until every training example is placed as labelled (so a correction from the centre
+//!   changes that text's later placement). Weights are quantised to i16 with one scale and
+//!   those under [`learn::PRUNE_STEPS`] steps are dropped. Same examples, same bytes.
+//! - **Build time**: `build.rs` trains on `data/triage/corpus.jsonl`, measures top-1 on
+//!   `data/triage/heldout.jsonl` (never trained on) and embeds the bytes
+//!   ([`EMBEDDED_BYTES`]). The two files are embedded too ([`corpus`], [`heldout`]) so the
+//!   intake function can retrain at run time ([`train`]) from the corpus plus corrections.
+//! - **Confidence**: the softmax of the class scores divided by a fixed temperature
+//!   ([`learn::TEMPERATURE`], chosen by 5-fold cross-validation on the corpus). [`place`]
+//!   sends an order to the centre when the confidence is under the threshold
+//!   ([`DEFAULT_THRESHOLD`], chosen on the same cross-validation) or the top category is Z99.
+//! - **Format** (`format`): magic, format version, header (version string, training size,
+//!   held-out accuracy, temperature, n-gram config, category list), then sorted feature
+//!   hashes, per-feature entry offsets, and sparse (class u8, weight i16) entries, then a
+//!   64-bit word-at-a-time checksum over everything. [`Model::from_bytes`] checks it all and
+//!   borrows the bytes: classification binary-searches the hashes in place, so a fresh wasm
+//!   instance loads and classifies without building any map.
+
+mod eval;
+mod features;
+mod format;
+mod learn;
+mod model;
+
+use serde::{Deserialize, Serialize};
+
+pub use eval::{Evaluation, OutOfFold, evaluate, out_of_fold};
+pub use format::checksum;
+pub use learn::TEMPERATURE;
+pub use model::{Model, ModelError};
+
+/// The category of the centre's triage queue (其他): a top category of Z99 means "to the centre".
+pub const CENTRE_CATEGORY: &str = "Z99";
+
+/// The confidence under which an order goes to the centre. Chosen by 5-fold cross-validation
+/// on the corpus (`triage-report` prints the sweep): the lowest threshold at which the
+/// out-of-fold share placed wrongly is at most 3%.
+pub const DEFAULT_THRESHOLD: f64 = 0.5;
+
+/// The model `build.rs` trained on the corpus.
+pub const EMBEDDED_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage.model"));
+/// `build.rs`'s one line on the embedded model (version, size, held-out top-1, its own time).
+pub const BUILD_REPORT: &str = include_str!(concat!(env!("OUT_DIR"), "/triage.report"));
+
+const CORPUS_JSONL: &str = include_str!("../../../data/triage/corpus.jsonl");
+const HELDOUT_JSONL: &str = include_str!("../../../data/triage/heldout.jsonl");
+
+/// A labelled work order text (工单内容 and its category code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Example {
+    pub text: String,
+    pub category: String,
+}
+
+fn parse_jsonl(text: &str) -> Vec<Example> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("embedded triage data is valid JSON lines"))
+        .collect()
+}
+
+/// The embedded training split, `data/triage/corpus.jsonl`.
+pub fn corpus() -> Vec<Example> {
+    parse_jsonl(CORPUS_JSONL)
+}
+
+/// The embedded held-out split, `data/triage/heldout.jsonl`: for measuring only, never training.
+pub fn heldout() -> Vec<Example> {
+    parse_jsonl(HELDOUT_JSONL)
+}
+
+/// What the model says of a text.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Classification {
+    /// The top category code.
+    pub category: String,
+    /// Probability-like confidence in the top category, in [0, 1].
+    pub confidence: f64,
+    /// The three best categories (fewer if the model knows fewer), best first, the top included.
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// A candidate category and its probability-like score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    pub category: String,
+    pub score: f64,
+}
+
+/// Where an order goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// Placed directly in this category (派单): confident, and not Z99.
+    Confident {
+        /// The category code.
+        category: String,
+    },
+    /// Left to the centre (中心分拨) with the suggestions: unsure, or the top category is Z99.
+    Centre,
+}
+
+/// Where `c` goes at `threshold`: the centre when the confidence is under it or the top
+/// category is Z99, else its category.
+pub fn place(c: &Classification, threshold: f64) -> Placement {
+    if c.confidence < threshold || c.category == CENTRE_CATEGORY {
+        Placement::Centre
+    } else {
+        Placement::Confident { category: c.category.clone() }
+    }
+}
+
+/// The classification of raw `scores` over `categories` with softmax temperature `temperature`.
+pub fn classification_from_scores(scores: &[f64], categories: &[&str], temperature: f64) -> Classification {
+    let max = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let exps: Vec<f64> = scores.iter().map(|s| ((s - max) / temperature).exp()).collect();
+    let total: f64 = exps.iter().sum();
+    let mut ranked: Vec<(usize, f64)> = exps.iter().map(|e| e / total).enumerate().collect();
+    // Stable: on a tie the earlier class comes first.
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let suggestions: Vec<Suggestion> =
+        ranked.iter().take(3).map(|&(i, p)| Suggestion { category: categories[i].to_string(), score: p }).collect();
+    Classification { category: suggestions[0].category.clone(), confidence: suggestions[0].score, suggestions }
+}
+
+impl Model<'static> {
+    /// The model trained by the build (its version is `embedded-<hash of its bytes>`).
+    pub fn embedded() -> Model<'static> {
+        Model::from_bytes(EMBEDDED_BYTES).expect("the embedded triage model is valid")
+    }
+}
+
+impl Model<'_> {
+    /// Classifies a work order's text. Any text gets an answer: an empty, foreign or symbol-only
+    /// text scores on the bias alone and so comes out unsure; only the first
+    /// [`features::MAX_CHARS`] characters are read, so a very long text costs no more.
+    pub fn classify(&self, text: &str) -> Classification {
+        classification_from_scores(&self.scores(text), self.categories(), self.temperature())
+    }
+}
+
+/// Trains a model on `examples` and returns its bytes, named `version`. The classes are the
+/// category codes in the examples; when a text comes twice the later label wins (put
+/// corrections after the corpus). The header's held-out accuracy is measured here, on the
+/// embedded held-out split (which is never trained on): top-1 of the new model.
+pub fn train(examples: &[Example], version: &str) -> Vec<u8> {
+    let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.text.as_str(), e.category.as_str())).collect();
+    let mut parts = learn::train_labelled(&pairs);
+    parts.version = version.to_string();
+    let draft = format::encode(&parts);
+    let model = Model::from_bytes(&draft).expect("a trained model reads back");
+    let held = heldout();
+    let codes = model.categories();
+    let right = held.iter().filter(|e| codes[model.top1(&e.text)] == e.category).count();
+    parts.heldout_accuracy = right as f64 / held.len().max(1) as f64;
+    format::encode(&parts)
+}
