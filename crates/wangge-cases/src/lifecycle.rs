@@ -58,20 +58,35 @@ impl State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// The centre accepts the report (受理/立案).
     Accept,
+    /// The centre rejects it (不予受理).
     Reject,
+    /// The report duplicates an open case and joins it (合并).
     Merge,
+    /// The centre assigns the case to a grid or a department (交办); deadlines start.
     Assign,
+    /// The centre assigns an assigned case elsewhere (改派).
     Reassign,
+    /// The assignee signs for it (签收).
     Sign,
+    /// The assignee returns it to the centre (退回).
     Return,
+    /// Up one level (吹哨上报).
     Escalate,
+    /// The handler reports it resolved (处置完毕).
     Resolve,
+    /// The centre's check passes (核查通过): closed.
     VerifyPass,
+    /// The centre's check fails (核查不通过): back to work.
     VerifyFail,
     /// The reporter rates the result "dissatisfied" (不满意).
     RateDissatisfied,
+    /// A remark on an open case (备注); the state stays.
     Comment,
+    /// The centre corrects the case's category (改类) before it is assigned: the state and
+    /// the deadlines stay (deadlines are set at assignment, from the category then).
+    Recategorize,
 }
 
 impl Action {
@@ -90,6 +105,7 @@ impl Action {
             Action::VerifyFail => "verify_fail",
             Action::RateDissatisfied => "rate_dissatisfied",
             Action::Comment => "comment",
+            Action::Recategorize => "recategorize",
         }
     }
 }
@@ -200,6 +216,10 @@ pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, T
     let to = |to| Ok(Transition { to, rework: false });
     match (state, action) {
         (s, A::Comment) if s.is_open() => to(s),
+        // 改类: only while the centre still decides where the case goes — before an
+        // assignment, or back with the centre after a return or an escalation (the states
+        // it assigns from). The state does not change.
+        (s @ (S::Reported | S::Accepted | S::Returned | S::Escalated), A::Recategorize) => to(s),
         (S::Reported, A::Accept) => to(S::Accepted),
         (S::Reported | S::Accepted | S::Returned, A::Reject) => to(S::Rejected),
         (S::Reported | S::Accepted, A::Merge) => to(S::Merged),
@@ -225,7 +245,7 @@ pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, T
 }
 
 /// Who may do what ("Who may act"): a centre anything but the handler's own steps
-/// within its region; a department or the grid's staff the handler's steps on a case
+/// within its region (and only a centre recategorizes, 改类); a department or the grid's staff the handler's steps on a case
 /// assigned to them; the reporter only a rating or a comment; automatic routing
 /// nothing by request.
 pub fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> Result<(), CaseError> {
@@ -268,7 +288,7 @@ mod tests {
         S::Resolved,
         S::Closed,
     ];
-    const ALL_ACTIONS: [Action; 13] = [
+    const ALL_ACTIONS: [Action; 14] = [
         A::Accept,
         A::Reject,
         A::Merge,
@@ -282,6 +302,7 @@ mod tests {
         A::VerifyFail,
         A::RateDissatisfied,
         A::Comment,
+        A::Recategorize,
     ];
 
     /// docs/lifecycle.md's table, written out: (from, action, to).
@@ -307,6 +328,11 @@ mod tests {
         (S::Resolved, A::VerifyPass, S::Closed),
         (S::Resolved, A::VerifyFail, S::InProgress),
         (S::Closed, A::RateDissatisfied, S::InProgress),
+        // 改类 while the centre decides where the case goes; the state stays.
+        (S::Reported, A::Recategorize, S::Reported),
+        (S::Accepted, A::Recategorize, S::Accepted),
+        (S::Returned, A::Recategorize, S::Returned),
+        (S::Escalated, A::Recategorize, S::Escalated),
     ];
 
     #[test]
@@ -323,6 +349,19 @@ mod tests {
                 assert_eq!(got, expected, "{state:?} + {action:?}");
             }
         }
+    }
+
+    #[test]
+    fn recategorize_is_refused_once_the_case_is_with_its_handler_or_done() {
+        for state in [S::Assigned, S::InProgress, S::Resolved, S::Closed, S::Rejected, S::Merged] {
+            assert_eq!(
+                apply(state, A::Recategorize, Facts::default()),
+                Err(TransitionError::NotAllowed { state, action: A::Recategorize }),
+                "{state:?}"
+            );
+        }
+        assert_eq!(A::Recategorize.as_str(), "recategorize");
+        assert_eq!(serde_json::from_value::<Action>("recategorize".into()).unwrap(), A::Recategorize);
     }
 
     #[test]

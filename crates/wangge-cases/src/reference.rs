@@ -22,9 +22,14 @@ pub const SCHEMA: Schema = Schema {
         Migration { version: 5, name: "duplicates", sql: include_str!("../migrations/0005_duplicates.sql") },
         Migration { version: 6, name: "duty_phone", sql: include_str!("../migrations/0006_duty_phone.sql") },
         Migration { version: 7, name: "first_report", sql: include_str!("../migrations/0007_first_report.sql") },
+        Migration { version: 8, name: "triage", sql: include_str!("../migrations/0008_triage.sql") },
     ],
-    // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
-    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+    // The whole schema as SQLite's first seven migrations leave it, in PostgreSQL's types;
+    // then each later SQLite migration's counterpart.
+    postgres: &[
+        Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") },
+        Migration { version: 2, name: "triage", sql: include_str!("../migrations/postgres/0002_triage.sql") },
+    ],
 };
 
 #[derive(Debug)]

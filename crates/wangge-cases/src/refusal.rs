@@ -33,6 +33,12 @@ pub enum Invalid {
     NotThisCasesGrid(String),
     /// No department has that code.
     NoDepartment(String),
+    /// A recategorization (改类) that names no category.
+    RecategorizeWithoutCategory,
+    /// A category that is not in the catalogue of matters.
+    UnknownCategory(String),
+    /// A recategorization to the category the case already has.
+    CategoryUnchanged(String),
 }
 
 impl Invalid {
@@ -50,6 +56,9 @@ impl Invalid {
             Invalid::UnreadableDeadlines(_) => "unreadable_deadlines",
             Invalid::NotThisCasesGrid(_) => "not_this_cases_grid",
             Invalid::NoDepartment(_) => "no_department",
+            Invalid::RecategorizeWithoutCategory => "category_missing",
+            Invalid::UnknownCategory(_) => "unknown_category",
+            Invalid::CategoryUnchanged(_) => "category_unchanged",
         }
     }
 
@@ -86,6 +95,15 @@ impl Invalid {
                 Text::new(format!("grid {g} is not this case's grid"), format!("网格 {g} 不是本案所属网格"))
             }
             Invalid::NoDepartment(d) => Text::new(format!("no department `{d}`"), format!("没有部门 `{d}`")),
+            Invalid::RecategorizeWithoutCategory => {
+                Text::new("recategorize needs a category: the case's new one", "改类需要类别：案件的新事项类别")
+            }
+            Invalid::UnknownCategory(c) => {
+                Text::new(format!("no category `{c}` in the catalogue of matters"), format!("事项目录中没有类别 `{c}`"))
+            }
+            Invalid::CategoryUnchanged(c) => {
+                Text::new(format!("the case is already of category {c}"), format!("案件已属于事项 {c}"))
+            }
         }
     }
 }
@@ -167,6 +185,7 @@ pub fn action_zh(action: Action) -> &'static str {
         Action::VerifyFail => "核查不通过",
         Action::RateDissatisfied => "评价不满意",
         Action::Comment => "备注",
+        Action::Recategorize => "改类",
     }
 }
 
@@ -232,6 +251,17 @@ mod tests {
         let forbidden: Problem =
             CaseError::Forbidden { role: "grid_staff", actor: "S1".into(), action: Action::VerifyPass }.into();
         assert_eq!(forbidden.to_json(Lang::Zh)["detail"], "网格员 `S1` 无权对本案核查通过");
+        let forbidden: Problem =
+            CaseError::Forbidden { role: "grid_staff", actor: "S1".into(), action: Action::Recategorize }.into();
+        assert_eq!(forbidden.to_json(Lang::Zh)["detail"], "网格员 `S1` 无权对本案改类");
+        for (why, code) in [
+            (Invalid::UnknownCategory("ZZ9".into()), "unknown_category"),
+            (Invalid::CategoryUnchanged("A01".into()), "category_unchanged"),
+            (Invalid::RecategorizeWithoutCategory, "category_missing"),
+        ] {
+            let problem: Problem = CaseError::Invalid(why).into();
+            assert_eq!((problem.status(), problem.to_json(Lang::En)["reason"].as_str()), (422, Some(code)));
+        }
     }
 
     #[test]

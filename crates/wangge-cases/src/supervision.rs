@@ -14,7 +14,7 @@ use crate::lifecycle::{Action, AssigneeKind, State};
 use crate::notices::{Notice, Recipient};
 use crate::reference::{self, Category};
 use crate::store::reads::{COLUMNS, cases_from};
-use crate::store::transition::transition_with;
+use crate::store::transition::{Step, transition_with};
 use crate::store::{Actor, Case, CaseError, Context, town_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -120,7 +120,8 @@ pub fn sweep(db: &impl Sql, ctx: &Context, after: &str, limit: usize) -> Result<
         }
         for case in to_escalate {
             let remarks = (Some("督办：超期未办结".into()), Vec::new());
-            transition_with(db, case, (Action::Escalate, &Actor::System, None), remarks, ctx)?;
+            let step = Step { action: Action::Escalate, actor: &Actor::System, target: None, category: None };
+            transition_with(db, case, step, remarks, ctx)?;
             report.escalated += 1;
         }
         Ok(report)

@@ -172,6 +172,7 @@ fn of_two_racing_actors_exactly_one_wins_and_the_other_learns_the_state() {
         note: None,
         attachments: vec![],
         target: None,
+        category: None,
         expected_version: Some(case.version),
     };
     let ret = ActionRequest {
@@ -180,6 +181,7 @@ fn of_two_racing_actors_exactly_one_wins_and_the_other_learns_the_state() {
         note: Some("不属于本网格".into()),
         attachments: vec![],
         target: None,
+        category: None,
         expected_version: Some(case.version),
     };
     assert_eq!(act(&db, "x1", &sign, &ctx).unwrap().state, State::InProgress);

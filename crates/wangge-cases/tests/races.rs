@@ -75,6 +75,7 @@ fn of_two_replicas_acting_on_one_case_at_once_exactly_one_wins() {
                 note: None,
                 attachments: vec![],
                 target: None,
+                category: None,
                 expected_version: Some(case.version),
             };
             act(connection, &id, &request, &ctx)

@@ -573,7 +573,8 @@ pub fn case_reported_days_ago(db: &wangge_core::native::TestDb, id: &str, days: 
         "community": "320613001001", "discovered_at": null, "reported_at": "2026-11-01T09:00:00+08:00",
         "description": "旧案", "attachments": [], "external_ref": null,
         "staff": [{"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
-                  {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}]
+                  {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}],
+        "triage": null
     }))
     .expect("a new case");
     new.reporter = store::Reporter::default();

@@ -34,7 +34,8 @@ fn make(suite: &Suite, id: &str, source: &str, category: &str, reporter_staff: O
         "staff": [
             {"staff_id": "S000002", "role": "grid_worker", "grid_code": "320613001001001"},
             {"staff_id": "S000001", "role": "grid_head", "grid_code": ""}
-        ]
+        ],
+        "triage": null
     });
     request(
         "POST",

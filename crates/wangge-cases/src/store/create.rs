@@ -92,8 +92,8 @@ fn same_case(db: &impl Sql, new: &NewCase) -> Result<Option<String>, StorageErro
 fn insert(db: &impl Sql, new: &NewCase, category: &Category, times: &Times) -> Result<(), StorageError> {
     db.execute(
         "INSERT INTO cases (id, version, state, category, domain, priority, source, reporter_staff_id, lng, lat, responsible_grid, \
-         comprehensive_grid, community, discovered_at, reported_at, description, attachments, external_ref, created_at, updated_at) \
-         VALUES (?, 1, 'reported', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         comprehensive_grid, community, discovered_at, reported_at, description, attachments, external_ref, created_at, updated_at, \
+         triage) VALUES (?, 1, 'reported', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             new.id.as_str().into(),
             category.code.as_str().into(),
@@ -113,6 +113,7 @@ fn insert(db: &impl Sql, new: &NewCase, category: &Category, times: &Times) -> R
             new.external_ref.clone().into(),
             times.now.as_str().into(),
             times.now.as_str().into(),
+            new.triage.as_ref().and_then(|t| serde_json::to_string(t).ok()).into(),
         ],
     )?;
     db.execute(

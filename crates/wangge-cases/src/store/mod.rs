@@ -1,7 +1,8 @@
 //! Cases in storage, over [`Sql`](wangge_core::migrations::Sql): what callers send
 //! ([`requests`]), how a case is read ([`reads`]), made and routed ([`create`]), acted on
-//! in one transaction that appends to the hash-chained log ([`transition`]), and the
-//! facts assessment reads ([`facts`]).
+//! in one transaction that appends to the hash-chained log ([`transition`]), the
+//! facts assessment reads ([`facts`]), and the category corrections (改类) intake's
+//! classifier retrains on ([`corrections`]).
 //!
 //! Who may act lives with the lifecycle ([`crate::lifecycle::authorize`]), the log's
 //! entries in [`crate::log`], and the supervision sweep (督办) in [`crate::supervision`];
@@ -13,6 +14,7 @@ use wangge_core::migrations::StorageError;
 use crate::calendar::Calendar;
 use crate::lifecycle::State;
 
+pub mod corrections;
 pub mod create;
 pub mod facts;
 pub mod reads;
@@ -21,6 +23,7 @@ pub mod transition;
 
 pub use crate::log::history;
 pub use crate::supervision::{SweepReport, sweep};
+pub use corrections::corrections;
 pub use create::{DUPLICATE_RADIUS_M, DUPLICATE_WINDOW_HOURS, create};
 pub use facts::{CaseFacts, facts_page_of};
 pub use reads::{Case, CaseState, Filter, get, light_of, list, reporter, reporters, staff, states, with_light};

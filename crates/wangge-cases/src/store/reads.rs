@@ -8,6 +8,7 @@ use serde::Serialize;
 use wangge_core::migrations::{Rows, Sql, SqlValue, StorageError};
 use wangge_core::time::parse;
 
+use crate::api::TriageNote;
 use crate::calendar::{Calendar, Within};
 use crate::lifecycle::{AssigneeKind, EscalationLevel, State};
 use crate::reference::{Category, Priority};
@@ -46,6 +47,9 @@ pub struct Case {
     pub escalation_level: Option<EscalationLevel>,
     /// For a duplicate: the open case it joined.
     pub merged_into: Option<String>,
+    /// How intake's classifier placed the case (智能派单); `null` when the category was
+    /// given or hinted.
+    pub triage: Option<TriageNote>,
     #[serde(skip)]
     pub log_seq: i64,
     #[serde(skip)]
@@ -55,13 +59,23 @@ pub struct Case {
 pub(crate) const COLUMNS: &str = "id, version, state, category, domain, priority, source, reporter_staff_id, responsible_grid, \
     comprehensive_grid, community, discovered_at, reported_at, description, handling_level, assignee_kind, assignee, \
     assigned_at, respond_due, resolve_due, deadline_fallback, first_resolved_at, closed_at, reopen_count, reopened_by_rating, \
-    external_ref, escalation_level, log_seq, log_hash, merged_into";
+    external_ref, escalation_level, log_seq, log_hash, merged_into, triage";
 
 /// A stored state: text that names no state of the lifecycle is an error, never read as
 /// `reported` (a case counted in a state it is not in).
 pub(crate) fn state_of(s: &str) -> Result<State, StorageError> {
     serde_json::from_value(serde_json::Value::String(s.to_owned()))
         .map_err(|_| StorageError::Io(format!("a case's stored state `{s}` is no state of the lifecycle")))
+}
+
+/// A stored triage note: JSON this build cannot read is an error, never dropped.
+pub(crate) fn triage_of(v: &SqlValue) -> Result<Option<TriageNote>, StorageError> {
+    v.as_str()
+        .map(|s| {
+            serde_json::from_str(s)
+                .map_err(|e| StorageError::Io(format!("a case's stored triage note is unreadable: {e}")))
+        })
+        .transpose()
 }
 
 /// An optional column of one of the small enums; text it does not know reads as none.
@@ -106,6 +120,7 @@ pub(crate) fn cases_from(rows: Rows) -> Result<Vec<Case>, StorageError> {
                 log_seq: r[27].as_i64().unwrap_or(0),
                 log_hash: s(&r[28]),
                 merged_into: t(&r[29]),
+                triage: triage_of(&r[30])?,
             })
         })
         .collect()

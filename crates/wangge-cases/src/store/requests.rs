@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::api::TriageNote;
 use crate::lifecycle::Action;
 use crate::store::Reporter;
 
@@ -46,6 +47,10 @@ pub struct NewCase {
     #[serde(deserialize_with = "wangge_core::internal::present")]
     pub external_ref: Option<String>,
     pub staff: Vec<CaseStaff>,
+    /// How intake's classifier placed the case (智能派单); `null` when the category was
+    /// given or hinted. Kept on the case as sent.
+    #[serde(deserialize_with = "wangge_core::internal::present")]
+    pub triage: Option<TriageNote>,
 }
 
 /// Who acts.
@@ -108,6 +113,9 @@ pub struct ActionRequest {
     pub attachments: Vec<String>,
     #[serde(default)]
     pub target: Option<Target>,
+    /// For `recategorize` (改类): the catalogue category the case is to have.
+    #[serde(default)]
+    pub category: Option<String>,
     /// Optimistic concurrency: the version the actor saw (`If-Match`).
     #[serde(default)]
     pub expected_version: Option<i64>,

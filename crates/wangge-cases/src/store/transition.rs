@@ -1,7 +1,8 @@
 //! Acting on a case: one action, authorized and checked against the lifecycle, applied
 //! in one transaction as named steps — [`check`] the transition, [`state_change`] (with
-//! [`assignment`]'s deadlines), [`rework`] bookkeeping, [`write`] the row and its log
-//! entry, and [`queue_notices`] for whoever the change owes one.
+//! [`assignment`]'s deadlines, or a [`recategorization`]'s new category), [`rework`]
+//! bookkeeping, [`write`] the row and its log entry (and a recategorization's correction),
+//! and [`queue_notices`] for whoever the change owes one.
 
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_core::time::{parse, render};
@@ -10,9 +11,9 @@ use crate::calendar::Within;
 use crate::lifecycle::{self, Action, AssigneeKind, EscalationLevel, Facts, Transition, authorize};
 use crate::log::{self, Draft};
 use crate::notices::{Notice, Recipient};
-use crate::reference;
+use crate::reference::{self, Category};
 use crate::refusal::{Clash, Invalid};
-use crate::store::{ActionRequest, Actor, Case, CaseError, Context, Target, get, reporter, town_of};
+use crate::store::{ActionRequest, Actor, Case, CaseError, Context, Target, corrections, get, reporter, town_of};
 
 /// Applies one action, authorized and validated against the current state, in one
 /// transaction. Of two actors racing on one case, exactly one wins.
@@ -30,18 +31,20 @@ pub fn act(db: &impl Sql, case_id: &str, request: &ActionRequest, ctx: &Context)
         }
         authorize(db, &case, &request.actor, request.action)?;
         let remarks = (request.note.clone(), request.attachments.clone());
-        transition_with(db, &case, (request.action, &request.actor, request.target.as_ref()), remarks, ctx)?;
+        let step = Step {
+            action: request.action,
+            actor: &request.actor,
+            target: request.target.as_ref(),
+            category: request.category.as_deref(),
+        };
+        transition_with(db, &case, step, remarks, ctx)?;
         // "The grid blows the whistle, the department reports for duty": an escalation
         // that names a department goes straight to it, in the same transaction.
         if let (Action::Escalate, Some(department @ Target::Department(_))) = (request.action, &request.target) {
             let escalated = get(db, case_id)?.ok_or(CaseError::NotFound)?;
-            transition_with(
-                db,
-                &escalated,
-                (Action::Assign, &request.actor, Some(department)),
-                (None, Vec::new()),
-                ctx,
-            )?;
+            let assign =
+                Step { action: Action::Assign, actor: &request.actor, target: Some(department), category: None };
+            transition_with(db, &escalated, assign, (None, Vec::new()), ctx)?;
         }
         Ok(())
     })?;
@@ -58,20 +61,31 @@ pub(crate) fn transition(
     ctx: &Context,
 ) -> Result<(), CaseError> {
     let case = get(db, case_id)?.ok_or(CaseError::NotFound)?;
-    transition_with(db, &case, (action, actor, target), (None, Vec::new()), ctx)
+    transition_with(db, &case, Step { action, actor, target, category: None }, (None, Vec::new()), ctx)
+}
+
+/// What is done to a case: the action, by whom, towards what target, and for
+/// `recategorize` (改类) the category the case is to have.
+pub(crate) struct Step<'a> {
+    pub action: Action,
+    pub actor: &'a Actor,
+    pub target: Option<&'a Target>,
+    pub category: Option<&'a str>,
 }
 
 /// Columns of the case row a transition sets, with their values.
 type Sets = Vec<(&'static str, SqlValue)>;
 
-/// `(action, actor, target)` applied to `case`; `(note, attachments)` go to the log.
+/// `step` applied to `case`; `(note, attachments)` go to the log. A recategorization
+/// (改类) records its correction in the same transaction, by its log entry.
 pub(crate) fn transition_with(
     db: &impl Sql,
     case: &Case,
-    (action, actor, target): (Action, &Actor, Option<&Target>),
-    (note, attachments): (Option<String>, Vec<String>),
+    step: Step,
+    (mut note, attachments): (Option<String>, Vec<String>),
     ctx: &Context,
 ) -> Result<(), CaseError> {
+    let Step { action, actor, target, category } = step;
     let outcome = check(case, action, ctx)?;
     let now = render(ctx.now);
     let mut sets: Sets = vec![("state", outcome.to.as_str().into()), ("updated_at", now.as_str().into())];
@@ -79,11 +93,52 @@ pub(crate) fn transition_with(
     if outcome.rework {
         sets.extend(rework(db, case, action, &now)?);
     }
+    let recategorized = match action {
+        Action::Recategorize => Some(recategorization(db, case, category)?),
+        _ => None,
+    };
+    if let Some(to) = &recategorized {
+        sets.extend(recategorized_columns(to));
+        note = Some(recategorized_note(&case.category, &to.code, note));
+    }
     // The log entry, chained to the head kept on the case row: no read of the log.
     let draft =
         Draft { from: Some(case.state), to: outcome.to, action: action.as_str(), actor, at: &now, note, attachments };
     let seq = write(db, case, sets, draft)?;
+    if let Some(to) = &recategorized {
+        corrections::record(db, case, &to.code, seq, &now)?;
+    }
     queue_notices(db, &case.id, action, seq, &now)
+}
+
+/// Step 2, for a recategorization (改类): the category the case is to have, a known one
+/// of the catalogue other than its own.
+fn recategorization(db: &impl Sql, case: &Case, category: Option<&str>) -> Result<Category, CaseError> {
+    let code = category.ok_or(CaseError::Invalid(Invalid::RecategorizeWithoutCategory))?;
+    let to = reference::category(db, code)?.ok_or_else(|| CaseError::Invalid(Invalid::UnknownCategory(code.into())))?;
+    if to.code == case.category {
+        return Err(CaseError::Invalid(Invalid::CategoryUnchanged(to.code)));
+    }
+    Ok(to)
+}
+
+/// The columns a new category sets: the category, and the domain and priority that come
+/// with it (assessment counts the case in its new domain). The deadlines stay: they are
+/// set at assignment, from the category the case has then.
+fn recategorized_columns(to: &Category) -> Sets {
+    vec![
+        ("category", to.code.as_str().into()),
+        ("domain", to.domain.as_str().into()),
+        ("priority", to.priority.as_str().into()),
+    ]
+}
+
+/// The log's note of a recategorization: from and to, then the centre's own note.
+fn recategorized_note(from: &str, to: &str, note: Option<String>) -> String {
+    match note {
+        Some(note) => format!("category {from} → {to}: {note}"),
+        None => format!("category {from} → {to}"),
+    }
 }
 
 /// Step 1: whether the lifecycle allows `action` on `case` now, and what it leads to.

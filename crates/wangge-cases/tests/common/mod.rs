@@ -61,6 +61,7 @@ pub fn new_case(id: &str, source: &str, category: &str, reporter_staff: Option<&
             CaseStaff { staff_id: "S000002".into(), role: "grid_worker".into(), grid_code: "320613001001001".into() },
             CaseStaff { staff_id: "S000001".into(), role: "grid_head".into(), grid_code: String::new() },
         ],
+        triage: None,
     }
 }
 
@@ -78,6 +79,14 @@ pub fn act_at(
     target: Option<Target>,
     now: &str,
 ) -> Result<Case, CaseError> {
-    let request = ActionRequest { action, actor, note: None, attachments: vec![], target, expected_version: None };
+    let request = ActionRequest {
+        action,
+        actor,
+        note: None,
+        attachments: vec![],
+        target,
+        category: None,
+        expected_version: None,
+    };
     act(db, id, &request, &Context { calendar, now: at(now) })
 }
