@@ -1,8 +1,9 @@
-//! `/v1/cases`: reading cases and acting on them; `/internal/cases`: intake makes them.
+//! `/v1/cases`: reading cases and acting on them; `/internal/cases`: intake makes them;
+//! `/internal/triage/corrections`: intake's retrain reads the centre's corrections (改类).
 
 use serde_json::{Value, json};
 use wangge_cases::api::Created;
-use wangge_cases::api::{MAX_STATES_ASKED, States, StatesWanted};
+use wangge_cases::api::{CorrectionsRequest, MAX_CORRECTIONS, MAX_STATES_ASKED, States, StatesWanted};
 use wangge_cases::calendar::Calendar;
 use wangge_cases::lifecycle::State;
 use wangge_cases::store::{self, ActionRequest, Case, CaseError, Context, Filter, NewCase, Reporter};
@@ -83,6 +84,20 @@ pub async fn states(mut req: Req) -> Reply {
     }
     let db = COMPONENT.db_for_reads()?;
     Ok(json(200, &States { cases: store::states(&db, &body.ids)? }))
+}
+
+/// `POST /internal/triage/corrections` ([`wangge_cases::api::Corrections`]) with
+/// `{"after": <seq>, "limit": 1..=1000}`: the centre's category corrections, oldest first,
+/// for intake's retrain (智能派单).
+pub async fn corrections(mut req: Req) -> Reply {
+    let asked: CorrectionsRequest = req.json(4 * KIB).await?;
+    if !(1..=MAX_CORRECTIONS).contains(&asked.limit) {
+        return Err(Problem::new(ErrorCode::ValidationFailed)
+            .with_detail("limit is 1 to 1000", "limit 应为 1 到 1000")
+            .with_errors(vec![wangge_core::FieldError::new("/limit", "out_of_range", "limit is 1 to 1000")]));
+    }
+    let db = COMPONENT.db_for_reads()?;
+    Ok(json(200, &store::corrections(&db, asked.after, asked.limit)?))
 }
 
 /// `POST /v1/cases/{id}/actions` (`cases:act`); `If-Match: "<version>"` for optimistic concurrency.

@@ -47,6 +47,7 @@ route_table! {
         POST <api::CreateCase as Route>::PATH => cases::create(req).await,
         POST <api::CaseStates as Route>::PATH => cases::states(req).await,
         GET  <api::Categories as Route>::PATH => cases::categories(),
+        POST <api::Corrections as Route>::PATH => cases::corrections(req).await,
     }
 }
 
