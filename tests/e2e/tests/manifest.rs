@@ -71,6 +71,7 @@ fn each_internal_route_has_a_trigger_route_to_the_component_that_serves_it() {
         (wangge_cases::api::CaseStates::PATH, wangge_cases::api::CaseStates::COMPONENT),
         (wangge_cases::api::Categories::PATH, wangge_cases::api::Categories::COMPONENT),
         (wangge_cases::api::FACTS_PATH, "case-routing"),
+        (wangge_cases::api::Corrections::PATH, wangge_cases::api::Corrections::COMPONENT),
         (wangge_registry::api::Place::PATH, wangge_registry::api::Place::COMPONENT),
         (wangge_registry::api::Grids::PATH, wangge_registry::api::Grids::COMPONENT),
         (wangge_registry::api::StaffContacts::PATH, wangge_registry::api::StaffContacts::COMPONENT),
