@@ -48,7 +48,7 @@ pub const CENTRE_CATEGORY: &str = "Z99";
 /// The confidence under which an order goes to the centre. Chosen by 5-fold cross-validation
 /// on the corpus (`triage-report` prints the sweep): the lowest threshold at which the
 /// out-of-fold share placed wrongly is at most 3%.
-pub const DEFAULT_THRESHOLD: f64 = 0.5;
+pub const DEFAULT_THRESHOLD: f64 = 0.89;
 
 /// The model `build.rs` trained on the corpus.
 pub const EMBEDDED_BYTES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/triage.model"));

@@ -259,10 +259,12 @@ impl<'a> Model<'a> {
         None
     }
 
-    /// The raw linear score of every class for the text (at most `max_chars` characters read).
+    /// The raw linear score of every class for the text (at most `max_chars` characters read):
+    /// the sum of its features' weights times 1/√(its feature count), as in training.
     pub fn scores(&self, text: &str) -> Vec<f64> {
         let mut acc = vec![0i64; self.categories.len()];
         let features = crate::features::features(text, self.ngram_min, self.ngram_max, self.max_chars as usize);
+        let norm = 1.0 / (features.len() as f64).sqrt();
         for hash in features {
             if let Some(range) = self.entries(hash) {
                 for e in range {
@@ -271,7 +273,7 @@ impl<'a> Model<'a> {
                 }
             }
         }
-        acc.into_iter().map(|s| s as f64 * self.scale as f64).collect()
+        acc.into_iter().map(|s| s as f64 * self.scale as f64 * norm).collect()
     }
 
     /// The index of the best-scoring class (the first on a tie).
