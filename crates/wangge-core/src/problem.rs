@@ -187,6 +187,12 @@ impl Problem {
         self
     }
 
+    /// What went wrong inside: logged, never shown to the client.
+    pub fn with_cause(mut self, cause: impl Into<String>) -> Self {
+        self.cause = Some(cause.into().into_boxed_str());
+        self
+    }
+
     pub fn with_extension(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.extensions.insert(key.to_owned(), value.into());
         self

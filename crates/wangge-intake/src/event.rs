@@ -6,13 +6,18 @@ use serde_json::Value;
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_geo::Crs;
 
+use crate::triage::{CategoryFrom, Classifier, TRIAGE_CATEGORY};
+pub use wangge_cases::api::TriageNote;
+
 /// The body of `POST /v1/events`, once it has passed `schemas/event.create.json`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct EventIn {
     pub source: String,
     #[serde(default)]
     pub reporter: ReporterIn,
-    pub category: String,
+    /// Left out, the classifier places the description (智能派单).
+    #[serde(default)]
+    pub category: Option<String>,
     pub description: String,
     pub location: LocationIn,
     #[serde(default)]
@@ -73,7 +78,8 @@ pub struct Event {
     pub source: String,
     pub reporter_staff_id: Option<String>,
     pub category: String,
-    /// How the category was chosen: `given`, `hint`, `keyword`, `request_type` or `triage`.
+    /// How the category was chosen ([`CategoryFrom`]): `given`, `hint`, `request_type`,
+    /// `model` or `triage` (`keyword` in events kept from before the classifier).
     pub category_from: String,
     pub description: String,
     pub point: Option<Point>,
@@ -85,6 +91,9 @@ pub struct Event {
     /// Hotline work orders: the request type and the hotline's own deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hotline: Option<HotlineOrder>,
+    /// How the classifier placed it (智能派单), when it had no category of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triage: Option<TriageNote>,
 }
 
 #[cfg(test)]
@@ -106,6 +115,7 @@ impl Event {
             attachments: Vec::new(),
             external_id: None,
             hotline: None,
+            triage: None,
         }
     }
 }
@@ -152,8 +162,27 @@ pub fn point(lng: f64, lat: f64, crs: &str, accuracy: f64) -> Result<Point, Prob
 }
 
 impl EventIn {
-    /// The event to queue, with its reporter apart. `now` is the reported time.
-    pub fn into_event(self, id: String, reported_at: String) -> Result<(Event, Reporter), Problem> {
+    /// Whether the event comes with no category, and so needs the classifier.
+    pub fn needs_classifier(&self) -> bool {
+        self.category.is_none()
+    }
+
+    /// The event to queue, with its reporter apart. `now` is the reported time. An event
+    /// with no category is placed by `classifier`; without one, it goes to the centre.
+    pub fn into_event(
+        self,
+        id: String,
+        reported_at: String,
+        classifier: Option<&Classifier<'_>>,
+    ) -> Result<(Event, Reporter), Problem> {
+        let (category, category_from, triage) = match (self.category, classifier) {
+            (Some(category), _) => (category, CategoryFrom::Given, None),
+            (None, Some(classifier)) => {
+                let placed = classifier.place(&self.description);
+                (placed.category, placed.from, Some(placed.note))
+            }
+            (None, None) => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage, None),
+        };
         let point = match (self.location.lng, self.location.lat) {
             (Some(lng), Some(lat)) => Some(point(
                 lng,
@@ -170,8 +199,8 @@ impl EventIn {
             channel: "events".into(),
             source: self.source,
             reporter_staff_id: self.reporter.staff_id,
-            category: self.category,
-            category_from: "given".into(),
+            category,
+            category_from: category_from.as_str().into(),
             description: self.description,
             point,
             address: self.location.address.filter(|_| self.location.lng.is_none()),
@@ -180,6 +209,7 @@ impl EventIn {
             attachments: self.attachments,
             external_id: self.external_id,
             hotline: None,
+            triage,
         };
         let reporter = Reporter {
             name: self.reporter.name,

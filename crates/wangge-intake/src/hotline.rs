@@ -1,11 +1,12 @@
 //! 12345 hotline work orders (工单): each becomes an event of source `hotline`, with
 //! its order number as the external id, its free-text address resolved through the
-//! address dictionary, and a category from the hint, else the keywords below, else
-//! the request type, else the centre's triage queue.
+//! address dictionary, and a category from the hint, else the request type, else the
+//! classifier (智能派单, [`crate::triage`]), confident or leaving the order to the centre.
 
 use serde::Deserialize;
 
 use crate::event::{Event, HotlineOrder, Reporter};
+use crate::triage::{CategoryFrom, Classifier, TRIAGE_CATEGORY};
 
 /// One work order, once it has passed `schemas/hotline.work-orders.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -31,71 +32,38 @@ pub struct Caller {
     pub phone: Option<String>,
 }
 
-/// The category of a work order with no hint: the first keyword found in its
-/// content, in this order (documented in the README). A keyword list is all `&&`:
-/// each word must appear.
-pub const KEYWORDS: &[(&[&str], &str)] = &[
-    (&["秸秆"], "B01"),
-    (&["焚烧"], "B01"),
-    (&["电动车", "充电"], "D02"),
-    (&["电瓶车", "充电"], "D02"),
-    (&["消防通道"], "D01"),
-    (&["楼道", "堵"], "D01"),
-    (&["燃气"], "D06"),
-    (&["煤气"], "D06"),
-    (&["危化"], "D04"),
-    (&["电梯"], "D08"),
-    (&["食品"], "D07"),
-    (&["工地"], "D05"),
-    (&["欠薪"], "A03"),
-    (&["工资"], "A03"),
-    (&["物业"], "A04"),
-    (&["邻居"], "A01"),
-    (&["噪音"], "B04"),
-    (&["噪声"], "B04"),
-    (&["油烟"], "B06"),
-    (&["黑臭"], "B03"),
-    (&["污水"], "B03"),
-    (&["废气"], "B02"),
-    (&["粉尘"], "B02"),
-    (&["垃圾"], "B05"),
-    (&["违建"], "C01"),
-    (&["违章搭建"], "C01"),
-    (&["占道"], "C02"),
-    (&["摆摊"], "C02"),
-    (&["路面"], "C03"),
-    (&["坑洼"], "C03"),
-    (&["井盖"], "C04"),
-    (&["路灯"], "C04"),
-    (&["乱堆"], "C05"),
-    (&["群租"], "C06"),
-    (&["小广告"], "C07"),
-];
-
-/// The category of a request type that no keyword placed (咨询 → inquiry, 建议 → suggestion).
+/// The category of a request type the hotline itself labels (咨询 → inquiry, 建议 → suggestion).
 pub const REQUEST_TYPES: &[(&str, &str)] = &[("咨询", "Z01"), ("建议", "Z02")];
 
-/// Where the centre triages what nothing else placed: "other", left at the centre.
-pub const TRIAGE_CATEGORY: &str = "Z99";
-
-/// The category of an order, and how it was chosen.
-pub fn categorize(order: &WorkOrder) -> (String, &'static str) {
+/// The category an order states itself: its hint, else its request type. `None` leaves it to
+/// the classifier.
+pub fn stated_category(order: &WorkOrder) -> Option<(String, CategoryFrom)> {
     if let Some(hint) = &order.category_hint {
-        return (hint.clone(), "hint");
+        return Some((hint.clone(), CategoryFrom::Hint));
     }
-    if let Some((_, code)) = KEYWORDS.iter().find(|(words, _)| words.iter().all(|w| order.content.contains(w))) {
-        return ((*code).to_owned(), "keyword");
-    }
-    if let Some((_, code)) = REQUEST_TYPES.iter().find(|(t, _)| *t == order.request_type) {
-        return ((*code).to_owned(), "request_type");
-    }
-    (TRIAGE_CATEGORY.to_owned(), "triage")
+    REQUEST_TYPES
+        .iter()
+        .find(|(t, _)| *t == order.request_type)
+        .map(|(_, code)| ((*code).to_owned(), CategoryFrom::RequestType))
 }
 
 impl WorkOrder {
-    /// The event to queue, with the caller apart.
-    pub fn into_event(self, id: String) -> (Event, Reporter) {
-        let (category, category_from) = categorize(&self);
+    /// Whether the order states no category, and so needs the classifier.
+    pub fn needs_classifier(&self) -> bool {
+        stated_category(self).is_none()
+    }
+
+    /// The event to queue, with the caller apart. An order that states no category is placed
+    /// by `classifier` (智能派单); without one, it goes to the centre.
+    pub fn into_event(self, id: String, classifier: Option<&Classifier<'_>>) -> (Event, Reporter) {
+        let (category, category_from, triage) = match (stated_category(&self), classifier) {
+            (Some((category, from)), _) => (category, from, None),
+            (None, Some(classifier)) => {
+                let placed = classifier.place(&self.content);
+                (placed.category, placed.from, Some(placed.note))
+            }
+            (None, None) => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage, None),
+        };
         let reported_at =
             wangge_core::time::parse(&self.received_at).map(wangge_core::time::render).unwrap_or_default();
         let deadline = self.deadline.as_deref().and_then(wangge_core::time::parse).map(wangge_core::time::render);
@@ -105,7 +73,7 @@ impl WorkOrder {
             source: "hotline".into(),
             reporter_staff_id: None,
             category,
-            category_from: category_from.into(),
+            category_from: category_from.as_str().into(),
             description: self.content,
             point: None,
             address: Some(self.address),
@@ -114,6 +82,7 @@ impl WorkOrder {
             attachments: Vec::new(),
             external_id: Some(self.order_no),
             hotline: Some(HotlineOrder { request_type: self.request_type, deadline }),
+            triage,
         };
         (event, Reporter { name: self.caller.name, phone: self.caller.phone, wechat_openid: None })
     }
@@ -137,34 +106,38 @@ mod tests {
     }
 
     #[test]
-    fn hint_then_keywords_then_request_type_then_triage() {
-        assert_eq!(categorize(&order("小区垃圾没人清", "投诉", Some("C05"))), ("C05".into(), "hint"));
-        assert_eq!(categorize(&order("小区垃圾没人清", "投诉", None)), ("B05".into(), "keyword"));
-        assert_eq!(categorize(&order("楼下电动车在楼道里充电", "举报", None)), ("D02".into(), "keyword"));
-        assert_eq!(categorize(&order("电动车停放", "投诉", None)), ("Z99".into(), "triage"));
-        assert_eq!(categorize(&order("社保怎么办理", "咨询", None)), ("Z01".into(), "request_type"));
-        assert_eq!(categorize(&order("希望多建公园", "建议", None)), ("Z02".into(), "request_type"));
-        assert_eq!(categorize(&order("说不清的事", "其他", None)), ("Z99".into(), "triage"));
+    fn hint_then_request_type_then_classifier() {
+        let classifier = Classifier { model: wangge_triage::Model::embedded(), threshold: 0.0 };
+        let category = |o: WorkOrder| {
+            let (event, _) = o.into_event("e1".into(), Some(&classifier));
+            (event.category, event.category_from, event.triage.map(|t| t.model))
+        };
+        assert_eq!(category(order("小区垃圾没人清", "投诉", Some("C05"))), ("C05".into(), "hint".into(), None));
+        assert_eq!(category(order("社保怎么办理", "咨询", None)), ("Z01".into(), "request_type".into(), None));
+        assert_eq!(category(order("希望多建公园", "建议", None)), ("Z02".into(), "request_type".into(), None));
+        let (code, from, model) = category(order("小区垃圾没人清", "投诉", None));
+        assert_eq!((from.as_str(), model.as_deref()), ("model", Some(classifier.model.version())), "{code}");
+        // No classifier at hand: the centre.
+        let (event, _) = order("小区垃圾没人清", "投诉", None).into_event("e2".into(), None);
+        assert_eq!((event.category.as_str(), event.category_from.as_str()), ("Z99", "triage"));
     }
 
     #[test]
-    fn every_keyword_category_is_in_the_demo_catalogue() {
+    fn every_stated_category_is_in_the_demo_catalogue() {
         let catalogue: serde_json::Value = serde_json::from_str(include_str!("../../../data/categories.json")).unwrap();
         let codes: Vec<&str> =
             catalogue["categories"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
-        for code in
-            KEYWORDS.iter().map(|(_, c)| *c).chain(REQUEST_TYPES.iter().map(|(_, c)| *c)).chain([TRIAGE_CATEGORY])
-        {
+        for code in REQUEST_TYPES.iter().map(|(_, c)| *c).chain([TRIAGE_CATEGORY]) {
             assert!(codes.contains(&code), "{code}");
         }
     }
 
     #[test]
     fn the_order_number_is_the_external_id_and_the_caller_is_apart() {
-        let mut o = order("噪音扰民", "投诉", None);
+        let mut o = order("噪音扰民", "投诉", Some("B04"));
         o.caller = Caller { name: Some("李四".into()), phone: Some("13900000002".into()) };
         o.deadline = Some("2026-11-28T18:00:00+08:00".into());
-        let (event, caller) = o.into_event("e1".into());
+        let (event, caller) = o.into_event("e1".into(), None);
         assert_eq!(event.external_id.as_deref(), Some("GD1"));
         assert_eq!(event.source, "hotline");
         assert_eq!(event.category, "B04");

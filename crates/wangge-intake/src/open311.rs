@@ -93,6 +93,7 @@ pub fn into_event(fields: &Value, id: String, reported_at: String) -> Result<(Ev
         attachments: text("media_url").into_iter().collect(),
         external_id: None,
         hotline: None,
+        triage: None,
     };
     Ok((event, Reporter { name, phone: text("phone"), wechat_openid: None }))
 }

@@ -20,6 +20,11 @@ impl Timing {
         self.last = now;
     }
 
+    /// Records `name` as a stage of `spent`, timed apart (laps go on from where they were).
+    pub fn record(&mut self, name: &'static str, spent: std::time::Duration) {
+        self.laps.push((name, spent.as_secs_f64() * 1000.0));
+    }
+
     /// `name;dur=ms, ...`, the value of a `Server-Timing` header.
     pub fn header(&self) -> String {
         self.laps.iter().map(|(n, ms)| format!("{n};dur={ms:.3}")).collect::<Vec<_>>().join(", ")

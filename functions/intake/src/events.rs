@@ -80,7 +80,11 @@ pub async fn create(mut req: Req) -> Reply {
     let input = EventIn::deserialize(&value)
         .map_err(|e| invalid(vec![wangge_core::FieldError::new("", "type", e.to_string())]))?;
     let now = wangge_core::time::now_utc();
-    let (event, reporter) = input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now))?;
+    // An event with no category is placed by the classifier (智能派单), loaded only then.
+    let stored = if input.needs_classifier() { Some(crate::triage::stored(&COMPONENT.db()?)?) } else { None };
+    let classifier = stored.as_ref().map(|stored| crate::triage::classifier(stored, &req.request_id));
+    let (event, reporter) =
+        input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now), classifier.as_ref())?;
     let hash = request_hash(&value);
     timing.lap("validate");
     let idempotency_key = guard::idempotency_key(&req, &principal)?;

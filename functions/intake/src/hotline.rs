@@ -10,7 +10,7 @@ use wangge_intake::event::request_hash;
 use wangge_intake::hotline::WorkOrder;
 use wangge_intake::schema;
 use wangge_intake::store::{self, Admission, Admitted};
-use wangge_spin::{KIB, Reply, Req, json};
+use wangge_spin::{KIB, Reply, Req, Timing, json};
 
 use crate::COMPONENT;
 use crate::events::{invalid, parse};
@@ -39,7 +39,9 @@ pub async fn create(mut req: Req) -> Reply {
     let guard = guard::guard(&req, &principal, &body, &settings)?;
     let value = parse(&body)?;
     let orders = envelope(&value)?;
-    let (mut results, checked) = check(orders, req.lang)?;
+    let db = COMPONENT.db()?;
+    let mut timing = Timing::start();
+    let (mut results, checked) = check(orders, &db, &req, &mut timing)?;
     let admissions: Vec<Admission<'_>> = checked
         .iter()
         .map(|c| Admission {
@@ -52,7 +54,6 @@ pub async fn create(mut req: Req) -> Reply {
             request_hash: &c.hash,
         })
         .collect();
-    let db = COMPONENT.db()?;
     let admitted = if admissions.is_empty() {
         Vec::new()
     } else {
@@ -73,7 +74,11 @@ pub async fn create(mut req: Req) -> Reply {
         "queued": count("queued"),
         "rejected": count("rejected"),
     });
-    Ok(json(200, &json!({ "summary": summary, "results": results })))
+    let mut response = json(200, &json!({ "summary": summary, "results": results }));
+    if !timing.header().is_empty() {
+        response.set_header("server-timing", timing.header());
+    }
+    Ok(response)
 }
 
 /// The envelope must hold: an object with 1 to 100 orders, and nothing else.
@@ -91,25 +96,53 @@ fn envelope(value: &Value) -> Result<&Vec<Value>, Problem> {
 }
 
 /// Each order on its own, against the order schema compiled once: the results so far
-/// (refusals in place), and the orders that passed.
-fn check(orders: &[Value], lang: wangge_core::Lang) -> Result<(Vec<Value>, Vec<Checked>), Problem> {
+/// (refusals in place), and the orders that passed. Orders that state no category are
+/// placed by the classifier, loaded once and only if one needs it; its load and its
+/// classifications are timed (`triage-load`, `triage` in `Server-Timing`).
+fn check(
+    orders: &[Value],
+    db: &wangge_spin::db::Db,
+    req: &Req,
+    timing: &mut Timing,
+) -> Result<(Vec<Value>, Vec<Checked>), Problem> {
     let order_schema = schema::Checker::definition("hotline.work-orders", "order").map_err(invalid)?;
     let mut results: Vec<Value> = vec![Value::Null; orders.len()];
-    let mut checked = Vec::new();
+    let mut passed = Vec::new();
     for (index, order) in orders.iter().enumerate() {
         let order_no = order.get("order_no").cloned().unwrap_or(Value::Null);
         let prefix = format!("/orders/{index}");
         if let Err(errors) = order_schema.check(order, &prefix) {
-            results[index] = rejected(index, &order_no, &invalid(errors), lang);
+            results[index] = rejected(index, &order_no, &invalid(errors), req.lang);
             continue;
         }
         let Ok(parsed) = WorkOrder::deserialize(order) else {
             let not_one = invalid(vec![FieldError::new(prefix, "type", "not a work order")]);
-            results[index] = rejected(index, &order_no, &not_one, lang);
+            results[index] = rejected(index, &order_no, &not_one, req.lang);
             continue;
         };
-        let (event, caller) = parsed.into_event(wangge_core::ids::new_id());
-        checked.push(Checked { index, order_no, event, caller, hash: request_hash(order) });
+        passed.push((index, order_no, parsed, request_hash(order)));
+    }
+    let stored = match passed.iter().any(|(_, _, order, _)| order.needs_classifier()) {
+        true => Some(crate::triage::stored(db)?),
+        false => None,
+    };
+    let classifier = stored.as_ref().map(|stored| crate::triage::classifier(stored, &req.request_id));
+    let mut classifying = std::time::Duration::ZERO;
+    if classifier.is_some() {
+        timing.lap("triage-load");
+    }
+    let mut checked = Vec::new();
+    for (index, order_no, order, hash) in passed {
+        let started = std::time::Instant::now();
+        let needs = order.needs_classifier();
+        let (event, caller) = order.into_event(wangge_core::ids::new_id(), classifier.as_ref());
+        if needs {
+            classifying += started.elapsed();
+        }
+        checked.push(Checked { index, order_no, event, caller, hash });
+    }
+    if classifier.is_some() {
+        timing.record("triage", classifying);
     }
     Ok((results, checked))
 }

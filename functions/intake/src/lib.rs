@@ -4,7 +4,8 @@
 //! resources are `open311::ROUTES`, whose errors are in GeoReport's shape.
 //!
 //! Calls out to `grid-lookup` (`/internal/place`) and `case-routing` (`/internal/cases`,
-//! `/internal/cases/states`, `/internal/categories`), by service chaining.
+//! `/internal/cases/states`, `/internal/categories`, `/internal/triage/corrections`), by
+//! service chaining.
 
 use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
@@ -18,6 +19,7 @@ mod guard;
 mod hotline;
 mod open311;
 mod process;
+mod triage;
 
 const COMPONENT: Component = Component {
     name: "intake",
@@ -34,6 +36,8 @@ route_table! {
         POST "/v1/events/retry-pending" => events::retry_pending(req).await,
         GET  "/v1/events/{id}" => events::get(req, p.get("id")),
         POST "/v1/hotline/work-orders" => hotline::create(req).await,
+        GET  "/v1/triage/model" => triage::get(req),
+        POST "/v1/triage/retrain" => triage::retrain(req).await,
         // GeoReport v2 answers its own errors, in its own shape: its table is open311::ROUTES.
         ANY  "/open311/v2/{resource...}" => open311::handle(req).await,
         GET  "/v1/schemas" => contract::schemas(),

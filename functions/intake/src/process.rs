@@ -110,6 +110,7 @@ fn new_case(event: &Event, reporter: &Reporter, place: &PlaceAnswer, community: 
         description: event.description.clone(),
         attachments: event.attachments.clone(),
         external_ref: event.external_id.clone(),
+        triage: event.triage.clone(),
         staff: staff
             .iter()
             .map(|m| CaseStaff { staff_id: m.staff_id.clone(), role: m.role.clone(), grid_code: m.grid_code.clone() })
@@ -153,6 +154,7 @@ fn accepted(event: &Event, place: &PlaceAnswer, community: String, case: &Create
         "case_state": case.state,
         "category": event.category,
         "category_from": event.category_from,
+        "triage": event.triage,
         "received_at": event.reported_at,
         "grid": {
             "responsible": responsible,

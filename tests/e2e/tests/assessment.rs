@@ -228,7 +228,8 @@ const GRID_ADDRESS: &str = "江苏省南通市崇川区新江街道建设街24�
 fn hotline_order(suite: &Suite, no: &str, received_at: &str) -> Value {
     let order = json!({
         "order_no": no, "request_type": "投诉", "caller": { "name": "赵六", "phone": "13700001111" },
-        "address": GRID_ADDRESS, "content": "小区门口垃圾堆积无人清理", "received_at": received_at
+        "address": GRID_ADDRESS, "content": "小区门口垃圾堆积无人清理", "received_at": received_at,
+        "category_hint": "B05"
     });
     let r = call("POST", &suite.url("/v1/hotline/work-orders"), OPERATOR_KEY, Some(&json!({ "orders": [order] })));
     assert_eq!(r.status, 200, "{}", r.body);

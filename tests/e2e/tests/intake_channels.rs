@@ -44,8 +44,8 @@ fn hotline_orders_each_get_a_result_and_a_retried_batch_creates_nothing() {
     let results = answer["results"].as_array().unwrap();
     // GD-1 and GD-4 placed, GD-2 accepted into the centre's queue (3); GD-3 lacks its content (1).
     assert_eq!(answer["summary"], json!({ "orders": 4, "accepted": 3, "merged": 0, "queued": 0, "rejected": 1 }));
-    // Keyword → B05, resolved through the dictionary to its grid.
-    assert_eq!((results[0]["category"].as_str(), results[0]["category_from"].as_str()), (Some("B05"), Some("keyword")));
+    // No hint: the classifier places it (智能派单) in B05, resolved through the dictionary to its grid.
+    assert_eq!((results[0]["category"].as_str(), results[0]["category_from"].as_str()), (Some("B05"), Some("model")));
     assert_eq!(results[0]["grid"]["responsible"]["code"], "320613001001001");
     assert_eq!(results[0]["address"]["match"], "exact");
     // An address nobody can place goes to the centre's queue: never dropped.

@@ -111,6 +111,7 @@ fn routes_cover_the_documented_prefixes_and_every_component_has_its_system_route
     let expected = [
         ("/v1/events/...", "intake"),
         ("/v1/hotline/...", "intake"),
+        ("/v1/triage/...", "intake"),
         ("/open311/v2/...", "intake"),
         ("/v1/grids/...", "grid-lookup"),
         ("/v1/addresses/...", "grid-lookup"),
