@@ -7,7 +7,8 @@
 pub const MAX_CHARS: usize = 2000;
 /// Shortest n-gram, in characters.
 pub const NGRAM_MIN: u8 = 1;
-/// Longest n-gram, in characters.
+/// Longest n-gram, in characters (3 was tried: a model twice the size, cross-validated top-1
+/// 82.0% against 83.3%).
 pub const NGRAM_MAX: u8 = 2;
 /// The bias feature, present in every text.
 pub const BIAS: u32 = 0x9e37_79b9;

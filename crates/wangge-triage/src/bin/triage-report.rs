@@ -44,7 +44,7 @@ fn cross_validation() -> serde_json::Value {
     let grid: Vec<f64> = (1..100).map(|k| k as f64 / 100.0).collect();
     let sweep: Vec<serde_json::Value> = grid
         .iter()
-        .filter(|&&x| (x * 100.0).round() as u32 % 5 == 0 || x > 0.9)
+        .filter(|&&x| ((x * 100.0).round() as u32).is_multiple_of(5) || x >= 0.8)
         .map(|&x| shares(&oof.evaluate(t, x)))
         .collect();
     // The rule that chose DEFAULT_THRESHOLD: the lowest threshold (in hundredths) at which the
