@@ -38,9 +38,11 @@ const HOURLY: [f64; 24] = [
     0.4,
 ];
 
-/// Hotline keywords the driver writes into orders sent without a category hint, and the
-/// category intake must read from each (the README's table).
-const KEYWORDS: [(&str, &str); 6] = [
+/// Complaints the driver sends with no category hint, and the category each is meant as.
+/// Intake's classifier (智能派单) places them: the driver expects what the build's embedded
+/// model makes of each at its default threshold ([`classified`]), its category or the
+/// centre's Z99, since the model is data the driver does not second-guess.
+const UNHINTED: [(&str, &str); 6] = [
     ("小区垃圾堆了好几天没人清理", "B05"),
     ("楼上装修噪音太大影响休息", "B04"),
     ("饭店油烟直排到居民楼", "B06"),
@@ -48,6 +50,15 @@ const KEYWORDS: [(&str, &str); 6] = [
     ("楼道里贴满了小广告", "C07"),
     ("隔壁房子群租人员复杂", "C06"),
 ];
+
+/// The category intake gives `text` with no hint: the embedded model's, or Z99 when it is unsure.
+pub fn classified(text: &str) -> String {
+    let classification = wangge_triage::Model::embedded().classify(text);
+    match wangge_triage::place(&classification, wangge_triage::DEFAULT_THRESHOLD) {
+        wangge_triage::Placement::Confident { category } => category,
+        wangge_triage::Placement::Centre => "Z99".to_owned(),
+    }
+}
 
 /// What the driver sent, kept to check it against what the system made of it.
 #[derive(Debug, Clone)]
@@ -289,8 +300,8 @@ impl<'a> Traffic<'a> {
                 ("投诉", format!("市民反映{}存在问题", address.text), Some(c.clone()), c)
             }
             None if draw < 0.95 => {
-                let (text, c) = *self.rng.pick(&KEYWORDS);
-                ("投诉", text.to_owned(), None, c.to_owned())
+                let (text, _meant) = *self.rng.pick(&UNHINTED);
+                ("投诉", text.to_owned(), None, classified(text))
             }
             None => ("咨询", "咨询办事流程和所需材料".to_owned(), None, "Z01".to_owned()),
         };
@@ -341,4 +352,16 @@ impl<'a> Traffic<'a> {
 /// The hour of `t` in Nantong (0–23).
 pub fn local_hour(t: DateTime<Utc>) -> usize {
     t.with_timezone(&crate::oracle::calendar::shanghai()).hour() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_model_places_every_unhinted_complaint_as_meant() {
+        for (text, meant) in UNHINTED {
+            assert_eq!(classified(text), meant, "{text}");
+        }
+    }
 }
