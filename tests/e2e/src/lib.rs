@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod bench_triage;
 pub mod fake;
 pub mod load;
 pub mod replica;

@@ -17,7 +17,7 @@ struct Args {
     facts_cases: usize,
     dispatch_messages: usize,
     year_cases: usize,
-    /// `--only actions|intake|locate|replicas|notification|assessment`: the baselines and
+    /// `--only actions|intake|locate|replicas|notification|assessment|triage`: the baselines and
     /// that, nothing else.
     only: Option<String>,
 }
@@ -45,11 +45,11 @@ fn args() -> Args {
             "--dispatch-messages" => args.dispatch_messages = value(),
             "--year-cases" => args.year_cases = value(),
             "--only" => match it.next().as_deref() {
-                Some(group @ ("actions" | "intake" | "notification" | "assessment" | "locate" | "replicas")) => {
-                    args.only = Some(group.to_owned())
-                }
+                Some(
+                    group @ ("actions" | "intake" | "notification" | "assessment" | "locate" | "replicas" | "triage"),
+                ) => args.only = Some(group.to_owned()),
                 other => panic!(
-                    "--only takes `actions`, `intake`, `locate`, `replicas`, `notification` or `assessment`, not {other:?}"
+                    "--only takes `actions`, `intake`, `locate`, `replicas`, `notification`, `assessment` or `triage`, not {other:?}"
                 ),
             },
             other => panic!(
@@ -568,6 +568,16 @@ fn main() {
         return;
     }
 
+    if args.only.as_deref() == Some("triage") {
+        let baselines = Baselines::measure(&trivial, 1, duration, &[wangge_e2e::bench_triage::RATE]);
+        let (report, figures) = wangge_e2e::bench_triage::figures(&suite, duration);
+        println!();
+        println!("{report}");
+        println!();
+        println!("{}", baselines.table(&figures));
+        return;
+    }
+
     if args.only.as_deref() == Some("intake") {
         let baselines = Baselines::measure(&trivial, args.clients, duration, &INTAKE_RATES);
         let chained = load::run("chained call (4 functions, 4 SQLite tx, 4 KV sets)", args.clients, duration, chained);
@@ -599,7 +609,8 @@ fn main() {
     let synthetic: Vec<(f64, f64)> =
         (0..100_000).map(|i| (x0 + (x1 - x0) * mix(i, 1), y0 + (y1 - y0) * mix(i, 2))).collect();
 
-    let mut rates: Vec<f64> = ACTION_RATES.iter().chain(&INTAKE_RATES).copied().collect();
+    let mut rates: Vec<f64> =
+        ACTION_RATES.iter().chain(&INTAKE_RATES).chain(&[wangge_e2e::bench_triage::RATE]).copied().collect();
     rates.sort_by(f64::total_cmp);
     rates.dedup();
     let baselines = Baselines::measure(&trivial, args.clients, duration, &rates);
@@ -675,6 +686,7 @@ fn main() {
     eprintln!("dispatching {} notifications ...", args.dispatch_messages);
     let dispatch = dispatch_figure(args.dispatch_messages);
     let (intake, intake_summary) = intake_figures(&suite, nantong.clone(), args.clients, duration);
+    let (triage_report, triage) = wangge_e2e::bench_triage::figures(&suite, duration);
     eprintln!("assessing {} cases ...", args.year_cases);
     let assessment = assessment_figures(args.year_cases);
 
@@ -699,6 +711,8 @@ fn main() {
     println!("intake:");
     println!("{intake_summary}");
     println!();
+    println!("{triage_report}");
+    println!();
     println!("assessment:");
     println!("{assessment}");
     println!();
@@ -711,13 +725,14 @@ fn main() {
         println!("  region {region:<14} {grids:>5} grids {ms:>8.0} ms, {findings} findings");
     }
     println!();
-    println!("{}", baselines.table(figures.iter().chain(&intake)));
+    println!("{}", baselines.table(figures.iter().chain(&intake).chain(&triage)));
     if let Some(chained) = figures.iter().find(|f| f.name.starts_with("chained call")) {
         for f in intake.iter().filter(|f| f.rate.is_none()) {
             println!("  {}: {:.2}x the chained call's throughput", f.name, f.rps() / chained.rps());
         }
     }
-    let failed: usize = figures.iter().chain(&intake).map(|f| f.errors).sum::<usize>() + baselines.closed.errors;
+    let failed: usize =
+        figures.iter().chain(&intake).chain(&triage).map(|f| f.errors).sum::<usize>() + baselines.closed.errors;
     if failed > 0 {
         eprintln!("{failed} requests failed");
         std::process::exit(1);
