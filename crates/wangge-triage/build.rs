@@ -1,7 +1,12 @@
-//! Trains the embedded model on `data/triage/corpus.jsonl`, measures it on
-//! `data/triage/heldout.jsonl`, and writes `triage.model` (and a one-line `triage.report`) to
-//! OUT_DIR. The training code is the library's own, included by path.
+//! Calibrates on `data/triage/corpus.jsonl` by cross-validation (the softmax temperature and
+//! the default threshold, `calibrate`), trains the embedded model on it with them, measures it
+//! on `data/triage/heldout.jsonl`, and writes to OUT_DIR `triage.model`, `temperature.rs`,
+//! `threshold.rs` and a one-line `triage.report`. The code is the library's own, included by
+//! path.
 
+#[path = "src/calibrate.rs"]
+#[allow(dead_code)]
+mod calibrate;
 #[path = "src/features.rs"]
 #[allow(dead_code)]
 mod features;
@@ -36,7 +41,7 @@ fn main() {
     for f in ["corpus.jsonl", "heldout.jsonl"] {
         println!("cargo:rerun-if-changed={}", data.join(f).display());
     }
-    for f in ["features.rs", "format.rs", "learn.rs", "model.rs"] {
+    for f in ["calibrate.rs", "features.rs", "format.rs", "learn.rs", "model.rs"] {
         println!("cargo:rerun-if-changed=src/{f}");
     }
     println!("cargo:rerun-if-changed=build.rs");
@@ -44,7 +49,11 @@ fn main() {
     let corpus = read(&data.join("corpus.jsonl"));
     let heldout = read(&data.join("heldout.jsonl"));
     let pairs: Vec<(&str, &str)> = corpus.iter().map(|(t, c)| (t.as_str(), c.as_str())).collect();
-    let mut parts = learn::train_labelled(&pairs);
+    let (kept, categories) = learn::prepare(&pairs);
+    let cv = calibrate::calibrate(&kept, &categories, &learn::CONFIG);
+    let calibrated = std::time::Instant::now();
+    let cfg = learn::Config { temperature: cv.temperature, confident_at: Some(cv.threshold as f32), ..learn::CONFIG };
+    let mut parts = learn::train_labelled(&pairs, &cfg);
     parts.version = "embedded".into();
     let draft = format::encode(&parts);
     parts.version = format!("embedded-{:08x}", format::checksum(&draft) as u32);
@@ -58,12 +67,22 @@ fn main() {
 
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
     std::fs::write(out.join("triage.model"), &bytes).expect("write model");
+    std::fs::write(out.join("temperature.rs"), format!("{:?}f32", cv.temperature)).expect("write temperature");
+    std::fs::write(out.join("threshold.rs"), format!("{:?}f64", cv.threshold)).expect("write threshold");
     let report = format!(
-        "{} trained on {} examples, held-out top-1 {:.4}, {} bytes, build script {:.2} s\n",
+        "{} trained on {} examples, held-out top-1 {:.4}, {} bytes; {}-fold CV on the corpus: temperature {}, \
+         threshold {} (out-of-fold top-1 {:.4}, right {:.4}, wrong {:.4}); calibration {:.2} s, build script {:.2} s\n",
         parts.version,
         corpus.len(),
         parts.heldout_accuracy,
         bytes.len(),
+        calibrate::FOLDS,
+        cv.temperature,
+        cv.threshold,
+        cv.top1,
+        cv.right,
+        cv.wrong,
+        (calibrated - started).as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     std::fs::write(out.join("triage.report"), report).expect("write report");

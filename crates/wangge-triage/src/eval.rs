@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::{Classification, Example, Model, Placement, classification_from_scores, learn, place};
+use crate::{Classification, Example, Model, Placement, calibrate, classification_from_scores, learn, place};
 
 /// The figures of a model on labelled examples at one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,27 +118,17 @@ impl OutOfFold {
     }
 }
 
-/// Scores every example out of fold with `folds`-fold cross-validation.
+/// Scores every example out of fold with `folds`-fold cross-validation, the folds dealt
+/// round-robin within each category (as the build's calibration does).
 pub fn out_of_fold(examples: &[Example], folds: usize) -> OutOfFold {
-    let mut categories: Vec<String> = examples.iter().map(|e| e.category.clone()).collect();
-    categories.sort();
-    categories.dedup();
-    let index = |c: &str| categories.binary_search(&c.to_string()).expect("listed");
-    let mut scores = vec![(Vec::new(), String::new()); examples.len()];
-    for fold in 0..folds {
-        let train: Vec<(&str, usize)> = examples
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % folds != fold)
-            .map(|(_, e)| (e.text.as_str(), index(&e.category)))
-            .collect();
-        let mut parts = learn::train(&train, &categories);
-        parts.version = format!("fold-{fold}");
-        let bytes = crate::format::encode(&parts);
-        let model = Model::from_bytes(&bytes).expect("a trained model reads back");
-        for (i, e) in examples.iter().enumerate().filter(|(i, _)| i % folds == fold) {
-            scores[i] = (model.scores(&e.text), e.category.clone());
-        }
-    }
+    out_of_fold_with(examples, folds, &learn::CONFIG)
+}
+
+/// `out_of_fold` with the trainer's knobs `cfg`.
+pub(crate) fn out_of_fold_with(examples: &[Example], folds: usize, cfg: &learn::Config) -> OutOfFold {
+    let pairs: Vec<(&str, &str)> = examples.iter().map(|e| (e.text.as_str(), e.category.as_str())).collect();
+    let (kept, categories) = learn::prepare(&pairs);
+    let scores = calibrate::out_of_fold_scores(&kept, &categories, folds, cfg);
+    let scores = scores.into_iter().zip(&kept).map(|(s, (_, y))| (s, categories[*y].clone())).collect();
     OutOfFold { categories, scores }
 }

@@ -16,13 +16,38 @@ pub const RATE: f32 = 4.0;
 pub const FIT_PASSES: usize = 10;
 /// The shuffles' seed.
 pub const SEED: u64 = 0x5eed_1234_5678_9abc;
-/// Softmax temperature of the confidence: the one with the least out-of-fold log loss in
-/// 5-fold cross-validation on the training split (`triage-report`), never tuned on held-out.
-pub const TEMPERATURE: f32 = 0.6;
 /// The score gap by which the fitting pass lifts a misplaced example's label over the rest.
 pub const FIT_MARGIN: f32 = 0.1;
 /// Weights whose magnitude is below this are dropped (pruned) from the model.
 pub const PRUNE_BELOW: f32 = 0.1;
+
+/// The trainer's knobs, gathered so cross-validation can compare them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// Passes of gradient descent.
+    pub epochs: usize,
+    /// The first pass's learning rate.
+    pub rate: f32,
+    /// Longest n-gram.
+    pub ngram_max: u8,
+    /// Pruning cut.
+    pub prune: f32,
+    /// Softmax temperature of the confidence, written in the model's header.
+    pub temperature: f32,
+    /// The fitting pass lifts every training example to this confidence (at `temperature`),
+    /// not just to top-1: the default threshold, so a correction is placed confidently.
+    pub confident_at: Option<f32>,
+}
+
+/// The configuration the crate trains with (before calibration: temperature 1, top-1 fit).
+pub const CONFIG: Config = Config {
+    epochs: EPOCHS,
+    rate: RATE,
+    ngram_max: NGRAM_MAX,
+    prune: PRUNE_BELOW,
+    temperature: 1.0,
+    confident_at: None,
+};
 
 /// A small, fixed-seed xorshift generator for the shuffles.
 struct Shuffler(u64);
@@ -57,9 +82,9 @@ struct Samples {
 }
 
 impl Samples {
-    fn new(examples: &[(&str, usize)], n_classes: usize) -> Samples {
+    fn new(examples: &[(&str, usize)], n_classes: usize, ngram_max: u8) -> Samples {
         let hashed: Vec<Vec<u32>> =
-            examples.iter().map(|(text, _)| features(text, NGRAM_MIN, NGRAM_MAX, MAX_CHARS)).collect();
+            examples.iter().map(|(text, _)| features(text, NGRAM_MIN, ngram_max, MAX_CHARS)).collect();
         let mut vocabulary: Vec<u32> = hashed.iter().flatten().copied().collect();
         vocabulary.sort_unstable();
         vocabulary.dedup();
@@ -78,7 +103,9 @@ impl Samples {
         scores.iter_mut().for_each(|s| *s = 0.0);
         for &f in &self.features[i] {
             let row = &w[f as usize * c..f as usize * c + c];
-            scores.iter_mut().zip(row).for_each(|(s, x)| *s += x);
+            for k in 0..c {
+                scores[k] += row[k];
+            }
         }
         scores.iter_mut().for_each(|s| *s *= self.norms[i]);
         let mut best = 0;
@@ -94,15 +121,15 @@ impl Samples {
 /// Multinomial logistic regression (多类逻辑回归) by stochastic gradient descent: `EPOCHS`
 /// passes in a fixed-seed shuffle, the rate `RATE / (1 + epoch)`. Weights are dense here,
 /// feature-major, `n_classes` per feature; pruning makes the model sparse.
-fn softmax_regression(s: &Samples) -> Vec<f32> {
+fn softmax_regression(s: &Samples, cfg: &Config) -> Vec<f32> {
     let c = s.n_classes;
     let mut w = vec![0f32; s.vocabulary.len() * c];
     let mut scores = vec![0f32; c];
     let mut order: Vec<usize> = (0..s.classes.len()).collect();
     let mut rng = Shuffler(SEED);
-    for epoch in 0..EPOCHS {
+    for epoch in 0..cfg.epochs {
         rng.shuffle(&mut order);
-        let rate = RATE / (1.0 + epoch as f32);
+        let rate = cfg.rate / (1.0 + epoch as f32);
         for &i in &order {
             let y = s.classes[i] as usize;
             s.predict(&w, i, &mut scores);
@@ -112,50 +139,70 @@ fn softmax_regression(s: &Samples) -> Vec<f32> {
             scores.iter_mut().for_each(|x| *x /= z);
             scores[y] -= 1.0;
             let x = s.norms[i] * rate;
+            // Plain index loops: the build script runs unoptimised, where they are the fastest.
             for &f in &s.features[i] {
                 let row = &mut w[f as usize * c..f as usize * c + c];
-                row.iter_mut().zip(&scores).for_each(|(w, g)| *w -= x * g);
+                for k in 0..c {
+                    row[k] -= x * scores[k];
+                }
             }
         }
     }
     w
 }
 
-/// Updates the weights until every example is placed as labelled (or `FIT_PASSES`
-/// run out): a correction of an exact text then changes that text's placement.
-fn fit(s: &Samples, w: &mut [f32]) {
+/// Updates the weights until every example is placed as labelled (or `FIT_PASSES` run
+/// out): a correction of an exact text then changes that text's placement. With `sure`
+/// (temperature, threshold), an example is also lifted until its label's softmax confidence
+/// reaches the threshold, so a correction is placed confidently, not left to the centre.
+fn fit(s: &Samples, w: &mut [f32], sure: Option<(f32, f32)>) {
     let c = s.n_classes;
     let mut scores = vec![0f32; c];
     for _ in 0..FIT_PASSES {
-        let mut wrong = 0;
+        let mut moved = 0;
         for i in 0..s.classes.len() {
             let y = s.classes[i] as usize;
-            let p = s.predict(w, i, &mut scores);
-            if p != y {
-                wrong += 1;
-                // Enough to lift y over p by a margin: the feature vector has length 1, so
-                // moving each weight by ±step·x/2 moves the score gap by `step`.
-                let step = (scores[p] - scores[y]) + FIT_MARGIN;
-                let x = s.norms[i] * step / 2.0;
-                for &f in &s.features[i] {
-                    let f = f as usize * c;
-                    w[f + y] += x;
-                    w[f + p] -= x;
+            s.predict(w, i, &mut scores);
+            let Some(q) = (0..c).filter(|&k| k != y).max_by(|&a, &b| scores[a].total_cmp(&scores[b])) else {
+                continue;
+            };
+            let gap = match sure {
+                Some((t, threshold)) if softmax_of(&scores, y, t) < threshold => {
+                    t * (threshold / (1.0 - threshold)).ln() + FIT_MARGIN
                 }
+                _ if scores[q] >= scores[y] => FIT_MARGIN,
+                _ => continue,
+            };
+            moved += 1;
+            // Enough to lift y over q by `gap`: the feature vector has length 1, so moving
+            // each weight by ±step·x/2 moves the score gap by `step`.
+            let step = (scores[q] - scores[y]) + gap;
+            let x = s.norms[i] * step / 2.0;
+            for &f in &s.features[i] {
+                let f = f as usize * c;
+                w[f + y] += x;
+                w[f + q] -= x;
             }
         }
-        if wrong == 0 {
+        if moved == 0 {
             break;
         }
     }
 }
 
-/// Trains on `(text, class index)` pairs over `categories` and returns the model's parts
-/// (version, training size and held-out accuracy are left for the caller to set).
-pub fn train(examples: &[(&str, usize)], categories: &[String]) -> Parts {
-    let s = Samples::new(examples, categories.len().max(1));
-    let mut w = softmax_regression(&s);
-    fit(&s, &mut w);
+/// The softmax probability of class `y` among `scores` at temperature `t`.
+fn softmax_of(scores: &[f32], y: usize, t: f32) -> f32 {
+    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let z: f32 = scores.iter().map(|s| ((s - max) / t).exp()).sum();
+    ((scores[y] - max) / t).exp() / z
+}
+
+/// Trains on `(text, class index)` pairs over `categories` with the knobs `cfg` and returns
+/// the model's parts (version, training size and held-out accuracy are left for the caller).
+pub fn train_with(examples: &[(&str, usize)], categories: &[String], cfg: &Config) -> Parts {
+    let s = Samples::new(examples, categories.len().max(1), cfg.ngram_max);
+    let mut w = softmax_regression(&s, cfg);
+    fit(&s, &mut w, cfg.confident_at.map(|c| (cfg.temperature, c)));
     let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));
     let scale = if max > 0.0 { max / i16::MAX as f32 } else { 1.0 };
     let c = s.n_classes;
@@ -164,7 +211,7 @@ pub fn train(examples: &[(&str, usize)], categories: &[String]) -> Parts {
         let entries: Vec<(u8, i16)> = (0..c)
             .filter_map(|k| {
                 let q = (w[i * c + k] / scale).round() as i16;
-                (q != 0 && w[i * c + k].abs() >= PRUNE_BELOW).then_some((k as u8, q))
+                (q != 0 && w[i * c + k].abs() >= cfg.prune).then_some((k as u8, q))
             })
             .collect();
         if !entries.is_empty() {
@@ -175,20 +222,20 @@ pub fn train(examples: &[(&str, usize)], categories: &[String]) -> Parts {
         version: String::new(),
         training_size: examples.len() as u64,
         heldout_accuracy: f64::NAN,
-        temperature: TEMPERATURE,
+        temperature: cfg.temperature,
         scale,
         ngram_min: NGRAM_MIN,
-        ngram_max: NGRAM_MAX,
+        ngram_max: cfg.ngram_max,
         max_chars: MAX_CHARS as u32,
         categories: categories.to_vec(),
         features: out,
     }
 }
 
-/// Trains on `(text, category code)` pairs. The classes are the codes seen, sorted. When the
-/// same text (after trimming) comes more than once, the last label wins: corrections from the
-/// centre come after the corpus, so they override it.
-pub fn train_labelled(examples: &[(&str, &str)]) -> Parts {
+/// The examples as the trainer takes them: `(text, class index)` pairs over the category
+/// codes seen, sorted. When the same text (after trimming) comes more than once, the last label
+/// wins: corrections from the centre come after the corpus, so they override it.
+pub fn prepare<'a>(examples: &[(&'a str, &str)]) -> (Vec<(&'a str, usize)>, Vec<String>) {
     let mut categories: Vec<String> = examples.iter().map(|(_, c)| c.to_string()).collect();
     categories.sort();
     categories.dedup();
@@ -206,5 +253,11 @@ pub fn train_labelled(examples: &[(&str, &str)]) -> Parts {
         .filter(|(i, (text, _))| last[text.trim()] == *i)
         .map(|(_, (text, code))| (*text, categories.binary_search(&code.to_string()).expect("listed")))
         .collect();
-    train(&kept, &categories)
+    (kept, categories)
+}
+
+/// Trains on `(text, category code)` pairs (see `prepare`) with the knobs `cfg`.
+pub fn train_labelled(examples: &[(&str, &str)], cfg: &Config) -> Parts {
+    let (kept, categories) = prepare(examples);
+    train_with(&kept, &categories, cfg)
 }

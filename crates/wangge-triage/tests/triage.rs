@@ -1,11 +1,12 @@
 //! The triage crate's promises: the embedded model loads and its header is right, corrupted
 //! bytes are refused, placement follows the threshold, suggestions are well formed, any text
-//! gets an answer, a correction changes a later placement, training is deterministic, and the
+//! gets an answer, a correction changes a later placement (confidently), training is
+//! deterministic, the temperature and threshold are the corpus's cross-validation's, and the
 //! embedded model stays above the measured accuracy floor.
 
 use wangge_triage::{
-    DEFAULT_THRESHOLD, EMBEDDED_BYTES, Example, Model, ModelError, Placement, checksum, corpus, evaluate, heldout,
-    place, train,
+    DEFAULT_THRESHOLD, EMBEDDED_BYTES, Example, MAX_WRONG, Model, ModelError, Placement, TEMPERATURE, calibrate,
+    checksum, corpus, evaluate, heldout, place, train,
 };
 
 fn example(text: &str, category: &str) -> Example {
@@ -52,9 +53,10 @@ fn embedded_model_loads_and_its_header_matches() {
 fn embedded_model_meets_the_measured_floor() {
     let model = Model::embedded();
     let e = evaluate(&model, &heldout(), DEFAULT_THRESHOLD);
-    // Measured: top-1 92.2%; at 0.89 right 76.6%, wrong 1.4%, centre top-3 94.2%.
-    assert!(e.top1_accuracy >= 0.90, "top-1 {}", e.top1_accuracy);
-    assert!(e.right_share >= 0.74, "right {}", e.right_share);
+    // Measured on 3,069 corpus lines: top-1 93.7%; at the CV-chosen 0.86 right 82.6%, wrong
+    // 1.7%, centre top-3 94.5%. (The corpus is growing and the threshold follows it.)
+    assert!(e.top1_accuracy >= 0.92, "top-1 {}", e.top1_accuracy);
+    assert!(e.right_share >= 0.80, "right {}", e.right_share);
     assert!(e.wrong_share <= 0.03, "wrong {}", e.wrong_share);
     assert!(e.centre_top3_share >= 0.92, "centre top-3 {}", e.centre_top3_share);
     assert_eq!(e.right + e.wrong + e.to_centre, e.total);
@@ -201,11 +203,39 @@ fn a_correction_changes_the_later_placement() {
     assert_eq!(retrained.version(), "corrected-1");
     assert_eq!(retrained.training_size(), examples.len() as u64);
     assert_eq!(retrained.classify(text).category, "C06");
+    // Confidently: the corrected text is placed, not left to the centre.
+    assert_eq!(place(&retrained.classify(text), DEFAULT_THRESHOLD), Placement::Confident { category: "C06".into() });
 
     // The same text corrected again: the later label wins.
     examples.push(example(text, "A01"));
     let bytes = train(&examples, "corrected-2");
-    assert_eq!(Model::from_bytes(&bytes).unwrap().classify(text).category, "A01");
+    let c = Model::from_bytes(&bytes).unwrap().classify(text);
+    assert_eq!(place(&c, DEFAULT_THRESHOLD), Placement::Confident { category: "A01".into() });
+}
+
+#[test]
+fn a_confirmed_unsure_text_is_then_placed_confidently() {
+    let model = Model::embedded();
+    let held = heldout();
+    let unsure = held
+        .iter()
+        .map(|e| (e, model.classify(&e.text)))
+        .find(|(_, c)| c.category != "Z99" && place(c, DEFAULT_THRESHOLD) == Placement::Centre)
+        .expect("an unsure held-out text");
+    let (text, category) = (&unsure.0.text, unsure.1.category.clone());
+    let mut examples = corpus();
+    examples.push(example(text, &category));
+    let retrained = Model::from_bytes(&train(&examples, "confirmed")).unwrap().classify(text);
+    assert_eq!(place(&retrained, DEFAULT_THRESHOLD), Placement::Confident { category });
+}
+
+#[test]
+fn the_temperature_and_threshold_are_the_corpus_cross_validation_s() {
+    let chosen = calibrate(&corpus());
+    assert_eq!(chosen.temperature, TEMPERATURE);
+    assert_eq!(chosen.threshold, DEFAULT_THRESHOLD);
+    assert!(chosen.wrong <= MAX_WRONG, "out-of-fold wrong {}", chosen.wrong);
+    assert_eq!(Model::embedded().temperature(), TEMPERATURE as f64);
 }
 
 #[test]
