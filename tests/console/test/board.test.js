@@ -1,0 +1,109 @@
+// Issue 17, the case board: "an event posted through the API appears on the board" and "an action
+// taken in the page lands in the case log"; a refusal shows the problem+json text.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { api, apiOk, launch, newPage, postEvent, route, shot, signIn, textOf, tid, visible } from '../lib.js';
+
+const STATES = ['reported', 'accepted', 'assigned', 'in_progress', 'returned', 'escalated', 'resolved'];
+
+let browser;
+let page;
+before(async () => {
+  browser = await launch();
+  page = await newPage(browser);
+  await signIn(page);
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function failing(name, body) {
+  try {
+    await body();
+  } catch (error) {
+    await shot(page, `${name}-failure`).catch(() => {});
+    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
+    throw error;
+  }
+}
+
+/** Opens a case's page and waits until it shows the case in `state`. */
+async function openCase(id, state) {
+  await route(page, `#/cases/${id}`);
+  await visible(page, 'case-page');
+  await page.waitForFunction(
+    (sel, s) => document.querySelector(sel)?.getAttribute('data-state') === s,
+    { timeout: 10_000 },
+    tid('case-state'),
+    state,
+  );
+}
+
+/** Clicks `action-<name>`, and the dialog's confirm button when one opens. */
+async function act(name) {
+  await (await visible(page, `action-${name}`)).click();
+  const confirm = await page.waitForSelector(tid('action-confirm'), { visible: true, timeout: 1_500 }).catch(() => null);
+  if (confirm) await confirm.click();
+}
+
+test('an event posted through the API appears on the board, in the reported column, within 10 s', async () => {
+  await failing('board', async () => {
+    await route(page, '#/board');
+    await visible(page, 'board');
+    for (const state of STATES) await visible(page, `column-${state}`);
+    for (const filter of ['region', 'category', 'light', 'source']) await visible(page, `filter-${filter}`);
+    const event = await postEvent('320613', { category: 'B05', description: '控制台测试：小区门口垃圾堆积' });
+    const card = await page.waitForSelector(tid(`case-${event.case_id}`), { visible: true, timeout: 10_000 });
+    const column = await card.evaluate((c) => c.closest('[data-testid^="column-"]')?.getAttribute('data-testid'));
+    assert.equal(column, `column-${event.case_state}`, 'the card is in the column of its state');
+    const href = await card.evaluate((c) => (c.closest('a') ?? c.querySelector('a'))?.getAttribute('href') ?? '');
+    assert.ok(href.endsWith(`#/cases/${event.case_id}`), `the card links to its case page (${href})`);
+    await shot(page, 'board');
+  });
+});
+
+test('accepting a reported case in the page lands in the case log; a stale action shows the refusal', async () => {
+  await failing('case', async () => {
+    const event = await postEvent('320614', { category: 'B05', description: '控制台测试：道路积水' });
+    assert.equal(event.case_state, 'reported', 'a resident report waits for the centre');
+    await route(page, '#/board');
+    await (await page.waitForSelector(tid(`case-${event.case_id}`), { visible: true, timeout: 10_000 })).click();
+    await page.waitForFunction((id) => location.hash === `#/cases/${id}`, {}, event.case_id);
+    await openCase(event.case_id, 'reported');
+    await visible(page, 'case-deadline');
+    await page.waitForSelector(`${tid('case-log')} ${tid('log-entry')}`, { visible: true });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-verified') === 'true', {}, tid('log-verified'));
+
+    await act('accept');
+    await page.waitForSelector(`${tid('case-log')} ${tid('log-entry')}[data-action="accept"]`, { visible: true, timeout: 10_000 });
+    await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-state') === 'accepted', {}, tid('case-state'));
+    const log = await apiOk('GET', `/v1/cases/${event.case_id}/log`, {}, 200);
+    const accepted = log.entries.filter((e) => e.action === 'accept');
+    assert.equal(accepted.length, 1, `the API's log holds the page's accept once: ${JSON.stringify(log.entries)}`);
+    assert.equal(accepted[0].role, 'centre', 'taken as a centre');
+    assert.equal(log.verification.valid, true, 'the chain holds');
+    const entries = await page.$$eval(`${tid('case-log')} ${tid('log-entry')}`, (es) => es.map((e) => e.getAttribute('data-action')));
+    assert.deepEqual(entries.sort(), log.entries.map((e) => e.action).sort(), 'the page lists the same entries as the API');
+    assert.equal(await page.$(tid('action-accept')), null, 'accept is no longer offered once accepted');
+    await shot(page, 'case');
+
+    // A refusal: a second case, accepted behind the page's back; the page's accept is then refused.
+    const other = await postEvent('320623', { category: 'B05', description: '控制台测试：垃圾清运不及时' });
+    await openCase(other.case_id, 'reported');
+    await visible(page, 'action-accept');
+    const body = { action: 'accept', actor: { kind: 'centre', id: '3206' }, note: '另一指挥中心已受理' };
+    await apiOk('POST', `/v1/cases/${other.case_id}/actions`, { body }, [200, 201]);
+    const refusal = (await api('POST', `/v1/cases/${other.case_id}/actions`, { body })).json;
+    await act('accept');
+    const error = await visible(page, 'action-error', 10_000);
+    assert.equal(await error.evaluate((e) => e.getAttribute('role')), 'alert', 'action-error has role="alert"');
+    const text = await textOf(page, 'action-error');
+    assert.ok(
+      text.includes(refusal.title) || text.includes(refusal.detail),
+      `the refusal shows the problem's title or detail ("${refusal.title}" / "${refusal.detail}"): "${text}"`,
+    );
+    const otherLog = await apiOk('GET', `/v1/cases/${other.case_id}/log`, {}, 200);
+    assert.equal(otherLog.entries.filter((e) => e.action === 'accept').length, 1, 'the refused click added nothing');
+    await shot(page, 'action-error');
+  });
+});
