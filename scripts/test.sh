@@ -48,6 +48,11 @@ WANGGE_TEST_ENGINE=postgres WANGGE_PROFILE=cluster cargo test --release --no-fai
   -p wangge-cases -p wangge-registry -p wangge-intake -p wangge-notify -p wangge-assess -p wangge-e2e -p wangge-sim 2>&1 \
   | tee -a "$log" || status=1
 
-# One closing line for the whole run, summed over every test binary.
+# The command-centre console in a real browser (Debian's Chromium, installed when missing):
+# tests/console against the suite with the demo city; its `test result:` line counts below.
+printf '\n==> the console in Chromium (scripts/console-test.sh)\n' >&2
+WANGGE_SETUP_DONE=1 scripts/console-test.sh 2>&1 | tee -a "$log" || status=1
+
+# One closing line for the whole run, summed over every test binary and the browser tests.
 awk '/^test result:/ { p += $4; f += $6; s += $8 } END { printf "\ntotal: %d passed, %d failed, %d skipped (both profiles)\n", p, f, s }' "$log"
 exit $status
