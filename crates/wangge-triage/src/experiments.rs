@@ -90,7 +90,14 @@ fn run(name: &str, cfg: &Config, folds: usize) {
 #[ignore]
 fn experiments() {
     let only = std::env::var("EXP").unwrap_or_default();
-    let configs: Vec<(&str, Config, usize)> = vec![("base", CONFIG, 10)];
+    let configs: Vec<(&str, Config, usize)> = vec![
+        ("idf2", Config { idf: 2.0, ..CONFIG }, 10),
+        ("idf3", Config { idf: 3.0, ..CONFIG }, 10),
+        ("idf4", Config { idf: 4.0, ..CONFIG }, 10),
+        ("idf3 rate8", Config { idf: 3.0, rate: 8.0, ..CONFIG }, 10),
+        ("idf3 ep40", Config { idf: 3.0, epochs: 40, ..CONFIG }, 10),
+        ("idf3 prune.2", Config { idf: 3.0, prune: 0.2, ..CONFIG }, 10),
+    ];
     for (name, cfg, folds) in configs {
         if only.is_empty() || name.contains(&only) {
             run(name, &cfg, folds);

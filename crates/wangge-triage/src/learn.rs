@@ -14,6 +14,12 @@ pub const EPOCHS: usize = 20;
 pub const RATE: f32 = 4.0;
 /// Extra passes at most of the fitting step (most end after one or two).
 pub const FIT_PASSES: usize = 10;
+/// Each feature's learning rate is scaled by its inverse document frequency
+/// (ln((N+1)/(df+1)) + 1, over the training texts) to this power, normalised to mean 1 over the
+/// feature occurrences: rare, telling n-grams learn faster than common characters (的, 了, 我).
+/// By 10-fold CV on the corpus (3,429 lines): top-1 89.7% → 91.9% (power 2: 91.9%, 4: 91.5%),
+/// placed right at the CV threshold 74.4% → 80.6% (power 2: 79.9%, 4: 81.0% but top-3 lower).
+pub const IDF_POWER: f32 = 3.0;
 /// The shuffles' seed.
 pub const SEED: u64 = 0x5eed_1234_5678_9abc;
 /// The score gap by which the fitting pass lifts a misplaced example's label over the rest.
@@ -30,6 +36,9 @@ pub struct Config {
     pub rate: f32,
     /// Longest n-gram.
     pub ngram_max: u8,
+    /// Scale each feature's learning rate by its inverse document frequency to this power
+    /// (0: no scaling).
+    pub idf: f32,
     /// Pruning cut.
     pub prune: f32,
     /// Softmax temperature of the confidence, written in the model's header.
@@ -44,6 +53,7 @@ pub const CONFIG: Config = Config {
     epochs: EPOCHS,
     rate: RATE,
     ngram_max: NGRAM_MAX,
+    idf: IDF_POWER,
     prune: PRUNE_BELOW,
     temperature: 1.0,
     confident_at: None,
@@ -77,24 +87,37 @@ struct Samples {
     /// Per example, the value of each of its features: 1/√(feature count), so a text's
     /// feature vector has length 1 whatever its length.
     norms: Vec<f32>,
+    /// Per vocabulary feature, its learning-rate factor: 1, or with `Config::idf` its inverse
+    /// document frequency squared (rare n-grams learn faster than common ones).
+    boost: Vec<f32>,
     classes: Vec<u8>,
     n_classes: usize,
 }
 
 impl Samples {
-    fn new(examples: &[(&str, usize)], n_classes: usize, ngram_max: u8) -> Samples {
+    fn new(examples: &[(&str, usize)], n_classes: usize, ngram_max: u8, idf: f32) -> Samples {
         let hashed: Vec<Vec<u32>> =
             examples.iter().map(|(text, _)| features(text, NGRAM_MIN, ngram_max, MAX_CHARS)).collect();
         let mut vocabulary: Vec<u32> = hashed.iter().flatten().copied().collect();
         vocabulary.sort_unstable();
         vocabulary.dedup();
-        let features = hashed
+        let features: Vec<Vec<u32>> = hashed
             .iter()
             .map(|h| h.iter().map(|x| vocabulary.binary_search(x).expect("in vocabulary") as u32).collect())
             .collect();
         let norms = hashed.iter().map(|h| 1.0 / (h.len() as f32).sqrt()).collect();
         let classes = examples.iter().map(|&(_, c)| c as u8).collect();
-        Samples { vocabulary, features, norms, classes, n_classes }
+        let mut boost = vec![1f32; vocabulary.len()];
+        if idf > 0.0 {
+            let mut df = vec![0u32; vocabulary.len()];
+            features.iter().flatten().for_each(|&f| df[f as usize] += 1);
+            let n = examples.len() as f32;
+            boost = df.iter().map(|&d| ((n + 1.0) / (d as f32 + 1.0)).ln() + 1.0).map(|x| x.powf(idf)).collect();
+            let occurrences: f32 = df.iter().map(|&d| d as f32).sum::<f32>().max(1.0);
+            let mean = df.iter().zip(&boost).map(|(&d, b)| d as f32 * b).sum::<f32>() / occurrences;
+            boost.iter_mut().for_each(|b| *b /= mean);
+        }
+        Samples { vocabulary, features, norms, boost, classes, n_classes }
     }
 
     /// The best class of example `i` under `w`; `scores` gets every class's score.
@@ -142,6 +165,7 @@ fn softmax_regression(s: &Samples, cfg: &Config) -> Vec<f32> {
             // Plain index loops: the build script runs unoptimised, where they are the fastest.
             for &f in &s.features[i] {
                 let row = &mut w[f as usize * c..f as usize * c + c];
+                let x = x * s.boost[f as usize];
                 for k in 0..c {
                     row[k] -= x * scores[k];
                 }
@@ -200,7 +224,7 @@ fn softmax_of(scores: &[f32], y: usize, t: f32) -> f32 {
 /// Trains on `(text, class index)` pairs over `categories` with the knobs `cfg` and returns
 /// the model's parts (version, training size and held-out accuracy are left for the caller).
 pub fn train_with(examples: &[(&str, usize)], categories: &[String], cfg: &Config) -> Parts {
-    let s = Samples::new(examples, categories.len().max(1), cfg.ngram_max);
+    let s = Samples::new(examples, categories.len().max(1), cfg.ngram_max, cfg.idf);
     let mut w = softmax_regression(&s, cfg);
     fit(&s, &mut w, cfg.confident_at.map(|c| (cfg.temperature, c)));
     let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));

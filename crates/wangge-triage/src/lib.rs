@@ -59,7 +59,7 @@ pub use calibrate::{Calibration, FOLDS, MAX_WRONG};
 pub use eval::{Evaluation, OutOfFold, evaluate, out_of_fold};
 pub use features::MAX_CHARS;
 pub use format::checksum;
-pub use learn::{EPOCHS, PRUNE_BELOW};
+pub use learn::{EPOCHS, IDF_POWER, PRUNE_BELOW};
 pub use model::{Model, ModelError};
 
 /// The category of the centre's triage queue (其他): a top category of Z99 means "to the centre".
