@@ -14,6 +14,7 @@ pub mod index;
 pub mod keys;
 pub mod locate;
 pub mod model;
+pub mod outline;
 pub mod read;
 
 use wangge_core::{Migration, Schema};
@@ -25,9 +26,13 @@ pub const SCHEMA: Schema = Schema {
         Migration { version: 2, name: "api_keys", sql: include_str!("../migrations/0002_api_keys.sql") },
         Migration { version: 3, name: "registry", sql: include_str!("../migrations/0003_registry.sql") },
         Migration { version: 4, name: "imports", sql: include_str!("../migrations/0004_imports.sql") },
+        Migration { version: 5, name: "outlines", sql: include_str!("../migrations/0005_outlines.sql") },
     ],
     // The whole schema as SQLite's migrations leave it, in PostgreSQL's types.
-    postgres: &[Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") }],
+    postgres: &[
+        Migration { version: 1, name: "schema", sql: include_str!("../migrations/postgres/0001_schema.sql") },
+        Migration { version: 2, name: "outlines", sql: include_str!("../migrations/postgres/0002_outlines.sql") },
+    ],
 };
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use super::{Dataset, current_version};
 use crate::address::normalize;
 use crate::index;
 use crate::model::Grid;
+use crate::outline::outline_geojson;
 
 /// Writes the new version, switches to it and drops versions older than the previous
 /// one: (version, previous version). Runs inside the caller's transaction.
@@ -145,7 +146,8 @@ pub fn insert_grid(db: &impl Sql, version: i64, grid: &Grid) -> Result<(), Stora
     insert_grids(db, version, &[grid])
 }
 
-/// Stores grids and their bounding boxes ([`index::index_grids`]).
+/// Stores grids, their simplified outlines for maps ([`outline_geojson`]) and their
+/// bounding boxes ([`index::index_grids`]).
 fn insert_grids(db: &impl Sql, version: i64, grids: &[&Grid]) -> Result<(), StorageError> {
     let values = grids.iter().flat_map(|grid| {
         let members = serde_json::to_string(&grid.members).unwrap_or_else(|_| "[]".into());
@@ -160,10 +162,11 @@ fn insert_grids(db: &impl Sql, version: i64, grids: &[&Grid]) -> Result<(), Stor
             grid.grid_head.clone().into(),
             members.into(),
             SqlValue::Blob(grid.shape.encode()),
+            outline_geojson(&grid.shape).into(),
         ]
     });
-    let into = "grids (version, code, name, kind, dedicated_type, region_code, area_m2, grid_head, members, geometry)";
-    let ids = insert_all(db, into, 10, values.collect(), " RETURNING id, code")?;
+    let into = "grids (version, code, name, kind, dedicated_type, region_code, area_m2, grid_head, members, geometry, outline)";
+    let ids = insert_all(db, into, 11, values.collect(), " RETURNING id, code")?;
     let boxes: HashMap<&str, [f64; 4]> = grids.iter().map(|g| (g.code.as_str(), g.shape.bbox())).collect();
     let filed: Vec<(i64, [f64; 4])> =
         ids.iter().filter_map(|r| Some((r[0].as_i64()?, *boxes.get(r[1].as_str()?)?))).collect();
