@@ -11,6 +11,7 @@ use spin_sdk::http::{IncomingRequest, Response};
 use spin_sdk::http_component;
 
 mod keys;
+mod outlines;
 mod registry;
 
 use wangge_core::internal::Route;
@@ -38,6 +39,7 @@ route_table! {
         GET  "/v1/grids" => registry::list_grids(req),
         GET  "/v1/grids/locate" => registry::locate_point(req),
         GET  "/v1/grids/audit" => registry::audit(req),
+        GET  "/v1/grids/outlines" => outlines::outlines(req),
         GET  "/v1/grids/{code}" => registry::get_grid(req, p.get("code")),
         GET  "/v1/regions" => registry::list_regions(req),
         GET  "/v1/regions/{code}" => registry::get_region(req, p.get("code")),

@@ -19,7 +19,8 @@ use crate::COMPONENT;
 
 const MIB: usize = 1024 * KIB;
 
-fn reader(req: &Req) -> Result<Principal, Problem> {
+/// The caller, who must hold `grids:read` or `grids:admin`.
+pub(crate) fn reader(req: &Req) -> Result<Principal, Problem> {
     let principal = req.require_any(&[Scope::GridsRead, Scope::GridsAdmin])?;
     Ok(principal)
 }
@@ -43,7 +44,8 @@ fn version(db: &Db, req: &Req, dataset: Dataset) -> Result<i64, Problem> {
     })
 }
 
-fn dataset_missing(dataset: Dataset) -> Problem {
+/// 409 `dataset_missing`: `dataset` has never been imported.
+pub(crate) fn dataset_missing(dataset: Dataset) -> Problem {
     Problem::new(ErrorCode::DatasetMissing)
         .with_detail(
             format!("no {} have been imported yet (PUT /v1/{})", dataset.as_str(), dataset.as_str()),
