@@ -28,6 +28,11 @@ pub const COMPONENTS: &[(&str, &str)] = &[
     ("notification", "notification"),
 ];
 
+/// The components that own no database and no key-value store: they serve files only (the
+/// command-centre console, `functions/console`). Not in [`COMPONENTS`], whose every entry
+/// owns a database.
+pub const STATELESS_COMPONENTS: &[&str] = &["console"];
+
 /// Where the suite keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Profile {
@@ -177,7 +182,7 @@ pub fn runtime_config(dir: &std::path::Path, overrides: &[(&str, PathBuf)]) -> P
 }
 
 pub fn options(test: &str, components: &[&str]) -> AppOptions {
-    for (id, _) in COMPONENTS {
+    for id in COMPONENTS.iter().map(|(id, _)| *id).chain(STATELESS_COMPONENTS.iter().copied()) {
         require_wasm(&id.replace('-', "_"));
     }
     let dir = temp_dir(test);

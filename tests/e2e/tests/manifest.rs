@@ -1,7 +1,7 @@
 //! spin.toml itself: each function declares exactly what it uses, and `spin build`
 //! finds a build command for every component.
 
-use wangge_e2e::{COMPONENTS, workspace_root};
+use wangge_e2e::{COMPONENTS, STATELESS_COMPONENTS, workspace_root};
 
 fn manifest() -> toml::Table {
     toml::from_str(&std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap()).unwrap()
@@ -11,7 +11,7 @@ fn manifest() -> toml::Table {
 fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
     let m = manifest();
     let components = m["component"].as_table().unwrap();
-    assert_eq!(components.len(), COMPONENTS.len());
+    assert_eq!(components.len(), COMPONENTS.len() + STATELESS_COMPONENTS.len());
     for (id, label) in COMPONENTS {
         let c = &components[*id];
         assert_eq!(c["sqlite_databases"].as_array().unwrap(), &vec![toml::Value::from(*label)], "{id}");
@@ -51,6 +51,21 @@ fn each_function_owns_one_database_and_names_its_chaining_targets_explicitly() {
             assert!(m["variables"][variable]["default"].as_str().is_some_and(|d| d.starts_with("https://")), "{host}");
         }
     }
+    // A stateless component (the console) serves its embedded files: no database, no
+    // key-value store, no outbound host, no secret; only its own variables.
+    for id in STATELESS_COMPONENTS {
+        let c = components[*id].as_table().unwrap();
+        for owned in ["sqlite_databases", "key_value_stores", "allowed_outbound_hosts"] {
+            assert!(!c.contains_key(owned), "{id} declares no {owned}");
+        }
+        for (name, value) in c.get("variables").and_then(|v| v.as_table()).into_iter().flatten() {
+            let variable = value.as_str().and_then(|v| v.strip_prefix("{{ ")).and_then(|v| v.strip_suffix(" }}"));
+            let variable = variable.unwrap_or_else(|| panic!("{id}.{name} is an application variable"));
+            assert!(variable.starts_with(&format!("{id}_")), "{id} reads only its own variables ({variable})");
+            let secret = m["variables"][variable].get("secret").and_then(|s| s.as_bool());
+            assert_ne!(secret, Some(true), "{id} holds no secret ({variable})");
+        }
+    }
     // The key internal routes want by URL: a secret, empty (not served by URL) by default.
     assert_eq!(m["variables"]["internal_key"]["default"].as_str(), Some(""));
     assert_eq!(m["variables"]["internal_key"]["secret"].as_bool(), Some(true));
@@ -88,7 +103,7 @@ fn each_internal_route_has_a_trigger_route_to_the_component_that_serves_it() {
 fn spin_build_finds_every_build_command_and_output() {
     let m = manifest();
     let members = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap();
-    for (id, _) in COMPONENTS {
+    for id in COMPONENTS.iter().map(|(id, _)| id).chain(STATELESS_COMPONENTS) {
         let c = &m["component"][*id];
         let command = c["build"]["command"].as_str().unwrap();
         assert_eq!(command, format!("cargo build --target wasm32-wasip2 --release -p {id}"));
@@ -124,11 +139,13 @@ fn routes_cover_the_documented_prefixes_and_every_component_has_its_system_route
         ("/v1/departments/...", "case-routing"),
         ("/v1/assessments/...", "assessment"),
         ("/v1/notifications/...", "notification"),
+        ("/console/...", "console"),
+        ("/console", "console"),
     ];
     for (route, component) in expected {
         assert_eq!(route_of(route).as_deref(), Some(component), "{route}");
     }
-    for (id, _) in COMPONENTS {
+    for id in COMPONENTS.iter().map(|(id, _)| id).chain(STATELESS_COMPONENTS) {
         assert_eq!(route_of(&format!("/v1/system/{id}/...")).as_deref(), Some(*id));
     }
 }
