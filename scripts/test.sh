@@ -33,7 +33,7 @@ cargo fmt --all --check
 printf '\n==> cargo clippy (native and wasm), warnings are errors\n' >&2
 cargo clippy --release --all-targets -- -D warnings
 cargo clippy --release --target wasm32-wasip2 \
-  -p intake -p grid-lookup -p case-routing -p assessment -p notification -p wangge-probe -- -D warnings
+  -p intake -p grid-lookup -p case-routing -p assessment -p notification -p console -p wangge-probe -- -D warnings
 
 printf '\n==> tests (crates/, tests/host, tests/e2e)\n' >&2
 # Each run's state starts fresh; earlier runs' databases (the benchmarks' are large) go.
