@@ -97,8 +97,9 @@ fn envelope(value: &Value) -> Result<&Vec<Value>, Problem> {
 
 /// Each order on its own, against the order schema compiled once: the results so far
 /// (refusals in place), and the orders that passed. Orders that state no category are
-/// placed by the classifier, loaded once and only if one needs it; its load and its
-/// classifications are timed (`triage-load`, `triage` in `Server-Timing`).
+/// placed by the classifier, loaded once and only if one needs it; reading the current
+/// model's row, checking the model and classifying are timed (`triage-read`, `triage-load`,
+/// `triage` in `Server-Timing`).
 fn check(
     orders: &[Value],
     db: &wangge_spin::db::Db,
@@ -122,10 +123,14 @@ fn check(
         };
         passed.push((index, order_no, parsed, request_hash(order)));
     }
+    timing.lap("validate");
     let stored = match passed.iter().any(|(_, _, order, _)| order.needs_classifier()) {
         true => Some(crate::triage::stored(db)?),
         false => None,
     };
+    if stored.is_some() {
+        timing.lap("triage-read");
+    }
     let classifier = stored.as_ref().map(|stored| crate::triage::classifier(stored, &req.request_id));
     let mut classifying = std::time::Duration::ZERO;
     if classifier.is_some() {
