@@ -1,7 +1,12 @@
-//! The Kubernetes documents of each part: the city part (case-routing and notification in one
-//! SpinApp, assessment as one small replica, the shared ConfigMap, the grid-lookup Service, the
-//! city-wide CronJobs, the city API's Ingress) and a district part (its intake and grid-lookup
-//! in one SpinApp with an HPA, its retry-pending CronJob, its host's Ingress).
+//! The Kubernetes documents of each part: the city part (case-routing, notification and the
+//! command-centre console in one SpinApp, assessment as one small replica, the shared
+//! ConfigMap, the grid-lookup Service, the city-wide CronJobs, the city API's Ingress) and a
+//! district part (its intake and grid-lookup in one SpinApp with an HPA, its retry-pending
+//! CronJob, its host's Ingress).
+//!
+//! The console's page calls the API on its own origin, `api.<domain>`: so the city Ingress
+//! also routes grid-lookup's public routes (the outlines, grids, addresses, the key's `echo`)
+//! to the grid-lookup Service over every district's pods.
 //!
 //! No document holds a secret value: SpinApp variables and CronJob keys name a key of a Secret
 //! the operator creates ([`SECRETS`]), and the runtime config is loaded from one.
@@ -22,7 +27,7 @@ pub const EXECUTOR: &str = "containerd-shim-spin";
 pub const CONFIG_MAP: &str = "wangge-config";
 /// The Secret holding the runtime config (`runtime-config.toml`: the key-value store on Redis).
 pub const RUNTIME_CONFIG_SECRET: &str = "wangge-runtime-config";
-/// The city app: case-routing and notification.
+/// The city app: case-routing, notification and the console.
 pub const CITY_APP: &str = "wangge-city";
 /// The assessment app: one small replica.
 pub const ASSESSMENT_APP: &str = "wangge-assessment";
@@ -224,12 +229,16 @@ fn ingress(name: &str, host: &str, manifest: &SpinManifest, apps: &[(&str, &str)
     })
 }
 
-/// The city app (case-routing, notification) and the assessment app.
+/// The city app's components: the console (static files, no state) rides along with
+/// case-routing and notification.
+pub const CITY_COMPONENTS: [&str; 3] = ["case-routing", "notification", "console"];
+
+/// The city app (case-routing, notification, console) and the assessment app.
 fn city_apps(settings: &Settings, manifest: &SpinManifest) -> [Value; 2] {
     let grid_lookup = settings.service_url(GRID_LOOKUP_SERVICE);
     let city_url = settings.service_url(CITY_APP);
     let mut literal = BTreeMap::from([("grid_lookup_url", grid_lookup)]);
-    let components = ["case-routing", "notification"];
+    let components = CITY_COMPONENTS;
     let mut city_app = spin_app(settings, CITY_APP, &components, variables(manifest, &components, &literal));
     city_app["spec"]["replicas"] = json!(2);
     city_app["spec"]["resources"] = resources(("100m", "1"), ("128Mi", "512Mi"));
@@ -283,7 +292,14 @@ pub fn city(settings: &Settings, manifest: &SpinManifest) -> Vec<Document> {
             "wangge-assessment-key",
         ),
     ];
-    let routes = [("case-routing", CITY_APP), ("notification", CITY_APP), ("assessment", ASSESSMENT_APP)];
+    let routes = [
+        ("case-routing", CITY_APP),
+        ("notification", CITY_APP),
+        ("console", CITY_APP),
+        ("assessment", ASSESSMENT_APP),
+        // For the console on this host: grid reads from any district's grid-lookup.
+        ("grid-lookup", GRID_LOOKUP_SERVICE),
+    ];
     let ingress = ingress("wangge-city", &format!("api.{}", settings.domain), manifest, &routes);
     let mut documents = vec![
         Document { file: "spinapp-city.yaml", value: city_app },

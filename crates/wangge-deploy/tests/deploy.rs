@@ -90,7 +90,18 @@ fn all_writes_a_city_part_and_the_seven_districts_and_every_check_passes() {
         assert_eq!(app["spec"]["enableAutoscaling"], true);
     }
     let city = apps.iter().find(|a| a["metadata"]["name"] == manifests::CITY_APP).unwrap();
-    assert_eq!(city["spec"]["components"], json!(["case-routing", "notification"]));
+    assert_eq!(city["spec"]["components"], json!(["case-routing", "notification", "console"]));
+    // The console on api.<domain>: its files from the city app, the grid reads its page makes
+    // from the grid-lookup Service, on the same host.
+    let ingress = documents.iter().find(|d| d["kind"] == "Ingress" && d["metadata"]["name"] == "wangge-city").unwrap();
+    let backend = |path: &str| {
+        let paths = ingress["spec"]["rules"][0]["http"]["paths"].as_array().unwrap();
+        paths.iter().find(|p| p["path"] == path).map(|p| p["backend"]["service"]["name"].clone())
+    };
+    assert_eq!(backend("/console"), Some(json!(manifests::CITY_APP)));
+    assert_eq!(backend("/v1/system/console"), Some(json!(manifests::CITY_APP)));
+    assert_eq!(backend("/v1/grids"), Some(json!(manifests::GRID_LOOKUP_SERVICE)));
+    assert_eq!(backend("/v1/system/grid-lookup"), Some(json!(manifests::GRID_LOOKUP_SERVICE)));
     let assessment = apps.iter().find(|a| a["metadata"]["name"] == manifests::ASSESSMENT_APP).unwrap();
     assert_eq!(
         (assessment["spec"]["components"].clone(), assessment["spec"]["replicas"].clone()),
