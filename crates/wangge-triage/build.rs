@@ -22,8 +22,12 @@ mod model;
 
 use std::path::{Path, PathBuf};
 
-fn read(path: &Path) -> Vec<(String, String)> {
+/// The labelled lines of `path`; the text read is copied to OUT_DIR under the same name, and
+/// the library embeds that copy, so the corpus it serves is the one its model was trained on
+/// even when the file changes during the build.
+fn read(path: &Path, out: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::write(out.join(path.file_name().expect("a file name")), &text).expect("copy the split");
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
@@ -46,8 +50,9 @@ fn main() {
     }
     println!("cargo:rerun-if-changed=build.rs");
 
-    let corpus = read(&data.join("corpus.jsonl"));
-    let heldout = read(&data.join("heldout.jsonl"));
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
+    let corpus = read(&data.join("corpus.jsonl"), &out);
+    let heldout = read(&data.join("heldout.jsonl"), &out);
     let pairs: Vec<(&str, &str)> = corpus.iter().map(|(t, c)| (t.as_str(), c.as_str())).collect();
     let (kept, categories) = learn::prepare(&pairs);
     let cv = calibrate::calibrate(&kept, &categories, &learn::CONFIG);
@@ -65,7 +70,6 @@ fn main() {
     let bytes = format::encode(&parts);
     model::Model::from_bytes(&bytes).expect("the final model reads back");
 
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("out dir"));
     std::fs::write(out.join("triage.model"), &bytes).expect("write model");
     std::fs::write(out.join("temperature.rs"), format!("{:?}f32", cv.temperature)).expect("write temperature");
     std::fs::write(out.join("threshold.rs"), format!("{:?}f64", cv.threshold)).expect("write threshold");

@@ -91,16 +91,40 @@ fn run(name: &str, cfg: &Config, folds: usize) {
 fn experiments() {
     let only = std::env::var("EXP").unwrap_or_default();
     let configs: Vec<(&str, Config, usize)> = vec![
-        ("idf2", Config { idf: 2.0, ..CONFIG }, 10),
-        ("idf3", Config { idf: 3.0, ..CONFIG }, 10),
-        ("idf4", Config { idf: 4.0, ..CONFIG }, 10),
-        ("idf3 rate8", Config { idf: 3.0, rate: 8.0, ..CONFIG }, 10),
-        ("idf3 ep40", Config { idf: 3.0, epochs: 40, ..CONFIG }, 10),
-        ("idf3 prune.2", Config { idf: 3.0, prune: 0.2, ..CONFIG }, 10),
+        ("idf3", CONFIG, 10),
+        ("idf3 prune.2", Config { prune: 0.2, ..CONFIG }, 10),
+        ("idf3 prune.3", Config { prune: 0.3, ..CONFIG }, 10),
+        ("idf3 prune.5", Config { prune: 0.5, ..CONFIG }, 10),
     ];
     for (name, cfg, folds) in configs {
         if only.is_empty() || name.contains(&only) {
             run(name, &cfg, folds);
         }
     }
+}
+
+#[test]
+#[ignore]
+fn load_and_classify_times() {
+    let held = heldout();
+    let mut load = Vec::new();
+    let mut classify = Vec::new();
+    for e in &held {
+        let t = std::time::Instant::now();
+        let m = Model::from_bytes(crate::EMBEDDED_BYTES).unwrap();
+        load.push(t.elapsed().as_secs_f64() * 1e6);
+        let t = std::time::Instant::now();
+        std::hint::black_box(m.classify(&e.text));
+        classify.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    load.sort_by(f64::total_cmp);
+    classify.sort_by(f64::total_cmp);
+    let p = |v: &[f64], q: f64| v[((v.len() - 1) as f64 * q) as usize];
+    println!(
+        "load p50 {:.0} p99 {:.0} us; classify p50 {:.0} p99 {:.0} us",
+        p(&load, 0.5),
+        p(&load, 0.99),
+        p(&classify, 0.5),
+        p(&classify, 0.99)
+    );
 }

@@ -24,8 +24,11 @@ pub const IDF_POWER: f32 = 3.0;
 pub const SEED: u64 = 0x5eed_1234_5678_9abc;
 /// The score gap by which the fitting pass lifts a misplaced example's label over the rest.
 pub const FIT_MARGIN: f32 = 0.1;
-/// Weights whose magnitude is below this are dropped (pruned) from the model.
-pub const PRUNE_BELOW: f32 = 0.1;
+/// Weights whose magnitude is below this are dropped (pruned) from the model. 0.2 rather than
+/// 0.1 for the load time: a fresh instance checksums every byte, and with the idf boost the
+/// 0.1-pruned model is 825 KB (native load p99 ~0.4 ms) against 500 KB; the cost by 10-fold CV
+/// on the corpus (3,881 lines) is top-1 92.7% → 92.6%, placed right 84.2% → 83.7%.
+pub const PRUNE_BELOW: f32 = 0.2;
 
 /// The trainer's knobs, gathered so cross-validation can compare them.
 #[derive(Debug, Clone, Copy, PartialEq)]
