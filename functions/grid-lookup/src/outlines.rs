@@ -70,8 +70,8 @@ fn region(req: &Req, principal: &Principal) -> Result<String, Problem> {
     if !(2..=12).contains(&asked.len()) || !asked.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Problem::invalid_parameter(
             "region",
-            "region is a region code or its leading digits: 2 to 12 digits (3206, 320613, 320613001000)",
-            "region 应为区域代码或其前几位：2 到 12 位数字（如 3206、320613、320613001000）",
+            "region is a region code or its leading digits: 2 to 12 digits (a city 4, a district 6, a town 9)",
+            "region 应为区域代码或其前几位：2 到 12 位数字（市 4 位、区县 6 位、镇街 9 位）",
         ));
     }
     let prefix = if asked.len() == 12 { wangge_core::region::significant(&asked).to_owned() } else { asked };
