@@ -7,6 +7,7 @@ import { currentLang, t } from './i18n.js';
 import { h } from './dom.js';
 
 const KEY = 'wangge.key';
+const WHO = 'wangge.principal';
 
 /** The signed-in key (sessionStorage only: never localStorage, never a URL). */
 export const session = {
@@ -17,8 +18,21 @@ export const session = {
     if (value) sessionStorage.setItem(KEY, value);
     else sessionStorage.removeItem(KEY);
   },
-  /** Who the key is: `{id, name, scopes, region_prefix}` (from `/v1/system/grid-lookup/echo`). */
-  principal: null,
+  /**
+   * Who the key is: `{id, name, scopes, region_prefix}` (from `/v1/system/grid-lookup/echo`),
+   * kept beside the key for the tab's session so that a reload draws at once.
+   */
+  get principal() {
+    try {
+      return JSON.parse(sessionStorage.getItem(WHO));
+    } catch {
+      return null;
+    }
+  },
+  set principal(value) {
+    if (value) sessionStorage.setItem(WHO, JSON.stringify(value));
+    else sessionStorage.removeItem(WHO);
+  },
 };
 
 /** A refusal from the API, with its problem+json document. */

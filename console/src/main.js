@@ -22,10 +22,8 @@ window.__wangge = {
 const app = document.getElementById('app');
 let view;
 
-/** Whether the session's key has been checked and who it is is known. */
-async function ensurePrincipal() {
-  if (session.principal) return true;
-  if (!session.key) return false;
+/** Asks the API who the session's key is; forgets a key it refuses (401). */
+async function checkKey() {
   try {
     const echo = await api('/v1/system/grid-lookup/echo', { method: 'POST', body: {} });
     session.principal = echo.key;
@@ -35,6 +33,24 @@ async function ensurePrincipal() {
     return false;
   }
 }
+
+/**
+ * Whether the session's key is known: checked once per tab session (then kept), and
+ * re-checked in the background on a reload (a revoked key signs out on its first 401).
+ */
+async function ensurePrincipal() {
+  if (!session.key) return false;
+  if (session.principal) {
+    if (!checkedThisLoad) {
+      checkedThisLoad = true;
+      checkKey();
+    }
+    return true;
+  }
+  checkedThisLoad = true;
+  return checkKey();
+}
+let checkedThisLoad = false;
 
 /** Forgets the key and goes to sign-in. */
 export function signOut() {

@@ -120,12 +120,15 @@ export function mapPage(el) {
   colour.addEventListener('change', () => colourBy(colour.value));
 
   (async () => {
+    // The outlines and the map's set-up at once: the outlines are the long part.
+    const asked = api(`/v1/grids/outlines${qs({ region })}`, { cache: 'no-cache' });
+    asked.catch(() => {});
     map = await createMap(mapEl);
     if (!state.alive) return;
     drawLegend();
     let outlines;
     try {
-      outlines = await api(`/v1/grids/outlines${qs({ region })}`, { cache: 'no-cache' });
+      outlines = await asked;
     } catch (e) {
       status.textContent = e instanceof ApiError ? e.text : t('network_down');
       return;
@@ -141,9 +144,10 @@ export function mapPage(el) {
       onEachFeature: (feature, layer) => state.layers.set(feature.properties.code, layer),
     });
     state.group.on('click', (e) => select(e.layer.feature.properties.code));
-    state.group.addTo(map);
     const count = fc.features.length;
+    // The view first, then the layers: they are projected and drawn once.
     if (count) map.fitBounds(state.group.getBounds(), { animate: false });
+    state.group.addTo(map);
     requestAnimationFrame(() => requestAnimationFrame(() => {
       if (!state.alive) return;
       Object.assign(window.__wangge.metrics, { gridsDrawnMs: Math.round(performance.now()), grids: count });
@@ -155,7 +159,8 @@ export function mapPage(el) {
   window.__wangge.pointOf = (code) => {
     const layer = state.layers.get(code);
     if (!layer || !map) return null;
-    map.fitBounds(layer.getBounds(), { animate: false, maxZoom: 17, padding: [40, 40] });
+    // Clear of the zoom buttons and legend (left) and the grid panel (right).
+    map.fitBounds(layer.getBounds(), { animate: false, maxZoom: 17, paddingTopLeft: [130, 50], paddingBottomRight: [380, 50] });
     const point = interiorPoint(map, layer);
     return point && toPage(map, point);
   };
