@@ -91,10 +91,10 @@ fn run(name: &str, cfg: &Config, folds: usize) {
 fn experiments() {
     let only = std::env::var("EXP").unwrap_or_default();
     let configs: Vec<(&str, Config, usize)> = vec![
-        ("idf3", CONFIG, 10),
-        ("idf3 prune.2", Config { prune: 0.2, ..CONFIG }, 10),
-        ("idf3 prune.3", Config { prune: 0.3, ..CONFIG }, 10),
-        ("idf3 prune.5", Config { prune: 0.5, ..CONFIG }, 10),
+        ("final", CONFIG, 10),
+        ("ep10", Config { epochs: 10, ..CONFIG }, 10),
+        ("ep15", Config { epochs: 15, ..CONFIG }, 10),
+        ("ep10 rate6", Config { epochs: 10, rate: 6.0, ..CONFIG }, 10),
     ];
     for (name, cfg, folds) in configs {
         if only.is_empty() || name.contains(&only) {

@@ -9,7 +9,9 @@ use crate::features::{MAX_CHARS, NGRAM_MAX, NGRAM_MIN, features};
 use crate::format::Parts;
 
 /// Passes of gradient descent over the shuffled examples.
-pub const EPOCHS: usize = 20;
+/// 10 rather than 20: by 10-fold CV on the corpus (4,105 lines) the same top-1 (93.1%) and
+/// placed-right share (84.6% against 84.7%), at half the build's and a retrain's time.
+pub const EPOCHS: usize = 10;
 /// The first pass's learning rate (features have unit length per text).
 pub const RATE: f32 = 4.0;
 /// Extra passes at most of the fitting step (most end after one or two).
