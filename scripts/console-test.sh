@@ -106,7 +106,9 @@ load /v1/calendar/2026 application/json < data/calendar-2026.json
 gunzip -c data/nantong/departments.csv.gz | load /v1/departments text/csv
 
 step "the console's browser tests (tests/console, Chromium $("$chromium" --version 2>/dev/null | awk '{print $2}'))"
-rm -f target/console-screenshots/*.png target/console-figures.json
+if [ ${#node_args[@]} -eq 0 ]; then # a whole run: no screenshot or figure of an earlier run stays
+  rm -f target/console-screenshots/*.png target/console-figures.json
+fi
 out="$dir/node-test.log"
 status=0
 started=$(date +%s)

@@ -2,7 +2,7 @@
 // taken in the page lands in the case log"; a refusal shows the problem+json text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { api, apiOk, launch, newPage, postEvent, route, shot, signIn, textOf, tid, visible } from '../lib.js';
+import { apiOk, launch, newPage, postEvent, route, shot, signIn, textOf, tid, visible } from '../lib.js';
 
 const STATES = ['reported', 'accepted', 'assigned', 'in_progress', 'returned', 'escalated', 'resolved'];
 
@@ -93,8 +93,15 @@ test('accepting a reported case in the page lands in the case log; a stale actio
     await visible(page, 'action-accept');
     const body = { action: 'accept', actor: { kind: 'centre', id: '3206' }, note: '另一指挥中心已受理' };
     await apiOk('POST', `/v1/cases/${other.case_id}/actions`, { body }, [200, 201]);
-    const refusal = (await api('POST', `/v1/cases/${other.case_id}/actions`, { body })).json;
+    // The page's own request and the API's answer to it (the page sends If-Match with its version).
+    const answered = page.waitForResponse(
+      (r) => r.url().endsWith(`/v1/cases/${other.case_id}/actions`) && r.request().method() === 'POST',
+      { timeout: 10_000 },
+    );
     await act('accept');
+    const response = await answered;
+    assert.ok([409, 412].includes(response.status()), `the API refuses the stale accept (${response.status()})`);
+    const refusal = await response.json();
     const error = await visible(page, 'action-error', 10_000);
     assert.equal(await error.evaluate((e) => e.getAttribute('role')), 'alert', 'action-error has role="alert"');
     const text = await textOf(page, 'action-error');
