@@ -56,13 +56,12 @@ function body(action, c, note, target) {
 }
 
 /**
- * The actions block for case `c`; `onDone(case)` runs after an accepted action. A refusal
+ * The actions block for case `c`; `onDone(case, message)` runs after an accepted action. A refusal
  * shows its problem+json title and detail in `action-error`.
  */
 export function actionsBlock(c, onDone) {
   const actions = allowedActions(c);
   const error = h('p', { class: 'error', 'data-testid': 'action-error', role: 'alert', hidden: true });
-  const done = h('p', { class: 'ok', role: 'status' });
   if (!actions.length) return h('section', { class: 'actions card' }, h('h2', { text: t('case_actions') }), h('p', { class: 'muted', text: t('no_actions') }));
   const note = h('textarea', { id: 'action-note', rows: 2, maxlength: 2000 });
   const kind = h('select', { id: 'target-kind', 'data-testid': 'target-kind' },
@@ -91,7 +90,6 @@ export function actionsBlock(c, onDone) {
     onclick: async (event) => {
       const button = event.currentTarget;
       error.hidden = true;
-      done.textContent = '';
       buttons.forEach((b) => (b.disabled = true));
       try {
         const target = action === 'assign' ? { kind: kind.value, code: code.value } : undefined;
@@ -100,8 +98,7 @@ export function actionsBlock(c, onDone) {
           body: body(action, c, note.value.trim(), target),
           ifMatch: c.version,
         });
-        done.textContent = `${t('action_done')}${button.textContent} → ${label('state', updated.state)}`;
-        onDone(updated);
+        onDone(updated, `${t('action_done')}${button.textContent} → ${label('state', updated.state)}`);
       } catch (e) {
         error.textContent = e instanceof ApiError ? e.text : t('network_down');
         error.hidden = false;
@@ -114,5 +111,5 @@ export function actionsBlock(c, onDone) {
     field(t('action_note'), note),
     actions.includes('assign') && h('div', { class: 'row' }, field(t('action_target'), kind), field(t('target_grid'), code)),
     h('div', { class: 'buttons' }, buttons),
-    error, done);
+    error);
 }

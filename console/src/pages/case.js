@@ -19,7 +19,8 @@ export function casePage(el, { id }) {
   let alive = true;
   let map = null;
 
-  async function load(known) {
+  /** Loads (or, after an action, shows `known`) and renders; `flash` says what was done. */
+  async function load(known, flash) {
     try {
       const [c, log] = await Promise.all([known || api(`/v1/cases/${encodeURIComponent(id)}`), api(`/v1/cases/${encodeURIComponent(id)}/log`)]);
       await loadCategories();
@@ -31,7 +32,8 @@ export function casePage(el, { id }) {
           h('div', {},
             reportBlock(c),
             deadlineBlock(c),
-            actionsBlock(c, (updated) => load(updated))),
+            flash && h('p', { class: 'ok', role: 'status', 'data-testid': 'case-flash', text: flash }),
+            actionsBlock(c, (updated, message) => load(updated, message))),
           h('div', {},
             h('div', { class: 'case-map card', 'aria-label': t('case_location') }),
             logBlock(log))),

@@ -28,8 +28,7 @@ export function mapPage(el) {
   const panel = gridPanel({ onClose: () => highlight(null) });
   el.append(
     h('section', { class: 'map-page' },
-      h('div', { class: 'toolbar' }, field(t('map_colour'), colour), searchForm, status),
-      message,
+      h('div', { class: 'toolbar' }, field(t('map_colour'), colour), searchForm, message, status),
       h('div', { class: 'map-wrap' }, mapEl, panel.el, legend)),
   );
 

@@ -120,6 +120,8 @@ export function scoresPage(el) {
     event.preventDefault();
     show();
   });
+  level.addEventListener('change', show);
+  period.addEventListener('change', show);
   show();
   return () => import('../charts.js').then(({ disposeCharts }) => disposeCharts(root));
 }
