@@ -76,6 +76,7 @@ SPIN_VARIABLE_OPERATOR_KEY="$key" target/release/wangge-host up --listen "127.0.
   --runtime-config-file "$dir/runtime.toml" --state-dir "$dir/state" --quiet > "$dir/host.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 up=""
 for _ in $(seq 1 150); do
   if curl -fsS "$base/v1/system/grid-lookup/health" >/dev/null 2>&1; then up=1; break; fi
