@@ -53,12 +53,12 @@ fn embedded_model_loads_and_its_header_matches() {
 fn embedded_model_meets_the_measured_floor() {
     let model = Model::embedded();
     let e = evaluate(&model, &heldout(), DEFAULT_THRESHOLD);
-    // Measured on 3,069 corpus lines: top-1 93.7%; at the CV-chosen 0.86 right 82.6%, wrong
-    // 1.7%, centre top-3 94.5%. (The corpus is growing and the threshold follows it.)
-    assert!(e.top1_accuracy >= 0.92, "top-1 {}", e.top1_accuracy);
-    assert!(e.right_share >= 0.80, "right {}", e.right_share);
+    // Measured on 4,231 corpus lines: top-1 95.7%; at the CV-chosen 0.77 right 89.9%, wrong
+    // 2.0%, centre top-3 100%. (The threshold follows the corpus, so the floor keeps some room.)
+    assert!(e.top1_accuracy >= 0.94, "top-1 {}", e.top1_accuracy);
+    assert!(e.right_share >= 0.87, "right {}", e.right_share);
     assert!(e.wrong_share <= 0.03, "wrong {}", e.wrong_share);
-    assert!(e.centre_top3_share >= 0.92, "centre top-3 {}", e.centre_top3_share);
+    assert!(e.centre_top3_share >= 0.95, "centre top-3 {}", e.centre_top3_share);
     assert_eq!(e.right + e.wrong + e.to_centre, e.total);
     let counts: Vec<u32> = e.confusion.iter().map(|c| c.2).collect();
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "confusions most frequent first");
