@@ -114,3 +114,42 @@ test('accepting a reported case in the page lands in the case log; a stale actio
     await shot(page, 'action-error');
   });
 });
+
+test('the board filters by region, category and source', async () => {
+  await failing('board-filters', async () => {
+    const a = await postEvent('320681', { category: 'B05', offset: 1, description: '控制台测试：启东市的垃圾' });
+    const b = await postEvent('320682', { category: 'B04', offset: 1, description: '控制台测试：如皋市的占道' });
+    await route(page, '#/board');
+    await visible(page, 'board');
+    const card = (c) => tid(`case-${c.case_id}`);
+    const shows = async (c) => (await page.$(card(c))) !== null;
+    /** Waits until the board shows `yes` and not `no` (within two refreshes). */
+    const until = async (yes, no, what) => {
+      await page
+        .waitForFunction((y, n) => y.every((s) => document.querySelector(s)) && !n.some((s) => document.querySelector(s)), {
+          timeout: 10_000,
+        }, yes.map(card), no.map(card))
+        .catch(() => {
+          throw new Error(`${what}: expected ${yes.map((c) => c.case_id)} shown and ${no.map((c) => c.case_id)} not`);
+        });
+    };
+    await until([a, b], [], 'no filter');
+    const region = await visible(page, 'filter-region');
+    await region.click({ clickCount: 3 });
+    await region.type('320681');
+    await page.keyboard.press('Tab');
+    await until([a], [b], 'region 320681');
+    await region.click({ clickCount: 3 });
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Tab');
+    await page.select(tid('filter-category'), 'B04');
+    await until([b], [a], 'category B04');
+    await page.select(tid('filter-category'), '');
+    await page.select(tid('filter-source'), 'grid_staff');
+    await until([], [a, b], 'source grid_staff');
+    await page.select(tid('filter-source'), 'resident');
+    await until([a, b], [], 'source resident');
+    assert.ok((await shows(a)) && (await shows(b)));
+    await page.select(tid('filter-source'), '');
+  });
+});
