@@ -13,7 +13,10 @@ const SOURCES = ['grid_staff', 'resident', 'hotline', 'open311', 'department', '
 const REFRESH_MS = 3000;
 const PER_COLUMN = 100;
 
-/** Renders the board into `el`; answers its cleanup (stops the refresh). */
+/** Renders the board into `el`; answers its cleanup (stops the refresh).
+ * One closure over the page's state, its steps as inner functions (longer than a helper
+ * would be, so that the page reads top to bottom).
+ */
 export function boardPage(el) {
   const keyRegion = session.principal?.region_prefix || '';
   const filters = { region: keyRegion, category: '', light: '', source: '' };
@@ -76,7 +79,9 @@ export function boardPage(el) {
 
   function onFilter() {
     const r = region.value.trim();
+    // A region-bound key stays within its region (the API would refuse anything else).
     filters.region = r.startsWith(keyRegion) ? r : keyRegion;
+    region.value = filters.region;
     Object.assign(filters, { category: category.value, light: light.value, source: source.value });
     clearTimeout(timer);
     if (busy) setTimeout(onFilter, 200);

@@ -11,7 +11,10 @@ import { fmtDate, label, t } from '../i18n.js';
 import { createMap, L } from '../mapview.js';
 import { categoryName, loadCategories } from '../reference.js';
 
-/** Renders the case page into `el`; answers its cleanup. */
+/** Renders the case page into `el`; answers its cleanup.
+ * One closure over the page's state, its steps as inner functions (longer than a helper
+ * would be, so that the page reads top to bottom).
+ */
 export function casePage(el, { id }) {
   const page = h('section', { class: 'case-page', 'data-testid': 'case-page', 'data-case-id': id },
     h('p', { class: 'muted', text: t('loading') }));

@@ -13,7 +13,10 @@ import { createMap, interiorPoint, L, toPage } from '../mapview.js';
 
 const LIGHTS = ['green', 'yellow', 'red'];
 
-/** Renders the map page into `el`; answers its cleanup. */
+/** Renders the map page into `el`; answers its cleanup.
+ * One closure over the page's state, its steps as inner functions (longer than a helper
+ * would be, so that the page reads top to bottom).
+ */
 export function mapPage(el) {
   const region = session.principal?.region_prefix || '';
   const state = { mode: 'score', data: {}, layers: new Map(), group: null, selected: null, marker: null, alive: true };

@@ -11,7 +11,10 @@ import { loadDepartments } from '../reference.js';
 const LEVELS = ['grid', 'dedicated', 'community', 'town', 'district', 'city'];
 const SHOWN = 10000;
 
-/** Renders the scores page into `el`; answers its cleanup. */
+/** Renders the scores page into `el`; answers its cleanup.
+ * One closure over the page's state, its steps as inner functions (longer than a helper
+ * would be, so that the page reads top to bottom).
+ */
 export function scoresPage(el) {
   const params = new URLSearchParams(location.hash.split('?')[1] || '');
   const period = h('input', { id: 'scores-period', 'data-testid': 'scores-period', value: params.get('period') || thisMonth(), pattern: '\\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?', size: 9 });
@@ -39,12 +42,14 @@ export function scoresPage(el) {
     const p = period.value.trim();
     message.hidden = true;
     deductions.hidden = true;
+    note.textContent = t('loading');
     try {
       const ranking = await api(`/v1/assessments/${encodeURIComponent(p)}/rankings?level=${level.value}`);
       rankingTable(table, note, ranking.items, level.value, showDeductions);
       await charts(p);
     } catch (e) {
       clear(table);
+      note.textContent = '';
       message.textContent = e instanceof ApiError ? (e.status === 404 ? `${t('not_run')} ${e.text}` : e.text) : t('network_down');
       message.hidden = false;
     }
