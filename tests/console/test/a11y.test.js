@@ -2,7 +2,7 @@
 // network failure shows a retry banner, never a blank page; Chinese first with an English toggle.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CONSOLE, OPERATOR_KEY, launch, newPage, route, shot, signIn, tid, visible } from '../lib.js';
+import { CONSOLE, OPERATOR_KEY, launch, newPage, postEvent, route, shot, signIn, tid, visible } from '../lib.js';
 
 let browser;
 before(async () => {
@@ -89,20 +89,38 @@ test('the keyboard alone signs in: Tab reaches the key and the submit button, En
   });
 });
 
-test('every visible input and select has a label, on each page', async () => {
+/** The visible links and buttons of the page with no accessible name (text, aria-label or title). */
+const nameless = (page) =>
+  page.evaluate(() =>
+    Array.from(document.querySelectorAll('a[href], button, [role="button"]'))
+      .filter((e) => e.offsetParent !== null)
+      .filter((e) => !(e.innerText.trim() || e.getAttribute('aria-label')?.trim() || e.getAttribute('title')?.trim()))
+      .map((e) => e.getAttribute('data-testid') || e.outerHTML.slice(0, 80)),
+  );
+
+/** Both checks on the page now shown: answers what lacks a label or a name. */
+const lacking = async (page) => [...(await unlabelled(page)), ...(await nameless(page))];
+
+test('every visible input and select has a label, and every link and button a name, on each page', async () => {
   const page = await newPage(browser);
   await failing(page, 'labels', async () => {
     await page.goto(`${CONSOLE}#/signin`, { waitUntil: 'load' });
     await visible(page, 'signin');
-    assert.deepEqual(await unlabelled(page), [], 'sign-in: every control is labelled');
+    assert.deepEqual(await lacking(page), [], 'sign-in: every control is labelled');
     await signIn(page);
-    assert.deepEqual(await unlabelled(page), [], 'map: every control is labelled');
+    await page.waitForFunction(() => document.body.dataset.gridsDrawn);
+    assert.deepEqual(await lacking(page), [], 'map: every control is labelled');
     await route(page, '#/board');
     await visible(page, 'board');
-    assert.deepEqual(await unlabelled(page), [], 'board: every control is labelled');
+    assert.deepEqual(await lacking(page), [], 'board: every control is labelled');
     await route(page, '#/scores');
     await visible(page, 'scores');
-    assert.deepEqual(await unlabelled(page), [], 'scores: every control is labelled');
+    assert.deepEqual(await lacking(page), [], 'scores: every control is labelled');
+    const event = await postEvent('320685', { category: 'B05', offset: 4, description: '控制台测试：标签检查' });
+    await route(page, `#/cases/${event.case_id}`);
+    await visible(page, 'case-page');
+    await visible(page, 'action-accept');
+    assert.deepEqual(await lacking(page), [], 'case page: every control is labelled');
   });
 });
 
