@@ -140,6 +140,8 @@ export async function launch() {
     args: ['--no-sandbox', '--disable-dev-shm-usage', '--lang=zh-CN', '--window-size=1366,900'],
     defaultViewport: { width: 1366, height: 900 },
     protocolTimeout: 60_000,
+    // The browser's own zone is UTC, so a date shown in Asia/Shanghai is the page's doing.
+    env: { ...process.env, TZ: 'UTC' },
   });
 }
 
@@ -210,4 +212,10 @@ export async function gridsDrawn(page, timeout = 20_000) {
 /** The text of the element `data-testid=<id>`, trimmed ('' when absent). */
 export async function textOf(page, id) {
   return page.evaluate((sel) => document.querySelector(sel)?.innerText?.trim() ?? '', tid(id));
+}
+
+/** `HH:MM` of an RFC 3339 time in Asia/Shanghai (how the console shows every date). */
+export function shanghaiClock(value) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: 'Asia/Shanghai', hour: '2-digit', minute: '2-digit', hour12: false })
+    .format(new Date(value));
 }

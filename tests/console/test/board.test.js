@@ -2,7 +2,7 @@
 // taken in the page lands in the case log"; a refusal shows the problem+json text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, postEvent, route, shot, signIn, textOf, tid, visible } from '../lib.js';
+import { apiOk, launch, newPage, postEvent, route, shanghaiClock, shot, signIn, textOf, tid, visible } from '../lib.js';
 
 const STATES = ['reported', 'accepted', 'assigned', 'in_progress', 'returned', 'escalated', 'resolved'];
 
@@ -71,6 +71,11 @@ test('accepting a reported case in the page lands in the case log; a stale actio
     await page.waitForFunction((id) => location.hash === `#/cases/${id}`, {}, event.case_id);
     await openCase(event.case_id, 'reported');
     await visible(page, 'case-deadline');
+    // Dates in Asia/Shanghai (the browser runs in UTC): the report's time as the centre reads it.
+    const reported = (await apiOk('GET', `/v1/cases/${event.case_id}`, {}, 200)).reported_at;
+    const clock = shanghaiClock(reported);
+    const pageText = await textOf(page, 'case-page');
+    assert.ok(pageText.includes(clock), `the case page shows the report time ${reported} as ${clock} (Asia/Shanghai)`);
     await page.waitForSelector(`${tid('case-log')} ${tid('log-entry')}`, { visible: true });
     await page.waitForFunction((sel) => document.querySelector(sel)?.getAttribute('data-verified') === 'true', {}, tid('log-verified'));
 
