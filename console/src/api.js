@@ -81,7 +81,8 @@ export async function api(path, opts = {}) {
     networkBanner.show();
     throw new NetworkError(String(e));
   }
-  networkBanner.hide();
+  // The API answered: the network is back (the console's own files say nothing about it).
+  if (path.startsWith('/v1/')) networkBanner.hide();
   if (!response.ok) {
     const problem = await response.json().catch(() => null);
     if (response.status === 401 && !opts.key) onUnauthenticated();
