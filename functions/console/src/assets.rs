@@ -8,9 +8,11 @@ use wangge_spin::{Reply, Req};
 pub struct Asset {
     /// Its path under `/console/`: `index.html`, `assets/app-<hash>.js`, …
     pub path: &'static str,
+    /// Its `content-type`, from its extension (`build.rs`).
     pub content_type: &'static str,
     /// A strong ETag, quoted: the first 16 bytes of the file's SHA-256.
     pub etag: &'static str,
+    /// The file's bytes, embedded with `include_bytes!`.
     pub body: &'static [u8],
 }
 
