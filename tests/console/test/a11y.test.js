@@ -116,7 +116,7 @@ test('every visible input and select has a label, and every link and button a na
     await route(page, '#/scores');
     await visible(page, 'scores');
     assert.deepEqual(await lacking(page), [], 'scores: every control is labelled');
-    const event = await postEvent('320685', { category: 'B05', offset: 4, description: '控制台测试：标签检查' });
+    const event = await postEvent('320685', { category: 'B05', offset: 4, description: '控制台测试：楼道堆放垃圾' });
     await route(page, `#/cases/${event.case_id}`);
     await visible(page, 'case-page');
     await visible(page, 'action-accept');

@@ -58,13 +58,13 @@ test('an event posted through the API appears on the board, in the reported colu
     assert.equal(column, `column-${event.case_state}`, 'the card is in the column of its state');
     const href = await card.evaluate((c) => (c.closest('a') ?? c.querySelector('a'))?.getAttribute('href') ?? '');
     assert.ok(href.endsWith(`#/cases/${event.case_id}`), `the card links to its case page (${href})`);
-    await shot(page, 'board');
+    await shot(page, 'board-new-event');
   });
 });
 
 test('accepting a reported case in the page lands in the case log; a stale action shows the refusal', async () => {
   await failing('case', async () => {
-    const event = await postEvent('320614', { category: 'B05', description: '控制台测试：道路积水' });
+    const event = await postEvent('320614', { category: 'B05', description: '控制台测试：路边垃圾无人清运' });
     assert.equal(event.case_state, 'reported', 'a resident report waits for the centre');
     await route(page, '#/board');
     await (await page.waitForSelector(tid(`case-${event.case_id}`), { visible: true, timeout: 10_000 })).click();
@@ -123,7 +123,7 @@ test('accepting a reported case in the page lands in the case log; a stale actio
 test('the board filters by region, category and source', async () => {
   await failing('board-filters', async () => {
     const a = await postEvent('320681', { category: 'B05', offset: 1, description: '控制台测试：启东市的垃圾' });
-    const b = await postEvent('320682', { category: 'B04', offset: 1, description: '控制台测试：如皋市的占道' });
+    const b = await postEvent('320682', { category: 'B04', offset: 1, description: '控制台测试：如皋市夜间施工噪声' });
     await route(page, '#/board');
     await visible(page, 'board');
     const card = (c) => tid(`case-${c.case_id}`);
@@ -156,5 +156,8 @@ test('the board filters by region, category and source', async () => {
     await until([a, b], [], 'source resident');
     assert.ok((await shows(a)) && (await shows(b)));
     await page.select(tid('filter-source'), '');
+    await until([a, b], [], 'no filter again');
+    await page.evaluate(() => document.activeElement?.blur());
+    await shot(page, 'board'); // the README's: the cases of this file in their columns
   });
 });

@@ -16,8 +16,8 @@ let otherCase;
 const outlineCodes = [];
 before(async () => {
   key = await regionKey(OWN, '通州区指挥中心（控制台测试）');
-  ownCase = await postEvent(OWN, { category: 'B06', offset: 2, description: '控制台测试：通州区的案件' });
-  otherCase = await postEvent(OTHER, { category: 'B06', offset: 2, description: '控制台测试：崇川区的案件' });
+  ownCase = await postEvent(OWN, { category: 'B06', offset: 2, description: '控制台测试：通州区餐饮油烟' });
+  otherCase = await postEvent(OTHER, { category: 'B06', offset: 2, description: '控制台测试：崇川区餐饮油烟' });
   browser = await launch();
   page = await newPage(browser);
   // Every outline the page receives, whatever URL it asks with.
@@ -104,7 +104,7 @@ test("the board shows 320612's cases and none of another district; another distr
     assert.equal(await page.$(tid('case-state')), null, 'no case state is shown');
     assert.equal(await page.$(tid('case-log')), null, 'no case log is shown');
     const body = await page.evaluate(() => document.body.innerText);
-    assert.ok(!body.includes('崇川区的案件'), "the other district's report text is not shown");
+    assert.ok(!body.includes('崇川区餐饮油烟'), "the other district's report text is not shown");
     await shot(page, 'region-refused');
   });
 });

@@ -12,7 +12,7 @@ let page;
 before(async () => {
   // Residents' reports cost their grids points (missed discovery), so the scores differ.
   for (const [region, offset] of [['320681', 0], ['320681', 3], ['320682', 1], ['320685', 2], ['320612', 5]]) {
-    await postEvent(region, { category: 'B04', offset, description: '控制台测试：占道经营' });
+    await postEvent(region, { category: 'B04', offset, description: '控制台测试：夜间施工噪声扰民' });
   }
   const run = await apiOk('POST', `/v1/assessments/${PERIOD}/run`, {}, [200, 201]);
   assert.ok(run.result_sha256, `the assessment of ${PERIOD} ran`);
