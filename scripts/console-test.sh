@@ -19,6 +19,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
+server=""
+reported=""
+# Every exit stops the suite this script started, and one that comes before the tests' own
+# result (a failed install, build or start) still prints a failing result line for the total.
+finish() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ -z "$reported" ]; then
+    echo "test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out (console: stopped before the tests ran)"
+  fi
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
 keep=""
 node_args=()
 for arg in "$@"; do
@@ -75,8 +87,6 @@ step "starting the suite at $base (state in $dir/)"
 SPIN_VARIABLE_OPERATOR_KEY="$key" target/release/wangge-host up --listen "127.0.0.1:$port" \
   --runtime-config-file "$dir/runtime.toml" --state-dir "$dir/state" --quiet > "$dir/host.log" 2>&1 &
 server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
-trap 'exit 130' INT TERM
 up=""
 for _ in $(seq 1 150); do
   if curl -fsS "$base/v1/system/grid-lookup/health" >/dev/null 2>&1; then up=1; break; fi
@@ -86,7 +96,6 @@ done
 if [ -z "$up" ]; then
   echo "error: the suite did not start; its log:" >&2
   cat "$dir/host.log" >&2
-  echo "test result: FAILED. 0 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out (console: the suite did not start)"
   exit 1
 fi
 
@@ -132,6 +141,7 @@ if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi # ran nothing: 
 if [ "$failed" -gt 0 ]; then status=1; fi
 verdict=ok
 if [ "$status" != 0 ]; then verdict=FAILED; fi
+reported=1
 echo "test result: $verdict. $passed passed; $failed failed; $skipped ignored; 0 measured; 0 filtered out; finished in ${elapsed}s (console, Chromium)"
 
 if [ -n "$keep" ]; then
