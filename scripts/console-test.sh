@@ -42,14 +42,20 @@ done
 
 # Chromium, from Debian's packages, when missing.
 chromium=${WANGGE_CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$chromium" ]; then
+missing=()
+[ -x "$chromium" ] || missing+=(chromium)
+# A Chinese font, or the screenshots show boxes for the zh-CN interface.
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
+if [ ${#missing[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-    step "installing chromium and a CJK font (Debian packages)"
+    step "installing ${missing[*]} (Debian packages)"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei
-  else
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  elif [ ! -x "$chromium" ]; then
     echo "error: $chromium is missing: install Debian's chromium (apt-get install chromium fonts-wqy-microhei)" >&2
     exit 1
+  else
+    echo "warning: no Chinese font (apt-get install fonts-wqy-microhei): the screenshots will show boxes" >&2
   fi
 fi
 export WANGGE_CHROMIUM="$chromium"
