@@ -98,33 +98,77 @@ test('the operator sees the whole city: every grid of the outlines drawn, first 
   });
 });
 
+/** Types `q` into the map's search box and presses Enter. */
+async function search(q) {
+  const box = await visible(page, 'map-search');
+  await box.click({ clickCount: 3 });
+  await box.type(q);
+  await box.press('Enter');
+}
+
+/** Waits until the grid panel shows grid `code`. */
+async function panelShows(code, timeout = 10_000) {
+  await visible(page, 'grid-panel');
+  await page.waitForFunction(
+    (sel, c) => document.querySelector(sel)?.getAttribute('data-grid-code') === c,
+    { timeout },
+    tid('grid-panel'),
+    code,
+  );
+}
+
+test('the search box takes a grid code or an address and flies there, showing its grid', async () => {
+  await failing('map-search', async () => {
+    if (!(await page.$(tid('map')))) await signIn(page);
+    await gridsDrawn(page);
+    const grid = features.find((f) => f.properties.code.startsWith('320682') && f.properties.kind === 'comprehensive');
+    await search(grid.properties.code);
+    await panelShows(grid.properties.code);
+    // An address of the standard address dictionary (data/nantong/addresses.csv), in its grid.
+    await search('江苏省南通市崇川区新江街道建设街24号');
+    await panelShows('320613001001001');
+  });
+});
+
 test('a real mouse click on a grid opens its panel: code, name, staff with masked phones', async () => {
   await failing('grid-panel', async () => {
     if (!(await page.$(tid('map')))) await signIn(page);
     await gridsDrawn(page);
-    const feature = features.find((f) => f.properties.code.startsWith('320612') && f.properties.kind === 'comprehensive');
-    const code = feature.properties.code;
-    // Fly there through the search box (a grid code, Enter), then click inside its outline.
-    const search = await visible(page, 'map-search');
-    await search.click({ clickCount: 3 });
-    await search.type(code);
-    await search.press('Enter');
+    // Fly to one grid (its panel opens), then click another of its town: the panel must follow the click.
+    const first = features.find((f) => f.properties.code.startsWith('320612') && f.properties.kind === 'comprehensive');
+    await search(first.properties.code);
+    await panelShows(first.properties.code);
     await new Promise((resolve) => setTimeout(resolve, 1200)); // the fly-to animation
     await page.evaluate(() => window.scrollTo(0, 0));
-    const point = await page.evaluate((c) => window.__wangge.pointOf(c), code);
-    assert.ok(point && Number.isFinite(point.x) && Number.isFinite(point.y), `pointOf(${code}) → ${JSON.stringify(point)}`);
-    await page.mouse.click(point.x, point.y);
-    const panel = await visible(page, 'grid-panel');
-    await page.waitForFunction(
-      (sel, c) => document.querySelector(sel)?.getAttribute('data-grid-code') === c,
-      { timeout: 5_000 },
+    const town = first.properties.code.slice(0, 9);
+    const candidates = features
+      .filter((f) => f.properties.code.startsWith(town) && f.properties.code !== first.properties.code)
+      .filter((f) => f.properties.kind === 'comprehensive') // staffed; pointOf brings each into view
+      .map((f) => f.properties.code);
+    const target = await page.evaluate(
+      (codes, mapSel, panelSel) => {
+        const map = document.querySelector(mapSel);
+        for (const code of codes) {
+          const p = window.__wangge.pointOf(code);
+          if (!p) continue;
+          const at = document.elementFromPoint(p.x, p.y);
+          // Inside the map, on the drawn layer: not on the panel, the legend or a control.
+          if (!at || !map.contains(at) || at.closest(panelSel) || at.closest('.leaflet-control')) continue;
+          return { code, ...p };
+        }
+        return null;
+      },
+      candidates,
+      tid('map'),
       tid('grid-panel'),
-      code,
     );
-    assert.equal(await panel.evaluate((p) => p.getAttribute('data-grid-code')), code);
+    assert.ok(target, `a grid of town ${town} other than ${first.properties.code} is in view and clickable`);
+    const feature = features.find((f) => f.properties.code === target.code);
+    await page.mouse.click(target.x, target.y);
+    await panelShows(target.code);
     await page.waitForFunction((sel) => /\d{3}\*{4}\d{4}/.test(document.querySelector(sel)?.innerText ?? ''), {}, tid('grid-panel'));
     const text = await textOf(page, 'grid-panel');
-    assert.ok(text.includes(code), 'the panel shows the grid code');
+    assert.ok(text.includes(target.code), 'the panel shows the grid code');
     assert.ok(text.includes(feature.properties.name), `the panel shows the name ${feature.properties.name}`);
     assert.ok(!/(?<!\d)1\d{10}(?!\d)/.test(text), 'no unmasked mobile number in the panel');
     await shot(page, 'grid-panel');
