@@ -6,7 +6,8 @@
 #   apt-get when /usr/bin/chromium is missing and we are root.
 # - Builds what it needs unless WANGGE_SETUP_DONE=1 (scripts/test.sh ran scripts/setup.sh).
 # - Starts the suite the way scripts/up.sh does, on a free loopback port, with a fresh state
-#   directory target/console-test/ (never .spin/) and a known operator key; loads the demo city.
+#   directory under target/console-test/ (never .spin/) and a known operator key; loads the
+#   demo city.
 # - Runs the tests; screenshots go to target/console-screenshots/, the figures (first paint,
 #   the whole city's grids drawn) to target/console-figures.json; the README's screenshots are
 #   copied to docs/screenshots/.
@@ -80,7 +81,14 @@ fi
 # A fresh state directory and runtime config: the stores of runtime-config/local.toml, moved
 # under target/console-test/ (a key-value path is relative to the config file, a SQLite path to
 # the working directory).
-dir=target/console-test
+# One directory per run (target/console-test/<pid>), so that two runs at once keep apart; those
+# of earlier runs whose script is gone are removed.
+for old in target/console-test/*/; do
+  [ -d "$old" ] || continue
+  pid=$(basename "$old")
+  if ! kill -0 "$pid" 2>/dev/null; then rm -rf "$old"; fi
+done
+dir=target/console-test/$$
 rm -rf "$dir"
 mkdir -p "$dir/state" target/console-screenshots
 sed -e 's|^path = "\.\./\.spin/|path = "state/|' -e "s|^path = \"\\.spin/|path = \"$dir/state/|" \
