@@ -3,16 +3,20 @@
 // GET /v1/assessments/{period}/rankings?level= answers, for the district, town and community levels.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, postEvent, route, shot, signIn, thisMonth, tid, visible } from '../lib.js';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BASE, OPERATOR_KEY, ROOT, apiOk, launch, newPage, postEvent, route, shot, signIn, thisMonth, tid, visible } from '../lib.js';
 
 const PERIOD = thisMonth();
 
 let browser;
 let page;
+const events = [];
 before(async () => {
   // Residents' reports cost their grids points (missed discovery), so the scores differ.
-  for (const [region, offset] of [['320681', 0], ['320681', 3], ['320682', 1], ['320685', 2], ['320612', 5]]) {
-    await postEvent(region, { category: 'B04', offset, description: '控制台测试：夜间施工噪声扰民' });
+  // (B05 暴露垃圾: a matter grid staff should find on patrol.)
+  for (const [region, offset] of [['320681', 0], ['320681', 3], ['320682', 2], ['320685', 2], ['320612', 5]]) {
+    events.push(await postEvent(region, { category: 'B05', offset, description: '控制台测试：绿化带垃圾堆积' }));
   }
   const run = await apiOk('POST', `/v1/assessments/${PERIOD}/run`, {}, [200, 201]);
   assert.ok(run.result_sha256, `the assessment of ${PERIOD} ran`);
@@ -88,6 +92,7 @@ test('the rankings page matches the API at the district, town and community leve
         const csv = await visible(page, 'export-csv');
         const tag = await csv.evaluate((e) => e.tagName.toLowerCase());
         assert.ok(['a', 'button'].includes(tag), `the CSV export is a link or a button (${tag})`);
+        await page.evaluate(() => document.activeElement?.blur());
         await shot(page, 'scores');
       }
     }
@@ -96,6 +101,65 @@ test('the rankings page matches the API at the district, town and community leve
     assert.ok(communities.items.some((i) => i.score < 100), 'some community lost points');
   } catch (error) {
     await shot(page, 'scores-failure').catch(() => {});
+    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
+    throw error;
+  }
+});
+
+test("a grid's deductions, each linked to its case, and the CSV export downloads the API's file", async () => {
+  try {
+    await route(page, '#/scores');
+    await visible(page, 'scores');
+    const event = events[0];
+    const codes = (await apiOk('GET', `/v1/assessments/${PERIOD}/rankings?level=grid`, {}, 200)).items.map((i) => i.code);
+    await show('grid', codes);
+    // The grid charged for the case: its responsible grid, or the comprehensive one.
+    let charged = null;
+    let deductions = [];
+    for (const code of new Set([event.grid?.responsible?.code, event.grid?.comprehensive?.code, event.gridCode])) {
+      if (!code) continue;
+      const answer = await apiOk('GET', `/v1/assessments/${PERIOD}/grids/${code}`, {}, 200);
+      if (answer.deductions.some((d) => d.case_id === event.case_id)) {
+        charged = code;
+        deductions = answer.deductions;
+        break;
+      }
+    }
+    assert.ok(charged, `the API charges a grid of case ${event.case_id} for it: ${JSON.stringify(event.grid)}`);
+    await page.$eval(`${tid(`rank-${charged}`)} button`, (b) => b.click());
+    await page.waitForSelector(`${tid('deductions')}[data-grid-code="${charged}"]`, { visible: true });
+    const rows = await page.$$eval(`${tid('deductions')} ${tid('deduction')}`, (rs) =>
+      rs.map((r) => ({ caseId: r.getAttribute('data-case-id'), href: r.querySelector('a')?.getAttribute('href') ?? '' })),
+    );
+    assert.equal(rows.length, deductions.length, 'one row per deduction of the API');
+    const row = rows.find((r) => r.caseId === event.case_id);
+    assert.ok(row, `the deduction for case ${event.case_id} is listed`);
+    assert.equal(row.href, `#/cases/${event.case_id}`, 'the deduction links to its case');
+
+    // The CSV export: a real download, byte for byte the API's export of the level shown.
+    const downloads = join(ROOT, 'target', 'console-downloads');
+    rmSync(downloads, { recursive: true, force: true });
+    mkdirSync(downloads, { recursive: true });
+    const cdp = await page.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: downloads });
+    await page.select(tid('scores-level'), 'district');
+    await page.click(tid('export-csv'));
+    const deadline = Date.now() + 10_000;
+    let files = [];
+    while (Date.now() < deadline) {
+      files = readdirSync(downloads).filter((f) => f.endsWith('.csv'));
+      if (files.length) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    assert.equal(files.length, 1, `one CSV downloaded (${readdirSync(downloads)})`);
+    const expected = await fetch(`${BASE}/v1/assessments/${PERIOD}/export.csv?level=district`, {
+      headers: { authorization: `Bearer ${OPERATOR_KEY}` },
+    }).then((r) => r.arrayBuffer());
+    const got = readFileSync(join(downloads, files[0]));
+    assert.ok(got.equals(Buffer.from(expected)), `the download equals the API's export (${got.length} and ${expected.byteLength} bytes)`);
+    assert.ok(got.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'UTF-8 with a BOM, for Excel');
+  } catch (error) {
+    await shot(page, 'deductions-failure').catch(() => {});
     error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
     throw error;
   }
