@@ -3,7 +3,23 @@
 // district, and another district's case by its address (#/cases/<id>) is refused, not shown.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { api, gridsDrawn, launch, newPage, outlines, postEvent, regionKey, route, shot, signIn, tid, visible } from '../lib.js';
+import {
+  CONSOLE,
+  api,
+  apiOk,
+  gridsDrawn,
+  launch,
+  newPage,
+  outlines,
+  postEvent,
+  regionKey,
+  route,
+  shot,
+  signIn,
+  thisMonth,
+  tid,
+  visible,
+} from '../lib.js';
 
 const OWN = '320612';
 const OTHER = '320613';
@@ -18,6 +34,7 @@ before(async () => {
   key = await regionKey(OWN, '通州区指挥中心（控制台测试）');
   ownCase = await postEvent(OWN, { category: 'B06', offset: 2, description: '控制台测试：通州区餐饮油烟' });
   otherCase = await postEvent(OTHER, { category: 'B06', offset: 2, description: '控制台测试：崇川区餐饮油烟' });
+  await apiOk('POST', `/v1/assessments/${thisMonth()}/run`, {}, [200, 201]);
   browser = await launch();
   page = await newPage(browser);
   // Every outline the page receives, whatever URL it asks with.
@@ -66,13 +83,21 @@ test('a key bound to 320612 sees only its grids on the map', async () => {
       }
     }, otherGrid);
     assert.equal(point, null, `pointOf(${otherGrid}) finds no drawn grid of another district`);
+    // Searching another district's grid by its code does not show it.
+    const box = await visible(page, 'map-search');
+    await box.click({ clickCount: 3 });
+    await box.type(otherGrid);
+    await box.press('Enter');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const shown = await page.$eval(tid('map'), (m) => m.closest('body').querySelector('[data-testid="grid-panel"]')?.getAttribute('data-grid-code') ?? null);
+    assert.notEqual(shown, otherGrid, `the grid panel does not show ${otherGrid}`);
     await shot(page, 'region-map');
   });
 });
 
 test("the board shows 320612's cases and none of another district; another district's case page is refused", async () => {
   await failing('region-board', async () => {
-    if (!(await page.$(tid('map')))) await signIn(page, key);
+    if (!page.url().startsWith(CONSOLE)) await signIn(page, key); // when an earlier test of the file failed early
     await route(page, '#/board');
     await visible(page, 'board');
     await page.waitForSelector(tid(`case-${ownCase.case_id}`), { visible: true, timeout: 10_000 });
@@ -106,5 +131,36 @@ test("the board shows 320612's cases and none of another district; another distr
     const body = await page.evaluate(() => document.body.innerText);
     assert.ok(!body.includes('崇川区餐饮油烟'), "the other district's report text is not shown");
     await shot(page, 'region-refused');
+  });
+});
+
+test("the scores page of a key bound to 320612 ranks only 320612's towns and grids", async () => {
+  await failing('region-scores', async () => {
+    if (!page.url().startsWith(CONSOLE)) await signIn(page, key); // when an earlier test of the file failed early
+    await route(page, '#/scores');
+    await visible(page, 'scores');
+    // The first table (grids) first, as a person would; scores.test.js covers changing it sooner.
+    await page.waitForFunction((sel) => document.querySelectorAll(`${sel} [data-testid^="rank-"]`).length > 0, {}, tid('rankings'));
+    await page.waitForNetworkIdle({ idleTime: 300, timeout: 15_000 });
+    for (const level of ['town', 'community']) {
+      await page.select(tid('scores-level'), level);
+      await page.waitForFunction(
+        (sel, l) => {
+          const rows = document.querySelectorAll(`${sel} [data-testid^="rank-"]`);
+          // The level's codes: a town ends in 000, a community does not.
+          return rows.length > 0 && Array.from(rows).every((r) => r.getAttribute('data-testid').endsWith('000') === (l === 'town'));
+        },
+        { timeout: 15_000 },
+        tid('rankings'),
+        level,
+      );
+      const codes = await page.$$eval(`${tid('rankings')} [data-testid^="rank-"]`, (rows) =>
+        rows.map((r) => r.getAttribute('data-testid').slice('rank-'.length)),
+      );
+      const strangers = codes.filter((c) => !c.startsWith(OWN));
+      assert.deepEqual(strangers, [], `${level}: every ranked code lies in ${OWN}`);
+      const answer = await apiOk('GET', `/v1/assessments/${thisMonth()}/rankings?level=${level}`, { key }, 200);
+      assert.deepEqual(codes, answer.items.map((i) => i.code), `${level}: the rows the API answers this key`);
+    }
   });
 });

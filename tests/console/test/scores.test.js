@@ -164,3 +164,43 @@ test("a grid's deductions, each linked to its case, and the CSV export downloads
     throw error;
   }
 });
+
+test('a level chosen while the first table is still loading is the level shown', async () => {
+  try {
+    await route(page, '#/map');
+    await visible(page, 'map');
+    // A slow network for the first table (this month's 9,207 grids): its answer comes 1.5 s late.
+    const slow = (request) => {
+      if (request.isInterceptResolutionHandled()) return;
+      if (request.url().includes('/rankings?level=grid')) setTimeout(() => request.continue().catch(() => {}), 1_500);
+      else request.continue();
+    };
+    await page.setRequestInterception(true);
+    page.on('request', slow);
+    try {
+      // Open the scores and choose the districts before the grids arrive.
+      await route(page, '#/scores');
+      await visible(page, 'scores-level');
+      await page.select(tid('scores-level'), 'district');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await page.waitForNetworkIdle({ idleTime: 500, timeout: 20_000 });
+    } finally {
+      page.off('request', slow);
+      await page.setRequestInterception(false);
+    }
+    const answer = await apiOk('GET', `/v1/assessments/${PERIOD}/rankings?level=district`, {}, 200);
+    const rows = await page.$$eval(`${tid('rankings')} [data-testid^="rank-"]`, (rs) =>
+      rs.map((r) => r.getAttribute('data-testid').slice('rank-'.length)),
+    );
+    assert.equal(await page.$eval(tid('scores-level'), (s) => s.value), 'district', 'the select still says district');
+    const wanted = answer.items.map((i) => i.code);
+    assert.ok(
+      rows.length === wanted.length && rows.every((c, i) => c === wanted[i]),
+      `the table lists the ${wanted.length} districts, not the grids asked for first: ${rows.length} rows (${rows.slice(0, 3)}, …)`,
+    );
+  } catch (error) {
+    await shot(page, 'scores-race-failure').catch(() => {});
+    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
+    throw error;
+  }
+});
