@@ -79,10 +79,9 @@ if [ ! -d tests/console/node_modules/puppeteer-core ] \
 fi
 
 # A fresh state directory and runtime config: the stores of runtime-config/local.toml, moved
-# under target/console-test/ (a key-value path is relative to the config file, a SQLite path to
-# the working directory).
-# One directory per run (target/console-test/<pid>), so that two runs at once keep apart; those
-# of earlier runs whose script is gone are removed.
+# under target/console-test/<pid>/ (a key-value path is relative to the config file, a SQLite
+# path to the working directory). One directory per run, so that two runs at once keep apart;
+# those of earlier runs whose script is gone are removed.
 for old in target/console-test/*/; do
   [ -d "$old" ] || continue
   pid=$(basename "$old")
@@ -152,6 +151,7 @@ done
 count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | awk -v k="$1" '$1 == "ℹ" && $2 == k { n = $3 } END { print n + 0 }'; }
 passed=$(count pass) failed=$(( $(count fail) + $(count cancelled) )) skipped=$(( $(count skipped) + $(count todo) ))
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi # ran nothing: that is a failure
+if [ "$status" != 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi # node failed outside a test
 if [ "$failed" -gt 0 ]; then status=1; fi
 verdict=ok
 if [ "$status" != 0 ]; then verdict=FAILED; fi
