@@ -37,7 +37,11 @@ fn body(bytes: &[u8]) -> (usize, usize, usize) {
 
 #[test]
 fn embedded_model_loads_and_its_header_matches() {
+    // `embedded()` reads only the header: the bytes pass every check here.
+    let checked = Model::from_bytes(EMBEDDED_BYTES).expect("the embedded bytes pass every check");
     let model = Model::embedded();
+    assert_eq!((checked.version(), checked.size()), (model.version(), model.size()));
+    assert_eq!(checked.classify("楼上装修噪音太大影响休息"), model.classify("楼上装修噪音太大影响休息"));
     assert!(model.version().starts_with("embedded-"), "{}", model.version());
     assert_eq!(model.version().len(), "embedded-".len() + 8);
     assert_eq!(model.training_size(), corpus().len() as u64);
