@@ -237,7 +237,7 @@ fn a_retrain_worse_on_the_held_out_split_is_stored_but_not_made_current() {
     let texts: Vec<String> =
         wangge_triage::corpus().into_iter().filter(|e| e.category == "A01").map(|e| e.text).collect();
     let orders: Vec<Value> = texts.iter().enumerate().map(|(i, t)| order(&format!("GD-{i}"), t, &day(i))).collect();
-    let results = post(&suite, &orders);
+    let results: Vec<Value> = orders.chunks(100).flat_map(|batch| post(&suite, batch)).collect();
     let mut corrected = 0;
     for r in &results {
         let id = r["case_id"].as_str().unwrap();
