@@ -45,19 +45,40 @@ pub fn figures(suite: &Suite, duration: Duration) -> (String, Vec<Figure>) {
         duration,
         order_shot(suite, false),
     );
-    let stage = |name: &str| classified.stages.iter().find(|(n, _, _)| n == name).map(|(_, p50, p99)| (*p50, *p99));
-    let (t50, t99) = stage("triage").unwrap_or_default();
-    let (l50, l99) = stage("triage-load").unwrap_or_default();
-    let (r50, r99) = stage("triage-read").unwrap_or_default();
+    out.push(stages_line("with the embedded model", &classified));
     out.push(format!(
-        "  in the component (wasm), per order: classification p50 {t50:.3} ms, p99 {t99:.3} ms (goal: p99 ≤ 1 ms); \
-         reading the current model's row p50 {r50:.3} ms, p99 {r99:.3} ms; checking the model p50 {l50:.3} ms, \
-         p99 {l99:.3} ms; whole request p50 {:.2} ms against {:.2} ms with a hint",
+        "  whole request in the component: p50 {:.2} ms, p99 {:.2} ms classified, against p50 {:.2} ms, p99 {:.2} ms with a hint",
         classified.app_p50_ms.unwrap_or_default(),
+        classified.app_p99_ms.unwrap_or_default(),
         hinted.app_p50_ms.unwrap_or_default(),
+        hinted.app_p99_ms.unwrap_or_default(),
     ));
     out.push(retrain_report(suite));
-    (out.join("\n"), vec![hinted, classified])
+    // The retrain above is current now (the corpus alone: no worse than the embedded model), so
+    // each request reads its row and checks its bytes.
+    let retrained = load::run_paced(
+        &format!("hotline order, no hint, a retrained model current, 1 client at {RATE}/s"),
+        1,
+        RATE,
+        duration,
+        order_shot(suite, false),
+    );
+    out.push(stages_line("with a retrained model current", &retrained));
+    (out.join("\n"), vec![hinted, classified, retrained])
+}
+
+/// The component's own stages of a classified run: the classification (goal p99 ≤ 1 ms), reading
+/// the current model's row, and loading the model.
+fn stages_line(what: &str, figure: &Figure) -> String {
+    let stage = |name: &str| figure.stages.iter().find(|(n, _, _)| n == name).map(|(_, p50, p99)| (*p50, *p99));
+    let (t50, t99) = stage("triage").unwrap_or_default();
+    let (r50, r99) = stage("triage-read").unwrap_or_default();
+    let (l50, l99) = stage("triage-load").unwrap_or_default();
+    format!(
+        "  in the component (wasm), {what}, per order: classification p50 {t50:.3} ms, p99 {t99:.3} ms (goal: p99 ≤ 1 \
+         ms); reading the current model's row p50 {r50:.3} ms, p99 {r99:.3} ms; loading the model p50 {l50:.3} ms, \
+         p99 {l99:.3} ms"
+    )
 }
 
 /// One hotline order per request, a held-out text each (hinted with its true category, or not).
