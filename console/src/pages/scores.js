@@ -38,16 +38,23 @@ export function scoresPage(el) {
         h('section', { class: 'card' }, h('h2', { text: t('chart_departments') }), deptChart))));
   el.append(root);
 
+  // Each show() takes a ticket; an answer whose ticket is not the latest is dropped, so a
+  // slow first table cannot overwrite the level the operator chose meanwhile.
+  let shown = 0;
   async function show() {
+    const ticket = ++shown;
     const p = period.value.trim();
+    const lv = level.value;
     message.hidden = true;
     deductions.hidden = true;
     note.textContent = t('loading');
     try {
-      const ranking = await api(`/v1/assessments/${encodeURIComponent(p)}/rankings?level=${level.value}`);
-      rankingTable(table, note, ranking.items, level.value, showDeductions);
-      await charts(p);
+      const ranking = await api(`/v1/assessments/${encodeURIComponent(p)}/rankings?level=${lv}`);
+      if (ticket !== shown) return;
+      rankingTable(table, note, ranking.items, lv, showDeductions);
+      await charts(p, () => ticket === shown);
     } catch (e) {
+      if (ticket !== shown) return;
       clear(table);
       note.textContent = '';
       message.textContent = e instanceof ApiError ? (e.status === 404 ? `${t('not_run')} ${e.text}` : e.text) : t('network_down');
@@ -55,7 +62,8 @@ export function scoresPage(el) {
     }
   }
 
-  async function charts(p) {
+  /** Draws the charts of period `p`, unless `current()` says a later show() took over. */
+  async function charts(p, current) {
     // ECharts is loaded with the scores page only (a chunk of its own).
     const { barChart } = await import('../charts.js');
     const region = session.principal?.region_prefix || '';
@@ -63,6 +71,7 @@ export function scoresPage(el) {
       apiOrNull(`/v1/assessments/${encodeURIComponent(p)}/statistics${region ? `?region=${region}` : ''}`),
       apiOrNull(`/v1/assessments/${encodeURIComponent(p)}/departments`),
     ]);
+    if (!current()) return;
     if (stats) {
       const c = stats.counts || {};
       const reported = Object.values(c.reported || {}).reduce((a, b) => a + b, 0);
@@ -74,6 +83,7 @@ export function scoresPage(el) {
       barChart(statsChart, rows.map(([k]) => t(k)), [{ name: t('chart_statistics'), data: rows.map(([, v]) => v || 0) }]);
     }
     const names = new Map((await loadDepartments()).map((d) => [d.dept_code, d.name]));
+    if (!current()) return;
     const items = (depts?.items || []).slice(0, 20);
     const pct = (v) => (v === null || v === undefined ? 0 : Math.round(v * 1000) / 10);
     barChart(deptChart, items.map((d) => names.get(d.department) || d.department), [
