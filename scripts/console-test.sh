@@ -9,12 +9,15 @@
 #   directory under target/console-test/ (never .spin/) and a known operator key; loads the
 #   demo city.
 # - Runs the tests; screenshots go to target/console-screenshots/, the figures (first paint,
-#   the whole city's grids drawn) to target/console-figures.json; the README's screenshots are
-#   copied to docs/screenshots/.
+#   the whole city's grids drawn) to target/console-figures.json. Nothing under docs/ changes
+#   unless asked: with --screenshots (or WANGGE_SCREENSHOTS=1) the README's screenshots
+#   (signin, map, board, case, scores) are copied to docs/screenshots/ after the run.
 # - Ends with a cargo-style line `test result: ok. N passed; M failed; K ignored` that
 #   scripts/test.sh sums into its closing total, and exits non-zero when a test failed.
 #
 # --keep: leave the suite running after the tests (prints its address and key) until Ctrl-C.
+# --screenshots: copy the README's screenshots to docs/screenshots/ (same as WANGGE_SCREENSHOTS=1);
+#   without it a run (and so scripts/test.sh) leaves the work tree as it was.
 # Any other arguments go to `node --test` (e.g. --test-name-pattern=board).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +36,13 @@ finish() {
 trap finish EXIT
 trap 'exit 130' INT TERM
 keep=""
+screenshots=""
+[ "${WANGGE_SCREENSHOTS:-}" = 1 ] && screenshots=1
 node_args=()
 for arg in "$@"; do
   case "$arg" in
     --keep) keep=1 ;;
+    --screenshots) screenshots=1 ;;
     *) node_args+=("$arg") ;;
   esac
 done
@@ -139,13 +145,16 @@ started=$(date +%s)
   node --test --test-concurrency=1 --test-reporter=spec "${node_args[@]}" test/) 2>&1 | tee "$out" || status=1
 elapsed=$(( $(date +%s) - started ))
 
-# The README's screenshots.
-mkdir -p docs/screenshots
-for page in signin map board case scores; do
-  if [ -f "target/console-screenshots/$page.png" ]; then
-    cp "target/console-screenshots/$page.png" "docs/screenshots/$page.png"
-  fi
-done
+# The README's screenshots, when asked for (--screenshots or WANGGE_SCREENSHOTS=1).
+if [ -n "$screenshots" ]; then
+  mkdir -p docs/screenshots
+  for page in signin map board case scores; do
+    if [ -f "target/console-screenshots/$page.png" ]; then
+      cp "target/console-screenshots/$page.png" "docs/screenshots/$page.png"
+      echo "  docs/screenshots/$page.png updated" >&2
+    fi
+  done
+fi
 
 # node's spec reporter ends with "ℹ pass N" / "ℹ fail M" / "ℹ skipped K" (+ todo, cancelled).
 count() { sed 's/\x1b\[[0-9;]*m//g' "$out" | awk -v k="$1" '$1 == "ℹ" && $2 == k { n = $3 } END { print n + 0 }'; }
