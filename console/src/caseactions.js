@@ -10,12 +10,15 @@
  * - `verify_pass` (核查通过) and `close` (结案): both `verify_pass`, the one way a centre
  *   closes a resolved case;
  * - `reopen` (重新办理): `verify_fail`, back to work (a centre cannot rate a closed case:
- *   only the reporter's `rate_dissatisfied` reopens one).
+ *   only the reporter's `rate_dissatisfied` reopens one);
+ * - 改类 (`recategorize-<code>`, `recategorize-other`, see triage.js): `recategorize` with the
+ *   new `category`, in reported, accepted, returned and escalated.
  */
 import { api, ApiError, session } from './api.js';
 import { h, field } from './dom.js';
 import { label, t } from './i18n.js';
 import { loadDepartments } from './reference.js';
+import { RECATEGORIZE_STATES, recategorizeControls } from './triage.js';
 
 /** Which console actions a centre may take in each state. */
 const CENTRE_ACTIONS = {
@@ -82,34 +85,39 @@ export function actionsBlock(c, onDone) {
   kind.addEventListener('change', fillTargets);
   fillTargets();
 
-  const buttons = actions.map((action) => h('button', {
+  const buttons = [];
+  /** Posts one action (with If-Match on the version shown); a refusal goes to `action-error`. */
+  const send = async (payload, done) => {
+    error.hidden = true;
+    buttons.forEach((b) => (b.disabled = true));
+    try {
+      const updated = await api(`/v1/cases/${encodeURIComponent(c.id)}/actions`, { method: 'POST', body: payload, ifMatch: c.version });
+      onDone(updated, `${t('action_done')}${done} → ${label('state', updated.state)}`);
+    } catch (e) {
+      error.textContent = e instanceof ApiError ? e.text : t('network_down');
+      error.hidden = false;
+      buttons.forEach((b) => (b.disabled = false));
+    }
+  };
+  buttons.push(...actions.map((action) => h('button', {
     type: 'button',
     'data-testid': `action-${action}`,
     class: action === 'reopen' ? 'secondary' : '',
     text: t(`action_${action}`),
-    onclick: async (event) => {
-      const button = event.currentTarget;
-      error.hidden = true;
-      buttons.forEach((b) => (b.disabled = true));
-      try {
-        const target = action === 'assign' ? { kind: kind.value, code: code.value } : undefined;
-        const updated = await api(`/v1/cases/${encodeURIComponent(c.id)}/actions`, {
-          method: 'POST',
-          body: body(action, c, note.value.trim(), target),
-          ifMatch: c.version,
-        });
-        onDone(updated, `${t('action_done')}${button.textContent} → ${label('state', updated.state)}`);
-      } catch (e) {
-        error.textContent = e instanceof ApiError ? e.text : t('network_down');
-        error.hidden = false;
-        buttons.forEach((b) => (b.disabled = false));
-      }
+    onclick: (event) => {
+      const target = action === 'assign' ? { kind: kind.value, code: code.value } : undefined;
+      send(body(action, c, note.value.trim(), target), event.currentTarget.textContent);
     },
-  }));
+  })));
+  const own = [...buttons];
+  // 改类 (recategorize): the centre's correction of the category, before assignment.
+  const recategorize = RECATEGORIZE_STATES.includes(c.state)
+    && recategorizeControls(c, (category, done) => send({ ...body('recategorize', c, note.value.trim()), category }, done), buttons);
   return h('section', { class: 'actions card', 'aria-label': t('case_actions') },
     h('h2', { text: t('case_actions') }),
     field(t('action_note'), note),
     actions.includes('assign') && h('div', { class: 'row' }, field(t('action_target'), kind), field(t('target_grid'), code)),
-    h('div', { class: 'buttons' }, buttons),
+    h('div', { class: 'buttons' }, own),
+    recategorize,
     error);
 }

@@ -24,6 +24,11 @@ export function categoryName(code) {
   return `${code} ${currentLang() === 'en' ? c.name_en || c.name : c.name}`;
 }
 
+/** The catalogue's categories in code order (empty before `loadCategories()` answered). */
+export function categoryList() {
+  return [...(categories?.values() || [])].sort((a, b) => a.code.localeCompare(b.code));
+}
+
 /** The departments (first page of up to 500). */
 export async function loadDepartments() {
   if (!departments) departments = (await api('/v1/departments?limit=500').catch(() => ({ items: [] }))).items || [];

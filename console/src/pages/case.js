@@ -10,6 +10,7 @@ import { h, append, clear } from '../dom.js';
 import { fmtDate, label, t } from '../i18n.js';
 import { createMap, L } from '../mapview.js';
 import { categoryName, loadCategories } from '../reference.js';
+import { triageNote } from '../triage.js';
 
 /** Renders the case page into `el`; answers its cleanup.
  * One closure over the page's state, its steps as inner functions (longer than a helper
@@ -84,7 +85,8 @@ function reportBlock(c) {
       ' ', label('state', c.state)),
     h('dl', {},
       row(t('case_report'), c.description),
-      row(t('case_category'), categoryName(c.category)),
+      row(t('case_category'), h('span', { 'data-testid': 'case-category', 'data-category': c.category || '', text: categoryName(c.category) })),
+      c.triage && row(t('triage_title'), triageNote(c)),
       row(t('case_source'), label('source', c.source)),
       row(t('case_reported_at'), fmtDate(c.reported_at)),
       row(t('case_grid'), c.responsible_grid || c.comprehensive_grid),
