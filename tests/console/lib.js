@@ -195,6 +195,20 @@ export async function shot(page, name) {
   return path;
 }
 
+/**
+ * Runs a test's `body`; on failure saves a screenshot `<name>-failure.png` of `page` and adds the
+ * page's own errors to the message.
+ */
+export async function failing(page, name, body) {
+  try {
+    await body();
+  } catch (error) {
+    await shot(page, `${name}-failure`).catch(() => {});
+    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
+    throw error;
+  }
+}
+
 /** Writes a JSON file under target/ (e.g. the figures). */
 export function writeTarget(name, value) {
   const path = join(ROOT, 'target', name);

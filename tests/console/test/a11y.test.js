@@ -2,7 +2,7 @@
 // network failure shows a retry banner, never a blank page; Chinese first with an English toggle.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CONSOLE, OPERATOR_KEY, launch, newPage, postEvent, route, shot, signIn, tid, visible } from '../lib.js';
+import { CONSOLE, OPERATOR_KEY, launch, newPage, postEvent, route, shot, signIn, tid, visible, failing } from '../lib.js';
 
 let browser;
 before(async () => {
@@ -12,13 +12,9 @@ after(async () => {
   await browser?.close();
 });
 
-async function failing(page, name, body) {
+async function failingThenClose(page, name, body) {
   try {
-    await body();
-  } catch (error) {
-    await shot(page, `${name}-failure`).catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
+    await failing(page, name, body);
   } finally {
     await page.close();
   }
@@ -60,7 +56,7 @@ const unlabelled = (page) =>
 
 test('the keyboard alone signs in: Tab reaches the key and the submit button, Enter submits; nav links take the focus', async () => {
   const page = await newPage(browser);
-  await failing(page, 'keyboard', async () => {
+  await failingThenClose(page, 'keyboard', async () => {
     await page.goto(`${CONSOLE}#/signin`, { waitUntil: 'load' });
     await visible(page, 'signin');
     await tabTo(page, '#api-key');
@@ -103,7 +99,7 @@ const lacking = async (page) => [...(await unlabelled(page)), ...(await nameless
 
 test('every visible input and select has a label, and every link and button a name, on each page', async () => {
   const page = await newPage(browser);
-  await failing(page, 'labels', async () => {
+  await failingThenClose(page, 'labels', async () => {
     await page.goto(`${CONSOLE}#/signin`, { waitUntil: 'load' });
     await visible(page, 'signin');
     assert.deepEqual(await lacking(page), [], 'sign-in: every control is labelled');
@@ -126,7 +122,7 @@ test('every visible input and select has a label, and every link and button a na
 
 test('zh-CN by default, and the toggle switches to English and back', async () => {
   const page = await newPage(browser);
-  await failing(page, 'lang', async () => {
+  await failingThenClose(page, 'lang', async () => {
     await page.goto(`${CONSOLE}#/signin`, { waitUntil: 'load' });
     await visible(page, 'signin');
     const lang = () => page.evaluate(() => document.documentElement.lang);
@@ -144,7 +140,7 @@ test('zh-CN by default, and the toggle switches to English and back', async () =
 
 test('a network failure shows the retry banner and keeps the page; retry recovers', async () => {
   const page = await newPage(browser);
-  await failing(page, 'network-banner', async () => {
+  await failingThenClose(page, 'network-banner', async () => {
     await signIn(page);
     await route(page, '#/board');
     await visible(page, 'board');

@@ -2,7 +2,7 @@
 // taken in the page lands in the case log"; a refusal shows the problem+json text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, postEvent, route, shanghaiClock, shot, signIn, textOf, tid, visible } from '../lib.js';
+import { apiOk, launch, newPage, postEvent, route, shanghaiClock, shot, signIn, textOf, tid, visible, failing } from '../lib.js';
 
 const STATES = ['reported', 'accepted', 'assigned', 'in_progress', 'returned', 'escalated', 'resolved'];
 
@@ -17,15 +17,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function failing(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    await shot(page, `${name}-failure`).catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
-}
+/** `failing` on this file's page. */
+const failingOn = (name, body) => failing(page, name, body);
 
 /** Opens a case's page and waits until it shows the case in `state`. */
 async function openCase(id, state) {
@@ -47,7 +40,7 @@ async function act(name) {
 }
 
 test('an event posted through the API appears on the board, in the reported column, within 10 s', async () => {
-  await failing('board', async () => {
+  await failingOn('board', async () => {
     await route(page, '#/board');
     await visible(page, 'board');
     for (const state of STATES) await visible(page, `column-${state}`);
@@ -63,7 +56,7 @@ test('an event posted through the API appears on the board, in the reported colu
 });
 
 test('accepting a reported case in the page lands in the case log; a stale action shows the refusal', async () => {
-  await failing('case', async () => {
+  await failingOn('case', async () => {
     const event = await postEvent('320614', { category: 'B05', description: '控制台测试：路边垃圾无人清运' });
     assert.equal(event.case_state, 'reported', 'a resident report waits for the centre');
     await route(page, '#/board');
@@ -121,7 +114,7 @@ test('accepting a reported case in the page lands in the case log; a stale actio
 });
 
 test('the board filters by region, category and source', async () => {
-  await failing('board-filters', async () => {
+  await failingOn('board-filters', async () => {
     const a = await postEvent('320681', { category: 'B05', offset: 1, description: '控制台测试：启东市的垃圾' });
     const b = await postEvent('320682', { category: 'B04', offset: 1, description: '控制台测试：如皋市夜间施工噪声' });
     await route(page, '#/board');

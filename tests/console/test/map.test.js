@@ -16,6 +16,7 @@ import {
   tid,
   visible,
   writeTarget,
+  failing,
 } from '../lib.js';
 
 const FIRST_PAINT_BUDGET_MS = 1000;
@@ -34,18 +35,11 @@ after(async () => {
   await browser?.close();
 });
 
-async function failing(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    await shot(page, `${name}-failure`).catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
-}
+/** `failing` on this file's page. */
+const failingOn = (name, body) => failing(page, name, body);
 
 test('the operator sees the whole city: every grid of the outlines drawn, first paint < 1 s, 9,207 grids < 2 s', async () => {
-  await failing('map', async () => {
+  await failingOn('map', async () => {
     assert.equal(features.length, NANTONG_GRIDS, 'the demo city has 9,207 grids in its outlines');
     await signIn(page);
     await gridsDrawn(page);
@@ -119,7 +113,7 @@ async function panelShows(code, timeout = 10_000) {
 }
 
 test('the search box takes a grid code or an address and flies there, showing its grid', async () => {
-  await failing('map-search', async () => {
+  await failingOn('map-search', async () => {
     if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
     await gridsDrawn(page);
     const grid = features.find((f) => f.properties.code.startsWith('320682') && f.properties.kind === 'comprehensive');
@@ -132,7 +126,7 @@ test('the search box takes a grid code or an address and flies there, showing it
 });
 
 test('a real mouse click on a grid opens its panel: code, name, staff with masked phones', async () => {
-  await failing('grid-panel', async () => {
+  await failingOn('grid-panel', async () => {
     if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
     await gridsDrawn(page);
     // Fly to one grid (its panel opens), then click another of its town: the panel must follow the click.
@@ -177,7 +171,7 @@ test('a real mouse click on a grid opens its panel: code, name, staff with maske
 });
 
 test('the colour select offers score, lights and type, and the grids stay drawn', async () => {
-  await failing('map-colour', async () => {
+  await failingOn('map-colour', async () => {
     if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
     const options = await page.$eval(tid('map-colour'), (s) => Array.from(s.options, (o) => o.value));
     for (const wanted of ['score', 'lights', 'type']) assert.ok(options.includes(wanted), `map-colour offers ${wanted}`);

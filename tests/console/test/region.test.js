@@ -19,6 +19,7 @@ import {
   thisMonth,
   tid,
   visible,
+  failing,
 } from '../lib.js';
 
 const OWN = '320612';
@@ -52,18 +53,11 @@ after(async () => {
   await browser?.close();
 });
 
-async function failing(name, body) {
-  try {
-    await body();
-  } catch (error) {
-    await shot(page, `${name}-failure`).catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
-}
+/** `failing` on this file's page. */
+const failingOn = (name, body) => failing(page, name, body);
 
 test('a key bound to 320612 sees only its grids on the map', async () => {
-  await failing('region-map', async () => {
+  await failingOn('region-map', async () => {
     const own = await outlines(OWN, key);
     assert.ok(own.length > 0 && own.length < 9207, `the API answers 320612's grids only (${own.length})`);
     const forbidden = await api('GET', `/v1/grids/outlines?region=${OTHER}`, { key });
@@ -96,7 +90,7 @@ test('a key bound to 320612 sees only its grids on the map', async () => {
 });
 
 test("the board shows 320612's cases and none of another district; another district's case page is refused", async () => {
-  await failing('region-board', async () => {
+  await failingOn('region-board', async () => {
     if (!page.url().startsWith(CONSOLE)) await signIn(page, key); // when an earlier test of the file failed early
     await route(page, '#/board');
     await visible(page, 'board');
@@ -135,7 +129,7 @@ test("the board shows 320612's cases and none of another district; another distr
 });
 
 test("the scores page of a key bound to 320612 ranks only 320612's towns and grids", async () => {
-  await failing('region-scores', async () => {
+  await failingOn('region-scores', async () => {
     if (!page.url().startsWith(CONSOLE)) await signIn(page, key); // when an earlier test of the file failed early
     await route(page, '#/scores');
     await visible(page, 'scores');
