@@ -7,8 +7,9 @@
 pub const MAX_CHARS: usize = 2000;
 /// Shortest n-gram, in characters.
 pub const NGRAM_MIN: u8 = 1;
-/// Longest n-gram, in characters (3 was tried: a model twice the size, cross-validated top-1
-/// 82.0% against 83.3%).
+/// Longest n-gram, in characters (3 was tried: a model twice the size; by 10-fold CV on the
+/// corpus at 1,968 lines top-1 82.0% against 83.3%, at 4,231 lines 92.4% against 93.2% and
+/// placed right 81.4% against 84.6%).
 pub const NGRAM_MAX: u8 = 2;
 /// The bias feature, present in every text.
 pub const BIAS: u32 = 0x9e37_79b9;

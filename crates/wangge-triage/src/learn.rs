@@ -1,4 +1,5 @@
-//! Training (训练): multinomial logistic regression over the hashed n-grams by SGD, then a
+//! Training (训练): multinomial logistic regression over the hashed n-grams by SGD, plus
+//! multinomial naive Bayes log-count ratios in the same weights ([`NB_WEIGHT`]), then a
 //! fitting pass so every training example (and so every correction from the centre) is placed
 //! as labelled, then pruning of tiny weights and quantisation to i16.
 //!
@@ -32,6 +33,16 @@ pub const FIT_MARGIN: f32 = 0.1;
 /// on the corpus (3,881 lines) is top-1 92.7% → 92.6%, placed right 84.2% → 83.7%.
 pub const PRUNE_BELOW: f32 = 0.2;
 
+/// After the regression, each feature's multinomial naive Bayes (朴素贝叶斯) log-count ratio
+/// ln((count in class + [`NB_ALPHA`]) / [`NB_ALPHA`]) times this is added to its weight for every
+/// class it occurs in (before the fitting pass): the two linear models averaged in one set of
+/// weights, so the format and the classifier are unchanged. By 10-fold CV on the corpus (4,231
+/// lines): top-1 93.1% → 93.7%, placed right at the CV threshold 84.6% → 87.0% (wrong 3.0% both;
+/// weight 0.1: 86.2%, 0.35: 86.7%; smoothing 1: 85.8%), model 505 → 557 KB.
+pub const NB_WEIGHT: f32 = 0.2;
+/// Naive Bayes additive smoothing (α) of [`NB_WEIGHT`]'s log-count ratios.
+pub const NB_ALPHA: f32 = 0.1;
+
 /// The trainer's knobs, gathered so cross-validation can compare them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Config {
@@ -51,6 +62,10 @@ pub struct Config {
     /// The fitting pass lifts every training example to this confidence (at `temperature`),
     /// not just to top-1: the default threshold, so a correction is placed confidently.
     pub confident_at: Option<f32>,
+    /// Weight of the naive Bayes log-count ratios added to the regression's weights (0: none).
+    pub nb: f32,
+    /// Naive Bayes additive smoothing.
+    pub nb_alpha: f32,
 }
 
 /// The configuration the crate trains with (before calibration: temperature 1, top-1 fit).
@@ -62,6 +77,8 @@ pub const CONFIG: Config = Config {
     prune: PRUNE_BELOW,
     temperature: 1.0,
     confident_at: None,
+    nb: NB_WEIGHT,
+    nb_alpha: NB_ALPHA,
 };
 
 /// A small, fixed-seed xorshift generator for the shuffles.
@@ -219,6 +236,23 @@ fn fit(s: &Samples, w: &mut [f32], sure: Option<(f32, f32)>) {
     }
 }
 
+/// Adds `weight` times each feature's naive Bayes log-count ratio ln((count + α)/α) in every
+/// class it occurs in (sparse: zero where it never occurs).
+fn add_naive_bayes(s: &Samples, w: &mut [f32], weight: f32, alpha: f32) {
+    let c = s.n_classes;
+    // Sparse counts: every (feature, class) occurrence as its weight index, sorted, counted by runs.
+    let mut seen: Vec<usize> = s
+        .features
+        .iter()
+        .zip(&s.classes)
+        .flat_map(|(feats, &y)| feats.iter().map(move |&f| f as usize * c + y as usize))
+        .collect();
+    seen.sort_unstable();
+    for run in seen.chunk_by(|a, b| a == b) {
+        w[run[0]] += weight * ((run.len() as f32 + alpha) / alpha).ln();
+    }
+}
+
 /// The softmax probability of class `y` among `scores` at temperature `t`.
 fn softmax_of(scores: &[f32], y: usize, t: f32) -> f32 {
     let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -231,6 +265,9 @@ fn softmax_of(scores: &[f32], y: usize, t: f32) -> f32 {
 pub fn train_with(examples: &[(&str, usize)], categories: &[String], cfg: &Config) -> Parts {
     let s = Samples::new(examples, categories.len().max(1), cfg.ngram_max, cfg.idf);
     let mut w = softmax_regression(&s, cfg);
+    if cfg.nb > 0.0 {
+        add_naive_bayes(&s, &mut w, cfg.nb, cfg.nb_alpha);
+    }
     fit(&s, &mut w, cfg.confident_at.map(|c| (cfg.temperature, c)));
     let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));
     let scale = if max > 0.0 { max / i16::MAX as f32 } else { 1.0 };
