@@ -38,6 +38,7 @@ pub enum ReferenceError {
     Malformed(wangge_core::problem::Text),
     /// Fields that break the rules (422).
     Invalid(Vec<FieldError>),
+    /// The database failed (503).
     Storage(StorageError),
 }
 
