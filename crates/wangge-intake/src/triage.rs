@@ -218,9 +218,14 @@ pub struct Previous {
 /// a point. A model this much worse is a real loss, not the noise of one retrain.
 pub const WORSE_BY: f64 = 0.005;
 
+/// How many stored versions are kept: the newest, and the current one whatever its age. A model
+/// is about half a megabyte, so a nightly retrain would otherwise grow the database by 200 MB a
+/// year.
+pub const KEPT_VERSIONS: u32 = 20;
+
 /// Stores a retrained model in one transaction, and makes it current unless it is worse on
 /// the held-out split than the current model (`embedded` when none is stored current) by
-/// more than [`WORSE_BY`].
+/// more than [`WORSE_BY`]. Versions beyond the newest [`KEPT_VERSIONS`] go, except the current.
 pub fn keep(
     db: &impl Sql,
     new: &ModelRecord,
@@ -255,6 +260,11 @@ pub fn keep(
                 (bytes.len() as i64).into(),
                 SqlValue::Blob(bytes.to_vec()),
             ],
+        )?;
+        db.execute(
+            "DELETE FROM triage_models WHERE current = 0 AND version NOT IN \
+             (SELECT version FROM triage_models ORDER BY created_at DESC, version DESC LIMIT ?)",
+            &[i64::from(KEPT_VERSIONS).into()],
         )?;
         Ok((kept, previous))
     })
@@ -311,6 +321,25 @@ mod tests {
         let listed: Vec<(String, bool)> =
             history(&db, 10).unwrap().into_iter().map(|r| (r.version, r.current)).collect();
         assert_eq!(listed, vec![("ccc".into(), true), ("bb".into(), false), ("a".into(), false)]);
+    }
+
+    #[test]
+    fn the_newest_versions_and_the_current_one_are_kept() {
+        let db = wangge_core::native::TestDb::migrated(&crate::SCHEMA);
+        let embedded = Previous { version: "embedded-1".into(), heldout_accuracy: 0.90 };
+        let at = |i: u32| ModelRecord { created_at: format!("2026-11-30T10:{i:02}:00+08:00"), ..record("", 0.0) };
+        // The first is the best: current all along, while worse ones pile up after it.
+        let best = ModelRecord { version: "v00".into(), heldout_accuracy: 0.95, ..at(0) };
+        keep(&db, &best, b"m", embedded.clone()).unwrap();
+        for i in 1..=KEPT_VERSIONS + 5 {
+            let worse = ModelRecord { version: format!("v{i:02}"), heldout_accuracy: 0.5, ..at(i) };
+            assert_eq!(keep(&db, &worse, b"m", embedded.clone()).unwrap().0, Kept::NotCurrent);
+        }
+        let kept: Vec<String> = history(&db, 100).unwrap().into_iter().map(|r| r.version).collect();
+        assert_eq!(kept.len() as u32, KEPT_VERSIONS + 1, "{kept:?}");
+        assert_eq!(kept.first().map(String::as_str), Some("v25"));
+        assert_eq!(kept.last().map(String::as_str), Some("v00"), "the current one stays");
+        assert_eq!(current(&db).unwrap().unwrap().0.version, "v00");
     }
 
     #[test]
