@@ -209,6 +209,15 @@ export async function failing(page, name, body) {
   }
 }
 
+/** `failing` on a tab of its own, closed afterwards whatever happens. */
+export async function failingThenClose(page, name, body) {
+  try {
+    await failing(page, name, body);
+  } finally {
+    await page.close();
+  }
+}
+
 /** Writes a JSON file under target/ (e.g. the figures). */
 export function writeTarget(name, value) {
   const path = join(ROOT, 'target', name);

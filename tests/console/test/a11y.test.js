@@ -2,7 +2,7 @@
 // network failure shows a retry banner, never a blank page; Chinese first with an English toggle.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CONSOLE, OPERATOR_KEY, launch, newPage, postEvent, route, shot, signIn, tid, visible, failing } from '../lib.js';
+import { CONSOLE, OPERATOR_KEY, launch, newPage, postEvent, route, shot, signIn, tid, visible, failingThenClose } from '../lib.js';
 
 let browser;
 before(async () => {
@@ -11,14 +11,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
 });
-
-async function failingThenClose(page, name, body) {
-  try {
-    await failing(page, name, body);
-  } finally {
-    await page.close();
-  }
-}
 
 /** What has the focus: its id or data-testid. */
 const focused = (page) =>

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, OPERATOR_KEY, ROOT, apiOk, launch, newPage, postEvent, route, shot, signIn, thisMonth, tid, visible } from '../lib.js';
+import { BASE, OPERATOR_KEY, ROOT, apiOk, launch, newPage, postEvent, route, shot, signIn, thisMonth, failing, tid, visible } from '../lib.js';
 
 const PERIOD = thisMonth();
 
@@ -59,7 +59,7 @@ async function show(level, codes) {
 }
 
 test('the rankings page matches the API at the district, town and community levels', async () => {
-  try {
+  await failing(page, 'scores', async () => {
     await route(page, '#/scores');
     await visible(page, 'scores');
     // As a person would: let the page's first table (this month's grids) arrive before asking for another.
@@ -99,15 +99,11 @@ test('the rankings page matches the API at the district, town and community leve
     // Scores differ somewhere: the comparison above is not of a page of equal 100s only.
     const communities = await apiOk('GET', `/v1/assessments/${PERIOD}/rankings?level=community`, {}, 200);
     assert.ok(communities.items.some((i) => i.score < 100), 'some community lost points');
-  } catch (error) {
-    await shot(page, 'scores-failure').catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
+  });
 });
 
 test("a grid's deductions, each linked to its case, and the CSV export downloads the API's file", async () => {
-  try {
+  await failing(page, 'deductions', async () => {
     await route(page, '#/scores');
     await visible(page, 'scores');
     const event = events[0];
@@ -158,15 +154,11 @@ test("a grid's deductions, each linked to its case, and the CSV export downloads
     const got = readFileSync(join(downloads, files[0]));
     assert.ok(got.equals(Buffer.from(expected)), `the download equals the API's export (${got.length} and ${expected.byteLength} bytes)`);
     assert.ok(got.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])), 'UTF-8 with a BOM, for Excel');
-  } catch (error) {
-    await shot(page, 'deductions-failure').catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
+  });
 });
 
 test('a level chosen while the first table is still loading is the level shown', async () => {
-  try {
+  await failing(page, 'scores-race', async () => {
     await route(page, '#/map');
     await visible(page, 'map');
     // A slow network for the first table (this month's 9,207 grids): its answer comes 1.5 s late.
@@ -198,9 +190,5 @@ test('a level chosen while the first table is still loading is the level shown',
       rows.length === wanted.length && rows.every((c, i) => c === wanted[i]),
       `the table lists the ${wanted.length} districts, not the grids asked for first: ${rows.length} rows (${rows.slice(0, 3)}, …)`,
     );
-  } catch (error) {
-    await shot(page, 'scores-race-failure').catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
+  });
 });

@@ -3,7 +3,7 @@
 // forgets it.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CONSOLE, OPERATOR_KEY, launch, newPage, shot, textOf, tid, visible } from '../lib.js';
+import { CONSOLE, OPERATOR_KEY, launch, newPage, shot, textOf, tid, visible, failingThenClose } from '../lib.js';
 
 let browser;
 before(async () => {
@@ -25,7 +25,7 @@ test('sign in: a wrong key gets a clear message, the right key the map; the key 
   const page = await newPage(browser);
   const urls = [];
   page.on('request', (request) => urls.push(request.url()));
-  try {
+  await failingThenClose(page, 'signin', async () => {
     await page.goto(`${CONSOLE}#/signin`, { waitUntil: 'load' });
     await visible(page, 'signin');
     const label = await page.$eval('label[for="api-key"]', (l) => l.innerText.trim());
@@ -74,11 +74,5 @@ test('sign in: a wrong key gets a clear message, the right key the map; the key 
     await page.waitForFunction(() => location.hash.startsWith('#/signin'), { timeout: 5_000 });
     await visible(page, 'signin');
     assert.deepEqual(page.errors.filter((e) => e.startsWith('pageerror')), [], 'no uncaught error in the page');
-  } catch (error) {
-    await shot(page, 'signin-failure').catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  } finally {
-    await page.close();
-  }
+  });
 });

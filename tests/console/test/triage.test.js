@@ -3,7 +3,7 @@
 // and one 改类 button per suggestion, and a click recategorizes the case (API and log agree).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, route, shot, signIn, textOf, tid, visible } from '../lib.js';
+import { apiOk, launch, newPage, route, shot, signIn, textOf, tid, visible, failing } from '../lib.js';
 
 let browser;
 let page;
@@ -46,7 +46,7 @@ async function unsureOrder() {
 }
 
 test('an unsure hotline order shows the model note and its suggestions; a 改类 click recategorizes the case', async () => {
-  try {
+  await failing(page, 'triage', async () => {
     const order = await unsureOrder();
     const before = await apiOk('GET', `/v1/cases/${order.case_id}`, {}, 200);
     assert.equal(before.category, 'Z99', 'an unsure order waits in Z99');
@@ -100,9 +100,5 @@ test('an unsure hotline order shows the model note and its suggestions; a 改类
       await visible(page, 'action-error', 10_000);
     }
     await shot(page, 'triage');
-  } catch (error) {
-    await shot(page, 'triage-failure').catch(() => {});
-    error.message += `\npage errors: ${JSON.stringify(page.errors)}`;
-    throw error;
-  }
+  });
 });
