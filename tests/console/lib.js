@@ -179,6 +179,22 @@ export async function signIn(page, key = OPERATOR_KEY) {
   await visible(page, 'map');
 }
 
+/**
+ * A browser with one tab signed in with `key`: `{ browser, page }` (for a test file's `before`).
+ * The browser is closed again when the sign-in fails.
+ */
+export async function signedIn(key = OPERATOR_KEY) {
+  const browser = await launch();
+  try {
+    const page = await newPage(browser);
+    await signIn(page, key);
+    return { browser, page };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
 /** Goes to a hash route of the already open console (same document). */
 export async function route(page, hash) {
   await page.evaluate((h) => {

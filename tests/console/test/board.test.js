@@ -2,16 +2,14 @@
 // taken in the page lands in the case log"; a refusal shows the problem+json text.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, postEvent, route, shanghaiClock, shot, signIn, textOf, tid, visible, failing } from '../lib.js';
+import { apiOk, postEvent, route, shanghaiClock, shot, textOf, tid, visible, failing, signedIn } from '../lib.js';
 
 const STATES = ['reported', 'accepted', 'assigned', 'in_progress', 'returned', 'escalated', 'resolved'];
 
 let browser;
 let page;
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  await signIn(page);
+  ({ browser, page } = await signedIn());
 });
 after(async () => {
   await browser?.close();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BASE, OPERATOR_KEY, ROOT, apiOk, launch, newPage, postEvent, route, shot, signIn, thisMonth, failing, tid, visible } from '../lib.js';
+import { BASE, OPERATOR_KEY, ROOT, apiOk, postEvent, route, shot, thisMonth, failing, signedIn, tid, visible } from '../lib.js';
 
 const PERIOD = thisMonth();
 
@@ -20,9 +20,7 @@ before(async () => {
   }
   const run = await apiOk('POST', `/v1/assessments/${PERIOD}/run`, {}, [200, 201]);
   assert.ok(run.result_sha256, `the assessment of ${PERIOD} ran`);
-  browser = await launch();
-  page = await newPage(browser);
-  await signIn(page);
+  ({ browser, page } = await signedIn());
 });
 after(async () => {
   await browser?.close();

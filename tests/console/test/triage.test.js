@@ -3,14 +3,12 @@
 // and one 改类 button per suggestion, and a click recategorizes the case (API and log agree).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { apiOk, launch, newPage, route, shot, signIn, textOf, tid, visible, failing } from '../lib.js';
+import { apiOk, route, shot, textOf, tid, visible, failing, signedIn } from '../lib.js';
 
 let browser;
 let page;
 before(async () => {
-  browser = await launch();
-  page = await newPage(browser);
-  await signIn(page);
+  ({ browser, page } = await signedIn());
 });
 after(async () => {
   await browser?.close();
