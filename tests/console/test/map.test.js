@@ -112,13 +112,24 @@ async function panelShows(code, timeout = 10_000) {
   );
 }
 
+/** Signs in again when an earlier test of the file failed before the page was on the console. */
+async function stillSignedIn() {
+  if (!page.url().startsWith(CONSOLE)) await signIn(page);
+}
+
+/** Searches for the first comprehensive grid under `prefix` (the map flies there, its panel shows it); its feature. */
+async function flyToGridOf(prefix) {
+  const grid = features.find((f) => f.properties.code.startsWith(prefix) && f.properties.kind === 'comprehensive');
+  await search(grid.properties.code);
+  await panelShows(grid.properties.code);
+  return grid;
+}
+
 test('the search box takes a grid code or an address and flies there, showing its grid', async () => {
   await failingOn('map-search', async () => {
-    if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
+    await stillSignedIn();
     await gridsDrawn(page);
-    const grid = features.find((f) => f.properties.code.startsWith('320682') && f.properties.kind === 'comprehensive');
-    await search(grid.properties.code);
-    await panelShows(grid.properties.code);
+    await flyToGridOf('320682');
     // An address of the standard address dictionary (data/nantong/addresses.csv), in its grid.
     await search('江苏省南通市崇川区新江街道建设街24号');
     await panelShows('320613001001001');
@@ -127,12 +138,10 @@ test('the search box takes a grid code or an address and flies there, showing it
 
 test('a real mouse click on a grid opens its panel: code, name, staff with masked phones', async () => {
   await failingOn('grid-panel', async () => {
-    if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
+    await stillSignedIn();
     await gridsDrawn(page);
     // Fly to one grid (its panel opens), then click another of its town: the panel must follow the click.
-    const first = features.find((f) => f.properties.code.startsWith('320612') && f.properties.kind === 'comprehensive');
-    await search(first.properties.code);
-    await panelShows(first.properties.code);
+    const first = await flyToGridOf('320612');
     await new Promise((resolve) => setTimeout(resolve, 1200)); // the fly-to animation
     await page.evaluate(() => window.scrollTo(0, 0));
     const town = first.properties.code.slice(0, 9);
@@ -172,7 +181,7 @@ test('a real mouse click on a grid opens its panel: code, name, staff with maske
 
 test('the colour select offers score, lights and type, and the grids stay drawn', async () => {
   await failingOn('map-colour', async () => {
-    if (!page.url().startsWith(CONSOLE)) await signIn(page); // when an earlier test of the file failed early
+    await stillSignedIn();
     const options = await page.$eval(tid('map-colour'), (s) => Array.from(s.options, (o) => o.value));
     for (const wanted of ['score', 'lights', 'type']) assert.ok(options.includes(wanted), `map-colour offers ${wanted}`);
     for (const value of ['lights', 'type', 'score']) {
