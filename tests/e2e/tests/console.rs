@@ -69,6 +69,7 @@ fn console_without_its_slash_redirects_and_unknown_paths_are_problems() {
     for path in ["/console/nope", "/console/assets/app-NOTTHERE.js", "/console/assets/"] {
         let reply = get(&suite.url(path));
         assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.header("content-type"), Some("application/problem+json"), "{path}");
         assert_eq!(reply.json()["code"], "route_not_found", "{path}");
     }
     let reply = request("POST", &suite.url("/console/"), &[], Some(b"{}"));
