@@ -24,12 +24,16 @@ fn refusal(reply: &Reply) -> (u16, String) {
 }
 
 fn corrections(suite: &Suite, key: Option<&str>, after: i64) -> Reply {
+    corrections_page(suite, key, after, 100)
+}
+
+fn corrections_page(suite: &Suite, key: Option<&str>, after: i64, limit: u32) -> Reply {
     let auth = key.map(bearer);
     let mut headers = vec![("content-type", "application/json")];
     if let Some(auth) = &auth {
         headers.push(("authorization", auth.as_str()));
     }
-    let body = json!({ "after": after, "limit": 100 }).to_string();
+    let body = json!({ "after": after, "limit": limit }).to_string();
     request("POST", &suite.url("/internal/triage/corrections"), &headers, Some(body.as_bytes()))
 }
 
@@ -98,6 +102,21 @@ fn the_centre_recategorizes_a_case_and_the_correction_is_served_internally() {
     assert_eq!((items[0]["model"].clone(), page["next"].clone()), (Value::Null, Value::Null));
     let after = items[0]["seq"].as_i64().unwrap();
     assert_eq!(corrections(&suite, Some(INTERNAL_KEY), after).json()["items"], json!([]));
+    // A page is 1 to 1000 corrections: outside, 422 naming `/limit`.
+    for limit in [0, 1001] {
+        let refused = corrections_page(&suite, Some(INTERNAL_KEY), 0, limit);
+        let refused_json = refused.json();
+        assert_eq!(
+            (refused.status, refused_json["code"].as_str(), refused_json["errors"][0]["pointer"].as_str()),
+            (422, Some("validation_failed"), Some("/limit")),
+            "limit {limit}: {}",
+            refused.body
+        );
+    }
+    for limit in [1, 1000] {
+        let page = corrections_page(&suite, Some(INTERNAL_KEY), 0, limit);
+        assert_eq!((page.status, page.json()["items"].as_array().map(Vec::len)), (200, Some(1)), "limit {limit}");
+    }
     assert_eq!(suite.count("case_routing", "triage_corrections"), 1);
 }
 
