@@ -61,7 +61,7 @@ export function whenUnauthenticated(fn) {
 
 /**
  * One request. `opts.key` overrides the session key (sign-in); `opts.blob` answers a
- * Blob; `opts.etag` sends If-Match. Answers the parsed JSON (or null for no body).
+ * Blob; `opts.ifMatch` (a case version) sends If-Match. Answers the parsed JSON (or null for no body).
  */
 export async function api(path, opts = {}) {
   const headers = { 'accept-language': currentLang() === 'en' ? 'en' : 'zh-CN' };
