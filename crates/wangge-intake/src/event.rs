@@ -6,7 +6,7 @@ use serde_json::Value;
 use wangge_core::{ErrorCode, FieldError, Problem};
 use wangge_geo::Crs;
 
-use crate::triage::{CategoryFrom, Classifier, TRIAGE_CATEGORY};
+use crate::triage::{CategoryFrom, Classifier, categorize};
 pub use wangge_cases::api::TriageNote;
 
 /// The body of `POST /v1/events`, once it has passed `schemas/event.create.json`.
@@ -78,9 +78,8 @@ pub struct Event {
     pub source: String,
     pub reporter_staff_id: Option<String>,
     pub category: String,
-    /// How the category was chosen ([`CategoryFrom`]): `given`, `hint`, `request_type`,
-    /// `model` or `triage` (`keyword` in events kept from before the classifier).
-    pub category_from: String,
+    /// How the category was chosen.
+    pub category_from: CategoryFrom,
     pub description: String,
     pub point: Option<Point>,
     pub address: Option<String>,
@@ -106,7 +105,7 @@ impl Event {
             source: "resident".into(),
             reporter_staff_id: None,
             category: "B05".into(),
-            category_from: "given".into(),
+            category_from: CategoryFrom::Given,
             description: "垃圾".into(),
             point: None,
             address: Some(address.into()),
@@ -175,14 +174,8 @@ impl EventIn {
         reported_at: String,
         classifier: Option<&Classifier<'_>>,
     ) -> Result<(Event, Reporter), Problem> {
-        let (category, category_from, triage) = match (self.category, classifier) {
-            (Some(category), _) => (category, CategoryFrom::Given, None),
-            (None, Some(classifier)) => {
-                let placed = classifier.place(&self.description);
-                (placed.category, placed.from, Some(placed.note))
-            }
-            (None, None) => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage, None),
-        };
+        let stated = self.category.map(|category| (category, CategoryFrom::Given));
+        let (category, category_from, triage) = categorize(stated, &self.description, classifier);
         let point = match (self.location.lng, self.location.lat) {
             (Some(lng), Some(lat)) => Some(point(
                 lng,
@@ -200,7 +193,7 @@ impl EventIn {
             source: self.source,
             reporter_staff_id: self.reporter.staff_id,
             category,
-            category_from: category_from.as_str().into(),
+            category_from,
             description: self.description,
             point,
             address: self.location.address.filter(|_| self.location.lng.is_none()),

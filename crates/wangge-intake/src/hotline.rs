@@ -6,7 +6,7 @@
 use serde::Deserialize;
 
 use crate::event::{Event, HotlineOrder, Reporter};
-use crate::triage::{CategoryFrom, Classifier, TRIAGE_CATEGORY};
+use crate::triage::{CategoryFrom, Classifier, categorize};
 
 /// One work order, once it has passed `schemas/hotline.work-orders.json`.
 #[derive(Debug, Clone, Deserialize)]
@@ -56,14 +56,7 @@ impl WorkOrder {
     /// The event to queue, with the caller apart. An order that states no category is placed
     /// by `classifier` (智能派单); without one, it goes to the centre.
     pub fn into_event(self, id: String, classifier: Option<&Classifier<'_>>) -> (Event, Reporter) {
-        let (category, category_from, triage) = match (stated_category(&self), classifier) {
-            (Some((category, from)), _) => (category, from, None),
-            (None, Some(classifier)) => {
-                let placed = classifier.place(&self.content);
-                (placed.category, placed.from, Some(placed.note))
-            }
-            (None, None) => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage, None),
-        };
+        let (category, category_from, triage) = categorize(stated_category(&self), &self.content, classifier);
         let reported_at =
             wangge_core::time::parse(&self.received_at).map(wangge_core::time::render).unwrap_or_default();
         let deadline = self.deadline.as_deref().and_then(wangge_core::time::parse).map(wangge_core::time::render);
@@ -73,7 +66,7 @@ impl WorkOrder {
             source: "hotline".into(),
             reporter_staff_id: None,
             category,
-            category_from: category_from.as_str().into(),
+            category_from,
             description: self.content,
             point: None,
             address: Some(self.address),
@@ -110,13 +103,13 @@ mod tests {
         let classifier = Classifier { model: wangge_triage::Model::embedded(), threshold: 0.0 };
         let category = |o: WorkOrder| {
             let (event, _) = o.into_event("e1".into(), Some(&classifier));
-            (event.category, event.category_from, event.triage.map(|t| t.model))
+            (event.category, event.category_from.as_str(), event.triage.map(|t| t.model))
         };
-        assert_eq!(category(order("小区垃圾没人清", "投诉", Some("C05"))), ("C05".into(), "hint".into(), None));
-        assert_eq!(category(order("社保怎么办理", "咨询", None)), ("Z01".into(), "request_type".into(), None));
-        assert_eq!(category(order("希望多建公园", "建议", None)), ("Z02".into(), "request_type".into(), None));
+        assert_eq!(category(order("小区垃圾没人清", "投诉", Some("C05"))), ("C05".into(), "hint", None));
+        assert_eq!(category(order("社保怎么办理", "咨询", None)), ("Z01".into(), "request_type", None));
+        assert_eq!(category(order("希望多建公园", "建议", None)), ("Z02".into(), "request_type", None));
         let (code, from, model) = category(order("小区垃圾没人清", "投诉", None));
-        assert_eq!((from.as_str(), model.as_deref()), ("model", Some(classifier.model.version())), "{code}");
+        assert_eq!((from, model.as_deref()), ("model", Some(classifier.model.version())), "{code}");
         // No classifier at hand: the centre.
         let (event, _) = order("小区垃圾没人清", "投诉", None).into_event("e2".into(), None);
         assert_eq!((event.category.as_str(), event.category_from.as_str()), ("Z99", "triage"));
@@ -127,7 +120,7 @@ mod tests {
         let catalogue: serde_json::Value = serde_json::from_str(include_str!("../../../data/categories.json")).unwrap();
         let codes: Vec<&str> =
             catalogue["categories"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
-        for code in REQUEST_TYPES.iter().map(|(_, c)| *c).chain([TRIAGE_CATEGORY]) {
+        for code in REQUEST_TYPES.iter().map(|(_, c)| *c).chain([crate::triage::TRIAGE_CATEGORY]) {
             assert!(codes.contains(&code), "{code}");
         }
     }

@@ -84,7 +84,7 @@ pub fn into_event(fields: &Value, id: String, reported_at: String) -> Result<(Ev
         source: "open311".into(),
         reporter_staff_id: None,
         category: text("service_code").unwrap_or_default(),
-        category_from: "given".into(),
+        category_from: crate::triage::CategoryFrom::Given,
         description: text("description").unwrap_or_default(),
         address: if location.is_none() { text("address_string") } else { None },
         point: location,

@@ -12,6 +12,7 @@
 //!   makes a retrained model current only if it is no worse on the held-out split (within
 //!   [`WORSE_BY`], the noise of one retrain).
 
+use serde::{Deserialize, Serialize};
 use wangge_cases::api::{Suggestion, TriageNote};
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_triage::{Classification, Example, Model, Placement};
@@ -20,7 +21,8 @@ use wangge_triage::{Classification, Example, Model, Placement};
 pub const TRIAGE_CATEGORY: &str = "Z99";
 
 /// How an event's category was chosen (`category_from` in answers and stored events).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CategoryFrom {
     /// The reporter gave it (`POST /v1/events`, Open311's service code).
     Given,
@@ -32,6 +34,9 @@ pub enum CategoryFrom {
     Model,
     /// Left to the centre's triage queue (Z99), with the classifier's suggestions.
     Triage,
+    /// A keyword of the content: how hotline orders were placed before the classifier, kept so
+    /// that events stored then still read.
+    Keyword,
 }
 
 impl CategoryFrom {
@@ -42,6 +47,7 @@ impl CategoryFrom {
             CategoryFrom::RequestType => "request_type",
             CategoryFrom::Model => "model",
             CategoryFrom::Triage => "triage",
+            CategoryFrom::Keyword => "keyword",
         }
     }
 }
@@ -71,6 +77,24 @@ impl Classifier<'_> {
             Placement::Centre => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage),
         };
         Placed { category, from, note: note(self.model.version(), &classification) }
+    }
+}
+
+/// An event's category, how it was chosen, and the classifier's note if it chose: the category
+/// the event `stated` (given, hinted, or by request type), else `classifier`'s for `text`, else
+/// (no classifier at hand) the centre's queue.
+pub fn categorize(
+    stated: Option<(String, CategoryFrom)>,
+    text: &str,
+    classifier: Option<&Classifier<'_>>,
+) -> (String, CategoryFrom, Option<TriageNote>) {
+    match (stated, classifier) {
+        (Some((category, from)), _) => (category, from, None),
+        (None, Some(classifier)) => {
+            let placed = classifier.place(text);
+            (placed.category, placed.from, Some(placed.note))
+        }
+        (None, None) => (TRIAGE_CATEGORY.to_owned(), CategoryFrom::Triage, None),
     }
 }
 
@@ -340,6 +364,16 @@ mod tests {
         assert_eq!(kept.first().map(String::as_str), Some("v25"));
         assert_eq!(kept.last().map(String::as_str), Some("v00"), "the current one stays");
         assert_eq!(current(&db).unwrap().unwrap().0.version, "v00");
+    }
+
+    #[test]
+    fn category_from_is_stored_by_its_name_and_events_placed_by_keyword_still_read() {
+        use CategoryFrom::*;
+        for from in [Given, Hint, RequestType, Model, Triage, Keyword] {
+            let json = serde_json::to_string(&from).unwrap();
+            assert_eq!(json, format!("\"{}\"", from.as_str()));
+            assert_eq!(serde_json::from_str::<CategoryFrom>(&json).unwrap(), from);
+        }
     }
 
     #[test]
