@@ -80,8 +80,9 @@ pub async fn create(mut req: Req) -> Reply {
     let input = EventIn::deserialize(&value)
         .map_err(|e| invalid(vec![wangge_core::FieldError::new("", "type", e.to_string())]))?;
     let now = wangge_core::time::now_utc();
+    let db = COMPONENT.db()?;
     // An event with no category is placed by the classifier (智能派单), loaded only then.
-    let stored = if input.needs_classifier() { Some(crate::triage::stored(&COMPONENT.db()?)?) } else { None };
+    let stored = if input.needs_classifier() { Some(crate::triage::stored(&db)?) } else { None };
     let classifier = stored.as_ref().map(|stored| crate::triage::classifier(stored, &req.request_id));
     let (event, reporter) =
         input.into_event(wangge_core::ids::new_id(), wangge_core::time::render(now), classifier.as_ref())?;
@@ -91,7 +92,7 @@ pub async fn create(mut req: Req) -> Reply {
     let external_key = event.external_id.as_ref().map(|x| format!("{}:{x}", event.source));
     let one = One { event: &event, reporter: &reporter, hash: &hash, idempotency_key, external_key };
     let ctx = Context { settings: &settings, request_id: &req.request_id, lang: req.lang };
-    let (db, processed) = match take(&principal, &guard, &ctx, one, &mut timing).await? {
+    let (db, processed) = match take(db, &principal, &guard, &ctx, one, &mut timing).await? {
         Taken::Again(stored) => return Ok(repeat(&stored)),
         Taken::Done { db, processed } => (db, processed),
     };
@@ -132,10 +133,11 @@ pub enum Taken {
     Done { db: Db, processed: Processed },
 }
 
-/// Takes one event: its guard, its idempotency and the pending record in one
+/// Takes one event on `db`: its guard, its idempotency and the pending record in one
 /// transaction; then, if it is new, the case; then the outcome, recorded. The same key
 /// with another body is 409 `idempotency_key_reused`.
 pub async fn take(
+    db: Db,
     principal: &Principal,
     guard: &Guard,
     ctx: &Context<'_>,
@@ -151,7 +153,6 @@ pub async fn take(
         external_key: one.external_key,
         request_hash: one.hash,
     };
-    let db = COMPONENT.db()?;
     let admitted = store::admit(&db, guard, &[admission], wangge_core::time::now_utc())?
         .map_err(|r| guard::refused(r, ctx.settings))?;
     match admitted.into_iter().next() {

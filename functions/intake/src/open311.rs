@@ -208,7 +208,7 @@ async fn create(mut req: Req) -> Result<Response, Problem> {
     let idempotency_key = guard::idempotency_key(&req, &principal)?;
     let one = One { event: &event, reporter: &reporter, hash: &hash, idempotency_key, external_key: None };
     let ctx = Context { settings, request_id: &req.request_id, lang: req.lang };
-    let processed = match take(&principal, &guard, &ctx, one, &mut Timing::start()).await? {
+    let processed = match take(COMPONENT.db()?, &principal, &guard, &ctx, one, &mut Timing::start()).await? {
         Taken::Again(stored) => return Ok(again(&stored)),
         Taken::Done { processed, .. } => processed,
     };

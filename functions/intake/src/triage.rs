@@ -52,11 +52,16 @@ pub fn stored(db: &impl wangge_core::migrations::Sql) -> Result<Stored, Problem>
 /// The model to place with: the stored one if its bytes check, else the embedded one, with a
 /// log line saying why.
 pub fn model<'a>(stored: &'a Stored, request_id: &str) -> Model<'a> {
+    loaded(stored, request_id).0
+}
+
+/// [`model`], and the refused stored model's version and why, when there was one.
+fn loaded<'a>(stored: &'a Stored, request_id: &str) -> (Model<'a>, Option<Value>) {
     let Some((record, bytes)) = stored else {
-        return Model::embedded();
+        return (Model::embedded(), None);
     };
     match Model::from_bytes(bytes) {
-        Ok(model) => model,
+        Ok(model) => (model, None),
         Err(refused) => {
             let fields = json!({
                 "version": record.version,
@@ -64,7 +69,7 @@ pub fn model<'a>(stored: &'a Stored, request_id: &str) -> Model<'a> {
                 "serving": Model::embedded().version(),
             });
             wangge_spin::log::event(COMPONENT.name, request_id, "error", "triage_model_refused", fields);
-            Model::embedded()
+            (Model::embedded(), Some(json!({ "version": record.version, "reason": refused.to_string() })))
         }
     }
 }
@@ -79,13 +84,7 @@ pub fn get(req: Req) -> Reply {
     req.require(Scope::EventsRead)?;
     let db = COMPONENT.db_for_reads()?;
     let stored = stored(&db)?;
-    let model = model(&stored, &req.request_id);
-    let refused = match &stored {
-        Some((record, bytes)) => {
-            Model::from_bytes(bytes).err().map(|e| json!({ "version": record.version, "reason": e.to_string() }))
-        }
-        None => None,
-    };
+    let (model, refused) = loaded(&stored, &req.request_id);
     let created_at = stored.as_ref().filter(|_| refused.is_none()).map(|(r, _)| r.created_at.clone());
     let history: Vec<Value> = store::history(&db, HISTORY)?.iter().map(record_json).collect();
     Ok(json(
