@@ -17,8 +17,9 @@ use wangge_cases::api::{Suggestion, TriageNote};
 use wangge_core::migrations::{Sql, SqlValue, StorageError};
 use wangge_triage::{Classification, Example, Model, Placement};
 
-/// Where the centre triages what nothing else placed: "other", left at the centre.
-pub const TRIAGE_CATEGORY: &str = "Z99";
+/// Where the centre triages what nothing else placed: "other", left at the centre (the
+/// classifier's own [`wangge_triage::CENTRE_CATEGORY`]).
+pub const TRIAGE_CATEGORY: &str = wangge_triage::CENTRE_CATEGORY;
 
 /// How an event's category was chosen (`category_from` in answers and stored events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
