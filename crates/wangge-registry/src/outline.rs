@@ -144,22 +144,27 @@ pub fn read(db: &impl Sql, version: i64, prefix: &str) -> Result<(Vec<Outline>, 
          WHERE version = ? AND code >= ? AND code < ? ORDER BY code",
         &[version.into(), prefix.into(), format!("{prefix}\u{10FFFF}").into()],
     )?;
-    let text = |v: &SqlValue| v.as_str().unwrap_or_default().to_owned();
+    // The rows' text is moved, not copied: the whole city's outlines are some 3 MB.
+    let take = |v: &mut SqlValue| match std::mem::replace(v, SqlValue::Null) {
+        SqlValue::Text(text) => text,
+        _ => String::new(),
+    };
     let mut missing = Vec::new();
     let outlines: Vec<Outline> = rows
         .rows
-        .iter()
-        .map(|r| {
+        .into_iter()
+        .map(|mut r| {
             let geometry = match (&r[4], &r[5]) {
-                (SqlValue::Text(stored), _) => stored.clone(),
+                (SqlValue::Text(_), _) => take(&mut r[4]),
                 (_, SqlValue::Blob(b)) => {
                     let computed = Shape::decode(b).map(|s| outline_geojson(&s)).unwrap_or_default();
-                    missing.push((text(&r[0]), computed.clone()));
+                    missing.push((r[0].as_str().unwrap_or_default().to_owned(), computed.clone()));
                     computed
                 }
                 _ => String::new(),
             };
-            Outline { code: text(&r[0]), name: text(&r[1]), kind: text(&r[2]), region_code: text(&r[3]), geometry }
+            let [code, name, kind, region_code] = [0, 1, 2, 3].map(|i| take(&mut r[i]));
+            Outline { code, name, kind, region_code, geometry }
         })
         .collect();
     for chunk in missing.chunks(FILL_CHUNK) {

@@ -34,30 +34,22 @@ pub fn outlines(req: Req) -> Reply {
     let tag = outline::current_tag(&db)?.ok_or_else(|| dataset_missing(Dataset::Grids))?;
     let etag = tag.etag(&region);
     timing.lap("version");
+    let mut response = Response::builder();
+    response.header("etag", etag.as_str()).header("cache-control", CACHE_CONTROL);
     if matches(req.header("if-none-match"), &etag) {
-        let mut response = Response::builder()
-            .status(304)
-            .header("etag", etag)
-            .header("cache-control", CACHE_CONTROL)
-            .body(Vec::new())
-            .build();
-        response.set_header("server-timing", timing.header());
-        return Ok(response);
+        return Ok(response.status(304).header("server-timing", timing.header()).body(Vec::new()).build());
     }
     let (outlines, filled) = outline::read(&db, tag.version, &region)?;
     timing.lap(if filled > 0 { "read-and-fill" } else { "read" });
     let named = (!region.is_empty()).then_some(region.as_str());
     let body = outline::feature_collection(named, tag.version, &outlines);
     timing.lap("answer");
-    let mut response = Response::builder()
+    Ok(response
         .status(200)
         .header("content-type", "application/geo+json")
-        .header("etag", etag)
-        .header("cache-control", CACHE_CONTROL)
+        .header("server-timing", timing.header())
         .body(body.into_bytes())
-        .build();
-    response.set_header("server-timing", timing.header());
-    Ok(response)
+        .build())
 }
 
 /// The region prefix to answer: `region` if given (2 to 12 digits; a full twelve-digit
