@@ -13,6 +13,7 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dist.display());
     println!("cargo:rerun-if-changed={}", dist.join("assets").display());
     let index = dist.join("index.html");
+    println!("cargo:rerun-if-changed={}", index.display());
     if !index.is_file() {
         panic!(
             "\n\nconsole/dist/index.html is missing: the console's front end is not built.\n\
@@ -31,7 +32,6 @@ fn main() {
             files.push((format!("assets/{name}"), path));
         }
     }
-    println!("cargo:rerun-if-changed={}", dist.join("index.html").display());
 
     let mut out = String::from("/// The console's files, from `console/dist`.\npub static ASSETS: &[Asset] = &[\n");
     for (path, file) in files {
