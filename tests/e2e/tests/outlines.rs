@@ -146,6 +146,10 @@ fn the_etag_answers_304_until_the_grids_change() {
     assert_eq!(get(&[("if-none-match", "\"other\"")]).status, 200);
     let listed = format!("\"other\", {etag}");
     assert_eq!(get(&[("if-none-match", listed.as_str())]).status, 304);
+    // As RFC 9110 has If-None-Match compare: a weak tag by its value, and `*` for any.
+    let weak = format!("W/{etag}");
+    assert_eq!(get(&[("if-none-match", weak.as_str())]).status, 304);
+    assert_eq!(get(&[("if-none-match", "*")]).status, 304);
     // Another region, another tag.
     let city = request("GET", &suite.url("/v1/grids/outlines?region=3206"), &[("authorization", auth.as_str())], None);
     assert_ne!(city.header("etag"), Some(etag.as_str()));
