@@ -245,9 +245,9 @@ pub fn apply(state: State, action: Action, facts: Facts) -> Result<Transition, T
 }
 
 /// Who may do what ("Who may act"): a centre anything but the handler's own steps
-/// within its region (and only a centre recategorizes, 改类); a department or the grid's staff the handler's steps on a case
-/// assigned to them; the reporter only a rating or a comment; automatic routing
-/// nothing by request.
+/// within its region (and only a centre recategorizes, 改类); a department or the grid's
+/// staff the handler's steps on a case assigned to them; the reporter only a rating or a
+/// comment; automatic routing nothing by request.
 pub fn authorize(db: &impl Sql, case: &Case, actor: &Actor, action: Action) -> Result<(), CaseError> {
     use Action as A;
     let handler = matches!(action, A::Sign | A::Return | A::Resolve | A::Escalate | A::Comment);
