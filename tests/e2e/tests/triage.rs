@@ -263,7 +263,27 @@ fn a_retrain_worse_on_the_held_out_split_is_stored_but_not_made_current() {
     );
     assert_eq!(info["history"][0]["version"], retrained["version"]);
     assert_eq!(info["history"][0]["current"], false);
-    // Only a scheduler key retrains.
+    // Only a scheduler key retrains, and reading the model takes events:read.
     let reply = call("POST", &suite.url("/v1/triage/retrain"), "wrong-key", None);
     assert_eq!(reply.status, 401);
+    let body = json!({ "name": "热线", "scopes": ["events:write"], "region_prefix": "" });
+    let writer =
+        call("POST", &suite.url("/v1/keys"), OPERATOR_KEY, Some(&body)).json()["token"].as_str().unwrap().to_owned();
+    for (method, path) in [("POST", "/v1/triage/retrain"), ("GET", "/v1/triage/model")] {
+        let reply = call(method, &suite.url(path), &writer, None);
+        assert_eq!((reply.status, reply.json()["code"].as_str()), (403, Some("scope_missing")), "{path}");
+    }
+}
+
+#[test]
+fn a_retrain_without_case_routing_is_a_503_and_stores_nothing() {
+    // case-routing, which keeps the centre's corrections, cannot answer.
+    let mut options = options("triage-no-corrections", &[]);
+    break_storage(&mut options, "case_routing");
+    let suite = start_with(options);
+    let reply = call("POST", &suite.url("/v1/triage/retrain"), OPERATOR_KEY, None);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert_eq!(reply.json()["code"], "dependency_unavailable");
+    assert_eq!(model_info(&suite)["source"], "embedded");
+    assert_eq!(suite.count("intake", "triage_models"), 0, "nothing trained, nothing stored");
 }
