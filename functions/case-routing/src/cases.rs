@@ -92,9 +92,10 @@ pub async fn states(mut req: Req) -> Reply {
 pub async fn corrections(mut req: Req) -> Reply {
     let asked: CorrectionsRequest = req.json(4 * KIB).await?;
     if !(1..=MAX_CORRECTIONS).contains(&asked.limit) {
+        let en = format!("limit is 1 to {MAX_CORRECTIONS}");
         return Err(Problem::new(ErrorCode::ValidationFailed)
-            .with_detail("limit is 1 to 1000", "limit 应为 1 到 1000")
-            .with_errors(vec![wangge_core::FieldError::new("/limit", "out_of_range", "limit is 1 to 1000")]));
+            .with_detail(en.as_str(), format!("limit 应为 1 到 {MAX_CORRECTIONS}"))
+            .with_errors(vec![wangge_core::FieldError::new("/limit", "out_of_range", en)]));
     }
     let db = COMPONENT.db_for_reads()?;
     Ok(json(200, &store::corrections(&db, asked.after, asked.limit)?))
