@@ -25,26 +25,16 @@ const ADDRESS: &str = "江苏省南通市崇川区新江街道建设街24号";
 /// The paced rate of the component runs, orders per second.
 pub const RATE: f64 = 20.0;
 
-/// The report, and the component's two paced figures (hinted, then classified).
+/// The report, and the component's three paced figures (hinted, classified, classified with a
+/// retrained model current).
 pub fn figures(suite: &Suite, duration: Duration) -> (String, Vec<Figure>) {
-    let mut out = Vec::new();
-    out.push(heldout_report());
-    out.push(size_report());
-    out.push(native_latency());
-    let hinted = load::run_paced(
-        &format!("hotline order with a hint (no classification), 1 client at {RATE}/s"),
-        1,
-        RATE,
-        duration,
-        order_shot(suite, true),
-    );
-    let classified = load::run_paced(
-        &format!("hotline order, no hint (classified), 1 client at {RATE}/s"),
-        1,
-        RATE,
-        duration,
-        order_shot(suite, false),
-    );
+    let paced = |what: &str, hinted: bool| {
+        let name = format!("hotline order, {what}, 1 client at {RATE}/s");
+        load::run_paced(&name, 1, RATE, duration, order_shot(suite, hinted))
+    };
+    let mut out = vec![heldout_report(), size_report(), native_latency()];
+    let hinted = paced("with a hint (no classification)", true);
+    let classified = paced("no hint (classified)", false);
     out.push(stages_line("with the embedded model", &classified));
     out.push(format!(
         "  whole request in the component: p50 {:.2} ms, p99 {:.2} ms classified, against p50 {:.2} ms, p99 {:.2} ms with a hint",
@@ -56,13 +46,7 @@ pub fn figures(suite: &Suite, duration: Duration) -> (String, Vec<Figure>) {
     out.push(retrain_report(suite));
     // The retrain above is current now (the corpus alone: no worse than the embedded model), so
     // each request reads its row and checks its bytes.
-    let retrained = load::run_paced(
-        &format!("hotline order, no hint, a retrained model current, 1 client at {RATE}/s"),
-        1,
-        RATE,
-        duration,
-        order_shot(suite, false),
-    );
+    let retrained = paced("no hint, a retrained model current", false);
     out.push(stages_line("with a retrained model current", &retrained));
     (out.join("\n"), vec![hinted, classified, retrained])
 }
