@@ -51,6 +51,14 @@ impl Req {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).and_then(|(_, v)| std::str::from_utf8(v).ok())
     }
 
+    /// Whether `If-None-Match` names `etag` (a quoted entity tag) or is `*`: the answer is then
+    /// 304. Weak tags compare by their opaque part, as RFC 9110 has `If-None-Match` do.
+    pub fn if_none_match(&self, etag: &str) -> bool {
+        self.header("if-none-match").is_some_and(|header| {
+            header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        })
+    }
+
     /// Whether Spin delivered this request by service chaining: its own `spin-client-addr`
     /// (the last one, after any a client sent) is `0.0.0.0:0`, the address Spin gives a
     /// chained request and no network peer has.

@@ -39,16 +39,10 @@ pub fn serve_file(req: &Req, path: &str, tile_url: Option<&str>) -> Reply {
             .header("referrer-policy", "no-referrer")
             .header("x-frame-options", "DENY");
     }
-    if matches_etag(req.header("if-none-match"), asset.etag) {
+    if req.if_none_match(asset.etag) {
         return Ok(builder.status(304).body(Vec::<u8>::new()).build());
     }
     Ok(builder.status(200).header("content-type", asset.content_type).body(asset.body.to_vec()).build())
-}
-
-/// Whether an `If-None-Match` header names `etag` (or is `*`); weak validators compare
-/// by their opaque part, as RFC 9110 asks for `If-None-Match`.
-fn matches_etag(header: Option<&str>, etag: &str) -> bool {
-    header.is_some_and(|h| h.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == "*" || t == etag))
 }
 
 /// The page's policy: everything from this origin; inline styles (Leaflet and ECharts set

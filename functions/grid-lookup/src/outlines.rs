@@ -36,7 +36,7 @@ pub fn outlines(req: Req) -> Reply {
     timing.lap("version");
     let mut response = Response::builder();
     response.header("etag", etag.as_str()).header("cache-control", CACHE_CONTROL);
-    if matches(req.header("if-none-match"), &etag) {
+    if req.if_none_match(&etag) {
         return Ok(response.status(304).header("server-timing", timing.header()).body(Vec::new()).build());
     }
     let (outlines, filled) = outline::read(&db, tag.version, &region)?;
@@ -69,12 +69,4 @@ fn region(req: &Req, principal: &Principal) -> Result<String, Problem> {
     let prefix = if asked.len() == 12 { wangge_core::region::significant(&asked).to_owned() } else { asked };
     principal.require_region(&prefix)?;
     Ok(prefix)
-}
-
-/// Whether `If-None-Match` names `etag` (or is `*`); weak tags compare by their value, as
-/// RFC 9110 has `If-None-Match` do.
-fn matches(if_none_match: Option<&str>, etag: &str) -> bool {
-    if_none_match.is_some_and(|header| {
-        header.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
-    })
 }
