@@ -56,7 +56,7 @@ pub fn classified(text: &str) -> String {
     let classification = wangge_triage::Model::embedded().classify(text);
     match wangge_triage::place(&classification, wangge_triage::DEFAULT_THRESHOLD) {
         wangge_triage::Placement::Confident { category } => category,
-        wangge_triage::Placement::Centre => "Z99".to_owned(),
+        wangge_triage::Placement::Centre => wangge_triage::CENTRE_CATEGORY.to_owned(),
     }
 }
 
